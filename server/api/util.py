@@ -1,0 +1,64 @@
+"""Helpers shared by the API blueprints: JSON bodies, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import request
+from flask_login import current_user
+
+from server.errors import ApiError
+from server.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a clear 400."""
+    if not request.data:
+        return {}
+    try:
+        body = request.get_json(force=True, silent=False)
+    except Exception as exc:
+        raise ApiError(
+            400, "malformed_json", "请求体不是有效的 JSON / body is not valid JSON"
+        ) from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", "请求体应为 JSON 对象 / body must be a JSON object")
+    return body
+
+
+def me() -> User:
+    if not current_user.is_authenticated:
+        raise ApiError(401, "unauthorized", "请先登录 / sign in first")
+    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = me()
+            if user.role not in roles:
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    "无权操作 / your role may not do this",
+                    required_roles=roles,
+                )
+            return fn(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return deco
+
+
+def login_required_api(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        me()
+        return fn(*args, **kwargs)
+
+    return cast(F, wrapper)

@@ -1,0 +1,155 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from server.config import Settings
+from server.db import make_engine, make_session_factory, redact
+from server.errors import register_error_handlers
+from server.extensions import close_db, csrf, db, login_manager
+from server.models import User
+
+
+class StartupError(SystemExit):
+    """The app cannot start (e.g. the database is unreachable): a message, not a traceback."""
+
+
+def _check_database(app: Flask, settings: Settings) -> None:
+    engine = app.extensions["wangge.engine"]
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+        msg = (
+            f"无法连接数据库 / cannot reach the database at {redact(settings.database_url)}: "
+            f"{reason}\nCheck WANGGE_DATABASE_URL (see README, Configuration)."
+        )
+        print(msg, file=sys.stderr)
+        raise StartupError(msg) from None
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    settings = settings or Settings.from_env()
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_NAME="wangge_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=settings.session_days),
+        REMEMBER_COOKIE_DURATION=timedelta(days=settings.session_days),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_NAME="wangge_remember",
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session; a field phone may stay offline for days
+        WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 2**20,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    app.extensions["wangge.settings"] = settings
+    app.extensions["wangge.engine"] = engine
+    app.extensions["wangge.sessions"] = make_session_factory(engine)
+    if settings.check_db_on_start:
+        _check_database(app, settings)
+
+    logging.basicConfig(level=logging.INFO)
+    app.teardown_appcontext(close_db)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "pages.login_page"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        uid, _, epoch = user_id.partition(":")
+        if not uid.isdigit():
+            return None
+        user = db().scalar(select(User).where(User.id == int(uid)))
+        if user is None or not user.active or str(user.session_epoch) != (epoch or "0"):
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Any:
+        from flask import redirect, url_for
+
+        from server.errors import json_error
+
+        if request.path.startswith("/api/") or request.is_json:
+            return json_error(401, "unauthorized", "请先登录 / sign in first")
+        return redirect(url_for("pages.login_page", next=request.full_path))
+
+    @app.after_request
+    def _security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    @app.get("/healthz")
+    def health() -> Response:
+        """Checks the database and the schema revision."""
+        from server.migrate import current_revision, head_revision
+
+        try:
+            current = current_revision(engine)
+        except SQLAlchemyError as exc:
+            resp = jsonify(
+                {
+                    "status": "error",
+                    "database": "unreachable",
+                    "detail": str(exc.orig)[:200],
+                }
+            )
+            resp.status_code = 503
+            return resp
+        head = head_revision()
+        ok = current == head
+        resp = jsonify(
+            {
+                "status": "ok" if ok else "degraded",
+                "database": engine.dialect.name,
+                "schema": current,
+                "schema_head": head,
+            }
+        )
+        resp.status_code = 200 if ok else 503
+        return resp
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server.api import auth
+    from server.pages import bp as pages
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages)
+
+
+def _register_cli(app: Flask) -> None:
+    from server.cli import register
+
+    register(app)

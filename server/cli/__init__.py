@@ -1,0 +1,13 @@
+"""``flask --app wsgi …`` commands for what admins script."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from server.cli import database, demo, users
+
+    app.cli.add_command(database.group)
+    app.cli.add_command(users.group)
+    app.cli.add_command(demo.group)

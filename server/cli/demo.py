@@ -1,0 +1,23 @@
+"""``flask demo seed``: a demo county to try the product with."""
+
+from __future__ import annotations
+
+import click
+
+from server.extensions import db
+
+
+@click.group("demo", help="演示数据 / demo data")
+def group() -> None:
+    pass
+
+
+@group.command("seed")
+@click.option("--if-empty", is_flag=True, help="do nothing when the database has users already")
+@click.option("--seed", "rng_seed", default=20261123, show_default=True)
+def seed(if_empty: bool, rng_seed: int) -> None:
+    """Create the demo county, its grids, departments, categories, users and cases."""
+    from server.demo import seed_demo
+
+    out = seed_demo(db(), if_empty=if_empty, seed=rng_seed)
+    click.echo(out)

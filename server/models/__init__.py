@@ -1,0 +1,25 @@
+"""SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
+
+from server.models.base import Base
+from server.models.cases import Attachment, Incident, IncidentEvent, Rating
+from server.models.catalog import Category
+from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
+from server.models.people import ROLES, Department, LoginAttempt, User
+
+__all__ = [
+    "DUTIES",
+    "ROLES",
+    "Attachment",
+    "Base",
+    "Category",
+    "Department",
+    "Grid",
+    "GridAssignment",
+    "GridPlan",
+    "Incident",
+    "IncidentEvent",
+    "LoginAttempt",
+    "Rating",
+    "Region",
+    "User",
+]

@@ -1,0 +1,180 @@
+"""Incidents (cases), their append-only event trail, attachments and ratings.
+
+The ``incidents`` row is the current state, kept in step with the trail by the use cases in one
+transaction. ``incident_events`` is never updated or deleted: metrics are computed from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base
+from server.models.catalog import Category
+from server.models.geography import Grid, Region
+from server.models.people import Department, User
+from server.models.types import Geometry, UTCDateTime, utcnow
+
+STATES = (
+    "reported",
+    "accepted",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "closed",
+    "rejected",
+    "suspended",
+)
+SOURCES = ("field", "hotline", "open311", "console")
+LOCATION_STATUSES = ("inside", "nearest", "outside", "none")
+RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('reported','accepted','dispatched','in_progress','resolved',"
+            "'closed','rejected','suspended')",
+            name="state",
+        ),
+        CheckConstraint("urgency IN ('normal','urgent')", name="urgency"),
+        Index("ix_incidents_state_id", "state", "id"),
+        Index("ix_incidents_county_created", "county_id", "created_at"),
+        Index("ix_incidents_town_created", "town_id", "created_at"),
+        Index("ix_incidents_department_state", "department_id", "state"),
+        Index("ix_incidents_deadline_open", "deadline_at", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="field")
+    state: Mapped[str] = mapped_column(String(16), default="reported")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location: Mapped[BaseGeometry | None] = mapped_column(Geometry("POINT"))
+    location_status: Mapped[str] = mapped_column(String(16), default="none")
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    grid_code: Mapped[str | None] = mapped_column(String(15), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    caller_name: Mapped[str] = mapped_column(String(100), default="")
+    caller_phone: Mapped[str] = mapped_column(String(32), default="")
+    contact_email: Mapped[str] = mapped_column(String(200), default="")
+    urgency: Mapped[str] = mapped_column(String(8), default="normal")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    self_handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    suspended_from: Mapped[str | None] = mapped_column(String(16))
+    pending_extension: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_rating: Mapped[str | None] = mapped_column(String(24))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_event_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    category: Mapped[Category] = relationship()
+    grid: Mapped[Grid | None] = relationship()
+    community: Mapped[Region | None] = relationship(foreign_keys=[community_id])
+    town: Mapped[Region | None] = relationship(foreign_keys=[town_id])
+    department: Mapped[Department | None] = relationship()
+    reporter: Mapped[User | None] = relationship()
+
+
+class IncidentEvent(Base):
+    """One action on a case: who, role, server time, device time, note, photos, place."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (
+        Index("ix_incident_events_incident_id", "incident_id", "id"),
+        Index("ix_incident_events_action_created", "action", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_role: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    device_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    incident: Mapped[Incident] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
+class Attachment(Base):
+    """A photo, stored once by content hash; linked to a case and the event that brought it."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="uploading")
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_events.id"), index=True)
+    total_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    received_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    mime: Mapped[str] = mapped_column(String(32), default="image/jpeg")
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int | None] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Rating(Base):
+    """满意 / 基本满意 / 不满意, from the reporter, a hotline callback or Open311."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        CheckConstraint("value IN ('satisfied','basically_satisfied','unsatisfied')", name="value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("incident_events.id"))
+    value: Mapped[str] = mapped_column(String(24))
+    rater_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(16), default="reporter")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,99 @@
+"""Users, departments and sign-in attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base
+from server.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from server.models.geography import GridAssignment, Region
+
+ROLES = ("grid_worker", "dispatcher", "handler", "supervisor", "admin")
+ROLE_LABELS = {
+    "grid_worker": "网格员",
+    "dispatcher": "受理/派遣员",
+    "handler": "处置人员",
+    "supervisor": "督查/领导",
+    "admin": "系统管理员",
+}
+
+
+class Department(Base):
+    """A department or town office (专业部门, 派驻机构) that handles cases."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    region: Mapped[Region | None] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('grid_worker','dispatcher','handler','supervisor','admin')",
+            name="role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped on password change or disable, so old sessions and remember cookies stop working.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+
+    region: Mapped[Region | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+    assignments: Mapped[list[GridAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    # Flask-Login protocol (kept here as plain properties: no Flask import in models).
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+
+class LoginAttempt(Base):
+    """Every sign-in attempt: the throttle counts recent failures per user name and address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    success: Mapped[bool] = mapped_column(Boolean, default=False)

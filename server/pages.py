@@ -1,0 +1,105 @@
+"""Server-rendered pages (sign-in) and the built web app (``webapp/dist``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user, login_user
+from werkzeug.wrappers import Response as WResponse
+
+from server.config import ROOT
+from server.extensions import db, settings
+from server.security import sign_in
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+DIST = ROOT / "webapp" / "dist"
+FIELD_ROLES = {"grid_worker", "handler"}
+
+
+def home_for(role: str) -> str:
+    return "/app/" if role in FIELD_ROLES else "/console/"
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlparse(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login_page() -> str | WResponse | tuple[str, int]:
+    error = ""
+    status = 200
+    if request.method == "POST":
+        cfg = settings()
+        result = sign_in(
+            db(),
+            request.form.get("username", ""),
+            request.form.get("password", ""),
+            request.remote_addr or "?",
+            max_failures=cfg.login_max_failures,
+            window_minutes=cfg.login_window_minutes,
+        )
+        if result.user is not None:
+            login_user(result.user, remember=True)
+            return redirect(_safe_next(request.args.get("next")) or home_for(result.user.role))
+        error = result.message
+        status = {"throttled": 429, "disabled": 403}.get(result.error or "", 401)
+    return render_template("login.html", error=error), status
+
+
+@bp.get("/")
+def index() -> WResponse:
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user.role))
+    return redirect(url_for("pages.login_page"))
+
+
+def _dist_file(sub: str, path: str) -> Response:
+    base = DIST / sub
+    if not (DIST / sub / "index.html").exists():
+        abort(
+            404,
+            description="web app not built: run `make run` or `npm run build` in webapp/",
+        )
+    target = (base / path).resolve() if path else base / "index.html"
+    if path and target.is_file() and Path(base.resolve()) in target.parents:
+        resp = send_from_directory(base, path)
+    else:
+        resp = send_from_directory(base, "index.html")  # SPA fallback
+    if path in {"sw.js", "index.html", "", "manifest.webmanifest"} or not path:
+        resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.get("/app/")
+@bp.get("/app/<path:path>")
+def field_app(path: str = "") -> Response:
+    return _dist_file("app", path)
+
+
+@bp.get("/console/")
+@bp.get("/console/<path:path>")
+def console_app(path: str = "") -> Response:
+    return _dist_file("console", path)
+
+
+@bp.get("/assets/<path:path>")
+def assets(path: str) -> Response:
+    resp = send_from_directory(DIST / "assets", path, max_age=31536000)
+    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return resp

@@ -1,0 +1,161 @@
+"""Databases for tests: SQLite (always) and PostgreSQL/PostGIS (WANGGE_TEST_PG_URL).
+
+The schema is always built by running the Alembic migrations. SQLite: migrated once into a
+template file that each test copies. PostgreSQL: a throw-away database per test run, created
+from WANGGE_TEST_PG_URL, migrated once, its tables truncated before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from server import create_app, migrate
+from server.config import Settings
+from server.db import make_engine, normalise_url
+from tests.support import require
+
+PG_ENV = "WANGGE_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    url = os.environ.get(PG_ENV, "")
+    require(
+        bool(url),
+        f"PostgreSQL tests skipped: set {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test, "
+        "a server with PostGIS installed); .ci/run does this",
+        "WANGGE_REQUIRE_PG",
+    )
+    try:
+        engine = make_engine(url, poolclass=NullPool)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        require(False, f"PostgreSQL at {url} unreachable: {exc}", "WANGGE_REQUIRE_PG")
+    return normalise_url(url)
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, migrated PostGIS database for this test run, dropped afterwards."""
+    name = f"wangge_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(pg_server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except Exception as exc:  # noqa: BLE001
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        require(False, f"PostGIS is not installed on the server: {exc}", "WANGGE_REQUIRE_PG")
+    engine.dispose()
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    from server.models import Base
+
+    engine = make_engine(url, poolclass=NullPool)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def make_settings(tmp_path: Path, url: str) -> Settings:
+    instance = tmp_path / "instance"
+    return Settings.from_env(
+        {
+            "WANGGE_INSTANCE_DIR": str(instance),
+            "WANGGE_DATABASE_URL": url,
+            "WANGGE_SECRET_KEY": "test-secret",
+        }
+    )
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "wangge.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run the test on both databases."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    url = str(request.getfixturevalue("pg_url"))
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def pg_clean_url(pg_url: str) -> str:
+    _truncate_pg(pg_url)
+    return pg_url
+
+
+def _app(tmp_path: Path, url: str) -> Flask:
+    app = create_app(make_settings(tmp_path, url))
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def app(tmp_path: Path, sqlite_url: str) -> Iterator[Flask]:
+    """The app on a fresh migrated SQLite database."""
+    app = _app(tmp_path, sqlite_url)
+    yield app
+    app.extensions["wangge.engine"].dispose()
+
+
+@pytest.fixture
+def any_app(tmp_path: Path, db_url: str) -> Iterator[Flask]:
+    """The app on each database in turn (SQLite, then PostgreSQL)."""
+    app = _app(tmp_path, db_url)
+    yield app
+    app.extensions["wangge.engine"].dispose()
+
+
+@pytest.fixture
+def pg_app(tmp_path: Path, pg_clean_url: str) -> Iterator[Flask]:
+    app = _app(tmp_path, pg_clean_url)
+    yield app
+    app.extensions["wangge.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
