@@ -1,0 +1,351 @@
+"""Working time and deadlines (DESIGN §3, "Deadlines").
+
+Rules (see docs/workflow.md, "Working time"):
+
+- A *workday* is what ``chinese_calendar.is_workday`` says: Mon–Fri except statutory holidays,
+  plus the adjusted working Saturdays/Sundays (调休上班). Per-calendar overrides
+  (``extra_holidays``, ``extra_workdays``) win over the package. For a year the package does not
+  know (it raises ``NotImplementedError``) we fall back to Mon–Fri and log one warning per year:
+  deadlines keep working, and an operator can add the announced holidays as overrides.
+- *Office time* is the union of the daily periods of :class:`OfficeHours` on workdays, read on
+  the wall clock of the calendar's time zone (default 08:30–12:00 and 14:00–17:30,
+  Asia/Shanghai, i.e. 7 office hours a day).
+- ``add_work_hours(t, h)`` is the earliest instant at which ``h`` hours of office time have
+  elapsed since ``t``. Time before the next office period (evening, lunch break, weekend,
+  holiday) does not count, so a case dispatched at 20:00 starts counting at 08:30 on the next
+  workday. A limit that fills a period exactly ends at the period's end (12:00, 17:30).
+- ``add_work_days(t, n)`` is ``add_work_hours(t, n * hours_per_day)``: the same office-clock
+  position ``n`` workdays later (10:00 Tue + 1 day = 10:00 Wed), and from outside office hours
+  the end of the ``n``-th workday (Fri 20:00 + 1 day = Mon 17:30). Work days are therefore
+  measured with the same ruler as work hours, and ``work_hours_between`` checks both.
+- ``add_natural_hours`` is plain elapsed time (urgent cases), DST-safe (done in UTC).
+- Datetimes must be timezone-aware (naive ones raise ``ValueError``). Any zone is accepted;
+  results come back in the zone of the datetime given.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TZ = "Asia/Shanghai"
+US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 24 * US_PER_HOUR
+Period = tuple[time, time]
+TimeUnit = Literal["work_hours", "work_days", "hours"]
+TIME_UNITS: tuple[TimeUnit, ...] = ("work_hours", "work_days", "hours")
+
+
+def _micros(t: time) -> int:
+    """Microseconds after midnight: office time is counted in whole microseconds, exactly."""
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Daily office periods, sorted and non-overlapping, on the local wall clock."""
+
+    periods: tuple[Period, ...] = ((time(8, 30), time(12, 0)), (time(14, 0), time(17, 30)))
+
+    def __post_init__(self) -> None:
+        periods = tuple((p[0], p[1]) for p in self.periods)
+        object.__setattr__(self, "periods", periods)
+        if not periods:
+            raise ValueError("office hours need at least one period")
+        previous_end = -1
+        for start, end in periods:
+            if start.tzinfo is not None or end.tzinfo is not None:
+                raise ValueError("office periods are wall-clock times without tzinfo")
+            if not _micros(start) < _micros(end):
+                raise ValueError(f"office period {start}-{end} is empty or reversed")
+            if _micros(start) < previous_end:
+                raise ValueError("office periods must be sorted and must not overlap")
+            previous_end = _micros(end)
+
+    @classmethod
+    def parse(cls, spec: str | Sequence[str]) -> OfficeHours:
+        """``"08:30-12:00,14:00-17:30"`` or a list of ``"HH:MM-HH:MM"`` (for configuration)."""
+        items = spec.split(",") if isinstance(spec, str) else list(spec)
+        periods = []
+        for item in items:
+            start, _, end = item.strip().partition("-")
+            periods.append((time.fromisoformat(start.strip()), time.fromisoformat(end.strip())))
+        return cls(tuple(periods))
+
+    @property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """Periods as (start, end) microseconds after local midnight."""
+        return tuple((_micros(a), _micros(b)) for a, b in self.periods)
+
+    @property
+    def micros_per_day(self) -> int:
+        return sum(b - a for a, b in self.spans)
+
+    @property
+    def hours_per_day(self) -> float:
+        return self.micros_per_day / US_PER_HOUR
+
+
+_warned_years: set[int] = set()
+
+
+@lru_cache(maxsize=16384)
+def statutory_workday(day: date) -> bool:
+    """``chinese_calendar.is_workday`` with the Mon–Fri fallback for unknown years (cached)."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning(
+                "chinesecalendar %s has no data for %d: treating Mon-Fri as workdays; "
+                "update the package or configure that year's holidays",
+                getattr(chinese_calendar, "__version__", "?"),
+                day.year,
+            )
+        return day.weekday() < 5
+
+
+def _require_aware(value: datetime, name: str = "datetime") -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+class WorkCalendar:
+    """Statutory workdays + office hours in one time zone. Cheap to call a million times:
+    workday lookups are cached, and spans of many days use per-year cumulative counts."""
+
+    def __init__(
+        self,
+        office_hours: OfficeHours | None = None,
+        tz: str | tzinfo = DEFAULT_TZ,
+        *,
+        extra_holidays: Iterable[date] = (),
+        extra_workdays: Iterable[date] = (),
+    ) -> None:
+        self.office_hours = office_hours or OfficeHours()
+        self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.extra_holidays = frozenset(extra_holidays)
+        self.extra_workdays = frozenset(extra_workdays)
+        if self.extra_holidays & self.extra_workdays:
+            raise ValueError("a date cannot be both an extra holiday and an extra workday")
+        self._spans = self.office_hours.spans
+        self._day_us = self.office_hours.micros_per_day
+        self._cumulative: dict[int, list[int]] = {}
+
+    def __repr__(self) -> str:
+        return f"WorkCalendar({self.office_hours!r}, tz={self.tz!s})"
+
+    # --- days ------------------------------------------------------------------------
+
+    def is_workday(self, day: date) -> bool:
+        if isinstance(day, datetime):
+            _require_aware(day)
+            day = day.astimezone(self.tz).date()
+        if day in self.extra_workdays:
+            return True
+        if day in self.extra_holidays:
+            return False
+        return statutory_workday(day)
+
+    def _year_counts(self, year: int) -> list[int]:
+        """counts[i] = workdays in the year strictly before its i-th day (0-based)."""
+        counts = self._cumulative.get(year)
+        if counts is None:
+            first = date(year, 1, 1)
+            length = (date(year + 1, 1, 1) - first).days
+            counts = [0] * (length + 1)
+            for i in range(length):
+                counts[i + 1] = counts[i] + self.is_workday(first + timedelta(days=i))
+            self._cumulative[year] = counts
+        return counts
+
+    def workdays_between(self, first: date, stop: date) -> int:
+        """Number of workdays d with ``first <= d < stop`` (0 if stop <= first)."""
+        if stop <= first:
+            return 0
+        span = (stop - first).days
+        if span <= 7:
+            return sum(self.is_workday(first + timedelta(days=i)) for i in range(span))
+        total = 0
+        day = first
+        while day.year < stop.year:
+            counts = self._year_counts(day.year)
+            total += counts[-1] - counts[day.timetuple().tm_yday - 1]
+            day = date(day.year + 1, 1, 1)
+        counts = self._year_counts(day.year)
+        return total + counts[stop.timetuple().tm_yday - 1] - counts[day.timetuple().tm_yday - 1]
+
+    def next_workday(self, day: date) -> date:
+        """The first workday strictly after ``day``."""
+        day += timedelta(days=1)
+        while not self.is_workday(day):
+            day += timedelta(days=1)
+        return day
+
+    # --- office time -------------------------------------------------------------------
+
+    def _office_within(self, lo: int, hi: int) -> int:
+        """Office microseconds between two clock positions of one day."""
+        return sum(max(0, min(hi, b) - max(lo, a)) for a, b in self._spans)
+
+    def _local(self, value: datetime) -> tuple[date, int]:
+        _require_aware(value)
+        local = value.astimezone(self.tz)
+        return local.date(), _micros(local.time())
+
+    def _at(self, day: date, micros: int, like: datetime) -> datetime:
+        local = datetime.combine(day, time(0), tzinfo=self.tz) + timedelta(microseconds=micros)
+        return local.astimezone(like.tzinfo)
+
+    def is_office_time(self, moment: datetime) -> bool:
+        day, secs = self._local(moment)
+        return self.is_workday(day) and any(a <= secs < b for a, b in self._spans)
+
+    def work_hours_between(self, start: datetime, end: datetime) -> float:
+        """Office hours on workdays from ``start`` to ``end``; 0 if ``end <= start``."""
+        return self.work_micros_between(start, end) / US_PER_HOUR
+
+    def work_micros_between(self, start: datetime, end: datetime) -> int:
+        """Like :meth:`work_hours_between`, exactly, in whole microseconds."""
+        _require_aware(start, "start")
+        _require_aware(end, "end")
+        if end <= start:
+            return 0
+        d1, s1 = self._local(start)
+        d2, s2 = self._local(end)
+        if d1 == d2:
+            return self._office_within(s1, s2) if self.is_workday(d1) else 0
+        total = 0
+        if self.is_workday(d1):
+            total += self._office_within(s1, US_PER_DAY)
+        if self.is_workday(d2):
+            total += self._office_within(0, s2)
+        return total + self.workdays_between(d1 + timedelta(days=1), d2) * self._day_us
+
+    def add_work_hours(self, start: datetime, hours: float) -> datetime:
+        """Earliest instant at which ``hours`` office hours have elapsed since ``start``."""
+        _require_aware(start, "start")
+        if not math.isfinite(hours) or hours < 0:
+            raise ValueError("hours must be a finite number >= 0")
+        return self.add_work_micros(start, round(hours * US_PER_HOUR))
+
+    def add_work_micros(self, start: datetime, micros: int) -> datetime:
+        """Like :meth:`add_work_hours`, exactly, for whole microseconds."""
+        _require_aware(start, "start")
+        if micros < 0:
+            raise ValueError("micros must be >= 0")
+        if micros == 0:
+            return start
+        remaining = micros
+        day, secs = self._local(start)
+        while True:
+            if self.is_workday(day):
+                for a, b in self._spans:
+                    if b <= secs:
+                        continue
+                    begin = max(secs, a)
+                    if remaining <= b - begin:
+                        return self._at(day, begin + remaining, start)
+                    remaining -= b - begin
+                # skip whole workdays in one step, keeping at least a part for the last day
+                whole = -(-remaining // self._day_us) - 1
+                day = self._skip_workdays(day, whole)
+                remaining -= whole * self._day_us
+            day = self.next_workday(day)
+            secs = 0
+
+    def _skip_workdays(self, day: date, count: int) -> date:
+        """The ``count``-th workday after ``day`` (``day`` itself when count is 0)."""
+        for _ in range(count):
+            day = self.next_workday(day)
+        return day
+
+    def add_work_days(self, start: datetime, days: int) -> datetime:
+        """``days`` full office days of office time after ``start`` (see module docstring)."""
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise ValueError("days must be a whole number >= 0")
+        return self.add_work_hours(start, days * self.office_hours.hours_per_day)
+
+    @staticmethod
+    def add_natural_hours(start: datetime, hours: float) -> datetime:
+        """Plain elapsed time, computed in UTC so DST jumps are counted as they happen."""
+        _require_aware(start, "start")
+        if not math.isfinite(hours) or hours < 0:
+            raise ValueError("hours must be a finite number >= 0")
+        return (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(start.tzinfo)
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A category's time limit, e.g. ``TimeLimit(4, "work_hours")``, ``TimeLimit(5, "work_days")``,
+    ``TimeLimit(2, "hours")`` (natural hours, for urgent cases)."""
+
+    value: float
+    unit: TimeUnit = field(default="work_hours")
+
+    def __post_init__(self) -> None:
+        if self.unit not in TIME_UNITS:
+            raise ValueError(f"unit must be one of {TIME_UNITS}")
+        if isinstance(self.value, bool) or not math.isfinite(self.value) or self.value <= 0:
+            raise ValueError("a time limit must be a finite number > 0")
+        if self.unit == "work_days" and self.value != int(self.value):
+            raise ValueError("work_days must be a whole number")
+
+    def __str__(self) -> str:
+        return f"{self.value:g} {self.unit}"
+
+
+def add_time(start: datetime, amount: float, unit: TimeUnit, cal: WorkCalendar) -> datetime:
+    """``start`` plus ``amount`` of ``unit`` on ``cal``."""
+    if unit == "work_hours":
+        return cal.add_work_hours(start, amount)
+    if unit == "work_days":
+        if amount != int(amount):
+            raise ValueError("work_days must be a whole number")
+        return cal.add_work_days(start, int(amount))
+    if unit == "hours":
+        return cal.add_natural_hours(start, amount)
+    raise ValueError(f"unit must be one of {TIME_UNITS}")
+
+
+def deadline(start: datetime, limit: TimeLimit, cal: WorkCalendar) -> datetime:
+    """The deadline of a case dispatched at ``start`` under ``limit``."""
+    return add_time(start, limit.value, limit.unit, cal)
+
+
+def dispatch_deadline(
+    dispatched_at: datetime,
+    cal: WorkCalendar,
+    *,
+    normal: TimeLimit,
+    urgent_hours: float | None = None,
+    urgent: bool = False,
+) -> datetime:
+    """Deadline at dispatch: an urgent case uses the category's urgent limit in natural hours
+    (falling back to ``normal`` when the category has none)."""
+    if urgent and urgent_hours is not None:
+        return deadline(dispatched_at, TimeLimit(urgent_hours, "hours"), cal)
+    return deadline(dispatched_at, normal, cal)
+
+
+def extend(current: datetime, amount: float, unit: TimeUnit, cal: WorkCalendar) -> datetime:
+    """The deadline after an approved extension of ``amount`` ``unit`` (延期).
+
+    The extension is added to the current deadline, not to the approval time, with the same
+    rules as the original limit: extending a 17:30 deadline by 2 work hours gives 10:30 on the
+    next workday.
+    """
+    if isinstance(amount, bool) or not math.isfinite(amount) or amount <= 0:
+        raise ValueError("an extension must be a finite number > 0")
+    return add_time(current, amount, unit, cal)
