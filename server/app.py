@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         _check_database(app, settings)
 
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -142,10 +143,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server.api import auth
+    from server.api import auth, cases, reference, uploads
     from server.pages import bp as pages
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(uploads.bp)
+    app.register_blueprint(reference.bp)
     app.register_blueprint(pages)
 
 

@@ -1,9 +1,325 @@
-"""The demo county (filled in once geography and the workflow exist)."""
+"""The demo county: 灵武市 (640181) with four towns, sixteen communities and ~320 grids.
+
+The outline is synthetic (no real boundary data ships with the product); towns carry their real
+统计用区划代码. Grids are a Voronoi partition built with ``geo.synthetic`` and go through the same
+validation, coding and publishing as an imported plan. Cases are made through the use cases with a
+clock set in the past, so their trails are real.
+"""
 
 from __future__ import annotations
 
+import random
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+from shapely import affinity
+from shapely.geometry import MultiPolygon, Point, Polygon
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from geo.synthetic import build_hierarchy
+from geo.validate import validate_plan
+from server.catalog_seed import seed_catalog
+from server.models import Category, Department, Grid, GridAssignment, Region, User
+from server.models.types import utcnow
+from server.security import hash_password
+from server.usecases import cases as uc
+from server.usecases import photos
+from server.usecases.context import Actor, Context
+from server.usecases.gridplans import PlanCheck, publish, store_plan
 
-def seed_demo(session: Session, *, if_empty: bool = False, seed: int = 1) -> str:
-    raise NotImplementedError
+DEMO_PASSWORD = "wangge-demo"
+COUNTY = ("640181", "灵武市")
+TOWNS = [("001", "城区街道"), ("100", "东塔镇"), ("101", "郝家桥镇"), ("102", "崇兴镇")]
+CENTRE = (106.34, 38.10)
+
+
+def demo_outline() -> Polygon:
+    """An irregular county outline about 14 km × 11 km around Lingwu's centre."""
+    base = Point(*CENTRE).buffer(0.06, quad_segs=32)
+    wobbly = affinity.scale(base, xfact=1.3, yfact=1.0)
+    bump = Point(CENTRE[0] + 0.05, CENTRE[1] + 0.04).buffer(0.03, quad_segs=16)
+    outline = shapely.union(wobbly, bump).simplify(0.0005)
+    assert isinstance(outline, Polygon)
+    return outline
+
+
+def _multi(g: object) -> MultiPolygon:
+    return g if isinstance(g, MultiPolygon) else MultiPolygon([g])  # type: ignore[list-item]
+
+
+def _region(
+    db: Session, code: str, name: str, level: str, parent: Region | None, geom: object
+) -> Region:
+    r = Region(
+        code=code.ljust(12, "0"),
+        name=name,
+        level=level,
+        parent=parent,
+        path="",
+        boundary=_multi(geom),
+    )
+    db.add(r)
+    db.flush()
+    r.path = (parent.path if parent else "/") + f"{r.id}/"
+    return r
+
+
+def build_geography(db: Session, seed: int) -> Region:
+    towns_gdf, comms_gdf, grids_gdf = build_hierarchy(
+        demo_outline(), COUNTY[0], TOWNS, communities_per_town=4, grids_per_community=20, seed=seed
+    )
+    county = _region(
+        db, COUNTY[0], COUNTY[1], "county", None, shapely.union_all(towns_gdf.geometry.values)
+    )
+    towns = {
+        row.code: _region(db, row.code, row.name, "town", county, row.geometry)
+        for row in towns_gdf.itertuples()
+    }
+    for row in comms_gdf.itertuples():
+        _region(db, row.code, row.name, "community", towns[row.code[:9]], row.geometry)
+    db.flush()
+    parents = gpd.GeoDataFrame(
+        comms_gdf[["code", "name"]], geometry=comms_gdf.geometry, crs="EPSG:4326"
+    )
+    grids_gdf = grids_gdf.copy()
+    grids_gdf["name"] = [f"第{str(c)[-3:]}网格" for c in grids_gdf["code"]]
+    report = validate_plan(grids_gdf, parents)
+    if not report.valid:
+        raise RuntimeError(f"demo grids invalid: {report.kinds()[:5]}")
+    plan = store_plan(db, PlanCheck(grids_gdf, None, report, "demo"))
+    publish(db, plan)
+    return county
+
+
+def _user(
+    db: Session,
+    username: str,
+    name: str,
+    role: str,
+    *,
+    region: Region | None = None,
+    department: Department | None = None,
+    grids: list[str] | None = None,
+    phone: str = "",
+) -> User:
+    u = User(
+        username=username,
+        display_name=name,
+        password_hash=hash_password(DEMO_PASSWORD),
+        role=role,
+        region=region,
+        department=department,
+        phone=phone,
+    )
+    u.assignments = [GridAssignment(grid_code=g, duty="full_time") for g in grids or []]
+    db.add(u)
+    return u
+
+
+STORIES = [
+    ("0101", "小区门口垃圾桶满溢，垃圾散落在人行道上"),
+    ("0201", "早市摊贩占用人行道经营，行人只能走机动车道"),
+    ("0301", "路面出现约一平方米坑洞，电动车经过有危险"),
+    ("0302", "人行道井盖破损下陷，已用锥桶临时围挡"),
+    ("0303", "小区东侧三盏路灯连续两晚不亮"),
+    ("0402", "大风刮断行道树树枝，压在非机动车道上"),
+    ("0502", "工地未覆盖裸土，起风时扬尘严重"),
+    ("0601", "居民楼消防通道被私家车堵塞"),
+    ("0701", "楼上漏水引发邻里纠纷，双方情绪激动"),
+    ("0903", "老人咨询高龄津贴申领流程"),
+    ("0203", "路口机动车乱停放影响通行"),
+    ("0104", "公交站牌被贴满小广告"),
+]
+
+
+def _photo(ctx: Context, who: Actor, rng: random.Random) -> str:
+    """A small generated picture, uploaded through the same path as a phone's."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (800, 600), (rng.randrange(60, 200), rng.randrange(90, 200), 120))
+    draw = ImageDraw.Draw(img)
+    for _ in range(12):
+        x, y = rng.randrange(0, 760), rng.randrange(0, 560)
+        draw.rectangle(
+            (x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 120)),
+            fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)),
+        )
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    data = buf.getvalue()
+    key = str(uuid.uuid4())
+    photos.begin(ctx, who, key, len(data))
+    for offset in range(0, len(data), photos.PIECE_MAX):
+        photos.put_piece(ctx, who, key, offset, data[offset : offset + photos.PIECE_MAX])
+    return key
+
+
+def seed_demo(
+    db: Session, *, if_empty: bool = False, seed: int = 20261123, upload_dir: Path | None = None
+) -> str:
+    if db.scalar(select(func.count(User.id))):
+        if if_empty:
+            return "demo: the database has users already; nothing seeded"
+        raise RuntimeError("the database is not empty: demo seed needs a fresh database")
+    rng = random.Random(seed)
+    county = build_geography(db, seed)
+    seed_catalog(db)
+    deps = {d.code: d for d in db.scalars(select(Department))}
+    for d in deps.values():
+        d.region = county
+    grids = list(db.scalars(select(Grid).order_by(Grid.code)))
+    communities = sorted({g.code[:12] for g in grids})
+    first = [g.code for g in grids if g.code.startswith(communities[0])]
+    _user(db, "admin", "系统管理员", "admin", region=county)
+    _user(db, "ddy", "指挥中心 李调度", "dispatcher", region=county, phone="13800000001")
+    _user(db, "dcy", "督查室 王督查", "supervisor", region=county)
+    _user(db, "czry", "综合执法局 赵处置", "handler", region=county, department=deps["CGJ"])
+    _user(db, "jtry", "交通运输局 钱处置", "handler", region=county, department=deps["JTJ"])
+    _user(db, "zjry", "住建局 孙处置", "handler", region=county, department=deps["ZJJ"])
+    _user(db, "wgy", "网格员 张秀兰", "grid_worker", region=county, grids=first[:6])
+    for i, community in enumerate(communities[1:], start=2):
+        codes = [g.code for g in grids if g.code.startswith(community)]
+        _user(db, f"wgy{i:02d}", f"网格员{i:02d}", "grid_worker", region=county, grids=codes)
+    db.commit()
+    _seed_cases(db, rng, grids, upload_dir)
+    return (
+        f"demo county {COUNTY[1]} ({COUNTY[0]}): {len(grids)} grids in {len(communities)} "
+        f"communities; users admin, ddy (dispatcher), dcy (supervisor), czry/jtry/zjry "
+        f"(handlers), wgy (grid worker) — password {DEMO_PASSWORD!r}"
+    )
+
+
+def _seed_cases(
+    db: Session, rng: random.Random, grids: list[Grid], upload_dir: Path | None
+) -> None:
+    """About 80 cases over the last 30 days, in every state."""
+    users = {u.username: u for u in db.scalars(select(User))}
+    cats = {c.code: c for c in db.scalars(select(Category))}
+    workers = [u for u in users.values() if u.role == "grid_worker"]
+    handlers = {u.department_id: u for u in users.values() if u.role == "handler"}
+    now = utcnow()
+    clock = {"t": now - timedelta(days=30)}
+    ctx = Context(
+        db=db, clock=lambda: clock["t"], upload_dir=upload_dir or Path("instance/uploads")
+    )
+
+    def actor(u: User) -> Actor:
+        return Actor.of(db, u)
+
+    def step(minutes: float) -> None:
+        clock["t"] = min(clock["t"] + timedelta(minutes=minutes), now - timedelta(minutes=1))
+
+    def do(u: User, case_id: int, action: str, **body: object) -> None:
+        uc.act(ctx, actor(u), case_id, {"uuid": str(uuid.uuid4()), "action": action, **body})
+
+    ddy = users["ddy"]
+    # The end states, in proportions a real month would show.
+    plan = (
+        ["closed"] * 30
+        + ["resolved"] * 6
+        + ["in_progress"] * 8
+        + ["dispatched"] * 8
+        + ["accepted"] * 5
+        + ["reported"] * 8
+        + ["rejected"] * 4
+        + ["suspended"] * 3
+        + ["self"] * 6
+        + ["rework"] * 2
+    )
+    rng.shuffle(plan)
+    for n, goal in enumerate(plan):
+        clock["t"] = now - timedelta(days=30) + timedelta(hours=(30 * 24 - 6) * n / len(plan))
+        worker = rng.choice(workers)
+        grid = next(g for g in grids if g.code in {a.grid_code for a in worker.assignments})
+        if worker.username == "wgy" or rng.random() < 0.5:
+            grid = rng.choice(
+                [g for g in grids if g.code in {a.grid_code for a in worker.assignments}]
+            )
+        p = grid.geom.representative_point()
+        code, text = rng.choice(STORIES)
+        body = {
+            "uuid": str(uuid.uuid4()),
+            "category_code": code,
+            "description": text,
+            "lon": round(p.x, 6),
+            "lat": round(p.y, 6),
+            "accuracy_m": rng.choice([5, 8, 12, 20]),
+        }
+        if goal == "self":
+            body.update(
+                self_handle=True,
+                description=f"{text}（已现场处理）",
+                photos=[_photo(ctx, actor(worker), rng)],
+            )
+            uc.report(ctx, actor(worker), body)
+            continue
+        case = uc.report(ctx, actor(worker), body).case
+        if goal == "reported":
+            continue
+        step(rng.uniform(5, 90))
+        if goal == "rejected":
+            do(ddy, case.id, "reject", reason="不属于网格化管理范围，已告知反映人")
+            continue
+        do(ddy, case.id, "accept")
+        if goal == "accepted":
+            continue
+        step(rng.uniform(5, 60))
+        dep_id = cats[code].default_department_id
+        urgent = code in {"0302", "0601"}
+        do(ddy, case.id, "dispatch", department_id=dep_id, urgency="urgent" if urgent else "normal")
+        if goal == "suspended":
+            step(60)
+            do(ddy, case.id, "suspend", reason="涉及多部门，待协调会确定责任单位")
+            continue
+        if goal == "dispatched":
+            continue
+        handler = handlers.get(dep_id)
+        if handler is None:
+            handler = _user(
+                db,
+                f"hd{dep_id}",
+                f"处置人员{dep_id}",
+                "handler",
+                region=db.get(Region, ddy.region_id),
+                department=db.get(Department, dep_id),
+            )
+            db.commit()
+            handlers[dep_id] = handler
+        step(rng.uniform(10, 240))
+        do(handler, case.id, "sign")
+        if goal == "in_progress":
+            continue
+        step(rng.uniform(60, 60 * 30))
+        do(
+            handler,
+            case.id,
+            "resolve",
+            note="已安排人员现场处置完毕",
+            photos=[_photo(ctx, actor(handler), rng)],
+        )
+        if goal == "resolved":
+            continue
+        step(rng.uniform(30, 300))
+        reporter = db.get(User, case.reporter_id)
+        assert reporter is not None
+        if goal == "rework":
+            do(reporter, case.id, "verify", passed=False, reason="现场仍有残留，未处理彻底")
+            continue
+        do(reporter, case.id, "verify", passed=True, note="现场核查已整改")
+        if rng.random() < 0.6:
+            step(rng.uniform(60, 600))
+            do(
+                reporter,
+                case.id,
+                "rate",
+                rating=rng.choice(["satisfied", "satisfied", "basically_satisfied", "unsatisfied"]),
+            )
+
+
+__all__ = ["DEMO_PASSWORD", "seed_demo"]

@@ -84,12 +84,16 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
 
 
 def _truncate_pg(url: str) -> None:
-    from server.models import Base
-
+    """Empty every table the migrations made (not PostGIS's nor Alembic's own)."""
     engine = make_engine(url, poolclass=NullPool)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        names = conn.execute(
+            text(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')"
+            )
+        ).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 

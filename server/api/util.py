@@ -10,7 +10,10 @@ from flask import request
 from flask_login import current_user
 
 from server.errors import ApiError
+from server.extensions import db, settings
 from server.models import User
+from server.usecases.context import Actor, Context, calendar_from
+from server.usecases.errors import UseCaseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,3 +65,32 @@ def login_required_api(fn: F) -> F:
         return fn(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+def context() -> Context:
+    """The use-case context for this request (session, calendar, limits)."""
+    from flask import current_app
+
+    cfg = settings()
+    cal = current_app.extensions.get("wangge.calendar")
+    if cal is None:
+        cal = calendar_from(cfg.office_hours, cfg.timezone)
+        current_app.extensions["wangge.calendar"] = cal
+    return Context(
+        db=db(),
+        calendar=cal,
+        upload_dir=cfg.upload_dir,
+        locate_tolerance_m=cfg.locate_tolerance_m,
+        duplicate_radius_m=cfg.duplicate_radius_m,
+        duplicate_window_hours=cfg.duplicate_window_hours,
+        max_upload_bytes=cfg.max_upload_bytes,
+        max_image_pixels=cfg.max_image_pixels,
+    )
+
+
+def actor() -> Actor:
+    return Actor.of(db(), me())
+
+
+def use_case_error(err: UseCaseError) -> ApiError:
+    return ApiError(err.status, err.code, err.message, err.fields or None, **err.extra)

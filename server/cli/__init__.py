@@ -6,8 +6,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from server.cli import database, demo, users
+    from server.cli import catalog, database, demo, grids, users
 
     app.cli.add_command(database.group)
+    app.cli.add_command(grids.group)
+    app.cli.add_command(catalog.group)
     app.cli.add_command(users.group)
     app.cli.add_command(demo.group)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from server.extensions import db
+from server.extensions import db, settings
 
 
 @click.group("demo", help="演示数据 / demo data")
@@ -19,5 +19,8 @@ def seed(if_empty: bool, rng_seed: int) -> None:
     """Create the demo county, its grids, departments, categories, users and cases."""
     from server.demo import seed_demo
 
-    out = seed_demo(db(), if_empty=if_empty, seed=rng_seed)
+    try:
+        out = seed_demo(db(), if_empty=if_empty, seed=rng_seed, upload_dir=settings().upload_dir)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(out)

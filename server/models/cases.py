@@ -101,6 +101,9 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_event_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
+    # Optimistic locking: every UPDATE checks and bumps ``version``; a concurrent writer loses.
+    __mapper_args__ = {"version_id_col": version}
+
     category: Mapped[Category] = relationship()
     grid: Mapped[Grid | None] = relationship()
     community: Mapped[Region | None] = relationship(foreign_keys=[community_id])

@@ -14,6 +14,7 @@ from typing import Any
 import shapely
 from geoalchemy2 import Geometry as PGGeometry
 from geoalchemy2 import WKBElement
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import DateTime, LargeBinary
 from sqlalchemy.engine import Dialect
@@ -51,6 +52,8 @@ class Geometry(TypeDecorator[BaseGeometry]):
             return None
         if not isinstance(value, BaseGeometry):
             raise TypeError(f"expected a Shapely geometry, got {type(value).__name__}")
+        if self.geometry_type == "MULTIPOLYGON" and isinstance(value, Polygon):
+            value = MultiPolygon([value])
         if dialect.name == "postgresql":
             return shapely.to_wkb(shapely.set_srid(value, self.srid), hex=True, include_srid=True)
         return shapely.to_wkb(value)

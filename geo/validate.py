@@ -1,0 +1,538 @@
+"""Validation of a grid plan: 全覆盖、无缝隙 (full coverage, no overlaps, no gaps) and codes.
+
+Topology runs on the lon/lat coordinates; areas and widths are measured in metres with
+:func:`geo.metric.area_m2` and :class:`geo.metric.LocalScale`, never in degrees.
+Everything is vectorised with Shapely 2; the only Python loops run over problems found and over
+parents (communities), never over pairs of grids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from geo.metric import GeomArray, LocalScale, area_m2
+from geo.parents import (
+    GRID_CODE_DIGITS,
+    column_codes,
+    is_grid_code,
+    match_parents,
+    parent_code_column,
+)
+from geo.problems import Problem, ValidationReport, geojson_location
+
+#: Overlaps, gaps and parts outside the parent smaller than this (m²) are numerical noise.
+AREA_TOLERANCE_M2 = 1.0
+#: Area outlier: more than this many times, or less than 1/this, the plan's median grid area.
+AREA_OUTLIER_FACTOR = 5.0
+#: Households outside this range (inclusive bounds are fine) are flagged. Basic grids usually
+#: hold 300-500 households; dedicated grids (kind = dedicated/专属) are exempt.
+HOUSEHOLDS_RANGE = (100, 1000)
+DEDICATED_KINDS = frozenset({"dedicated", "专属", "专属网格"})
+
+_POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+_REASON_POINT = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\]")
+
+
+def feature_ids(codes: Sequence[str | None]) -> list[str]:
+    """Identify each feature by its code, ``#<row>`` (1-based) without one, and
+    ``<code>#<row>`` when several features share a code."""
+    counts: dict[str, int] = defaultdict(int)
+    for code in codes:
+        if code is not None:
+            counts[code] += 1
+    out = []
+    for row, code in enumerate(codes, start=1):
+        if code is None:
+            out.append(f"#{row}")
+        elif counts[code] > 1:
+            out.append(f"{code}#{row}")
+        else:
+            out.append(code)
+    return out
+
+
+def _as_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if gdf.crs is None or gdf.crs.is_geographic:
+        return gdf
+    return gdf.to_crs("EPSG:4326")
+
+
+def _polygonal_part(geoms: GeomArray) -> GeomArray:
+    """Keep only the polygons of each geometry (intersections may add lines and points)."""
+    out = np.empty(len(geoms), dtype=object)
+    for i, geom in enumerate(geoms):
+        if shapely.get_type_id(geom) in _POLYGONAL:
+            out[i] = geom
+        else:
+            parts = shapely.get_parts(geom)
+            out[i] = shapely.multipolygons(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)])
+    return out
+
+
+def _fmt_area(m2: float) -> str:
+    return f"{m2 / 1e6:.3f} km²" if m2 >= 1e6 else f"{m2:.1f} m²"
+
+
+class _Plan:
+    """Working state of one validation run."""
+
+    def __init__(self, grids: gpd.GeoDataFrame, code_field: str) -> None:
+        grids = _as_wgs84(grids)
+        self.frame = grids
+        self.n = len(grids)
+        self.geoms_ll: GeomArray = np.asarray(grids.geometry.values, dtype=object)
+        self.codes = column_codes(grids, code_field)
+        self.ids = feature_ids(self.codes)
+        self._rep: GeomArray | None = None
+
+    def rep_point(self, i: int) -> dict[str, object] | None:
+        if self._rep is None:
+            self._rep = shapely.point_on_surface(self.geoms_ll)
+        return geojson_location(self._rep[i])
+
+
+def validate_plan(
+    grids: gpd.GeoDataFrame,
+    parents: gpd.GeoDataFrame | None = None,
+    *,
+    code_field: str = "code",
+    parent_field: str = "parent_code",
+    households_field: str = "households",
+    kind_field: str = "kind",
+    gap_width_m: float = 0.0,
+    make_valid: bool = False,
+    area_tolerance_m2: float = AREA_TOLERANCE_M2,
+) -> ValidationReport:
+    """Validate a whole plan; see docs/geo.md for every rule.
+
+    ``parents`` are the community (or town) boundaries the grids must cover exactly. With
+    ``make_valid=True`` invalid geometries are repaired with ``shapely.make_valid``, reported as
+    ``invalid_geometry`` *warnings*, and checked further with their repaired shape (the caller
+    repairs its copy with :func:`repair_geometries`); otherwise they are errors and skipped by
+    the coverage checks.
+    """
+    plan = _Plan(grids, code_field)
+    report = ValidationReport(features=plan.n)
+    errors, warnings = report.errors, report.warnings
+    geoms = plan.geoms_ll.copy()
+    ids = plan.ids
+
+    # -- codes: duplicates and format --------------------------------------------------------
+    rows_by_code: dict[str, list[int]] = defaultdict(list)
+    for i, code in enumerate(plan.codes):
+        if code is not None:
+            rows_by_code[code].append(i)
+    for code, rows in rows_by_code.items():
+        if len(rows) > 1:
+            points = shapely.multipoints(
+                [p for p in shapely.point_on_surface(geoms[rows]) if p is not None]
+            )
+            errors.append(
+                Problem(
+                    "duplicate_code",
+                    [ids[i] for i in rows],
+                    f"编码重复 / duplicate code: {code} "
+                    f"(rows {', '.join(str(i + 1) for i in rows)})",
+                    geojson_location(points),
+                )
+            )
+
+    # -- geometry: empty, not polygonal, invalid ----------------------------------------------
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing):
+        errors.append(Problem("empty", [ids[i]], f"几何为空 / empty geometry: {ids[i]}", None))
+    types = shapely.get_type_id(geoms)
+    not_poly = ~missing & ~np.isin(types, _POLYGONAL)
+    for i in np.flatnonzero(not_poly):
+        geom = geoms[i]
+        where = geom if types[i] in (0, 1, 2, 4, 5) else shapely.point_on_surface(geom)
+        errors.append(
+            Problem(
+                "not_polygon",
+                [ids[i]],
+                f"不是面 / not a polygon: {ids[i]} ({geom.geom_type})",
+                geojson_location(where),
+            )
+        )
+    polygonal = ~missing & ~not_poly
+    invalid = polygonal & ~shapely.is_valid(geoms)
+    usable = polygonal & ~invalid
+    bad_rows = np.flatnonzero(invalid)
+    stand_in: dict[int, shapely.Geometry] = {}  # repaired shapes of unrepaired grids, for gaps
+    if len(bad_rows):
+        reasons = shapely.is_valid_reason(geoms[bad_rows])
+        repaired = shapely.make_valid(geoms[bad_rows], method="structure", keep_collapsed=False)
+        for i, reason, fixed in zip(bad_rows, reasons, repaired, strict=True):
+            match = _REASON_POINT.search(str(reason))
+            where = (
+                shapely.Point(float(match.group(1)), float(match.group(2)))
+                if match
+                else shapely.point_on_surface(geoms[i])
+            )
+            ok_fix = (
+                make_valid
+                and not shapely.is_empty(fixed)
+                and shapely.get_type_id(fixed) in _POLYGONAL
+            )
+            if not shapely.is_empty(fixed) and shapely.get_type_id(fixed) in _POLYGONAL:
+                stand_in[int(i)] = fixed
+            if ok_fix:
+                geoms[i] = fixed
+                usable[i] = True
+                target, note = warnings, "已用 make_valid 修复 / repaired with make_valid"
+            else:
+                target, note = errors, "请修复 / please fix"
+            target.append(
+                Problem(
+                    "invalid_geometry",
+                    [ids[i]],
+                    f"几何无效 / invalid geometry: {ids[i]}: {reason}; {note}",
+                    geojson_location(where),
+                )
+            )
+
+    # -- topology in lon/lat (where the coverage is defined), measures in metres -------------
+    # Overlays run on the lon/lat coordinates: a straight edge in degrees is not straight once
+    # projected, so projecting first would invent slivers. Results are measured in metres.
+    parent_ll: GeomArray = np.empty(0, dtype=object)
+    parent_codes: list[str | None] = []
+    if parents is not None:
+        parents = _as_wgs84(parents)
+        parent_ll = np.asarray(parents.geometry.values, dtype=object)
+        parent_codes = column_codes(parents, parent_code_column(parents, code_field))
+    proj = LocalScale.around(geoms[usable], parent_ll)
+    grid_ll: GeomArray = np.full(plan.n, None, dtype=object)
+    grid_ll[usable] = geoms[usable]
+    parent_geoms = parent_ll.copy()
+    parent_ok = ~shapely.is_missing(parent_geoms) & ~shapely.is_empty(parent_geoms)
+    if len(parent_geoms):
+        parent_geoms = np.where(
+            parent_ok & ~shapely.is_valid(parent_geoms),
+            shapely.make_valid(parent_geoms),
+            parent_geoms,
+        )
+    parent_ids = [c if c is not None else f"#{k + 1}" for k, c in enumerate(parent_codes)]
+
+    idx = np.flatnonzero(usable)
+    tree = shapely.STRtree(grid_ll[idx])
+    suspect = np.zeros(plan.n, dtype=bool)
+    if len(idx):
+        edges = shapely.coverage_invalid_edges(grid_ll[idx])
+        suspect[idx] = ~shapely.is_empty(edges)
+
+    _check_overlaps(grid_ll, idx, tree, suspect, ids, proj, area_tolerance_m2, errors)
+
+    # -- parents: membership, codes, outside, gaps -------------------------------------------
+    parent_of = np.full(plan.n, -1, dtype=np.intp)
+    if parents is not None:
+        parent_values = column_codes(plan.frame, parent_field)
+        parent_of = match_parents(
+            plan.codes,
+            parent_values,
+            grid_ll,
+            parent_codes,
+            np.where(parent_ok, parent_geoms, None),
+        )
+        for i in np.flatnonzero(usable & (parent_of < 0)):
+            errors.append(
+                Problem(
+                    "no_parent",
+                    [ids[i]],
+                    f"不在任何上级区域内 / in no known parent area: {ids[i]}",
+                    plan.rep_point(i),
+                )
+            )
+        _check_outside(
+            grid_ll, parent_geoms, parent_of, parent_ids, ids, proj, area_tolerance_m2, errors
+        )
+    # An invalid grid left unrepaired still covers its (repaired) area for the gap checks, so
+    # it is reported once, as invalid_geometry, not again as a gap.
+    cover_ll = grid_ll.copy()
+    cover_suspect = suspect.copy()
+    for i, fixed in stand_in.items():
+        if not usable[i]:
+            cover_ll[i] = fixed
+            cover_suspect[i] = True
+    cover_idx = np.flatnonzero(~shapely.is_missing(cover_ll))
+    cover_tree = shapely.STRtree(cover_ll[cover_idx]) if stand_in else tree
+    if parents is not None:
+        _check_gaps_in_parents(
+            cover_ll, cover_idx, cover_tree, cover_suspect, parent_geoms, parent_ok, parent_ids,
+            ids, proj, gap_width_m, area_tolerance_m2, errors,
+        )  # fmt: skip
+    elif len(cover_idx):
+        _check_holes(
+            cover_ll, cover_idx, cover_tree, cover_suspect, ids, proj, gap_width_m,
+            area_tolerance_m2, errors,
+        )  # fmt: skip
+
+    for i, code in enumerate(plan.codes):
+        if code is None:
+            continue
+        parent_code = parent_codes[parent_of[i]] if parent_of[i] >= 0 else None
+        if not is_grid_code(code) or (parent_code is not None and not code.startswith(parent_code)):
+            rule = f"{GRID_CODE_DIGITS} 位数字 / {GRID_CODE_DIGITS} digits"
+            if parent_code is not None:
+                rule += f", 以上级编码开头 / starting with parent code {parent_code}"
+            errors.append(
+                Problem(
+                    "bad_code",
+                    [ids[i]],
+                    f"编码不合规 / malformed code: {code} (应为 / must be {rule})",
+                    plan.rep_point(i),
+                )
+            )
+
+    # -- warnings --------------------------------------------------------------------------------
+    dedicated = np.zeros(plan.n, dtype=bool)
+    if kind_field in plan.frame.columns:
+        dedicated = plan.frame[kind_field].astype(str).str.strip().isin(DEDICATED_KINDS).to_numpy()
+    _check_area_outliers(grid_ll, usable & ~dedicated, ids, plan, proj, warnings)
+    if households_field in plan.frame.columns:
+        households = pd.to_numeric(plan.frame[households_field], errors="coerce").to_numpy()
+        low, high = HOUSEHOLDS_RANGE
+        flagged = ~dedicated & ~np.isnan(households) & ((households < low) | (households > high))
+        for i in np.flatnonzero(flagged):
+            warnings.append(
+                Problem(
+                    "households_outlier",
+                    [ids[i]],
+                    f"户数异常 / households outlier: {ids[i]} has {households[i]:g} households "
+                    f"(常见 / usual {low}–{high})",
+                    plan.rep_point(i),
+                )
+            )
+    return report
+
+
+def _check_overlaps(
+    grid_ll: GeomArray,
+    idx: npt.NDArray[np.intp],
+    tree: shapely.STRtree,
+    suspect: npt.NDArray[np.bool_],
+    ids: list[str],
+    proj: LocalScale,
+    tolerance: float,
+    errors: list[Problem],
+) -> None:
+    """Pairs whose interiors overlap by more than ``tolerance`` m², each pair once.
+
+    Only polygons that ``coverage_invalid_edges`` flags can overlap anything, so pairs are
+    looked up (STRtree) from those alone.
+    """
+    flagged = np.flatnonzero(suspect[idx])
+    if not len(flagged):
+        return
+    a_local, b_local = tree.query(grid_ll[idx[flagged]], predicate="intersects")
+    a = idx[flagged[a_local]]
+    b = idx[b_local]
+    keep = a != b
+    pairs = np.unique(np.sort(np.column_stack([a[keep], b[keep]]), axis=1), axis=0)
+    if not len(pairs):
+        return
+    overlap = _polygonal_part(shapely.intersection(grid_ll[pairs[:, 0]], grid_ll[pairs[:, 1]]))
+    areas = area_m2(overlap)
+    big = np.flatnonzero(areas > tolerance)
+    for k in big:
+        shape = overlap[k]
+        i, j = pairs[k]
+        errors.append(
+            Problem(
+                "overlap",
+                [ids[i], ids[j]],
+                f"网格重叠 / grids overlap: {ids[i]} and {ids[j]} ({_fmt_area(areas[k])})",
+                geojson_location(shape),
+            )
+        )
+
+
+def _check_outside(
+    grid_ll: GeomArray,
+    parent_geoms: GeomArray,
+    parent_of: npt.NDArray[np.intp],
+    parent_ids: list[str],
+    ids: list[str],
+    proj: LocalScale,
+    tolerance: float,
+    errors: list[Problem],
+) -> None:
+    rows = np.flatnonzero((parent_of >= 0) & ~shapely.is_missing(grid_ll))
+    if not len(rows):
+        return
+    their_parents = parent_geoms[parent_of[rows]]
+    shapely.prepare(parent_geoms[~shapely.is_missing(parent_geoms)])
+    rows = rows[~shapely.covers(their_parents, grid_ll[rows])]
+    if not len(rows):
+        return
+    outside = _polygonal_part(shapely.difference(grid_ll[rows], parent_geoms[parent_of[rows]]))
+    areas = area_m2(outside)
+    big = np.flatnonzero(areas > tolerance)
+    for k in big:
+        i, shape = rows[k], outside[k]
+        errors.append(
+            Problem(
+                "outside_boundary",
+                [ids[i]],
+                f"超出上级边界 / outside its parent boundary: {ids[i]} extends "
+                f"{_fmt_area(areas[k])} beyond {parent_ids[parent_of[i]]}",
+                geojson_location(shape),
+            )
+        )
+
+
+def _union(geoms: GeomArray, exact_coverage: bool) -> shapely.Geometry:
+    return shapely.coverage_union_all(geoms) if exact_coverage else shapely.union_all(geoms)
+
+
+def _gap_parts(
+    gaps: GeomArray, proj: LocalScale, gap_width_m: float, tolerance: float
+) -> tuple[GeomArray, npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Split gap geometries (lon/lat) into polygons and drop slivers: smaller than
+    ``tolerance`` m², or gone when shrunk by ``gap_width_m / 2`` metres.
+    Returns the parts, the index of the gap each comes from, and their areas in m²."""
+    parts, source = shapely.get_parts(gaps, return_index=True)
+    poly = shapely.get_type_id(parts) == 3
+    parts, source = parts[poly], source[poly]
+    areas = area_m2(parts)
+    keep = areas > tolerance
+    if gap_width_m > 0:
+        keep &= ~shapely.is_empty(shapely.buffer(proj.forward(parts), -gap_width_m / 2.0))
+    return parts[keep], source[keep], areas[keep]
+
+
+def _report_gaps(
+    parts: GeomArray,
+    areas: npt.NDArray[np.float64],
+    where: list[str],
+    grid_ll: GeomArray,
+    tree: shapely.STRtree,
+    idx: npt.NDArray[np.intp],
+    ids: list[str],
+    errors: list[Problem],
+) -> None:
+    if not len(parts):
+        return
+    p_idx, g_local = tree.query(parts, predicate="intersects")
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for p, g in zip(p_idx, g_local, strict=True):
+        neighbours[int(p)].append(int(idx[g]))
+    for k, shape in enumerate(parts):
+        rows = sorted(neighbours.get(k, []))
+        names = ", ".join(ids[i] for i in rows) or "-"
+        errors.append(
+            Problem(
+                "gap",
+                [ids[i] for i in rows],
+                f"网格间有缝隙 / gap not covered by any grid{where[k]}: {_fmt_area(areas[k])} "
+                f"(next to {names})",
+                geojson_location(shape),
+            )
+        )
+
+
+def _check_gaps_in_parents(
+    grid_ll: GeomArray,
+    idx: npt.NDArray[np.intp],
+    tree: shapely.STRtree,
+    suspect: npt.NDArray[np.bool_],
+    parent_geoms: GeomArray,
+    parent_ok: npt.NDArray[np.bool_],
+    parent_ids: list[str],
+    ids: list[str],
+    proj: LocalScale,
+    gap_width_m: float,
+    tolerance: float,
+    errors: list[Problem],
+) -> None:
+    """Each parent minus the union of every grid that touches it (a grid of a neighbouring
+    parent that spills over is an ``outside_boundary`` there, not a gap here)."""
+    ks = np.flatnonzero(parent_ok)
+    if not len(ks):
+        return
+    p_idx, g_local = tree.query(parent_geoms[ks], predicate="intersects")
+    order = np.argsort(p_idx, kind="stable")
+    p_idx, g_local = p_idx[order], g_local[order]
+    starts = np.searchsorted(p_idx, np.arange(len(ks)))
+    ends = np.searchsorted(p_idx, np.arange(len(ks)), side="right")
+    gaps = np.empty(len(ks), dtype=object)
+    for n, k in enumerate(ks):
+        members = idx[g_local[starts[n] : ends[n]]]
+        if not len(members):
+            gaps[n] = parent_geoms[k]
+            continue
+        covered = _union(grid_ll[members], exact_coverage=not suspect[members].any())
+        gaps[n] = shapely.difference(parent_geoms[k], covered)
+    parts, source, areas = _gap_parts(gaps, proj, gap_width_m, tolerance)
+    where = [f" in {parent_ids[ks[s]]}" for s in source]
+    _report_gaps(parts, areas, where, grid_ll, tree, idx, ids, errors)
+
+
+def _check_holes(
+    grid_ll: GeomArray,
+    idx: npt.NDArray[np.intp],
+    tree: shapely.STRtree,
+    suspect: npt.NDArray[np.bool_],
+    ids: list[str],
+    proj: LocalScale,
+    gap_width_m: float,
+    tolerance: float,
+    errors: list[Problem],
+) -> None:
+    """Without parents: holes enclosed by the grids (interior rings of their union)."""
+    covered = _union(grid_ll[idx], exact_coverage=not suspect.any())
+    polys = shapely.get_parts(covered)
+    n_rings = shapely.get_num_interior_rings(polys)
+    holes = []
+    for poly, count in zip(polys, n_rings, strict=True):
+        holes.extend(shapely.polygons(shapely.get_interior_ring(poly, j)) for j in range(count))
+    if not holes:
+        return
+    parts, _, areas = _gap_parts(np.array(holes, dtype=object), proj, gap_width_m, tolerance)
+    _report_gaps(parts, areas, [""] * len(parts), grid_ll, tree, idx, ids, errors)
+
+
+def _check_area_outliers(
+    grid_ll: GeomArray,
+    rows_mask: npt.NDArray[np.bool_],
+    ids: list[str],
+    plan: _Plan,
+    proj: LocalScale,
+    warnings: list[Problem],
+) -> None:
+    rows = np.flatnonzero(rows_mask)
+    if len(rows) < 5:
+        return
+    areas = area_m2(grid_ll[rows])
+    median = float(np.median(areas))
+    if median <= 0:
+        return
+    ratio = areas / median
+    for k in np.flatnonzero((ratio > AREA_OUTLIER_FACTOR) | (ratio < 1 / AREA_OUTLIER_FACTOR)):
+        i = rows[k]
+        warnings.append(
+            Problem(
+                "area_outlier",
+                [ids[i]],
+                f"面积异常 / area outlier: {ids[i]} is {_fmt_area(areas[k])}, "
+                f"{ratio[k]:.1f}× the median {_fmt_area(median)}",
+                plan.rep_point(i),
+            )
+        )
+
+
+def repair_geometries(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy with invalid polygons repaired by ``shapely.make_valid`` (structure method), as
+    ``validate_plan(..., make_valid=True)`` assumes."""
+    geoms = np.asarray(grids.geometry.values, dtype=object)
+    bad = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
+    fixed = geoms.copy()
+    fixed[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+    return grids.set_geometry(gpd.GeoSeries(fixed, index=grids.index, crs=grids.crs))

@@ -1,0 +1,131 @@
+"""Reference data: the bootstrap bundle, the workflow table and grid polygons for maps."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
+
+from server.api.auth import user_json
+from server.api.util import actor, context, login_required_api
+from server.domain.workflow import action_labels, role_labels, rules_table, state_labels
+from server.errors import ApiError
+from server.extensions import db, settings
+from server.models import Category, Department
+from server.usecases import gridmaps
+
+bp = Blueprint("reference", __name__, url_prefix="/api/v1")
+
+
+def categories_json(include_inactive: bool = False) -> list[dict[str, Any]]:
+    rows = list(db().scalars(select(Category).order_by(Category.code)))
+    majors = {c.id: c for c in rows if c.parent_id is None}
+    out = []
+    for c in rows:
+        if c.parent_id is None or (not c.active and not include_inactive):
+            continue
+        major = majors.get(c.parent_id)
+        out.append(
+            {
+                "id": c.id,
+                "code": c.code,
+                "name": c.name,
+                "name_en": c.name_en,
+                "major_code": major.code if major else c.code[:2],
+                "major_name": major.name if major else "",
+                "limit_value": c.limit_value,
+                "limit_unit": c.limit_unit,
+                "urgent_hours": c.urgent_hours,
+                "default_department_id": c.default_department_id,
+                "active": c.active,
+            }
+        )
+    return out
+
+
+def departments_json() -> list[dict[str, Any]]:
+    return [
+        {"id": d.id, "code": d.code, "name": d.name, "active": d.active}
+        for d in db().scalars(select(Department).order_by(Department.code))
+    ]
+
+
+def workflow_json() -> dict[str, Any]:
+    return {
+        "states": state_labels(),
+        "actions": action_labels(),
+        "roles": role_labels(),
+        "rules": rules_table(),
+    }
+
+
+@bp.get("/workflow")
+def workflow() -> Response:
+    return jsonify(workflow_json())
+
+
+@bp.get("/bootstrap")
+@login_required_api
+def bootstrap() -> Response:
+    """Everything a client caches to work offline."""
+    cfg = settings()
+    who = actor()
+    from server.api.util import me
+
+    return jsonify(
+        {
+            "user": user_json(me()),
+            "csrf_token": generate_csrf(),
+            "categories": categories_json(),
+            "departments": departments_json(),
+            "workflow": workflow_json(),
+            "config": {
+                "basemap_url": cfg.basemap_url,
+                "basemap_attribution": cfg.basemap_attribution,
+                "timezone": cfg.timezone,
+                "max_photos": 6,
+                "max_upload_bytes": cfg.max_upload_bytes,
+                "locate_tolerance_m": cfg.locate_tolerance_m,
+                "region_id": who.region_id,
+            },
+        }
+    )
+
+
+@bp.get("/grids.geojson")
+@login_required_api
+def grids_geojson() -> Response:
+    """Active grids as GeoJSON, simplified for ``zoom``; ETag + gzip."""
+    ctx, who = context(), actor()
+    zoom_raw = request.args.get("zoom", "")
+    if zoom_raw and not (zoom_raw.isdigit() and 0 <= int(zoom_raw) <= 22):
+        raise ApiError(400, "validation_failed", "zoom 应为 0–22 / zoom 0-22", {"zoom": "0-22"})
+    try:
+        collection, tag = gridmaps.grids_collection(
+            ctx,
+            who,
+            region=request.args.get("region") or None,
+            zoom=int(zoom_raw) if zoom_raw else None,
+            mine=request.args.get("mine") in {"1", "true"},
+        )
+    except gridmaps.UnknownRegion:
+        raise ApiError(404, "not_found", "未知区域 / unknown region") from None
+    etag = hashlib.sha256(f"{tag}".encode()).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
+        resp = Response(status=304)
+        resp.set_etag(etag)
+        return resp
+    raw = json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode()
+    resp = Response(raw, mimetype="application/geo+json")
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        resp.set_data(gzip.compress(raw, compresslevel=6))
+        resp.headers["Content-Encoding"] = "gzip"
+        resp.headers["Vary"] = "Accept-Encoding"
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "private, no-cache"
+    return resp

@@ -1,0 +1,177 @@
+"""JSON shapes of cases, events and photos (docs/api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain.workflow import state_labels
+from server.models import (
+    Attachment,
+    Category,
+    Department,
+    Grid,
+    Incident,
+    IncidentEvent,
+    Region,
+    User,
+)
+from server.usecases.context import Actor, Context
+from server.usecases.scope import mask_phone, sees_caller_phone
+
+_STATE_LABELS = state_labels()
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class Lookups:
+    """Caches of small reference rows for serialising many cases with few queries."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self._cats: dict[int, Category] = {}
+        self._deps: dict[int, Department] = {}
+        self._regions: dict[int, Region] = {}
+        self._grids: dict[int, Grid] = {}
+        self._users: dict[int, User] = {}
+
+    def _get(self, cache: dict[int, Any], model: Any, key: int | None) -> Any:
+        if key is None:
+            return None
+        if key not in cache:
+            cache[key] = self.db.get(model, key)
+        return cache[key]
+
+    def prefetch(self, cases: list[Incident]) -> None:
+        def load(cache: dict[int, Any], model: Any, ids: set[int | None]) -> None:
+            want = {i for i in ids if i is not None and i not in cache}
+            if want:
+                for row in self.db.scalars(select(model).where(model.id.in_(want))):
+                    cache[row.id] = row
+
+        load(self._cats, Category, {c.category_id for c in cases})
+        load(self._deps, Department, {c.department_id for c in cases})
+        load(
+            self._regions,
+            Region,
+            {c.community_id for c in cases} | {c.town_id for c in cases},
+        )
+        load(self._grids, Grid, {c.grid_id for c in cases})
+        load(self._users, User, {c.reporter_id for c in cases})
+
+    def category(self, i: int | None) -> Category | None:
+        return self._get(self._cats, Category, i)  # type: ignore[no-any-return]
+
+    def department(self, i: int | None) -> Department | None:
+        return self._get(self._deps, Department, i)  # type: ignore[no-any-return]
+
+    def region(self, i: int | None) -> Region | None:
+        return self._get(self._regions, Region, i)  # type: ignore[no-any-return]
+
+    def grid(self, i: int | None) -> Grid | None:
+        return self._get(self._grids, Grid, i)  # type: ignore[no-any-return]
+
+    def user(self, i: int | None) -> User | None:
+        return self._get(self._users, User, i)  # type: ignore[no-any-return]
+
+
+def _ref(obj: Any, *keys: str) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    return {k: getattr(obj, k) for k in keys}
+
+
+def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict[str, Any]:
+    now = ctx.now()
+    overdue = bool(
+        case.deadline_at and case.state in ("dispatched", "in_progress") and case.deadline_at < now
+    )
+    time_left: float | None = None
+    if case.deadline_at and case.state in ("dispatched", "in_progress"):
+        if case.urgency == "urgent":
+            time_left = (case.deadline_at - now).total_seconds() / 3600
+        elif case.deadline_at >= now:
+            time_left = ctx.calendar.work_hours_between(now, case.deadline_at)
+        else:
+            time_left = -ctx.calendar.work_hours_between(case.deadline_at, now)
+        time_left = round(time_left, 2)
+    reporter = look.user(case.reporter_id)
+    phone = case.caller_phone
+    if phone and not sees_caller_phone(actor, case):
+        phone = mask_phone(phone)
+    return {
+        "id": case.id,
+        "uuid": case.uuid,
+        "number": case.number,
+        "state": case.state,
+        "state_label": _STATE_LABELS[case.state]["zh"],
+        "version": case.version,
+        "source": case.source,
+        "category": _ref(look.category(case.category_id), "id", "code", "name"),
+        "description": case.description,
+        "address": case.address,
+        "lon": case.lon,
+        "lat": case.lat,
+        "accuracy_m": case.accuracy_m,
+        "location_status": case.location_status,
+        "grid": _ref(look.grid(case.grid_id), "id", "code", "name"),
+        "community": _ref(look.region(case.community_id), "id", "code", "name"),
+        "town": _ref(look.region(case.town_id), "id", "code", "name"),
+        "reporter": {"id": reporter.id, "display_name": reporter.display_name}
+        if reporter
+        else None,
+        "caller_name": case.caller_name
+        if sees_caller_phone(actor, case)
+        else (case.caller_name[:1] + "*" * (len(case.caller_name) - 1) if case.caller_name else ""),
+        "caller_phone": phone,
+        "urgency": case.urgency,
+        "department": _ref(look.department(case.department_id), "id", "name"),
+        "deadline_at": iso(case.deadline_at),
+        "overdue": overdue,
+        "time_left_hours": time_left,
+        "self_handled": case.self_handled,
+        "pending_extension": case.pending_extension,
+        "last_rating": case.last_rating,
+        "duplicate_of": case.duplicate_of_id,
+        "reported_at": iso(case.reported_at),
+        "created_at": iso(case.created_at),
+        "updated_at": iso(case.updated_at),
+        "last_event_id": case.last_event_id,
+    }
+
+
+def photo_json(att: Attachment) -> dict[str, Any]:
+    return {
+        "uuid": att.uuid,
+        "url": f"/api/v1/photos/{att.uuid}",
+        "thumb_url": f"/api/v1/photos/{att.uuid}/thumb",
+        "width": att.width,
+        "height": att.height,
+        "taken_at": iso(att.taken_at),
+        "gps": [att.gps_lon, att.gps_lat] if att.gps_lon is not None else None,
+    }
+
+
+def event_json(event: IncidentEvent, look: Lookups, photos: list[Attachment]) -> dict[str, Any]:
+    actor = look.user(event.actor_id)
+    return {
+        "id": event.id,
+        "uuid": event.uuid,
+        "action": event.action,
+        "actor": {"id": actor.id, "display_name": actor.display_name} if actor else None,
+        "actor_role": event.actor_role,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "created_at": iso(event.created_at),
+        "device_time": iso(event.device_time),
+        "note": event.note,
+        "data": event.data,
+        "lon": event.lon,
+        "lat": event.lat,
+        "photos": [photo_json(p) for p in photos],
+    }

@@ -1,0 +1,102 @@
+"""Photo uploads in pieces, and serving photos to those who may see them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request, send_file
+from sqlalchemy import select
+
+from server.api.util import actor, context, json_body, login_required_api, use_case_error
+from server.errors import ApiError
+from server.models import Attachment, Incident
+from server.usecases import photos
+from server.usecases.errors import UseCaseError
+from server.usecases.scope import can_see
+
+bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
+
+
+def _state(att: Attachment) -> dict[str, object]:
+    body: dict[str, object] = {
+        "uuid": att.uuid,
+        "status": att.status,
+        "received_bytes": att.received_bytes,
+        "total_bytes": att.total_bytes,
+    }
+    if att.status == "ready":
+        body.update(
+            width=att.width,
+            height=att.height,
+            url=f"/api/v1/photos/{att.uuid}",
+            thumb_url=f"/api/v1/photos/{att.uuid}/thumb",
+        )
+    return body
+
+
+@bp.post("/uploads")
+@login_required_api
+def begin() -> Response:
+    body = json_body()
+    try:
+        ctx = context()
+        existing = ctx.db.scalar(
+            select(Attachment.id).where(Attachment.uuid == str(body.get("uuid")))
+        )
+        att = photos.begin(ctx, actor(), body.get("uuid"), body.get("total_bytes"))
+    except UseCaseError as err:
+        raise use_case_error(err) from None
+    resp = jsonify(_state(att))
+    resp.status_code = 200 if existing else 201
+    return resp
+
+
+@bp.get("/uploads/<upload_uuid>")
+@login_required_api
+def status(upload_uuid: str) -> Response:
+    try:
+        return jsonify(_state(photos.get(context(), actor(), upload_uuid)))
+    except UseCaseError as err:
+        raise use_case_error(err) from None
+
+
+@bp.put("/uploads/<upload_uuid>")
+@login_required_api
+def piece(upload_uuid: str) -> Response:
+    offset_raw = request.args.get("offset", "")
+    if not offset_raw.isdigit():
+        raise ApiError(400, "validation_failed", "需要 offset / offset required", {"offset": "int"})
+    data = request.get_data(cache=False)
+    try:
+        att = photos.put_piece(context(), actor(), upload_uuid, int(offset_raw), data)
+    except UseCaseError as err:
+        raise use_case_error(err) from None
+    return jsonify(_state(att))
+
+
+def _photo(upload_uuid: str, thumb: bool) -> Response:
+    ctx, who = context(), actor()
+    att = ctx.db.scalar(select(Attachment).where(Attachment.uuid == upload_uuid))
+    allowed = False
+    if att is not None and att.status == "ready" and att.sha256:
+        if att.incident_id is not None:
+            case = ctx.db.get(Incident, att.incident_id)
+            allowed = case is not None and can_see(who, case)
+        else:
+            allowed = att.uploader_id == who.id
+    if not allowed or att is None or att.sha256 is None:
+        raise ApiError(404, "not_found", "照片不存在或无权查看 / no such photo")
+    path = photos.stored_path(ctx, att.sha256, thumb=thumb)
+    resp = send_file(path, mimetype="image/jpeg", max_age=86400, etag=True, conditional=True)
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
+
+
+@bp.get("/photos/<upload_uuid>")
+@login_required_api
+def photo(upload_uuid: str) -> Response:
+    return _photo(upload_uuid, thumb=False)
+
+
+@bp.get("/photos/<upload_uuid>/thumb")
+@login_required_api
+def thumb(upload_uuid: str) -> Response:
+    return _photo(upload_uuid, thumb=True)

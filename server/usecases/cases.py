@@ -1,0 +1,651 @@
+"""Report a case and act on it: each call one transaction, appending one event.
+
+The workflow table (``server.domain.workflow``) says what is allowed; this module adds what the
+table cannot see (jurisdiction, pending extensions, departments), applies the change to the
+``incidents`` row and appends the event. Offline clients send UUIDs: a replay returns the first
+result; the same UUID with other content is a conflict. Optimistic locking (the case's
+``version``) makes one of two concurrent actions lose with a conflict, never both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from server.domain import workflow as wf
+from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
+from server.domain.worktime import TimeLimit, dispatch_deadline, extend
+from server.models import Attachment, Category, Department, Incident, IncidentEvent, Rating
+from server.usecases import locating, photos
+from server.usecases.context import Actor, Context
+from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.usecases.scope import can_see
+
+MAX_DESCRIPTION = 4000
+# China's extent (with a margin) for sanity checks on reported points.
+CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
+PUBLIC_ACTIONS = {"report", "reject", "dispatch", "resolve", "verify", "reopen", "self_handle"}
+
+
+@dataclass
+class Outcome:
+    case: Incident
+    event: IncidentEvent | None
+    replay: bool = False
+
+
+def _hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+
+
+def _uuid(value: Any) -> str:
+    try:
+        return str(uuidlib.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed(
+            "需要客户端生成的 UUID / a client-generated UUID is required",
+            fields={"uuid": "not a UUID"},
+        ) from None
+
+
+def _device_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(
+            "设备时间格式错误 / device_time must be ISO 8601", fields={"device_time": "ISO 8601"}
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed(
+            "设备时间需带时区 / device_time needs a time zone offset",
+            fields={"device_time": "needs an offset"},
+        )
+    return parsed
+
+
+def _coordinate(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValidationFailed(
+            "坐标无效 / invalid coordinate", fields={key: "a finite number is required"}
+        )
+    return float(value)
+
+
+def _point(body: dict[str, Any]) -> tuple[float | None, float | None]:
+    lon, lat = _coordinate(body, "lon"), _coordinate(body, "lat")
+    if (lon is None) != (lat is None):
+        raise ValidationFailed(
+            "经纬度需同时提供 / give both lon and lat",
+            fields={"lon": "with lat", "lat": "with lon"},
+        )
+    if lon is not None and lat is not None:
+        x0, y0, x1, y1 = CHINA_BOUNDS
+        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
+            raise ValidationFailed(
+                "位置不在中国境内 / the point is outside China",
+                code="outside_china",
+                fields={"lon": "outside China", "lat": "outside China"},
+            )
+    return lon, lat
+
+
+def _domain_error(err: DomainError, case: Incident | None = None) -> Exception:
+    extra: dict[str, Any] = {}
+    if isinstance(err, RoleNotAllowed):
+        return Forbidden(err.message, code=err.code)
+    if isinstance(err, InvalidTransition):
+        return Conflict(err.message, code=err.code, case_id=case.id if case else None)
+    fields = {err.field: err.message} if err.field else {}
+    return ValidationFailed(err.message, code=err.code, fields=fields, **extra)
+
+
+def _category(ctx: Context, body: dict[str, Any]) -> Category:
+    cat: Category | None = None
+    if body.get("category_id") is not None:
+        cid = body["category_id"]
+        if isinstance(cid, int) and not isinstance(cid, bool):
+            cat = ctx.db.get(Category, cid)
+    elif body.get("category_code"):
+        cat = ctx.db.scalar(select(Category).where(Category.code == str(body["category_code"])))
+    else:
+        raise ValidationFailed("请选择类别 / category required", fields={"category_id": "required"})
+    if cat is None or cat.parent_id is None:
+        raise ValidationFailed(
+            "未知类别 / unknown category",
+            code="unknown_category",
+            fields={"category_id": "unknown"},
+        )
+    if not cat.active:
+        raise ValidationFailed(
+            "该类别已停用，请改选其他类别 / this category is retired: choose another",
+            code="category_retired",
+            fields={"category_id": "retired"},
+        )
+    return cat
+
+
+def _text(body: dict[str, Any], key: str, limit: int) -> str:
+    value = body.get(key) or ""
+    if not isinstance(value, str):
+        raise ValidationFailed("应为文本 / must be text", fields={key: "text"})
+    if len(value) > limit:
+        raise ValidationFailed(
+            f"内容过长（最多 {limit} 字）/ too long (max {limit})",
+            code="too_long",
+            fields={key: f"at most {limit} characters"},
+        )
+    return value.strip()
+
+
+def _attach(
+    ctx: Context, actor: Actor, uuids: list[Any], case: Incident, event: IncidentEvent
+) -> list[Attachment]:
+    atts = photos.for_attaching(ctx, actor, uuids)
+    for att in atts:
+        if att.event_id is not None:
+            raise ValidationFailed(
+                "照片已用于其他记录 / photo already used", fields={"photos": att.uuid}
+            )
+        att.incident_id = case.id
+        att.event_id = event.id
+    return atts
+
+
+def _replay_case(ctx: Context, key: str, digest: str) -> Outcome | None:
+    existing = ctx.db.scalar(select(Incident).where(Incident.uuid == key))
+    if existing is None:
+        return None
+    if existing.content_hash != digest:
+        raise Conflict(
+            "该 UUID 已用于不同内容的上报 / this UUID was used for a different report",
+            code="idempotency_conflict",
+            case_id=existing.id,
+        )
+    first = ctx.db.scalar(
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == existing.id)
+        .order_by(IncidentEvent.id)
+        .limit(1)
+    )
+    return Outcome(existing, first, replay=True)
+
+
+def report(ctx: Context, actor: Actor, body: dict[str, Any]) -> Outcome:
+    """上报 (or 自行处置 with ``self_handle: true``): create a case. Idempotent by ``uuid``."""
+    key = _uuid(body.get("uuid"))
+    self_handle = bool(body.get("self_handle"))
+    source = str(body.get("source") or ("open311" if actor.role == "open311" else "field"))
+    if actor.role == "dispatcher" and source == "field":
+        source = "hotline"
+    if source not in {"field", "hotline", "open311", "console"}:
+        raise ValidationFailed("来源无效 / invalid source", fields={"source": "unknown"})
+    photo_ids = body.get("photos") or []
+    if not isinstance(photo_ids, list):
+        raise ValidationFailed("照片应为列表 / photos must be a list", fields={"photos": "list"})
+    digest = _hash(
+        {
+            k: body.get(k)
+            for k in (
+                "category_id",
+                "category_code",
+                "description",
+                "lon",
+                "lat",
+                "address",
+                "photos",
+                "self_handle",
+                "caller_phone",
+                "urgency",
+            )
+        }
+    )
+    replay = _replay_case(ctx, key, digest)
+    if replay:
+        return replay
+
+    action = wf.Action.SELF_HANDLE if self_handle else wf.Action.REPORT
+    description = _text(body, "description", MAX_DESCRIPTION)
+    if actor.role != "open311":
+        try:
+            wf.check(action, actor.role, None, {"note": description or None, "photos": photo_ids})
+        except DomainError as err:
+            raise _domain_error(err) from None
+    category = _category(ctx, body)
+    lon, lat = _point(body)
+    accuracy = _coordinate(body, "accuracy_m")
+    urgency = body.get("urgency") or "normal"
+    if urgency not in {"normal", "urgent"}:
+        raise ValidationFailed(
+            "紧急程度无效 / invalid urgency", fields={"urgency": "normal|urgent"}
+        )
+    now = ctx.now()
+    place = locating.locate(ctx.db, lon, lat, ctx.locate_tolerance_m)
+    community_id, town_id, county_id = place.community_id, place.town_id, place.county_id
+    if county_id is None:
+        # Outside every grid: keep it with the reporter's jurisdiction so it is not lost.
+        community_id, town_id, county_id = locating.region_chain(ctx.db, actor.region_id)
+    if actor.role == "grid_worker" and self_handle and place.grid_code not in actor.grid_codes:
+        raise ValidationFailed(
+            "只能在本人网格内自行处置 / self-handle only inside your own grids",
+            code="outside_own_grid",
+            fields={"lon": "outside your grids"},
+        )
+    device_time = _device_time(body.get("device_time"))
+    case = Incident(
+        uuid=key,
+        number=key.replace("-", "")[:24],  # replaced by the real number below
+        content_hash=digest,
+        source=source,
+        state=wf.State.CLOSED.value if self_handle else wf.State.REPORTED.value,
+        category_id=category.id,
+        description=description,
+        address=_text(body, "address", 300),
+        lon=lon,
+        lat=lat,
+        accuracy_m=accuracy,
+        location=None,
+        location_status=place.status,
+        grid_id=place.grid_id,
+        grid_code=place.grid_code,
+        community_id=community_id,
+        town_id=town_id,
+        county_id=county_id,
+        reporter_id=actor.id,
+        caller_name=_text(body, "caller_name", 100),
+        caller_phone=_text(body, "caller_phone", 32),
+        contact_email=_text(body, "contact_email", 200),
+        urgency=urgency,
+        self_handled=self_handle,
+        reported_at=device_time or now,
+        created_at=now,
+        updated_at=now,
+    )
+    if lon is not None and lat is not None:
+        from shapely.geometry import Point
+
+        case.location = Point(lon, lat)
+    if self_handle:
+        case.accepted_at = case.resolved_at = case.closed_at = now
+    try:
+        ctx.db.add(case)
+        ctx.db.flush()
+        case.number = now.astimezone(ctx.calendar.tz).strftime("%Y%m%d") + f"{case.id:06d}"
+        event = IncidentEvent(
+            uuid=key,
+            content_hash=digest,
+            incident_id=case.id,
+            action=action.value,
+            actor_id=actor.id,
+            actor_role=actor.role,
+            from_state=None,
+            to_state=case.state,
+            created_at=now,
+            device_time=device_time,
+            note=description,
+            data={
+                "source": source,
+                "category_id": category.id,
+                "location_status": place.status,
+                "grid_code": place.grid_code,
+                **({"self_handled": True} if self_handle else {}),
+            },
+            lon=lon,
+            lat=lat,
+            public=True,
+        )
+        ctx.db.add(event)
+        ctx.db.flush()
+        _attach(ctx, actor, photo_ids, case, event)
+        case.last_event_id = event.id
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        replay = _replay_case(ctx, key, digest)
+        if replay:
+            return replay
+        raise
+    except Exception:
+        ctx.db.rollback()
+        raise
+    return Outcome(case, event)
+
+
+# --- actions on an existing case -----------------------------------------------------------
+
+
+def load_visible(ctx: Context, actor: Actor, case_id: int) -> Incident:
+    case = ctx.db.get(Incident, case_id)
+    if case is None or not can_see(actor, case):
+        raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
+    return case
+
+
+def _jurisdiction(actor: Actor, action: wf.Action, case: Incident) -> None:
+    """What the table cannot see: is this case this actor's to act on?"""
+    if action is wf.Action.COMMENT:
+        return
+    if actor.role == "grid_worker":
+        in_grid = case.grid_code is not None and case.grid_code in actor.grid_codes
+        if action is wf.Action.VERIFY and not in_grid:
+            raise Forbidden("只能核查本人网格的案件 / verify cases in your own grids only")
+        if action is wf.Action.RATE and case.reporter_id != actor.id:
+            raise Forbidden("只有上报人可以评价 / only the reporter may rate")
+    if actor.role == "handler" and case.department_id != actor.department_id:
+        raise Forbidden("不是本部门的案件 / not your department's case")
+
+
+def _department(ctx: Context, value: Any) -> Department:
+    dep = ctx.db.get(Department, value) if isinstance(value, int) else None
+    if dep is None or not dep.active:
+        raise ValidationFailed(
+            "处置部门无效 / unknown department", fields={"department_id": "unknown or inactive"}
+        )
+    return dep
+
+
+def _replay_event(ctx: Context, key: str, digest: str, case_id: int) -> Outcome | None:
+    event = ctx.db.scalar(select(IncidentEvent).where(IncidentEvent.uuid == key))
+    if event is None:
+        return None
+    if event.content_hash != digest or event.incident_id != case_id:
+        raise Conflict(
+            "该 UUID 已用于不同的操作 / this UUID was used for a different action",
+            code="idempotency_conflict",
+        )
+    case = ctx.db.get(Incident, event.incident_id)
+    assert case is not None
+    return Outcome(case, event, replay=True)
+
+
+ACTION_FIELDS = (
+    "action",
+    "version",
+    "note",
+    "reason",
+    "passed",
+    "approved",
+    "department_id",
+    "urgency",
+    "rating",
+    "duplicate_of",
+    "hours",
+    "days",
+    "photos",
+)
+
+
+def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outcome:
+    """Take one action on a case (one transaction, one event). Idempotent by ``uuid``."""
+    key = _uuid(body.get("uuid"))
+    digest = _hash({k: body.get(k) for k in ACTION_FIELDS} | {"case": case_id})
+    replay = _replay_event(ctx, key, digest, case_id)
+    if replay:
+        if not can_see(actor, replay.case) and replay.event and replay.event.actor_id != actor.id:
+            raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
+        return replay
+    case = load_visible(ctx, actor, case_id)
+    try:
+        action = wf.Action(str(body.get("action")))
+    except ValueError:
+        raise ValidationFailed(
+            "未知操作 / unknown action", code="unknown_action", fields={"action": "unknown"}
+        ) from None
+    if action in (wf.Action.REPORT, wf.Action.SELF_HANDLE):
+        raise ValidationFailed("请用上报接口 / use POST /cases", fields={"action": "create only"})
+    version = body.get("version")
+    if version is not None and version != case.version:
+        raise Conflict(
+            "案件已被他人更新，请查看最新状态 / the case changed meanwhile: see its current state",
+            code="stale_version",
+            case_id=case.id,
+        )
+    state_before = case.state
+    try:
+        new_state = wf.check(
+            action,
+            actor.role,
+            state_before,
+            body,
+            suspended_from=case.suspended_from if action is wf.Action.RESUME else None,
+            last_rating=case.last_rating,
+        )
+    except DomainError as err:
+        raise _domain_error(err, case) from None
+    _jurisdiction(actor, action, case)
+
+    now = ctx.now()
+    note = _text(body, "note", 4000) or _text(body, "reason", 2000)
+    data: dict[str, Any] = {}
+    apply_change(ctx, action, case, body, now, data)
+    event = IncidentEvent(
+        uuid=key,
+        content_hash=digest,
+        incident_id=case.id,
+        action=action.value,
+        actor_id=actor.id,
+        actor_role=actor.role,
+        from_state=state_before,
+        to_state=new_state.value,
+        created_at=now,
+        device_time=_device_time(body.get("device_time")),
+        note=note,
+        data=data,
+        lon=_coordinate(body, "lon"),
+        lat=_coordinate(body, "lat"),
+        public=action.value in PUBLIC_ACTIONS,
+    )
+    try:
+        if action is wf.Action.SUSPEND:
+            case.suspended_from = state_before
+        elif action is wf.Action.RESUME:
+            case.suspended_from = None
+        case.state = new_state.value
+        case.updated_at = now
+        ctx.db.add(event)
+        ctx.db.flush()
+        if body.get("photos"):
+            _attach(ctx, actor, list(body["photos"]), case, event)
+        if action is wf.Action.RATE:
+            ctx.db.add(
+                Rating(
+                    incident_id=case.id,
+                    event_id=event.id,
+                    value=body["rating"],
+                    rater_id=actor.id,
+                    source="callback" if actor.role == "dispatcher" else "reporter",
+                    created_at=now,
+                )
+            )
+        case.last_event_id = event.id
+        ctx.db.commit()
+    except StaleDataError:
+        ctx.db.rollback()
+        raise Conflict(
+            "案件已被他人同时处理 / someone else acted on this case at the same moment",
+            code="stale_version",
+            case_id=case_id,
+        ) from None
+    except IntegrityError:
+        ctx.db.rollback()
+        replay = _replay_event(ctx, key, digest, case_id)
+        if replay:
+            return replay
+        raise
+    except Exception:
+        ctx.db.rollback()
+        raise
+    return Outcome(case, event)
+
+
+def apply_change(
+    ctx: Context,
+    action: wf.Action,
+    case: Incident,
+    body: dict[str, Any],
+    now: datetime,
+    data: dict[str, Any],
+) -> None:
+    """The effect of ``action`` on the case row, and what the event records in ``data``."""
+    A = wf.Action
+    if action is A.ACCEPT:
+        case.accepted_at = case.accepted_at or now
+    elif action is A.REJECT:
+        data["reason"] = body["reason"]
+        dup = body.get("duplicate_of")
+        if dup is not None:
+            other = ctx.db.get(Incident, dup) if isinstance(dup, int) else None
+            if other is None or other.id == case.id:
+                raise ValidationFailed(
+                    "重复案件不存在 / duplicate_of is not a case",
+                    fields={"duplicate_of": "unknown"},
+                )
+            case.duplicate_of_id = other.id
+            data["duplicate_of"] = other.id
+    elif action is A.DISPATCH:
+        dep = _department(ctx, body.get("department_id"))
+        urgency = body.get("urgency") or case.urgency or "normal"
+        cat = ctx.db.get(Category, case.category_id)
+        assert cat is not None
+        due = dispatch_deadline(
+            now,
+            ctx.calendar,
+            normal=TimeLimit(cat.limit_value, cat.limit_unit),  # type: ignore[arg-type]
+            urgent_hours=cat.urgent_hours,
+            urgent=urgency == "urgent",
+        )
+        case.department_id, case.urgency = dep.id, urgency
+        case.dispatched_at, case.deadline_at = now, due
+        case.pending_extension = None
+        data.update(
+            department_id=dep.id,
+            urgency=urgency,
+            deadline_at=due.isoformat(),
+            limit_value=cat.urgent_hours if urgency == "urgent" else cat.limit_value,
+            limit_unit="hours" if urgency == "urgent" else cat.limit_unit,
+        )
+    elif action is A.SIGN:
+        data["department_id"] = case.department_id
+    elif action is A.RETURN:
+        data.update(reason=body["reason"], department_id=case.department_id)
+        case.department_id = None
+        case.deadline_at = None
+        case.pending_extension = None
+    elif action is A.RESOLVE:
+        case.resolved_at = now
+        data.update(
+            department_id=case.department_id,
+            deadline_at=case.deadline_at.isoformat() if case.deadline_at else None,
+        )
+    elif action is A.VERIFY:
+        passed = bool(body["passed"])
+        data.update(passed=passed, department_id=case.department_id)
+        if passed:
+            case.closed_at = now
+        else:
+            data["reason"] = body["reason"]
+    elif action is A.REQUEST_EXTENSION:
+        if case.pending_extension:
+            raise Conflict(
+                "已有待审批的延期申请 / an extension request is already pending",
+                code="extension_pending",
+                case_id=case.id,
+            )
+        ask = {k: body[k] for k in ("hours", "days") if body.get(k) is not None}
+        data.update(ask, reason=body["reason"])
+        case.pending_extension = {**ask, "reason": body["reason"], "at": now.isoformat()}
+    elif action is A.DECIDE_EXTENSION:
+        pending = case.pending_extension
+        if not pending:
+            raise Conflict(
+                "没有待审批的延期申请 / no extension request is pending",
+                code="no_extension_pending",
+                case_id=case.id,
+            )
+        approved = bool(body["approved"])
+        data.update(approve=approved, old_deadline=_iso(case.deadline_at))
+        if approved:
+            hours = body.get("hours", pending.get("hours"))
+            days = body.get("days", pending.get("days"))
+            base = case.deadline_at or now
+            if days:
+                new = extend(base, int(days), "work_days", ctx.calendar)
+            else:
+                unit = "hours" if case.urgency == "urgent" else "work_hours"
+                new = extend(base, float(hours or 0) or 1.0, unit, ctx.calendar)  # type: ignore[arg-type]
+            case.deadline_at = new
+            data["new_deadline"] = new.isoformat()
+        else:
+            data["reason"] = body.get("reason")
+        case.pending_extension = None
+    elif action in (A.SUSPEND, A.RESUME):
+        data["reason"] = body.get("reason") or body.get("note")
+    elif action is A.RATE:
+        data.update(rating=body["rating"], source="callback" if case.source == "hotline" else "")
+        case.last_rating = body["rating"]
+    elif action is A.REOPEN:
+        data["reason"] = body["reason"]
+        case.closed_at = None
+        case.last_rating = None
+        case.department_id = None
+        case.deadline_at = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def possible_duplicates(
+    ctx: Context, actor: Actor, case: Incident, limit: int = 10
+) -> list[Incident]:
+    """Same category, within the configured distance and time window, not closed/rejected."""
+    if case.lon is None or case.lat is None:
+        return []
+    radius = ctx.duplicate_radius_m
+    dlat = radius / 111_000
+    dlon = radius / (111_000 * max(math.cos(math.radians(case.lat)), 0.01))
+    window = timedelta(hours=ctx.duplicate_window_hours)
+    from server.usecases.scope import visible
+
+    rows = ctx.db.scalars(
+        select(Incident)
+        .where(
+            Incident.category_id == case.category_id,
+            Incident.id != case.id,
+            Incident.created_at.between(case.created_at - window, case.created_at + window),
+            Incident.lon.between(case.lon - dlon, case.lon + dlon),
+            Incident.lat.between(case.lat - dlat, case.lat + dlat),
+            Incident.state != "rejected",
+            visible(actor),
+        )
+        .order_by(Incident.created_at.desc())
+        .limit(limit * 3)
+    ).all()
+    out = []
+    for other in rows:
+        assert other.lon is not None and other.lat is not None
+        if _metres(case.lon, case.lat, other.lon, other.lat) <= radius:
+            out.append(other)
+    return out[:limit]
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))

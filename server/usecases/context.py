@@ -1,0 +1,77 @@
+"""Who is acting, and what a use case needs from its surroundings (no Flask here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain.worktime import OfficeHours, WorkCalendar
+from server.models import Region, User
+from server.models.types import utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or system) taking an action, with their jurisdiction."""
+
+    id: int | None
+    role: str
+    display_name: str = ""
+    region_id: int | None = None
+    region_level: str | None = None
+    region_path: str | None = None
+    department_id: int | None = None
+    grid_codes: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, db: Session, user: User) -> Actor:
+        region = db.get(Region, user.region_id) if user.region_id else None
+        return cls(
+            id=user.id,
+            role=user.role,
+            display_name=user.display_name or user.username,
+            region_id=region.id if region else None,
+            region_level=region.level if region else None,
+            region_path=region.path if region else None,
+            department_id=user.department_id,
+            grid_codes=frozenset(a.grid_code for a in user.assignments),
+        )
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        """An integration acting without a user (e.g. ``open311``)."""
+        return cls(id=None, role=name, display_name=name)
+
+    @classmethod
+    def load(cls, db: Session, user_id: int) -> Actor:
+        user = db.scalar(select(User).where(User.id == user_id))
+        if user is None:
+            raise LookupError(f"no user {user_id}")
+        return cls.of(db, user)
+
+
+@dataclass
+class Context:
+    """The session and the settings a use case runs with."""
+
+    db: Session
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    upload_dir: Path = Path("instance/uploads")
+    locate_tolerance_m: float = 30.0
+    duplicate_radius_m: float = 50.0
+    duplicate_window_hours: float = 72.0
+    max_upload_bytes: int = 20 * 2**20
+    max_image_pixels: int = 40_000_000
+    clock: Callable[[], datetime] = utcnow
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def calendar_from(office_hours: str, tz: str) -> WorkCalendar:
+    return WorkCalendar(OfficeHours.parse(office_hours.split(",")), tz)

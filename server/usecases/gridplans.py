@@ -1,0 +1,210 @@
+"""Grid plans: check a file as a whole, store it as a draft version, publish it.
+
+Publishing makes the new version active and retires the old one in one transaction; grids of
+old versions stay, so every case keeps the grid it was reported in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from geo.coding import assign_codes
+from geo.io import read_boundaries, read_features
+from geo.problems import ValidationReport
+from geo.validate import validate_plan
+from server.models import Grid, GridPlan, Region
+from server.models.types import utcnow
+
+
+class PlanError(Exception):
+    """A plan that cannot be stored or published, with a clear message."""
+
+
+@dataclass
+class PlanCheck:
+    grids: gpd.GeoDataFrame
+    parents: gpd.GeoDataFrame | None
+    report: ValidationReport
+    source_name: str
+
+
+def _multi(geom: BaseGeometry) -> MultiPolygon:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    polys = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon)]
+    return MultiPolygon(polys)
+
+
+def communities_gdf(db: Session) -> gpd.GeoDataFrame | None:
+    rows = db.execute(
+        select(Region.code, Region.name, Region.boundary).where(
+            Region.level == "community", Region.boundary.is_not(None)
+        )
+    ).all()
+    if not rows:
+        return None
+    return gpd.GeoDataFrame(
+        {"code": [r[0] for r in rows], "name": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs="EPSG:4326",
+    )
+
+
+def active_grids_gdf(db: Session) -> gpd.GeoDataFrame | None:
+    rows = db.execute(
+        select(Grid.code, Grid.geom)
+        .join(GridPlan, Grid.plan_id == GridPlan.id)
+        .where(GridPlan.status == "active")
+    ).all()
+    if not rows:
+        return None
+    return gpd.GeoDataFrame(
+        {"code": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs="EPSG:4326"
+    )
+
+
+def check_plan(
+    db: Session,
+    path: str | Path,
+    *,
+    boundaries: str | Path | None = None,
+    crs: str | None = None,
+    gap_width_m: float = 0.0,
+    make_valid: bool = False,
+) -> PlanCheck:
+    """Read, code and validate a plan file. Raises geo.errors.GeoError when unreadable."""
+    grids = read_features(path, crs)
+    parents = read_boundaries(boundaries, crs) if boundaries else communities_gdf(db)
+    if parents is not None and len(grids):
+        grids = assign_codes(grids, parents, previous=active_grids_gdf(db))
+    report = validate_plan(grids, parents, gap_width_m=gap_width_m, make_valid=make_valid)
+    if make_valid:
+        from geo.validate import repair_geometries
+
+        grids = repair_geometries(grids)
+    return PlanCheck(grids, parents, report, Path(path).name)
+
+
+def _region(db: Session, code: str, level: str, name: str, parent: Region | None) -> Region:
+    code = code.ljust(12, "0")
+    region = db.scalar(select(Region).where(Region.code == code))
+    if region is None:
+        region = Region(code=code, name=name, level=level, parent=parent, path="")
+        db.add(region)
+        db.flush()
+        region.path = (parent.path if parent else "/") + f"{region.id}/"
+    return region
+
+
+def upsert_parents(db: Session, parents: gpd.GeoDataFrame) -> None:
+    """Make sure every community of a boundary file exists, with its boundary."""
+    for row in parents.itertuples():
+        code = str(getattr(row, "code", "") or "")
+        if len(code) != 12 or not code.isdigit():
+            continue
+        name = str(getattr(row, "name", "") or code)
+        county = _region(db, code[:6], "county", f"区县 {code[:6]}", None)
+        town = _region(db, code[:9], "town", f"乡镇 {code[:9]}", county)
+        community = _region(db, code, "community", name, town)
+        community.name = name
+        community.boundary = _multi(row.geometry)
+
+
+def store_plan(db: Session, check: PlanCheck, *, created_by: int | None = None) -> GridPlan:
+    """Store a valid plan as a draft version (not yet active). Does not commit."""
+    if not check.report.valid:
+        raise PlanError(
+            f"网格方案有 {len(check.report.errors)} 个错误，不能保存 / the plan has "
+            f"{len(check.report.errors)} errors and cannot be stored"
+        )
+    if check.parents is not None:
+        upsert_parents(db, check.parents)
+        db.flush()
+    codes = [str(c) for c in check.grids["code"]]
+    communities = {
+        r.code: r
+        for r in db.scalars(select(Region).where(Region.code.in_(sorted({c[:12] for c in codes}))))
+    }
+    missing = sorted({c[:12] for c in codes} - set(communities))
+    if missing:
+        raise PlanError(f"社区不存在 / unknown communities: {', '.join(missing[:5])}")
+    counties = {c.path.strip("/").split("/")[0] for c in communities.values()}
+    if len(counties) != 1:
+        raise PlanError("一个方案只能属于一个区县 / a plan must lie in one county")
+    county_id = int(counties.pop())
+    version = (
+        db.scalar(select(func.max(GridPlan.version)).where(GridPlan.region_id == county_id)) or 0
+    ) + 1
+    plan = GridPlan(
+        region_id=county_id,
+        version=version,
+        status="draft",
+        source_name=check.source_name[:300],
+        report=check.report.to_dict(),
+        created_by_id=created_by,
+        created_at=utcnow(),
+    )
+    db.add(plan)
+    db.flush()
+    columns = set(check.grids.columns)
+    geoms = check.grids.geometry.values
+
+    def val(row: Any, key: str) -> Any:
+        return getattr(row, key, None) if key in columns else None
+
+    db.add_all(
+        [
+            Grid(
+                plan_id=plan.id,
+                code=str(row.code),
+                name=str(val(row, "name") or f"第{str(row.code)[-3:]}网格"),
+                kind="dedicated"
+                if str(val(row, "kind") or "") in {"dedicated", "专属"}
+                else "basic",
+                subkind=val(row, "subkind") if val(row, "subkind") else None,
+                community_id=communities[str(row.code)[:12]].id,
+                households=int(val(row, "households"))
+                if val(row, "households") is not None and str(val(row, "households")) != "nan"
+                else None,
+                geom=_multi(geom),
+            )
+            for row, geom in zip(check.grids.itertuples(), geoms, strict=True)
+        ]
+    )
+    db.flush()
+    return plan
+
+
+def publish(db: Session, plan: GridPlan, *, now: datetime | None = None) -> GridPlan:
+    """Make ``plan`` the active version of its county; retire the previous one. Does not commit."""
+    if plan.status != "draft":
+        raise PlanError(f"只能发布草稿 / only a draft can be published (this one is {plan.status})")
+    report = plan.report or {}
+    if not report.get("valid", False):
+        raise PlanError("有错误的方案不能发布 / a plan with errors cannot be published")
+    now = now or utcnow()
+    old = list(
+        db.scalars(
+            select(GridPlan).where(
+                GridPlan.region_id == plan.region_id, GridPlan.status == "active"
+            )
+        )
+    )
+    for p in old:
+        p.status, p.retired_at = "retired", now
+        db.execute(update(Grid).where(Grid.plan_id == p.id).values(valid_to=now))
+    plan.status, plan.published_at = "active", now
+    db.execute(update(Grid).where(Grid.plan_id == plan.id).values(valid_from=now))
+    db.flush()
+    return plan

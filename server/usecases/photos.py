@@ -1,0 +1,274 @@
+"""Photo uploads: in pieces of at most 1 MiB, resumable, checked by content, re-encoded.
+
+The server never keeps the bytes a phone sent: Pillow must open them as an image within the
+size and pixel caps; the picture is turned upright, re-encoded as JPEG without EXIF (capture time
+and GPS are kept as fields), given a thumbnail and stored once under its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import uuid as uuidlib
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from server.models import Attachment
+from server.usecases.context import Actor, Context
+from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
+
+PIECE_MAX = 2**20
+FULL_EDGE = 2048
+THUMB_EDGE = 320
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "MPO", "GIF", "BMP"}
+
+
+def _check_uuid(value: Any, field: str = "uuid") -> str:
+    try:
+        return str(uuidlib.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed(
+            "需要客户端生成的 UUID / a client-generated UUID is required",
+            fields={field: "not a UUID"},
+        ) from None
+
+
+def part_path(ctx: Context, upload_uuid: str) -> Path:
+    return ctx.upload_dir / "parts" / f"{upload_uuid}.part"
+
+
+def stored_path(ctx: Context, sha256: str, thumb: bool = False) -> Path:
+    suffix = "_t.jpg" if thumb else ".jpg"
+    return ctx.upload_dir / sha256[:2] / sha256[2:4] / f"{sha256}{suffix}"
+
+
+def begin(ctx: Context, actor: Actor, upload_uuid: Any, total_bytes: Any) -> Attachment:
+    """Start (or look up, to resume) an upload. Idempotent by UUID."""
+    key = _check_uuid(upload_uuid)
+    if not isinstance(total_bytes, int) or isinstance(total_bytes, bool) or total_bytes <= 0:
+        raise ValidationFailed(
+            "需要文件大小 / total_bytes must be a positive integer",
+            fields={"total_bytes": "positive integer"},
+        )
+    if total_bytes > ctx.max_upload_bytes:
+        raise ValidationFailed(
+            f"照片过大（上限 {ctx.max_upload_bytes // 2**20} MB）/ photo too large",
+            code="too_large",
+            fields={"total_bytes": f"at most {ctx.max_upload_bytes}"},
+        )
+    existing = ctx.db.scalar(select(Attachment).where(Attachment.uuid == key))
+    if existing is not None:
+        return _own(actor, existing, total_bytes)
+    att = Attachment(uuid=key, uploader_id=actor.id, total_bytes=total_bytes, created_at=ctx.now())
+    ctx.db.add(att)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        again = ctx.db.scalar(select(Attachment).where(Attachment.uuid == key))
+        assert again is not None
+        return _own(actor, again, total_bytes)
+    return att
+
+
+def _own(actor: Actor, att: Attachment, total_bytes: int | None = None) -> Attachment:
+    if att.uploader_id != actor.id:
+        raise Forbidden("不是你的上传 / not your upload")
+    if total_bytes is not None and att.total_bytes != total_bytes:
+        raise Conflict(
+            "同一 UUID 的文件大小不同 / same upload UUID with a different size",
+            code="idempotency_conflict",
+        )
+    return att
+
+
+def get(ctx: Context, actor: Actor, upload_uuid: str) -> Attachment:
+    att = ctx.db.scalar(select(Attachment).where(Attachment.uuid == _check_uuid(upload_uuid)))
+    if att is None:
+        raise NotFound("没有这个上传 / no such upload")
+    return _own(actor, att)
+
+
+def put_piece(ctx: Context, actor: Actor, upload_uuid: str, offset: int, data: bytes) -> Attachment:
+    """Append one piece at ``offset``; the last piece finishes the upload."""
+    att = get(ctx, actor, upload_uuid)
+    if att.status == "ready":
+        return att
+    if len(data) > PIECE_MAX:
+        raise ValidationFailed(
+            "每片最多 1 MB / a piece may hold at most 1 MiB", code="piece_too_large"
+        )
+    if offset < 0 or offset > att.received_bytes:
+        raise Conflict(
+            "分片位置不对，请从已收到的位置续传 / wrong offset: resume from received_bytes",
+            code="bad_offset",
+            received_bytes=att.received_bytes,
+        )
+    end = offset + len(data)
+    if end > att.total_bytes:
+        raise ValidationFailed("超出声明的文件大小 / more bytes than total_bytes", code="too_large")
+    if end > att.received_bytes:
+        path = part_path(ctx, att.uuid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "r+b" if path.exists() else "wb") as fh:
+            fh.seek(offset)
+            fh.write(data)
+            fh.truncate(end)
+            fh.flush()
+            os.fsync(fh.fileno())
+        att.received_bytes = end
+        ctx.db.commit()
+    if att.received_bytes == att.total_bytes:
+        return finish(ctx, att)
+    return att
+
+
+@dataclass
+class Processed:
+    full: bytes
+    thumb: bytes
+    width: int
+    height: int
+    taken_at: datetime | None
+    gps: tuple[float, float] | None
+
+
+def _exif_fields(img: Image.Image) -> tuple[datetime | None, tuple[float, float] | None]:
+    try:
+        exif = img.getexif()
+    except Exception:  # noqa: BLE001 - broken EXIF must not refuse a good picture
+        return None, None
+    taken: datetime | None = None
+    raw = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) or exif.get(
+        ExifTags.Base.DateTime
+    )
+    if isinstance(raw, str):
+        try:
+            # EXIF has no zone; phones write local time (Asia/Shanghai for our users).
+            from zoneinfo import ZoneInfo
+
+            taken = datetime.strptime(raw.strip(), "%Y:%m:%d %H:%M:%S").replace(
+                tzinfo=ZoneInfo("Asia/Shanghai")
+            )
+        except ValueError:
+            taken = None
+    gps: tuple[float, float] | None = None
+    info = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    try:
+        if info and 2 in info and 4 in info:
+
+            def deg(v: Any) -> float:
+                return float(v[0]) + float(v[1]) / 60 + float(v[2]) / 3600
+
+            lat = deg(info[2]) * (-1 if info.get(1) == "S" else 1)
+            lon = deg(info[4]) * (-1 if info.get(3) == "W" else 1)
+            if -90 <= lat <= 90 and -180 <= lon <= 180:
+                gps = (lon, lat)
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        gps = None
+    return taken, gps
+
+
+def process_image(data: bytes, max_pixels: int) -> Processed:
+    """Open, check and re-encode an image; raise Unprocessable for anything else."""
+    bad = Unprocessable(
+        "不是有效的图片 / not a valid image (JPEG, PNG, WebP or HEIC expected)", code="bad_image"
+    )
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in ALLOWED_FORMATS:
+                    raise bad
+                w, h = probe.size
+                if w * h > max_pixels:
+                    raise Unprocessable(
+                        f"图片像素过多（上限 {max_pixels} 像素）/ too many pixels",
+                        code="too_many_pixels",
+                    )
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                taken, gps = _exif_fields(img)
+                img = ImageOps.exif_transpose(img)
+                img = img.convert("RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Unprocessable(
+            "图片像素过多（疑似压缩炸弹）/ too many pixels (decompression bomb)",
+            code="too_many_pixels",
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise bad from None
+    img.thumbnail((FULL_EDGE, FULL_EDGE))
+    full = io.BytesIO()
+    img.save(full, "JPEG", quality=85, optimize=True)
+    thumb_img = img.copy()
+    thumb_img.thumbnail((THUMB_EDGE, THUMB_EDGE))
+    thumb = io.BytesIO()
+    thumb_img.save(thumb, "JPEG", quality=75)
+    return Processed(full.getvalue(), thumb.getvalue(), img.width, img.height, taken, gps)
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".{uuidlib.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def finish(ctx: Context, att: Attachment) -> Attachment:
+    path = part_path(ctx, att.uuid)
+    try:
+        processed = process_image(path.read_bytes(), ctx.max_image_pixels)
+    except Unprocessable:
+        # Discard the bytes and the upload: the client must send a proper picture.
+        path.unlink(missing_ok=True)
+        ctx.db.delete(att)
+        ctx.db.commit()
+        raise
+    sha = hashlib.sha256(processed.full).hexdigest()
+    _write_once(stored_path(ctx, sha), processed.full)
+    _write_once(stored_path(ctx, sha, thumb=True), processed.thumb)
+    att.sha256 = sha
+    att.status = "ready"
+    att.mime = "image/jpeg"
+    att.width, att.height = processed.width, processed.height
+    att.bytes = len(processed.full)
+    att.taken_at = processed.taken_at.astimezone(UTC) if processed.taken_at else None
+    if processed.gps:
+        att.gps_lon, att.gps_lat = processed.gps
+    ctx.db.commit()
+    path.unlink(missing_ok=True)
+    return att
+
+
+def for_attaching(ctx: Context, actor: Actor, uuids: list[Any]) -> list[Attachment]:
+    """The ready uploads of ``actor`` named by ``uuids``, in order; a clear 400 otherwise."""
+    keys = [_check_uuid(u, "photos") for u in uuids]
+    rows = {a.uuid: a for a in ctx.db.scalars(select(Attachment).where(Attachment.uuid.in_(keys)))}
+    out = []
+    for key in keys:
+        att = rows.get(key)
+        if att is None or att.uploader_id != actor.id:
+            raise ValidationFailed(
+                "照片未上传 / photo not uploaded", code="photo_missing", fields={"photos": key}
+            )
+        if att.status != "ready":
+            raise ValidationFailed(
+                "照片尚未上传完成 / photo upload not finished",
+                code="photo_incomplete",
+                fields={"photos": key},
+            )
+        out.append(att)
+    return out

@@ -1,0 +1,228 @@
+"""Reading cases: filtered lists with keyset (cursor) pagination, counts, and changes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from server.models import Category, Grid, Incident, Region
+from server.usecases.context import Actor, Context
+from server.usecases.errors import ValidationFailed
+from server.usecases.scope import visible
+
+SORTS = {
+    "-created_at": (Incident.created_at, True),
+    "created_at": (Incident.created_at, False),
+    "-updated_at": (Incident.updated_at, True),
+    "deadline_at": (Incident.deadline_at, False),
+}
+STATES = {"reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rejected",
+          "suspended"}  # fmt: skip
+WORKING = ("dispatched", "in_progress")
+
+
+@dataclass
+class CaseFilter:
+    states: list[str] = field(default_factory=list)
+    region: str | None = None
+    grid: str | None = None
+    department: int | None = None
+    category: str | None = None
+    source: str | None = None
+    urgency: str | None = None
+    overdue: bool = False
+    q: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    mine: bool = False
+
+    @classmethod
+    def parse(cls, args: Any) -> CaseFilter:
+        """From query-string arguments (a MultiDict-like with getlist/get)."""
+        errors: dict[str, str] = {}
+        states: list[str] = []
+        for raw in args.getlist("state"):
+            states += [s for s in raw.split(",") if s]
+        bad = [s for s in states if s not in STATES]
+        if bad:
+            errors["state"] = f"unknown state {bad[0]}"
+
+        def day(key: str) -> date | None:
+            value = args.get(key)
+            if not value:
+                return None
+            try:
+                return date.fromisoformat(value[:10])
+            except ValueError:
+                errors[key] = "YYYY-MM-DD"
+                return None
+
+        dep = args.get("department")
+        if dep and not dep.isdigit():
+            errors["department"] = "a department id"
+        f = cls(
+            states=states,
+            region=args.get("region") or None,
+            grid=args.get("grid") or None,
+            department=int(dep) if dep and dep.isdigit() else None,
+            category=args.get("category") or None,
+            source=args.get("source") or None,
+            urgency=args.get("urgency") or None,
+            overdue=args.get("overdue") in {"1", "true", "yes"},
+            q=(args.get("q") or "").strip() or None,
+            date_from=day("from"),
+            date_to=day("to"),
+            mine=args.get("mine") in {"1", "true", "yes"},
+        )
+        if f.date_from and f.date_to and f.date_to < f.date_from:
+            errors["to"] = "ends before from"
+        if errors:
+            raise ValidationFailed("查询参数无效 / invalid filter", fields=errors)
+        return f
+
+
+def _where(ctx: Context, actor: Actor, f: CaseFilter, *, with_state: bool = True) -> list[Any]:
+    clauses: list[Any] = [visible(actor)]
+    if with_state and f.states:
+        clauses.append(Incident.state.in_(f.states))
+    if f.mine:
+        if actor.role == "grid_worker":
+            mine = [Incident.reporter_id == actor.id]
+            if actor.grid_codes:
+                mine.append(Incident.grid_code.in_(sorted(actor.grid_codes)))
+            clauses.append(or_(*mine))
+        elif actor.role == "handler":
+            clauses.append(Incident.department_id == actor.department_id)
+    if f.region:
+        region = ctx.db.scalar(select(Region).where(Region.code == f.region.ljust(12, "0")))
+        if region is None:
+            raise ValidationFailed("未知区域 / unknown region", fields={"region": "unknown code"})
+        column = {"county": Incident.county_id, "town": Incident.town_id}.get(
+            region.level, Incident.community_id
+        )
+        clauses.append(column == region.id)
+    if f.grid:
+        clauses.append(Incident.grid_code == f.grid)
+    if f.department is not None:
+        clauses.append(Incident.department_id == f.department)
+    if f.category:
+        if f.category.isdigit() and len(f.category) in (2, 4):
+            cats = select(Category.id).where(Category.code.startswith(f.category))
+            clauses.append(Incident.category_id.in_(cats))
+        else:
+            raise ValidationFailed("类别代码无效 / bad category code", fields={"category": "code"})
+    if f.source:
+        clauses.append(Incident.source == f.source)
+    if f.urgency:
+        clauses.append(Incident.urgency == f.urgency)
+    if f.overdue:
+        clauses.append(and_(Incident.state.in_(WORKING), Incident.deadline_at < ctx.now()))
+    tz = ctx.calendar.tz
+    if f.date_from:
+        clauses.append(Incident.created_at >= datetime.combine(f.date_from, time(), tz))
+    if f.date_to:
+        end = datetime.combine(f.date_to + timedelta(days=1), time(), tz)
+        clauses.append(Incident.created_at < end)
+    if f.q:
+        like = f"%{f.q.replace('%', '').replace('_', '')}%"
+        text = [Incident.number.startswith(f.q), Incident.description.like(like),
+                Incident.address.like(like)]  # fmt: skip
+        if actor.role in {"dispatcher", "admin"}:
+            text.append(Incident.caller_phone.like(like))
+        clauses.append(or_(*text))
+    return clauses
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        pad = "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(cursor + pad))
+        assert isinstance(values, list) and len(values) == 2
+        return values
+    except (ValueError, AssertionError, TypeError):
+        raise ValidationFailed("游标无效 / bad cursor", fields={"cursor": "invalid"}) from None
+
+
+def list_cases(
+    ctx: Context,
+    actor: Actor,
+    f: CaseFilter,
+    *,
+    sort: str = "-created_at",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Incident], str | None]:
+    if sort not in SORTS:
+        raise ValidationFailed("排序无效 / bad sort", fields={"sort": ", ".join(SORTS)})
+    limit = max(1, min(limit, 200))
+    column, desc = SORTS[sort]
+    stmt: Select[tuple[Incident]] = select(Incident).where(*_where(ctx, actor, f))
+    if sort == "deadline_at":
+        stmt = stmt.where(Incident.deadline_at.is_not(None))
+    if cursor:
+        value, last_id = _decode(cursor)
+        value = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if desc:
+            stmt = stmt.where(or_(column < value, and_(column == value, Incident.id < last_id)))
+        else:
+            stmt = stmt.where(or_(column > value, and_(column == value, Incident.id > last_id)))
+    order = (column.desc(), Incident.id.desc()) if desc else (column.asc(), Incident.id.asc())
+    rows = list(ctx.db.scalars(stmt.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, column.key), last.id])
+    return rows, next_cursor
+
+
+def counts(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, int]:
+    """Cases per state for the filter (the state filter itself ignored), plus overdue."""
+    where = _where(ctx, actor, f, with_state=False)
+    rows = ctx.db.execute(
+        select(Incident.state, func.count()).where(*where).group_by(Incident.state)
+    ).all()
+    out = dict.fromkeys(sorted(STATES), 0) | {state: n for state, n in rows}
+    out["overdue"] = int(
+        ctx.db.scalar(
+            select(func.count())
+            .select_from(Incident)
+            .where(*where, Incident.state.in_(WORKING), Incident.deadline_at < ctx.now())
+        )
+        or 0
+    )
+    return out
+
+
+def changes(ctx: Context, actor: Actor, after: int, limit: int = 200) -> tuple[list[Incident], int]:
+    """Cases in the actor's scope whose last event is newer than ``after``."""
+    rows = list(
+        ctx.db.scalars(
+            select(Incident)
+            .where(visible(actor), Incident.last_event_id > after)
+            .order_by(Incident.last_event_id)
+            .limit(limit)
+        )
+    )
+    cursor = max((r.last_event_id or 0 for r in rows), default=after)
+    return rows, cursor
+
+
+def latest_cursor(ctx: Context) -> int:
+    return int(ctx.db.scalar(select(func.max(Incident.last_event_id))) or 0)
+
+
+def grid_names(ctx: Context, codes: list[str]) -> dict[str, str]:
+    return {
+        c: n for c, n in ctx.db.execute(select(Grid.code, Grid.name).where(Grid.code.in_(codes)))
+    }

@@ -1,0 +1,152 @@
+"""Reporting through the API: location, idempotency and bad input."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from server.models import Incident, IncidentEvent
+from tests import factories as f
+from tests.workflow.world import G1, IN_G1, IN_G2, OUTSIDE, World
+
+
+def _client(w: World, who: str) -> FlaskClient:
+    c = w.app.test_client()
+    f.login(c, who)
+    return c
+
+
+def _report(c: FlaskClient, **body: object) -> tuple[int, dict]:
+    payload = {"uuid": str(uuid.uuid4()), "category_code": "0101", "description": "垃圾满溢",
+               "lon": IN_G1[0], "lat": IN_G1[1]} | body  # fmt: skip
+    r = c.post("/api/v1/cases", json=payload)
+    return r.status_code, r.get_json()
+
+
+def _count(w: World) -> tuple[int, int]:
+    with w.session() as db:
+        return (
+            db.scalar(select(func.count(Incident.id))) or 0,
+            db.scalar(select(func.count(IncidentEvent.id))) or 0,
+        )
+
+
+def test_report_locates_grid_and_replays(any_world: World) -> None:
+    w = any_world
+    c = _client(w, "wg1")
+    key = str(uuid.uuid4())
+    status, body = _report(c, uuid=key, accuracy_m=8)
+    assert status == 201, body
+    case = body["case"]
+    assert case["grid"]["code"] == G1 and case["location_status"] == "inside"
+    assert case["community"]["code"] == "640181001001" and case["state"] == "reported"
+    assert case["number"].endswith(f"{case['id']:06d}")
+    # The same UUID again (a retry from the outbox): same case, nothing new.
+    same = {"uuid": key, "category_code": "0101", "description": "垃圾满溢", "lon": IN_G1[0],
+            "lat": IN_G1[1], "accuracy_m": 8}  # fmt: skip
+    again = c.post("/api/v1/cases", json=same)
+    assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
+    assert again.get_json()["case"]["id"] == case["id"]
+    assert _count(w) == (1, 1)
+    # The same UUID with different content is a conflict.
+    status, body = _report(c, uuid=key, description="另一件事")
+    assert status == 409 and body["error"] == "idempotency_conflict"
+    assert _count(w) == (1, 1)
+
+
+def test_point_outside_every_grid_is_kept_and_flagged(world: World) -> None:
+    c = _client(world, "wg1")
+    status, body = _report(c, lon=OUTSIDE[0], lat=OUTSIDE[1])
+    assert status == 201
+    case = body["case"]
+    assert case["location_status"] == "outside" and case["grid"] is None
+    # It stays in the reporter's county, so the command centre sees it.
+    d = _client(world, "disp")
+    ids = [x["id"] for x in d.get("/api/v1/cases").get_json()["items"]]
+    assert case["id"] in ids
+
+
+def test_point_near_a_grid_goes_to_the_nearest(world: World) -> None:
+    c = _client(world, "wg1")
+    # 0.0002° of latitude ≈ 22 m south of G1's southern edge.
+    status, body = _report(c, lon=IN_G1[0], lat=38.0 - 0.0002)
+    assert status == 201
+    assert body["case"]["location_status"] == "nearest" and body["case"]["grid"]["code"] == G1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"category_code": "9999"}, "category_id", "unknown_category"),
+        ({"category_code": None, "category_id": None}, "category_id", "validation_failed"),
+        ({"lon": 2.35, "lat": 48.85}, "lon", "outside_china"),
+        ({"lon": "east"}, "lon", "validation_failed"),
+        ({"lon": None}, "lat", "validation_failed"),
+        ({"description": "x" * 1_000_000}, "description", "too_long"),
+        ({"uuid": "not-a-uuid"}, "uuid", "validation_failed"),
+        ({"urgency": "now"}, "urgency", "validation_failed"),
+        ({"photos": [str(uuid.uuid4())]}, "photos", "photo_missing"),
+        ({"device_time": "yesterday"}, "device_time", "validation_failed"),
+    ],
+)
+def test_bad_reports_are_clear_400s_and_store_nothing(
+    world: World, body: dict, field: str, code: str
+) -> None:
+    c = _client(world, "wg1")
+    status, answer = _report(c, **body)
+    assert status == 400, answer
+    assert answer["error"] == code
+    assert field in answer.get("fields", {}), answer
+    assert _count(world) == (0, 0)
+
+
+def test_nan_coordinates_are_refused(world: World) -> None:
+    c = _client(world, "wg1")
+    raw = json.dumps({"uuid": str(uuid.uuid4()), "category_code": "0101", "lon": float("nan"),
+                      "lat": 38.0})  # fmt: skip
+    r = c.post("/api/v1/cases", data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "lon" in r.get_json()["fields"]
+    assert _count(world) == (0, 0)
+
+
+def test_retired_category_is_refused_with_a_clear_message(world: World) -> None:
+    from server.models import Category
+
+    with world.session() as db:
+        cat = db.scalar(select(Category).where(Category.code == "0101"))
+        assert cat is not None
+        cat.active = False
+        db.commit()
+    status, body = _report(_client(world, "wg1"))
+    assert status == 400 and body["error"] == "category_retired"
+
+
+def test_roles_that_may_not_report(world: World) -> None:
+    for who in ("h1", "sup"):
+        status, body = _report(_client(world, who))
+        assert status == 403, (who, body)
+    assert _count(world) == (0, 0)
+
+
+def test_hotline_intake_keeps_caller_and_masks_phone_for_others(world: World) -> None:
+    d = _client(world, "disp")
+    status, body = _report(d, caller_name="王先生", caller_phone="13812345678", lon=IN_G2[0],
+                           lat=IN_G2[1])  # fmt: skip
+    assert status == 201
+    case = body["case"]
+    assert case["source"] == "hotline" and case["caller_phone"] == "13812345678"
+    sup = _client(world, "sup").get(f"/api/v1/cases/{case['id']}").get_json()["case"]
+    assert sup["caller_phone"] == "138****5678" and sup["caller_name"] == "王**"
+
+
+def test_self_handle_needs_a_photo_and_closes(world: World) -> None:
+    c = _client(world, "wg1")
+    status, body = _report(c, self_handle=True)
+    assert status == 400 and body["fields"].keys() == {"photos"}
+    status, body = _report(c, self_handle=True, photos=[world.photo("wg1")])
+    assert status == 201 and body["case"]["state"] == "closed" and body["case"]["self_handled"]
+    assert len(c.get(f"/api/v1/cases/{body['case']['id']}").get_json()["photos"]) == 1
