@@ -143,13 +143,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server.api import auth, cases, reference, uploads
+    from server.api import auth, cases, openapi, reference, uploads
     from server.pages import bp as pages
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(reference.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(pages)
 
 

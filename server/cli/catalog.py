@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from server.catalog_seed import seed_catalog
 from server.extensions import db
 
-
-@click.group("catalog", help="部门与类别 / departments and categories")
-def group() -> None:
-    pass
+group = AppGroup("catalog", help="部门与类别 / departments and categories")
 
 
 @group.command("seed")

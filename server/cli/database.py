@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from server import migrate
 from server.extensions import settings
 
-
-@click.group("db", help="数据库迁移 / database migrations (Alembic)")
-def group() -> None:
-    pass
+group = AppGroup("db", help="数据库迁移 / database migrations (Alembic)")
 
 
 @group.command("upgrade")

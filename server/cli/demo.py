@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from server.extensions import db, settings
 
-
-@click.group("demo", help="演示数据 / demo data")
-def group() -> None:
-    pass
+group = AppGroup("demo", help="演示数据 / demo data")
 
 
 @group.command("seed")

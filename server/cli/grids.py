@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from geo.errors import GeoError
@@ -18,10 +19,7 @@ from server.extensions import db
 from server.models import GridPlan, Region
 from server.usecases.gridplans import PlanError, check_plan, publish, store_plan
 
-
-@click.group("grids", help="网格方案 / grid plans")
-def group() -> None:
-    pass
+group = AppGroup("grids", help="网格方案 / grid plans")
 
 
 def _options(fn: Any) -> Any:

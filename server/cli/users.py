@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import DUTIES, ROLES, Department, GridAssignment, Region, User
 from server.security import hash_password
 
-
-@click.group("users", help="用户管理 / manage users")
-def group() -> None:
-    pass
+group = AppGroup("users", help="用户管理 / manage users")
 
 
 def _region(code: str | None) -> Region | None:

@@ -1,0 +1,31 @@
+"""The demo county: a valid coverage, users of every role, cases in every state."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from server.models import Grid, Incident, IncidentEvent, User
+from tests import factories as f
+
+
+def test_demo_seed(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "wangge-demo" in result.output
+    with f.session(app) as db:
+        assert db.scalar(select(func.count(Grid.id))) >= 300
+        roles = set(db.scalars(select(User.role)))
+        assert roles == {"grid_worker", "dispatcher", "handler", "supervisor", "admin"}
+        states = set(db.scalars(select(Incident.state)))
+        assert states == {"reported", "accepted", "dispatched", "in_progress", "resolved",
+                          "closed", "rejected", "suspended"}  # fmt: skip
+        assert db.scalar(select(func.count()).where(IncidentEvent.action == "self_handle"))
+    # Seeding again is refused; --if-empty is a no-op.
+    assert runner.invoke(args=["demo", "seed"]).exit_code != 0
+    again = runner.invoke(args=["demo", "seed", "--if-empty"])
+    assert again.exit_code == 0 and "nothing seeded" in again.output
+    client = app.test_client()
+    f.login(client, "ddy", "wangge-demo")
+    assert client.get("/api/v1/cases?counts=1").get_json()["counts"]["closed"] > 10

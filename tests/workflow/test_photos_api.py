@@ -1,0 +1,124 @@
+"""Photo uploads: pieces, resume, content checks, EXIF stripping, who may see them."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import func, select
+
+from server.models import Attachment
+from tests import factories as f
+from tests.workflow.world import World, jpeg
+
+
+def _client(w: World, who: str) -> FlaskClient:
+    c = w.app.test_client()
+    f.login(c, who)
+    return c
+
+
+def _upload(c: FlaskClient, data: bytes, piece: int = 2**20) -> tuple[str, dict]:
+    key = str(uuid.uuid4())
+    r = c.post("/api/v1/uploads", json={"uuid": key, "total_bytes": len(data)})
+    assert r.status_code == 201, r.get_json()
+    last: dict = {}
+    for off in range(0, len(data), piece):
+        r = c.put(f"/api/v1/uploads/{key}?offset={off}", data=data[off : off + piece],
+                  headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+        last = r.get_json()
+        last["_status"] = r.status_code
+    return key, last
+
+
+def _exif_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x0132] = "2025:10:01 09:30:00"  # DateTime
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (38.0, 3.0, 0.0), 3: "E", 4: (106.0, 18.0, 0.0)})
+    exif[0x010F] = "SecretCam"  # Make: must not survive
+    return exif.tobytes()
+
+
+def test_upload_in_pieces_strips_exif_and_keeps_fields(world: World) -> None:
+    c = _client(world, "wg1")
+    img = Image.effect_noise((1200, 900), 60).convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95, exif=_exif_with_gps())
+    data = buf.getvalue()
+    key, last = _upload(c, data, piece=100_000)
+    assert last["_status"] == 200 and last["status"] == "ready", last
+    stored = c.get(f"/api/v1/photos/{key}")
+    assert stored.status_code == 200 and stored.mimetype == "image/jpeg"
+    out = Image.open(io.BytesIO(stored.data))
+    assert dict(out.getexif()) == {}
+    assert c.get(f"/api/v1/photos/{key}/thumb").status_code == 200
+    with world.session() as db:
+        att = db.scalar(select(Attachment).where(Attachment.uuid == key))
+        assert att is not None and att.gps_lat is not None and att.gps_lon is not None
+        assert abs(att.gps_lat - 38.05) < 1e-6 and abs(att.gps_lon - 106.3) < 1e-6
+        assert att.taken_at is not None
+    # Before it is attached to a case, only the uploader may see it.
+    assert _client(world, "disp").get(f"/api/v1/photos/{key}").status_code == 404
+
+
+def test_resume_after_interruption(world: World) -> None:
+    c = _client(world, "wg1")
+    data = jpeg((400, 300))
+    key = str(uuid.uuid4())
+    assert (
+        c.post("/api/v1/uploads", json={"uuid": key, "total_bytes": len(data)}).status_code == 201
+    )
+    half = len(data) // 2
+    r = c.put(f"/api/v1/uploads/{key}?offset=0", data=data[:half])
+    assert r.get_json()["received_bytes"] == half
+    # The phone restarts: it asks where it was, a wrong offset is refused with the right one.
+    again = c.post("/api/v1/uploads", json={"uuid": key, "total_bytes": len(data)})
+    assert again.status_code == 200 and again.get_json()["received_bytes"] == half
+    r = c.put(f"/api/v1/uploads/{key}?offset={half + 10}", data=data[half + 10 :])
+    assert r.status_code == 409 and r.get_json()["received_bytes"] == half
+    # A piece sent twice is acknowledged again without change.
+    assert c.put(f"/api/v1/uploads/{key}?offset=0", data=data[:half]).status_code == 200
+    r = c.put(f"/api/v1/uploads/{key}?offset={half}", data=data[half:])
+    assert r.get_json()["status"] == "ready"
+
+
+def test_forged_photo_is_refused(world: World) -> None:
+    c = _client(world, "wg1")
+    html = b"<html><script>alert(1)</script></html>" * 10
+    key, last = _upload(c, html)
+    assert last["_status"] == 422 and last["error"] == "bad_image"
+    with world.session() as db:
+        assert db.scalar(select(func.count(Attachment.id))) == 0
+    assert c.get(f"/api/v1/uploads/{key}").status_code == 404
+
+
+def test_decompression_bomb_is_refused(world: World) -> None:
+    c = _client(world, "wg1")
+    buf = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(buf, "PNG")  # 144 Mpx, a few KB on the wire
+    _key, last = _upload(c, buf.getvalue())
+    assert last["_status"] == 422 and last["error"] == "too_many_pixels"
+
+
+def test_size_and_piece_limits(world: World) -> None:
+    c = _client(world, "wg1")
+    r = c.post("/api/v1/uploads", json={"uuid": str(uuid.uuid4()), "total_bytes": 50 * 2**20})
+    assert r.status_code == 400 and r.get_json()["error"] == "too_large"
+    key = str(uuid.uuid4())
+    c.post("/api/v1/uploads", json={"uuid": key, "total_bytes": 3 * 2**20})
+    r = c.put(f"/api/v1/uploads/{key}?offset=0", data=b"x" * (2**20 + 1))
+    assert r.status_code == 400 and r.get_json()["error"] == "piece_too_large"
+    r = c.post("/api/v1/uploads", json={"uuid": "nope", "total_bytes": 10})
+    assert r.status_code == 400
+
+
+def test_someone_elses_upload_cannot_be_used_or_continued(world: World) -> None:
+    key, _ = _upload(_client(world, "wg1"), jpeg())
+    other = _client(world, "wg2")
+    assert other.put(f"/api/v1/uploads/{key}?offset=0", data=b"x").status_code == 403
+    r = other.post("/api/v1/cases", json={"uuid": str(uuid.uuid4()), "category_code": "0101",
+                   "lon": 106.35, "lat": 38.05, "photos": [key]})  # fmt: skip
+    assert r.status_code == 400 and r.get_json()["error"] == "photo_missing"
