@@ -21,8 +21,13 @@ def _client(w: World, who: str) -> FlaskClient:
 
 
 def _report(c: FlaskClient, **body: object) -> tuple[int, dict]:
-    payload = {"uuid": str(uuid.uuid4()), "category_code": "0101", "description": "垃圾满溢",
-               "lon": IN_G1[0], "lat": IN_G1[1]} | body  # fmt: skip
+    payload = {
+        "uuid": str(uuid.uuid4()),
+        "category_code": "0101",
+        "description": "垃圾满溢",
+        "lon": IN_G1[0],
+        "lat": IN_G1[1],
+    } | body
     r = c.post("/api/v1/cases", json=payload)
     return r.status_code, r.get_json()
 
@@ -46,8 +51,14 @@ def test_report_locates_grid_and_replays(any_world: World) -> None:
     assert case["community"]["code"] == "640181001001" and case["state"] == "reported"
     assert case["number"].endswith(f"{case['id']:06d}")
     # The same UUID again (a retry from the outbox): same case, nothing new.
-    same = {"uuid": key, "category_code": "0101", "description": "垃圾满溢", "lon": IN_G1[0],
-            "lat": IN_G1[1], "accuracy_m": 8}  # fmt: skip
+    same = {
+        "uuid": key,
+        "category_code": "0101",
+        "description": "垃圾满溢",
+        "lon": IN_G1[0],
+        "lat": IN_G1[1],
+        "accuracy_m": 8,
+    }
     again = c.post("/api/v1/cases", json=same)
     assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
     assert again.get_json()["case"]["id"] == case["id"]
@@ -106,8 +117,9 @@ def test_bad_reports_are_clear_400s_and_store_nothing(
 
 def test_nan_coordinates_are_refused(world: World) -> None:
     c = _client(world, "wg1")
-    raw = json.dumps({"uuid": str(uuid.uuid4()), "category_code": "0101", "lon": float("nan"),
-                      "lat": 38.0})  # fmt: skip
+    raw = json.dumps(
+        {"uuid": str(uuid.uuid4()), "category_code": "0101", "lon": float("nan"), "lat": 38.0}
+    )
     r = c.post("/api/v1/cases", data=raw, headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "lon" in r.get_json()["fields"]
     assert _count(world) == (0, 0)
@@ -134,8 +146,9 @@ def test_roles_that_may_not_report(world: World) -> None:
 
 def test_hotline_intake_keeps_caller_and_masks_phone_for_others(world: World) -> None:
     d = _client(world, "disp")
-    status, body = _report(d, caller_name="王先生", caller_phone="13812345678", lon=IN_G2[0],
-                           lat=IN_G2[1])  # fmt: skip
+    status, body = _report(
+        d, caller_name="王先生", caller_phone="13812345678", lon=IN_G2[0], lat=IN_G2[1]
+    )
     assert status == 201
     case = body["case"]
     assert case["source"] == "hotline" and case["caller_phone"] == "13812345678"
@@ -150,3 +163,53 @@ def test_self_handle_needs_a_photo_and_closes(world: World) -> None:
     status, body = _report(c, self_handle=True, photos=[world.photo("wg1")])
     assert status == 201 and body["case"]["state"] == "closed" and body["case"]["self_handled"]
     assert len(c.get(f"/api/v1/cases/{body['case']['id']}").get_json()["photos"]) == 1
+
+
+def test_possible_duplicates_are_suggested_to_the_dispatcher(world: World) -> None:
+    a = world.report(where=(106.3000, 38.0500))
+    b = world.report(where=(106.3002, 38.0501))  # ~20 m away, same category
+    far = world.report(where=(106.3100, 38.0500))  # ~900 m away
+    other = world.report(where=(106.3001, 38.0500), category_code="0301")
+    d = _client(world, "disp")
+    dups = [x["id"] for x in d.get(f"/api/v1/cases/{b}").get_json()["duplicates"]]
+    assert dups == [a]
+    assert far not in dups and other not in dups
+    # Merge: reject as a duplicate of the first.
+    r = d.post(
+        f"/api/v1/cases/{b}/actions",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "action": "reject",
+            "reason": "重复上报",
+            "duplicate_of": a,
+        },
+    )
+    assert r.status_code == 200 and r.get_json()["case"]["duplicate_of"] == a
+    # Grid workers are not shown the suggestions.
+    assert _client(world, "wg1").get(f"/api/v1/cases/{b}").get_json()["duplicates"] == []
+
+
+def test_case_keeps_its_grid_when_a_new_plan_is_published(world: World) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo.problems import ValidationReport
+    from server.models import Grid
+    from server.usecases.gridplans import PlanCheck, publish, store_plan
+
+    cid = world.report()
+    with world.session() as db:
+        old_grid = db.get(Incident, cid).grid_id  # type: ignore[union-attr]
+        # Version 2: the community is one grid now.
+        grids = gpd.GeoDataFrame(
+            {"code": ["640181001001003"]},
+            geometry=[box(106.25, 38.0, 106.40, 38.10)],
+            crs="EPSG:4326",
+        )
+        publish(db, store_plan(db, PlanCheck(grids, None, ValidationReport(1), "v2")))
+        db.commit()
+        assert db.get(Incident, cid).grid_id == old_grid  # type: ignore[union-attr]
+        assert db.get(Grid, old_grid).valid_to is not None  # type: ignore[union-attr]
+    new = world.report()
+    with world.session() as db:
+        assert db.get(Incident, new).grid_code == "640181001001003"  # type: ignore[union-attr]
