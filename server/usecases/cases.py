@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from server.domain import workflow as wf
 from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
-from server.domain.worktime import TimeLimit, dispatch_deadline, extend
+from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
 from server.models import Attachment, Category, Department, Incident, IncidentEvent, Rating
 from server.usecases import locating, photos
 from server.usecases.context import Actor, Context
@@ -106,13 +107,12 @@ def _point(body: dict[str, Any]) -> tuple[float | None, float | None]:
 
 
 def _domain_error(err: DomainError, case: Incident | None = None) -> Exception:
-    extra: dict[str, Any] = {}
     if isinstance(err, RoleNotAllowed):
         return Forbidden(err.message, code=err.code)
     if isinstance(err, InvalidTransition):
         return Conflict(err.message, code=err.code, case_id=case.id if case else None)
     fields = {err.field: err.message} if err.field else {}
-    return ValidationFailed(err.message, code=err.code, fields=fields, **extra)
+    return ValidationFailed(err.message, code=err.code, fields=fields)
 
 
 def _category(ctx: Context, body: dict[str, Any]) -> Category:
@@ -277,8 +277,6 @@ def report(ctx: Context, actor: Actor, body: dict[str, Any]) -> Outcome:
         updated_at=now,
     )
     if lon is not None and lat is not None:
-        from shapely.geometry import Point
-
         case.location = Point(lon, lat)
     if self_handle:
         case.accepted_at = case.resolved_at = case.closed_at = now
@@ -580,14 +578,14 @@ def apply_change(
         approved = bool(body["approved"])
         data.update(approve=approved, old_deadline=_iso(case.deadline_at))
         if approved:
-            hours = body.get("hours", pending.get("hours"))
-            days = body.get("days", pending.get("days"))
+            # The dispatcher may grant another duration than asked; by default what was asked.
+            granted = body if body.get("hours") or body.get("days") else pending
             base = case.deadline_at or now
-            if days:
-                new = extend(base, int(days), "work_days", ctx.calendar)
+            if granted.get("days"):
+                new = extend(base, int(granted["days"]), "work_days", ctx.calendar)
             else:
-                unit = "hours" if case.urgency == "urgent" else "work_hours"
-                new = extend(base, float(hours or 0) or 1.0, unit, ctx.calendar)  # type: ignore[arg-type]
+                unit: TimeUnit = "hours" if case.urgency == "urgent" else "work_hours"
+                new = extend(base, float(granted["hours"]), unit, ctx.calendar)
             case.deadline_at = new
             data["new_deadline"] = new.isoformat()
         else:

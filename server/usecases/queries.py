@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
-from server.models import Category, Grid, Incident, Region
+from server.models import Category, Incident, Region
 from server.usecases.context import Actor, Context
 from server.usecases.errors import ValidationFailed
 from server.usecases.scope import visible
@@ -220,9 +220,3 @@ def changes(ctx: Context, actor: Actor, after: int, limit: int = 200) -> tuple[l
 
 def latest_cursor(ctx: Context) -> int:
     return int(ctx.db.scalar(select(func.max(Incident.last_event_id))) or 0)
-
-
-def grid_names(ctx: Context, codes: list[str]) -> dict[str, str]:
-    return {
-        c: n for c, n in ctx.db.execute(select(Grid.code, Grid.name).where(Grid.code.in_(codes)))
-    }
