@@ -117,13 +117,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         try:
             current = current_revision(engine)
         except SQLAlchemyError as exc:
-            resp = jsonify(
-                {
-                    "status": "error",
-                    "database": "unreachable",
-                    "detail": str(exc.orig)[:200],
-                }
-            )
+            detail = str(getattr(exc, "orig", exc))[:200]
+            resp = jsonify({"status": "error", "database": "unreachable", "detail": detail})
             resp.status_code = 503
             return resp
         head = head_revision()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.models import LoginAttempt, User
@@ -33,19 +33,15 @@ class SignInResult:
     retry_after: int = 0
 
 
-def _recent_failures(db: Session, column: object, value: str, since: datetime) -> int:
-    return int(
-        db.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                column == value,
-                LoginAttempt.at >= since,
-                LoginAttempt.success.is_(False),
-            )  # type: ignore[operator]
-        )
-        or 0
+def _recent_failures(
+    db: Session, column: InstrumentedAttribute[str], value: str, since: datetime
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(column == value, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
     )
+    return int(db.scalar(stmt) or 0)
 
 
 def sign_in(

@@ -196,11 +196,10 @@ def process_image(data: bytes, max_pixels: int) -> Processed:
                         code="too_many_pixels",
                     )
                 probe.verify()
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()
-                taken, gps = _exif_fields(img)
-                img = ImageOps.exif_transpose(img)
-                img = img.convert("RGB")
+            with Image.open(io.BytesIO(data)) as opened:
+                opened.load()
+                taken, gps = _exif_fields(opened)
+                img: Image.Image = ImageOps.exif_transpose(opened).convert("RGB")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Unprocessable(
             "图片像素过多（疑似压缩炸弹）/ too many pixels (decompression bomb)",

@@ -166,7 +166,7 @@ def list_cases(
         raise ValidationFailed("排序无效 / bad sort", fields={"sort": ", ".join(SORTS)})
     limit = max(1, min(limit, 200))
     column, desc = SORTS[sort]
-    stmt: Select[tuple[Incident]] = select(Incident).where(*_where(ctx, actor, f))
+    stmt: Select[Incident] = select(Incident).where(*_where(ctx, actor, f))
     if sort == "deadline_at":
         stmt = stmt.where(Incident.deadline_at.is_not(None))
     if cursor:
