@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server.api import auth, cases, openapi, reference, uploads
+    from server.api import admin, auth, cases, openapi, reference, regions, uploads
     from server.pages import bp as pages
 
     app.register_blueprint(auth.bp)
@@ -146,6 +146,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(uploads.bp)
     app.register_blueprint(reference.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(regions.bp)
     app.register_blueprint(pages)
 
 

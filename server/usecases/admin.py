@@ -14,25 +14,20 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
-import shapely
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from geo.coding import assign_codes
 from geo.crs import parse_crs
 from geo.errors import CRSError
-from geo.io import SUPPORTED_SUFFIXES, read_features
-from geo.parents import column_codes, is_grid_code
-from geo.validate import repair_geometries, validate_plan
+from geo.io import SUPPORTED_SUFFIXES
+from geo.parents import is_grid_code
 from server.models import (
     DUTIES,
     ROLES,
@@ -50,7 +45,7 @@ from server.models.geography import DUTY_LABELS
 from server.security import MIN_PASSWORD_LENGTH, hash_password
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, NotFound, Unprocessable, ValidationFailed
-from server.usecases.gridplans import PlanCheck, PlanError, active_grids_gdf, publish, store_plan
+from server.usecases.gridplans import PlanCheck, PlanError, check_plan, publish, store_plan
 
 log = logging.getLogger("wangge.admin")
 
@@ -1101,67 +1096,18 @@ def upload_suffix(filename: str) -> str:
     return suffix
 
 
-def _county_communities(ctx: Context, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The communities (with boundaries) of the county the plan lies in: the county most grids
-    fall in, by their codes or else their position. A plan is one county's (``store_plan``);
-    checking it against every community in the database would report every other county's
-    communities as gaps. Grids outside that county are then reported as in no parent."""
-    rows = ctx.db.execute(
-        select(Region.code, Region.name, Region.boundary, Region.path).where(
-            Region.level == "community", Region.boundary.is_not(None)
-        )
-    ).all()
-    codes = [str(r[0]) for r in rows]
-    county = [r[3].strip("/").split("/")[0] for r in rows]
-    votes: Counter[str] = Counter()
-    if rows and len(grids):
-        by_code = dict(zip(codes, county, strict=True))
-        grid_codes = column_codes(grids, "code") if "code" in grids.columns else [None] * len(grids)
-        geoms = np.asarray(grids.geometry.values, dtype=object)
-        usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-        pending: list[int] = []
-        for i, code in enumerate(grid_codes):
-            if code is not None and is_grid_code(code) and code[:12] in by_code:
-                votes[by_code[code[:12]]] += 1
-            elif usable[i]:
-                pending.append(i)
-        if pending:
-            probe = geoms[pending]
-            bad = ~shapely.is_valid(probe)
-            if bad.any():
-                probe = probe.copy()
-                probe[bad] = shapely.make_valid(probe[bad])
-            points = shapely.point_on_surface(probe)
-            tree = shapely.STRtree(np.asarray([r[2] for r in rows], dtype=object))
-            _, hit = tree.query(points, predicate="within")
-            votes.update(county[k] for k in hit)
-    winner = votes.most_common(1)[0][0] if votes else None
-    keep = [k for k, c in enumerate(county) if c == winner]
-    return gpd.GeoDataFrame(
-        {"code": [codes[k] for k in keep], "name": [rows[k][1] for k in keep]},
-        geometry=[rows[k][2] for k in keep],
-        crs="EPSG:4326",
-    )
-
-
 def check_upload(ctx: Context, path: Path, source_name: str, options: PlanOptions) -> PlanCheck:
-    """Read, code and validate a plan file against its county's communities, as
-    :func:`server.usecases.gridplans.check_plan` does against all of them (see
-    ``_county_communities``). Raises ``geo.errors.GeoError`` when unreadable."""
-    grids = read_features(path, options.crs)
-    if not len(grids):
-        raise ValidationFailed(
-            "文件中没有网格 / the file has no features", code="unreadable", fields={"file": "empty"}
-        )
-    parents = _county_communities(ctx, grids)
-    if len(parents):
-        grids = assign_codes(grids, parents, previous=active_grids_gdf(ctx.db))
-    report = validate_plan(
-        grids, parents, gap_width_m=options.gap_width_m, make_valid=options.make_valid
+    """Read, code and validate an uploaded plan file (see ``gridplans.check_plan``).
+    Raises ``geo.errors.GeoError`` when unreadable."""
+    check = check_plan(
+        ctx.db,
+        path,
+        crs=options.crs,
+        gap_width_m=options.gap_width_m,
+        make_valid=options.make_valid,
     )
-    if options.make_valid:
-        grids = repair_geometries(grids)
-    return PlanCheck(grids, parents, report, source_name)
+    check.source_name = source_name
+    return check
 
 
 @dataclass
@@ -1211,9 +1157,6 @@ def publish_plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
     plan = ctx.db.get(GridPlan, plan_id)
     if plan is None:
         raise NotFound("未知网格方案 / unknown grid plan")
-    # One publish per county at a time (PostgreSQL): lock the county, then look again.
-    ctx.db.execute(select(Region.id).where(Region.id == plan.region_id).with_for_update())
-    ctx.db.refresh(plan)
     try:
         publish(ctx.db, plan, now=ctx.now())
         ctx.db.commit()

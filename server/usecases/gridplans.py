@@ -6,19 +6,24 @@ old versions stay, so every case keeps the grid it was reported in.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from geo.coding import assign_codes
+from geo.errors import ReadError
 from geo.io import read_boundaries, read_features
+from geo.parents import column_codes, is_grid_code
 from geo.problems import ValidationReport
 from geo.validate import validate_plan
 from server.models import Grid, GridPlan, Region
@@ -46,21 +51,6 @@ def _multi(geom: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
-def communities_gdf(db: Session) -> gpd.GeoDataFrame | None:
-    rows = db.execute(
-        select(Region.code, Region.name, Region.boundary).where(
-            Region.level == "community", Region.boundary.is_not(None)
-        )
-    ).all()
-    if not rows:
-        return None
-    return gpd.GeoDataFrame(
-        {"code": [r[0] for r in rows], "name": [r[1] for r in rows]},
-        geometry=[r[2] for r in rows],
-        crs="EPSG:4326",
-    )
-
-
 def active_grids_gdf(db: Session) -> gpd.GeoDataFrame | None:
     rows = db.execute(
         select(Grid.code, Grid.geom)
@@ -71,6 +61,49 @@ def active_grids_gdf(db: Session) -> gpd.GeoDataFrame | None:
         return None
     return gpd.GeoDataFrame(
         {"code": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs="EPSG:4326"
+    )
+
+
+def county_communities(db: Session, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The communities (with boundaries) of the county the plan lies in: the county most grids
+    fall in, by their codes or else their position. A plan is one county's (``store_plan``);
+    checking it against every community in the database would report every other county's
+    communities as gaps. Grids outside that county are then reported as in no parent."""
+    rows = db.execute(
+        select(Region.code, Region.name, Region.boundary, Region.path).where(
+            Region.level == "community", Region.boundary.is_not(None)
+        )
+    ).all()
+    codes = [str(r[0]) for r in rows]
+    county = [r[3].strip("/").split("/")[0] for r in rows]
+    votes: Counter[str] = Counter()
+    if rows and len(grids):
+        by_code = dict(zip(codes, county, strict=True))
+        grid_codes = column_codes(grids, "code") if "code" in grids.columns else [None] * len(grids)
+        geoms = np.asarray(grids.geometry.values, dtype=object)
+        usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        pending: list[int] = []
+        for i, code in enumerate(grid_codes):
+            if code is not None and is_grid_code(code) and code[:12] in by_code:
+                votes[by_code[code[:12]]] += 1
+            elif usable[i]:
+                pending.append(i)
+        if pending:
+            probe = geoms[pending]
+            bad = ~shapely.is_valid(probe)
+            if bad.any():
+                probe = probe.copy()
+                probe[bad] = shapely.make_valid(probe[bad])
+            points = shapely.point_on_surface(probe)
+            tree = shapely.STRtree(np.asarray([r[2] for r in rows], dtype=object))
+            _, hit = tree.query(points, predicate="within")
+            votes.update(county[k] for k in hit)
+    winner = votes.most_common(1)[0][0] if votes else None
+    keep = [k for k, c in enumerate(county) if c == winner]
+    return gpd.GeoDataFrame(
+        {"code": [codes[k] for k in keep], "name": [rows[k][1] for k in keep]},
+        geometry=[rows[k][2] for k in keep],
+        crs="EPSG:4326",
     )
 
 
@@ -85,8 +118,15 @@ def check_plan(
 ) -> PlanCheck:
     """Read, code and validate a plan file. Raises geo.errors.GeoError when unreadable."""
     grids = read_features(path, crs)
-    parents = read_boundaries(boundaries, crs) if boundaries else communities_gdf(db)
-    if parents is not None and len(grids):
+    if not len(grids):
+        raise ReadError("文件中没有网格 / the file has no features")
+    # Without a boundary file, check against the communities of the plan's own county.
+    parents: gpd.GeoDataFrame | None = None
+    if boundaries:
+        parents = read_boundaries(boundaries, crs)
+    elif db.scalar(select(func.count(Region.id)).where(Region.level == "community")):
+        parents = county_communities(db, grids)
+    if parents is not None and len(parents):
         grids = assign_codes(grids, parents, previous=active_grids_gdf(db))
     report = validate_plan(grids, parents, gap_width_m=gap_width_m, make_valid=make_valid)
     if make_valid:
@@ -194,6 +234,12 @@ def publish(db: Session, plan: GridPlan, *, now: datetime | None = None) -> Grid
     if not report.get("valid", False):
         raise PlanError("有错误的方案不能发布 / a plan with errors cannot be published")
     now = now or utcnow()
+    # One publish per county at a time (a row lock on PostgreSQL; SQLite writes one at a
+    # time anyway), so two drafts published at once cannot both end up active.
+    db.execute(select(Region.id).where(Region.id == plan.region_id).with_for_update())
+    db.refresh(plan)
+    if plan.status != "draft":
+        raise PlanError(f"只能发布草稿 / only a draft can be published (this one is {plan.status})")
     old = list(
         db.scalars(
             select(GridPlan).where(

@@ -1,0 +1,243 @@
+"""The admin API (``/api/v1/admin``): departments, categories, users, grid duties, grids and
+grid plans. Thin: parsing and JSON around ``server.usecases.admin``. Role ``admin`` only."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_login import current_user, login_user
+
+from geo.errors import GeoError
+from server.api.util import actor, context, json_body, me, use_case_error
+from server.errors import ApiError
+from server.usecases import admin as uc
+from server.usecases.errors import UseCaseError
+
+bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
+
+T = TypeVar("T")
+
+
+def plan_cap() -> int:
+    """Largest plan upload in bytes (``WANGGE_MAX_PLAN_BYTES`` in the app config, else 50 MiB)."""
+    return int(current_app.config.get("WANGGE_MAX_PLAN_BYTES", uc.MAX_PLAN_BYTES))
+
+
+@bp.url_value_preprocessor
+def _plan_upload_cap(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """Give a signed-in admin's plan upload its own size cap. This runs before any
+    ``before_request`` (the CSRF check reads the form), so the cap applies to the whole body;
+    everyone else keeps the app-wide ``MAX_CONTENT_LENGTH``."""
+    if (
+        endpoint == "admin.upload_plan"
+        and current_user.is_authenticated
+        and getattr(current_user, "role", None) == "admin"
+    ):
+        request.max_content_length = plan_cap()
+
+
+@bp.before_request
+def _admin_only() -> None:
+    user = me()  # 401 when signed out
+    if user.role != "admin":
+        raise ApiError(403, "forbidden", "仅限系统管理员 / admins only", required_roles=["admin"])
+
+
+def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except UseCaseError as err:
+        raise use_case_error(err) from None
+
+
+def _created(body: dict[str, Any]) -> Response:
+    resp = jsonify(body)
+    resp.status_code = 201
+    return resp
+
+
+# -- departments --------------------------------------------------------------------------------
+
+
+@bp.get("/departments")
+def list_departments() -> Response:
+    """Departments, retired ones included, with their active handler counts."""
+    return jsonify({"items": uc.list_departments(context())})
+
+
+@bp.post("/departments")
+def create_department() -> Response:
+    """Create a department: {code, name, region_code?}; a taken code → 409."""
+    return _created({"department": _run(uc.create_department, context(), actor(), json_body())})
+
+
+@bp.patch("/departments/<int:dep_id>")
+def update_department(dep_id: int) -> Response:
+    """Rename or retire/reactivate a department: {name?, active?}."""
+    return jsonify(
+        {"department": _run(uc.update_department, context(), actor(), dep_id, json_body())}
+    )
+
+
+# -- categories ---------------------------------------------------------------------------------
+
+
+@bp.get("/categories")
+def list_categories() -> Response:
+    """Major and minor categories, retired ones included, with their case counts."""
+    return jsonify({"items": uc.list_categories(context())})
+
+
+@bp.post("/categories")
+def create_category() -> Response:
+    """Create a major (2 digits) or minor (4 digits) category with its time limits."""
+    return _created({"category": _run(uc.create_category, context(), actor(), json_body())})
+
+
+@bp.patch("/categories/<int:cat_id>")
+def update_category(cat_id: int) -> Response:
+    """Change a category's name, limits, default department or retire it (never deleted)."""
+    return jsonify({"category": _run(uc.update_category, context(), actor(), cat_id, json_body())})
+
+
+# -- users --------------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+def list_users() -> Response:
+    """Users with their grid duties: filters role, q, active, department, region; cursor."""
+    f = _run(uc.UserFilter.parse, request.args.to_dict())
+    limit = request.args.get("limit", "50")
+    items, next_cursor = _run(
+        uc.list_users,
+        context(),
+        f,
+        cursor=request.args.get("cursor") or None,
+        limit=int(limit) if limit.isdigit() else 50,
+    )
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@bp.get("/users/<int:user_id>")
+def get_user(user_id: int) -> Response:
+    """One user with their grid duties."""
+    return jsonify({"user": _run(uc.get_user, context(), user_id)})
+
+
+@bp.post("/users")
+def create_user() -> Response:
+    """Create a user: {username, display_name, role, password, region_code?, department_id?}."""
+    return _created({"user": _run(uc.create_user, context(), actor(), json_body())})
+
+
+@bp.patch("/users/<int:user_id>")
+def update_user(user_id: int) -> Response:
+    """Change a user; disabling or a new password ends their sessions."""
+    who = actor()
+    result = _run(uc.update_user, context(), who, user_id, json_body())
+    if result.sessions_ended and user_id == who.id:
+        # An admin who changes their own password stays signed in here; other sessions end.
+        login_user(me(), remember=bool(request.cookies.get("wangge_remember")))
+    return jsonify({"user": result.user, "sessions_ended": result.sessions_ended})
+
+
+@bp.put("/users/<int:user_id>/grids")
+def set_duties(user_id: int) -> Response:
+    """Replace a user's grid duties: {"duties": [{"grid_code", "duty"}]}."""
+    return jsonify({"user": _run(uc.set_duties, context(), actor(), user_id, json_body())})
+
+
+# -- grids --------------------------------------------------------------------------------------
+
+
+@bp.get("/grids")
+def list_grids() -> Response:
+    """Active grids with the users of each duty; unstaffed=1: grids without a full-time worker."""
+    return jsonify(
+        _run(
+            uc.list_grids,
+            context(),
+            region=request.args.get("region") or None,
+            unstaffed=request.args.get("unstaffed") in {"1", "true"},
+            q=request.args.get("q") or None,
+        )
+    )
+
+
+# -- grid plans ---------------------------------------------------------------------------------
+
+
+@bp.get("/plans")
+def list_plans() -> Response:
+    """Grid plan versions with status, counts and times, newest first."""
+    return jsonify({"items": uc.list_plans(context())})
+
+
+@bp.get("/plans/<int:plan_id>")
+def get_plan(plan_id: int) -> Response:
+    """One grid plan version with its validation report."""
+    return jsonify(_run(uc.get_plan, context(), plan_id))
+
+
+def _safe_name(filename: str, suffix: str) -> str:
+    """The upload's own base name (for messages and ``source_name``), never a path."""
+    name = PureWindowsPath(PurePosixPath(filename).name).name.replace("\x00", "").strip()
+    if not name or name in {".", ".."} or not name.lower().endswith(suffix):
+        return f"plan{suffix}"
+    return name[-120:]
+
+
+def _too_large() -> ApiError:
+    cap = plan_cap()
+    return ApiError(
+        413,
+        "request_entity_too_large",
+        f"文件过大，最大 {cap // 2**20} MB / file too large: at most {cap // 2**20} MB",
+        max_bytes=cap,
+    )
+
+
+@bp.post("/plans")
+def upload_plan() -> Response:
+    """Validate an uploaded plan file; store it as a draft (and publish it) when valid."""
+    if request.content_length is not None and request.content_length > plan_cap():
+        raise _too_large()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(
+            400,
+            "validation_failed",
+            "请选择网格文件 / choose a grid plan file (multipart field 'file')",
+            {"file": "必填 / required"},
+        )
+    suffix = _run(uc.upload_suffix, upload.filename)
+    options = _run(uc.PlanOptions.parse, request.form.to_dict())
+    name = _safe_name(upload.filename, suffix)
+    with tempfile.TemporaryDirectory(prefix="wangge-plan-") as tmp:
+        path = Path(tmp) / name
+        upload.save(path)
+        if path.stat().st_size > plan_cap():
+            raise _too_large()
+        try:
+            outcome = _run(uc.upload_plan, context(), actor(), path, name, options)
+        except GeoError as exc:
+            raise ApiError(400, "unreadable", str(exc), {"file": "unreadable"}) from None
+    if outcome.plan is None:
+        errors = len(outcome.report.get("errors", []))
+        raise ApiError(
+            422,
+            "plan_invalid",
+            f"网格方案有 {errors} 个错误，未保存 / the plan has {errors} errors: nothing stored",
+            report=outcome.report,
+        )
+    return _created({"plan": outcome.plan, "report": outcome.report})
+
+
+@bp.post("/plans/<int:plan_id>/publish")
+def publish_plan(plan_id: int) -> Response:
+    """Publish a draft plan: it becomes its county's active plan, the old one is retired."""
+    return jsonify({"plan": _run(uc.publish_plan, context(), actor(), plan_id)})

@@ -1,0 +1,29 @@
+"""The region tree for pickers and filters: any signed-in user, within their jurisdiction."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from server.api.util import actor, context, login_required_api, use_case_error
+from server.usecases import admin as uc
+from server.usecases.errors import UseCaseError
+
+bp = Blueprint("regions", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/regions")
+@login_required_api
+def children() -> Response:
+    """Children of ``parent``; without it, the user's own region and its children."""
+    try:
+        items = uc.regions_children(context(), actor(), request.args.get("parent") or None)
+    except UseCaseError as err:
+        raise use_case_error(err) from None
+    return jsonify({"items": items})
+
+
+@bp.get("/regions/tree")
+@login_required_api
+def tree() -> Response:
+    """The user's regions nested county → towns → communities."""
+    return jsonify({"items": uc.regions_tree(context(), actor())})

@@ -1,0 +1,197 @@
+"""Grid plan uploads: a plan with errors is refused with its report and stores nothing; a valid
+one is stored as a draft and published; unreadable, oversized and odd uploads get clear 4xx."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from flask.testing import FlaskClient
+from shapely.geometry import box, mapping
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+
+from geo.synthetic import voronoi_partition
+from server.models import Grid, GridPlan
+from tests.admin.conftest import client_for
+from tests.workflow.world import G1, GB, World
+
+PLANS = "/api/v1/admin/plans"
+COMMUNITY_C = box(106.25, 38.0, 106.40, 38.10)  # community 640181001001 in the test world
+
+
+def geojson(cells: list[BaseGeometry], **props: Any) -> bytes:
+    features = [
+        {"type": "Feature", "properties": {"name": f"网格{i + 1}", "households": 400, **props},
+         "geometry": mapping(c)}
+        for i, c in enumerate(cells)
+    ]  # fmt: skip
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def valid_cells() -> list[BaseGeometry]:
+    return voronoi_partition(COMMUNITY_C, 4, seed=7)
+
+
+def upload(
+    c: FlaskClient, data: bytes, name: str = "新方案.geojson", **form: str
+) -> tuple[int, dict[str, Any]]:
+    r = c.post(
+        PLANS,
+        data={"file": (io.BytesIO(data), name), **form},
+        content_type="multipart/form-data",
+    )
+    return r.status_code, r.get_json()
+
+
+def _state(w: World) -> list[tuple[int, int, str, int]]:
+    """(plan id, version, status, grids) of every plan."""
+    with w.session() as db:
+        rows = db.execute(
+            select(GridPlan.id, GridPlan.version, GridPlan.status, func.count(Grid.id))
+            .join(Grid, Grid.plan_id == GridPlan.id, isouter=True)
+            .group_by(GridPlan.id, GridPlan.version, GridPlan.status)
+            .order_by(GridPlan.id)
+        ).all()
+        return [(int(a), int(b), str(c), int(d)) for a, b, c, d in rows]
+
+
+def test_a_plan_with_errors_is_refused_and_nothing_is_stored(any_world: World) -> None:
+    w = any_world
+    admin = client_for(w, "admin")
+    before = _state(w)
+    cells = valid_cells()
+    status, body = upload(admin, geojson(cells[:-1]))  # one grid missing: a gap
+    assert status == 422, body
+    assert body["error"] == "plan_invalid" and "nothing stored" in body["message"]
+    report = body["report"]
+    assert report["valid"] is False and report["features"] == 3
+    gap = next(p for p in report["errors"] if p["kind"] == "gap")
+    assert gap["location"]["type"] in {"Polygon", "MultiPolygon"}
+    assert "640181001001" in gap["message"]
+    # Only community C is checked: county B's community is not reported as a gap.
+    assert all("640104" not in p["message"] for p in report["errors"])
+    # An overlap too.
+    overlapping = [*cells, box(106.30, 38.02, 106.33, 38.05)]
+    status, body = upload(admin, geojson(overlapping))
+    assert status == 422 and "overlap" in [p["kind"] for p in body["report"]["errors"]]
+    assert _state(w) == before
+    assert [p["status"] for p in admin.get(PLANS).get_json()["items"]] == ["active", "active"]
+
+
+def test_a_valid_plan_is_stored_as_a_draft_then_published(any_world: World) -> None:
+    w = any_world
+    admin = client_for(w, "admin")
+    status, body = upload(admin, geojson(valid_cells()), gap_width="0.5")
+    assert status == 201, body
+    plan = body["plan"]
+    assert plan["status"] == "draft" and plan["version"] == 2 and plan["grid_count"] == 4
+    assert plan["region"]["code"] == "640181000000" and plan["source_name"] == "新方案.geojson"
+    assert plan["valid"] is True and plan["error_count"] == 0 and plan["published_at"] is None
+    assert plan["created_by"]["id"] == w.users["admin"]
+    assert body["report"]["valid"] is True and body["report"]["features"] == 4
+    # A draft changes nothing in the field yet.
+    codes = [g["code"] for g in admin.get("/api/v1/admin/grids").get_json()["items"]]
+    assert G1 in codes
+    listed = admin.get(PLANS).get_json()["items"]
+    assert (listed[0]["id"], listed[0]["status"]) == (plan["id"], "draft")  # newest first
+    detail = admin.get(f"{PLANS}/{plan['id']}").get_json()
+    assert detail["plan"]["id"] == plan["id"] and detail["report"]["valid"] is True
+
+    r = admin.post(f"{PLANS}/{plan['id']}/publish")
+    assert r.status_code == 200, r.get_json()
+    published = r.get_json()["plan"]
+    assert published["status"] == "active" and published["published_at"] is not None
+    states = {p["id"]: p for p in admin.get(PLANS).get_json()["items"]}
+    old_a = next(p for p in states.values() if p["region"]["code"] == "640181000000"
+                 and p["version"] == 1)  # fmt: skip
+    old_b = next(p for p in states.values() if p["region"]["code"] == "640104000000")
+    assert old_a["status"] == "retired" and old_a["retired_at"] is not None
+    assert old_b["status"] == "active"  # another county's plan is not touched
+    grids = admin.get("/api/v1/admin/grids").get_json()["items"]
+    new_codes = sorted(g["code"] for g in grids)
+    assert GB in new_codes and G1 not in new_codes and len(new_codes) == 5
+    assert all(c.startswith("640181001001") for c in new_codes if c != GB)
+    # wg1's duty is in a grid that left the active plan: the user list shows it.
+    users = admin.get("/api/v1/admin/users?role=grid_worker").get_json()["items"]
+    wg1 = next(u for u in users if u["username"] == "wg1")
+    assert wg1["duties"][0]["grid_code"] == G1 and wg1["duties"][0]["grid_active"] is False
+    # A new plan's grid takes duties; the old code does not.
+    r = admin.put(
+        f"/api/v1/admin/users/{w.users['wg1']}/grids",
+        json={"duties": [{"grid_code": G1, "duty": "full_time"}]},
+    )
+    assert r.status_code == 400
+    r = admin.put(
+        f"/api/v1/admin/users/{w.users['wg1']}/grids",
+        json={"duties": [{"grid_code": new_codes[0], "duty": "full_time"}]},
+    )
+    assert r.status_code == 200
+
+    # Publishing again, or a retired plan, is a conflict; an unknown plan is 404.
+    again = admin.post(f"{PLANS}/{plan['id']}/publish")
+    assert again.status_code == 409 and again.get_json()["error"] == "plan_not_publishable"
+    assert admin.post(f"{PLANS}/{old_a['id']}/publish").status_code == 409
+    assert admin.post(f"{PLANS}/99999/publish").status_code == 404
+    assert admin.get(f"{PLANS}/99999").status_code == 404
+
+
+def test_publish_at_once(any_world: World) -> None:
+    admin = client_for(any_world, "admin")
+    status, body = upload(admin, geojson(valid_cells()), publish="1")
+    assert status == 201 and body["plan"]["status"] == "active"
+    active = [p for p in admin.get(PLANS).get_json()["items"] if p["status"] == "active"]
+    assert sorted(p["region"]["code"] for p in active) == ["640104000000", "640181000000"]
+
+
+def test_grids_outside_the_county_are_reported(world: World) -> None:
+    admin = client_for(world, "admin")
+    far = box(107.5, 39.5, 107.6, 39.6)  # in no community
+    status, body = upload(admin, geojson([*valid_cells(), far]))
+    assert status == 422
+    assert "no_parent" in [p["kind"] for p in body["report"]["errors"]]
+    status, body = upload(admin, geojson([far]))  # in no community at all
+    assert status == 422 and [p["kind"] for p in body["report"]["errors"]] == ["no_parent"]
+
+
+def test_bad_uploads(world: World) -> None:
+    admin = client_for(world, "admin")
+    before = _state(world)
+    status, body = upload(admin, b"this is not json", "plan.geojson")
+    assert status == 400 and body["error"] == "unreadable" and body["message"]
+    assert "plan.geojson" in body["message"]
+    status, body = upload(admin, b'{"type":"FeatureCollection","features":[]}', "empty.json")
+    assert status == 400 and body["error"] == "unreadable"
+    status, body = upload(admin, b"PK\x03\x04 broken", "plan.zip")
+    assert status == 400 and body["error"] == "unreadable"
+    status, body = upload(admin, geojson(valid_cells()), "plan.txt")
+    assert status == 400 and "file" in body["fields"]
+    status, body = upload(admin, geojson(valid_cells()), crs="EPSG:3857")
+    assert status == 400 and "crs" in body["fields"]
+    status, body = upload(admin, geojson(valid_cells()), gap_width="-1")
+    assert status == 400 and "gap_width" in body["fields"]
+    status, body = upload(admin, geojson(valid_cells()), publish="maybe")
+    assert status == 400 and "publish" in body["fields"]
+    r = admin.post(PLANS, data={"publish": "1"}, content_type="multipart/form-data")
+    assert r.status_code == 400 and "file" in r.get_json()["fields"]
+    r = admin.post(PLANS, json={"file": "x"})
+    assert r.status_code == 400 and "file" in r.get_json()["fields"]
+    assert _state(world) == before
+
+
+def test_upload_size_cap(world: World) -> None:
+    app = world.app
+    admin = client_for(world, "admin")
+    data = geojson(valid_cells())
+    app.config["WANGGE_MAX_PLAN_BYTES"] = len(data) // 2
+    status, body = upload(admin, data)
+    assert status == 413 and body["error"] == "request_entity_too_large"
+    # The plan cap is the admin's own: it may be larger than the app-wide request cap.
+    app.config["WANGGE_MAX_PLAN_BYTES"] = 10 * len(data)
+    app.config["MAX_CONTENT_LENGTH"] = len(data) // 2
+    status, body = upload(admin, data)
+    assert status == 201, body
+    # ... but not for anyone else.
+    status, _ = upload(client_for(world, "disp"), data)
+    assert status == 413
