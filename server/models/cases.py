@@ -101,8 +101,9 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_event_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
-    # Optimistic locking: every UPDATE checks and bumps ``version``; a concurrent writer loses.
-    __mapper_args__ = {"version_id_col": version}
+    # Optimistic locking: every UPDATE checks ``version`` (a concurrent writer loses with
+    # StaleDataError). The use cases bump it by exactly one per event themselves.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     category: Mapped[Category] = relationship()
     grid: Mapped[Grid | None] = relationship()

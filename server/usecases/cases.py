@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -186,8 +187,18 @@ def _replay_case(ctx: Context, key: str, digest: str) -> Outcome | None:
     return Outcome(existing, first, replay=True)
 
 
-def report(ctx: Context, actor: Actor, body: dict[str, Any]) -> Outcome:
-    """上报 (or 自行处置 with ``self_handle: true``): create a case. Idempotent by ``uuid``."""
+def report(
+    ctx: Context,
+    actor: Actor,
+    body: dict[str, Any],
+    *,
+    also: Callable[[Incident], list[Any]] | None = None,
+) -> Outcome:
+    """上报 (or 自行处置 with ``self_handle: true``): create a case. Idempotent by ``uuid``.
+
+    ``also`` returns further rows to store in the same transaction (e.g. the Open311 record
+    of which key filed it), given the new case with its id.
+    """
     key = _uuid(body.get("uuid"))
     self_handle = bool(body.get("self_handle"))
     source = str(body.get("source") or ("open311" if actor.role == "open311" else "field"))
@@ -272,6 +283,7 @@ def report(ctx: Context, actor: Actor, body: dict[str, Any]) -> Outcome:
         contact_email=_text(body, "contact_email", 200),
         urgency=urgency,
         self_handled=self_handle,
+        version=1,
         reported_at=device_time or now,
         created_at=now,
         updated_at=now,
@@ -311,6 +323,8 @@ def report(ctx: Context, actor: Actor, body: dict[str, Any]) -> Outcome:
         ctx.db.flush()
         _attach(ctx, actor, photo_ids, case, event)
         case.last_event_id = event.id
+        if also is not None:
+            ctx.db.add_all(also(case))
         ctx.db.commit()
     except IntegrityError:
         ctx.db.rollback()
@@ -455,6 +469,7 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
             case.suspended_from = None
         case.state = new_state.value
         case.updated_at = now
+        case.version = case.version + 1  # one event, one version
         ctx.db.add(event)
         ctx.db.flush()
         if body.get("photos"):

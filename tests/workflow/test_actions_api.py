@@ -22,8 +22,10 @@ def _client(w: World, who: str) -> FlaskClient:
 
 
 def _act(c: FlaskClient, case_id: int, action: str, **body: Any) -> tuple[int, dict]:
-    r = c.post(f"/api/v1/cases/{case_id}/actions",
-               json={"uuid": str(uuid.uuid4()), "action": action, **body})  # fmt: skip
+    r = c.post(
+        f"/api/v1/cases/{case_id}/actions",
+        json={"uuid": str(uuid.uuid4()), "action": action, **body},
+    )
     return r.status_code, r.get_json()
 
 
@@ -41,8 +43,16 @@ def _events(w: World, case_id: int) -> list[str]:
 def test_full_lifecycle_through_the_api(any_world: World) -> None:
     w = any_world
     wg1, disp, h1 = (_client(w, n) for n in ("wg1", "disp", "h1"))
-    r = wg1.post("/api/v1/cases", json={"uuid": str(uuid.uuid4()), "category_code": "0301",
-                 "description": "路面坑洞", "lon": 106.3, "lat": 38.05})  # fmt: skip
+    r = wg1.post(
+        "/api/v1/cases",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "category_code": "0301",
+            "description": "路面坑洞",
+            "lon": 106.3,
+            "lat": 38.05,
+        },
+    )
     cid = r.get_json()["case"]["id"]
     assert _act(disp, cid, "accept")[0] == 200
     status, body = _act(disp, cid, "dispatch", department_id=w.departments["D1"])
@@ -62,8 +72,7 @@ def test_full_lifecycle_through_the_api(any_world: World) -> None:
     assert status == 200 and body["case"]["state"] == "closed"
     status, body = _act(wg1, cid, "rate", rating="basically_satisfied")
     assert status == 200 and body["case"]["last_rating"] == "basically_satisfied"
-    assert _events(w, cid) == ["report", "accept", "dispatch", "sign", "resolve", "verify",
-                               "rate"]  # fmt: skip
+    assert _events(w, cid) == ["report", "accept", "dispatch", "sign", "resolve", "verify", "rate"]
     detail = wg1.get(f"/api/v1/cases/{cid}").get_json()
     assert [e["action"] for e in detail["events"]][-1] == "rate"
     # The handler's photo is visible to the grid worker of the grid, not to another county.
@@ -102,8 +111,9 @@ def test_action_replay_and_uuid_reuse(world: World) -> None:
     assert r1.status_code == r2.status_code == 200
     assert r2.headers["Idempotent-Replay"] == "true"
     assert r1.get_json()["event"]["id"] == r2.get_json()["event"]["id"]
-    r3 = disp.post(f"/api/v1/cases/{cid}/actions",
-                   json={"uuid": key, "action": "reject", "reason": "x"})  # fmt: skip
+    r3 = disp.post(
+        f"/api/v1/cases/{cid}/actions", json={"uuid": key, "action": "reject", "reason": "x"}
+    )
     assert r3.status_code == 409 and r3.get_json()["error"] == "idempotency_conflict"
     assert _events(world, cid) == ["report", "accept"]
 
@@ -168,10 +178,23 @@ def test_reopen_only_after_unsatisfied(world: World) -> None:
     assert _act(disp, cid, "reopen", reason="群众不满意")[1]["case"]["state"] == "accepted"
 
 
-STATES = ["reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rejected",
-          "suspended"]  # fmt: skip
-ROLES = {"grid_worker": "wg1", "dispatcher": "disp", "handler": "h1", "supervisor": "sup",
-         "admin": "admin"}  # fmt: skip
+STATES = [
+    "reported",
+    "accepted",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "closed",
+    "rejected",
+    "suspended",
+]
+ROLES = {
+    "grid_worker": "wg1",
+    "dispatcher": "disp",
+    "handler": "h1",
+    "supervisor": "sup",
+    "admin": "admin",
+}
 
 
 def _payload(w: World, action: Action, who: str, state: str) -> dict[str, Any]:
@@ -251,3 +274,19 @@ def test_concurrent_dispatches_on_postgres(pg_app: Any) -> None:
             .where(IncidentEvent.incident_id == cid, IncidentEvent.action == "dispatch")
         )
     assert n == 1
+
+
+def test_each_event_bumps_the_version_by_exactly_one(world: World) -> None:
+    cid = world.report()
+    disp = _client(world, "disp")
+    v = disp.get(f"/api/v1/cases/{cid}").get_json()["case"]["version"]
+    assert v == 1
+    for action, body in (
+        ("accept", {}),
+        ("comment", {"note": "已电话联系"}),
+        ("dispatch", {"department_id": world.departments["D1"]}),
+    ):
+        status, answer = _act(disp, cid, action, version=v, **body)
+        assert status == 200, answer
+        assert answer["case"]["version"] == v + 1
+        v += 1
