@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain.workflow import state_labels
@@ -39,6 +39,7 @@ class Lookups:
         self._regions: dict[int, Region] = {}
         self._grids: dict[int, Grid] = {}
         self._users: dict[int, User] = {}
+        self._photos: dict[int, tuple[int, str | None]] = {}
 
     def _get(self, cache: dict[int, Any], model: Any, key: int | None) -> Any:
         if key is None:
@@ -63,6 +64,33 @@ class Lookups:
         )
         load(self._grids, Grid, {c.grid_id for c in cases})
         load(self._users, User, {c.reporter_id for c in cases})
+        self._load_photos([c.id for c in cases if c.id not in self._photos])
+
+    def _load_photos(self, ids: list[int]) -> None:
+        """Photo count and the first photo of each case, in one query."""
+        if not ids:
+            return
+        rows = self.db.execute(
+            select(Attachment.incident_id, func.count(), func.min(Attachment.id))
+            .where(Attachment.incident_id.in_(ids), Attachment.status == "ready")
+            .group_by(Attachment.incident_id)
+        ).all()
+        firsts = dict(
+            self.db.execute(
+                select(Attachment.id, Attachment.uuid).where(
+                    Attachment.id.in_([r[2] for r in rows])
+                )
+            ).all()
+        )
+        for i in ids:
+            self._photos[i] = (0, None)
+        for incident_id, n, first in rows:
+            self._photos[incident_id] = (int(n), firsts.get(first))
+
+    def photos(self, incident_id: int) -> tuple[int, str | None]:
+        if incident_id not in self._photos:
+            self._load_photos([incident_id])
+        return self._photos[incident_id]
 
     def category(self, i: int | None) -> Category | None:
         return self._get(self._cats, Category, i)  # type: ignore[no-any-return]
@@ -101,6 +129,7 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
             time_left = -ctx.calendar.work_hours_between(case.deadline_at, now)
         time_left = round(time_left, 2)
     reporter = look.user(case.reporter_id)
+    n_photos, first_photo = look.photos(case.id)
     phone = case.caller_phone
     if phone and not sees_caller_phone(actor, case):
         phone = mask_phone(phone)
@@ -138,6 +167,8 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "pending_extension": case.pending_extension,
         "last_rating": case.last_rating,
         "duplicate_of": case.duplicate_of_id,
+        "photo_count": n_photos,
+        "thumb_url": f"/api/v1/photos/{first_photo}/thumb" if first_photo else None,
         "reported_at": iso(case.reported_at),
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),

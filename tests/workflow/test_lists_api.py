@@ -95,3 +95,23 @@ def test_changes_across_two_server_processes(world: World, tmp_path) -> None:  #
                 "category_code": "0101", "lon": 106.3, "lat": 38.05})  # fmt: skip
     body = c2.get(f"/api/v1/changes?after={cursor}&wait=5").get_json()
     assert [x["id"] for x in body["items"]] == [r.get_json()["case"]["id"]]
+
+
+def test_bbox_filter_and_photo_summary(world: World) -> None:
+    inside = world.report(where=(106.30, 38.05), photos=[world.photo("wg1")])
+    world.report(where=(106.36, 38.05))
+    c = _client(world, "disp")
+    items = c.get("/api/v1/cases?bbox=106.29,38.04,106.31,38.06").get_json()["items"]
+    assert [x["id"] for x in items] == [inside]
+    assert items[0]["photo_count"] == 1 and items[0]["thumb_url"].endswith("/thumb")
+    assert c.get(items[0]["thumb_url"]).status_code == 200
+    assert c.get("/api/v1/cases?bbox=1,2,3").status_code == 400
+
+
+def test_counts_follow_every_change(world: World) -> None:
+    c = _client(world, "disp")
+    cid = world.report()
+    assert c.get("/api/v1/cases?counts=1").get_json()["counts"]["reported"] == 1
+    world.act("disp", cid, "accept")
+    counts = c.get("/api/v1/cases?counts=1").get_json()["counts"]
+    assert counts["reported"] == 0 and counts["accepted"] == 1
