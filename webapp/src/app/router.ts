@@ -1,0 +1,25 @@
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
+import ReportView from './views/ReportView.vue'
+import { state } from './state'
+
+const routes: RouteRecordRaw[] = [
+  {
+    path: '/',
+    redirect: () => (state.session?.user.role === 'grid_worker' ? '/report' : '/cases'),
+  },
+  // the report form is in the first chunk: it must be usable before anything else loads
+  { path: '/report', component: ReportView, meta: { tab: 'report' } },
+  { path: '/cases', component: () => import('./views/CasesView.vue'), meta: { tab: 'cases' } },
+  { path: '/cases/:id(\\d+)', component: () => import('./views/CaseDetailView.vue'), meta: { tab: 'cases' }, props: true },
+  { path: '/outbox', component: () => import('./views/OutboxView.vue'), meta: { tab: 'outbox' } },
+  { path: '/outbox/:id/fix', component: ReportView, meta: { tab: 'outbox' }, props: (r) => ({ fixId: r.params.id }) },
+  { path: '/map', component: () => import('./views/MapView.vue'), meta: { tab: 'map' } },
+  { path: '/me', component: () => import('./views/MeView.vue'), meta: { tab: 'me' } },
+  { path: '/:rest(.*)*', redirect: '/' },
+]
+
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes,
+  scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+})

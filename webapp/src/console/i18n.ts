@@ -1,0 +1,293 @@
+/**
+ * A small i18n dictionary for the console: Simplified Chinese first (the default), English second.
+ * `t('key')` is reactive (it reads `locale.value`), so templates re-render on a switch.
+ * State and action labels come from the server's workflow table (bootstrap) when loaded.
+ */
+import { ref } from 'vue'
+import type { Workflow } from '@/shared/types'
+
+export type Locale = 'zh' | 'en'
+const KEY = 'wangge.console.locale'
+
+function initial(): Locale {
+  try {
+    return localStorage.getItem(KEY) === 'en' ? 'en' : 'zh'
+  } catch {
+    return 'zh'
+  }
+}
+
+export const locale = ref<Locale>(initial())
+
+export function setLocale(l: Locale): void {
+  locale.value = l
+  document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en'
+  try {
+    localStorage.setItem(KEY, l)
+  } catch {
+    /* private mode */
+  }
+}
+
+const D: Record<string, [string, string]> = {
+  app_title: ['指挥中心控制台', 'Command centre'],
+  nav_queue: ['案件队列', 'Queue'],
+  tab_open: ['在办', 'Open'],
+  device_time: ['设备时间', 'device time'],
+  nav_map: ['地图', 'Map'],
+  nav_hotline: ['12345 热线', '12345 Hotline'],
+  nav_overdue: ['超期督办', 'Overdue'],
+  nav_admin: ['管理', 'Admin'],
+  nav_dashboard: ['统计分析', 'Analytics'],
+  nav_desk: ['部门工作台', 'Department desk'],
+  logout: ['退出', 'Sign out'],
+  login: ['登录', 'Sign in'],
+  login_title: ['登录指挥中心控制台', 'Sign in to the command centre'],
+  relogin_title: ['登录已过期，请重新登录', 'Session expired: sign in again'],
+  relogin_hint: ['您填写的内容已保留，登录后将继续提交。', 'What you typed is kept; it is sent after you sign in.'],
+  username: ['用户名', 'Username'],
+  password: ['密码', 'Password'],
+  loading: ['加载中…', 'Loading…'],
+  retry: ['重试', 'Retry'],
+  cancel: ['取消', 'Cancel'],
+  close: ['关闭', 'Close'],
+  submit: ['提交', 'Submit'],
+  save: ['保存', 'Save'],
+  search: ['搜索', 'Search'],
+  search_ph: ['案件编号、内容、地址或来电号码（按 / ）', 'Number, text, address or caller phone (press /)'],
+  all: ['全部', 'All'],
+  any: ['不限', 'Any'],
+  reset: ['重置', 'Reset'],
+  state: ['状态', 'State'],
+  town: ['乡镇/街道', 'Town'],
+  community: ['社区/村', 'Community'],
+  grid: ['网格', 'Grid'],
+  grid_code_ph: ['网格编码', 'Grid code'],
+  department: ['处置部门', 'Department'],
+  category: ['类别', 'Category'],
+  source: ['来源', 'Source'],
+  urgency: ['紧急程度', 'Urgency'],
+  urgent: ['紧急', 'Urgent'],
+  normal: ['一般', 'Normal'],
+  overdue: ['超期', 'Overdue'],
+  overdue_only: ['仅超期', 'Overdue only'],
+  period: ['上报时间', 'Reported'],
+  from: ['起', 'From'],
+  to: ['止', 'To'],
+  sort: ['排序', 'Sort'],
+  sort_new: ['最新上报', 'Newest'],
+  sort_old: ['最早上报', 'Oldest'],
+  sort_updated: ['最近更新', 'Recently updated'],
+  sort_deadline: ['处置时限', 'Deadline'],
+  number: ['编号', 'Number'],
+  description: ['问题描述', 'Description'],
+  location: ['位置', 'Location'],
+  address: ['地址', 'Address'],
+  deadline: ['处置时限', 'Deadline'],
+  time_left: ['剩余时间', 'Time left'],
+  reported_at: ['上报时间', 'Reported'],
+  reporter: ['上报人', 'Reporter'],
+  caller: ['来电人', 'Caller'],
+  caller_name: ['来电人姓名', 'Caller name'],
+  caller_phone: ['来电号码', 'Caller phone'],
+  load_more: ['加载更多', 'Load more'],
+  no_cases: ['没有符合条件的案件', 'No cases match'],
+  live_on: ['实时', 'Live'],
+  live_off: ['实时连接中断，正在重连', 'Live updates interrupted; reconnecting'],
+  new_cases: ['条新案件', 'new'],
+  open_case: ['打开', 'Open'],
+  shortcuts: ['快捷键', 'Keyboard shortcuts'],
+  help_hint: ['按 ? 查看快捷键', 'Press ? for shortcuts'],
+  key_jk: ['上一条 / 下一条', 'Previous / next case'],
+  key_enter: ['打开案件', 'Open the case'],
+  key_a: ['立案', 'Accept'],
+  key_d: ['派遣', 'Dispatch'],
+  key_r: ['不予立案（驳回/合并）', 'Reject (or merge)'],
+  key_s: ['督办', 'Supervise'],
+  key_slash: ['搜索', 'Search'],
+  key_esc: ['关闭对话框 / 返回', 'Close dialog / back'],
+  key_help: ['显示本帮助', 'Show this help'],
+  key_ctrl_enter: ['提交表单', 'Submit the form'],
+  key_g: ['g q 队列 · g m 地图 · g h 热线 · g o 超期', 'g q queue · g m map · g h hotline · g o overdue'],
+  not_allowed: ['当前状态下不能执行此操作', 'Not possible in the current state'],
+  // case page
+  case_info: ['案件信息', 'Case'],
+  photos: ['照片', 'Photos'],
+  no_photos: ['无照片', 'No photos'],
+  photo_failed: ['图片加载失败', 'Image failed to load'],
+  trail: ['全程留痕', 'Trail'],
+  actions: ['可执行操作', 'Actions'],
+  no_actions: ['当前没有您可执行的操作', 'Nothing for you to do now'],
+  duplicates: ['疑似重复案件', 'Possible duplicates'],
+  no_duplicates: ['未发现疑似重复', 'No possible duplicates'],
+  merge_into: ['合并到此案', 'Merge into this'],
+  map_location: ['位置与网格', 'Location and grid'],
+  no_location: ['无位置信息', 'No location'],
+  location_inside: ['网格内', 'Inside a grid'],
+  location_nearest: ['就近网格', 'Nearest grid'],
+  location_outside: ['不在任何网格内', 'Outside every grid'],
+  location_none: ['无坐标', 'No coordinates'],
+  pending_extension: ['待审批延期', 'Extension pending'],
+  last_rating: ['评价', 'Rating'],
+  duplicate_of: ['重复于', 'Duplicate of'],
+  self_handled: ['自行处置', 'Self-handled'],
+  version: ['版本', 'Version'],
+  back_to_queue: ['返回队列', 'Back to the queue'],
+  not_found: ['案件不存在或无权查看', 'No such case (or not yours to see)'],
+  // action forms
+  f_note: ['备注', 'Note'],
+  f_note_resolve: ['处置结果', 'Result'],
+  f_reason: ['原因', 'Reason'],
+  f_department: ['处置部门', 'Department'],
+  f_department_hint: ['按类别推荐', 'proposed for the category'],
+  f_urgency: ['紧急程度', 'Urgency'],
+  f_photos: ['照片', 'Photos'],
+  f_add_photo: ['添加照片', 'Add photos'],
+  f_rating: ['满意度', 'Rating'],
+  f_duration: ['延期时长', 'Extension'],
+  f_hours: ['小时', 'hours'],
+  f_days: ['工作日', 'work days'],
+  f_passed: ['核查结果', 'Verification'],
+  f_pass: ['通过，结案', 'Passed: close'],
+  f_fail: ['不通过，返工', 'Failed: rework'],
+  f_approved: ['审批', 'Decision'],
+  f_approve: ['批准', 'Approve'],
+  f_refuse: ['不批准', 'Refuse'],
+  f_duplicate_of: ['合并到案件', 'Merge into case'],
+  f_duplicate_ph: ['案件编号（可选）', 'Case number (optional)'],
+  f_limit: ['时限', 'Time limit'],
+  f_deadline_after: ['派遣后处置时限', 'Deadline after dispatch'],
+  f_requested: ['申请', 'Requested'],
+  done: ['已完成', 'Done'],
+  conflict_title: ['操作未生效：案件已被他人处理', 'Not done: someone else acted first'],
+  conflict_now: ['当前状态', 'Current state'],
+  conflict_last: ['最近一次操作', 'Last action'],
+  uploading: ['上传中…', 'Uploading…'],
+  upload_failed: ['上传失败', 'Upload failed'],
+  required: ['必填', 'required'],
+  dispatched_deadline: ['已派遣，处置时限', 'Dispatched; deadline'],
+  wh: ['工时', 'work h'],
+  h: ['小时', 'hours'],
+  left: ['剩余', 'left'],
+  late: ['超期', 'late'],
+  // hotline
+  hotline_title: ['12345 热线受理', '12345 hotline intake'],
+  hotline_new: ['新建来电工单', 'New call'],
+  pick_on_map: ['在地图上点选位置（可选）', 'Pick the place on the map (optional)'],
+  picked: ['已选位置', 'Picked'],
+  clear_point: ['清除位置', 'Clear'],
+  grid_found: ['所属网格', 'Grid'],
+  grid_none: ['不在任何网格内（将按辖区保留）', 'Outside every grid (kept in your jurisdiction)'],
+  created: ['已受理，工单编号', 'Filed as number'],
+  callbacks: ['待回访', 'Awaiting callback'],
+  callback: ['回访', 'Call back'],
+  reopen_list: ['不满意待重办', 'Unsatisfied: reopen'],
+  no_callbacks: ['暂无待回访工单', 'No callbacks due'],
+  category_ph: ['输入类别名称或代码筛选', 'Type to filter categories'],
+  // overdue
+  overdue_title: ['超期督办', 'Overdue board'],
+  overdue_late: ['已超期', 'Late'],
+  overdue_soon: ['即将超期', 'Due soon'],
+  soon_within: ['内到期', 'or less left'],
+  supervise_one_click: ['督办', 'Supervise'],
+  supervised: ['已督办', 'Supervised'],
+  supervise_note: ['超期督办：请尽快处置并反馈', 'Overdue: please resolve and report back now'],
+  cases_n: ['件', 'cases'],
+  nothing_late: ['没有超期或即将超期的案件', 'Nothing late or due soon'],
+  // map
+  map_states: ['显示', 'Show'],
+  map_open: ['在办案件', 'Open cases'],
+  map_all: ['全部案件', 'All cases'],
+  map_overdue: ['超期案件', 'Overdue cases'],
+  legend: ['图例', 'Legend'],
+  cluster_hint: ['缩放查看单个案件', 'Zoom in for single cases'],
+  grids_n: ['个网格', 'grids'],
+  cases_on_map: ['件案件', 'cases'],
+  coming_soon: ['该模块由其他同事开发中', 'This part is being built'],
+  page_missing: ['页面不存在', 'Page not found'],
+  role_field: ['网格员请使用手机端', 'Grid workers use the field app'],
+  go_field: ['打开手机端', 'Open the field app'],
+}
+
+export function t(key: string, params?: Record<string, string | number>): string {
+  const entry = D[key]
+  let s = entry ? entry[locale.value === 'zh' ? 0 : 1] : key
+  if (params) for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, String(v))
+  return s
+}
+
+// --- workflow labels (from the server's table when known) --------------------------------
+
+let workflow: Workflow | null = null
+export function setWorkflow(w: Workflow | null): void {
+  workflow = w
+}
+
+const STATE_FALLBACK: Record<string, [string, string]> = {
+  reported: ['待受理', 'Reported'],
+  accepted: ['待派遣', 'Accepted'],
+  dispatched: ['待签收', 'Dispatched'],
+  in_progress: ['处置中', 'In progress'],
+  resolved: ['待核查', 'Resolved'],
+  closed: ['已结案', 'Closed'],
+  rejected: ['不予立案', 'Rejected'],
+  suspended: ['挂账', 'Suspended'],
+}
+
+export function stateLabel(s: string | null | undefined): string {
+  if (!s) return ''
+  const l = workflow?.states[s]
+  if (l) return locale.value === 'zh' ? l.zh : (l.en ?? l.zh)
+  const f = STATE_FALLBACK[s]
+  return f ? f[locale.value === 'zh' ? 0 : 1] : s
+}
+
+export function actionLabel(a: string): string {
+  const l = workflow?.actions[a]
+  if (l) return locale.value === 'zh' ? l.zh : (l.en ?? l.zh)
+  return a
+}
+
+const ROLE: Record<string, [string, string]> = {
+  grid_worker: ['网格员', 'Grid worker'],
+  dispatcher: ['受理/派遣员', 'Dispatcher'],
+  handler: ['处置人员', 'Handler'],
+  supervisor: ['督查/领导', 'Supervisor'],
+  admin: ['系统管理员', 'Administrator'],
+}
+export function roleLabel(r: string | null | undefined): string {
+  const x = r ? ROLE[r] : undefined
+  return x ? x[locale.value === 'zh' ? 0 : 1] : (r ?? '')
+}
+
+const SOURCE: Record<string, [string, string]> = {
+  field: ['网格员上报', 'Field'],
+  hotline: ['12345 热线', 'Hotline'],
+  open311: ['Open311', 'Open311'],
+  console: ['控制台', 'Console'],
+}
+export function sourceLabel(s: string | null | undefined): string {
+  const x = s ? SOURCE[s] : undefined
+  return x ? x[locale.value === 'zh' ? 0 : 1] : (s ?? '')
+}
+export const SOURCES = Object.keys(SOURCE)
+
+const RATING: Record<string, [string, string]> = {
+  satisfied: ['满意', 'Satisfied'],
+  basically_satisfied: ['基本满意', 'Basically satisfied'],
+  unsatisfied: ['不满意', 'Unsatisfied'],
+}
+export function ratingLabel(r: string | null | undefined): string {
+  const x = r ? RATING[r] : undefined
+  return x ? x[locale.value === 'zh' ? 0 : 1] : (r ?? '')
+}
+export const RATINGS = Object.keys(RATING)
+
+/** Working hours left → "剩余 5.5 工作小时" / "超期 2 工作小时" (urgent cases count natural hours). */
+export function timeLeftText(hours: number | null | undefined, urgent = false): string {
+  if (hours == null) return ''
+  const h = Math.abs(hours)
+  const num = h >= 100 ? String(Math.round(h)) : h.toFixed(1).replace(/\.0$/, '')
+  const unit = urgent ? t('h') : t('wh')
+  return hours < 0 ? `${t('late')} ${num} ${unit}` : `${t('left')} ${num} ${unit}`
+}

@@ -1,0 +1,165 @@
+/**
+ * The console's session and reference data, shared by every console page (including the admin
+ * screens and the dashboard): `api` (the shared typed client), `session` (user, bootstrap),
+ * `withAuth()` (run a request; on 401 ask for the password in a dialog, then run it again —
+ * nothing typed is lost), and lookups for categories and departments.
+ */
+import { reactive } from 'vue'
+import { ApiClient, ApiError } from '@/shared/api'
+import type { Bootstrap, Category, Department, User } from '@/shared/types'
+import { setWorkflow } from './i18n'
+
+export interface ConsoleSession {
+  /** First /bootstrap answered (or failed). */
+  ready: boolean
+  user: User | null
+  bootstrap: Bootstrap | null
+  /** The full-screen sign-in (nobody signed in yet). */
+  needLogin: boolean
+  /** The dialog sign-in (the session expired mid-work). */
+  expired: boolean
+  bootError: string
+}
+
+export const session: ConsoleSession = reactive({
+  ready: false,
+  user: null,
+  bootstrap: null,
+  needLogin: false,
+  expired: false,
+  bootError: '',
+})
+
+export const api = new ApiClient({
+  onUnauthorized: () => {
+    if (session.user) session.expired = true
+    else session.needLogin = true
+  },
+})
+
+let waiters: Array<() => void> = []
+
+/** Resolves once the user has signed in again (the re-login dialog). */
+export function waitForLogin(): Promise<void> {
+  if (session.user && !session.expired) return Promise.resolve()
+  return new Promise((resolve) => waiters.push(resolve))
+}
+
+/**
+ * Run `fn`; if the server says 401 (session expired), show the sign-in dialog, wait, and run it
+ * once more. A form keeps its draft meanwhile, so nothing typed is lost.
+ */
+export async function withAuth<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      session.expired = true
+      await waitForLogin()
+      return fn()
+    }
+    throw err
+  }
+}
+
+export async function loadBootstrap(): Promise<void> {
+  try {
+    const b = await api.bootstrap()
+    session.bootstrap = b
+    session.user = b.user
+    session.needLogin = false
+    session.bootError = ''
+    setWorkflow(b.workflow)
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      session.needLogin = !session.user
+      if (session.user) session.expired = true
+    } else session.bootError = err instanceof Error ? err.message : String(err)
+  } finally {
+    session.ready = true
+  }
+}
+
+export async function signIn(username: string, password: string): Promise<void> {
+  const ans = await api.login(username, password, true)
+  const sameUser = !session.user || session.user.id === ans.user.id
+  session.user = ans.user
+  session.expired = false
+  session.needLogin = false
+  if (!session.bootstrap || !sameUser) await loadBootstrap()
+  if (!sameUser) {
+    // Another person signed in on this screen: start over with their view.
+    window.location.reload()
+    return
+  }
+  const w = waiters
+  waiters = []
+  w.forEach((r) => r())
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await api.logout()
+  } finally {
+    session.user = null
+    session.bootstrap = null
+    session.needLogin = true
+    window.location.href = '/console/'
+  }
+}
+
+// --- lookups ----------------------------------------------------------------------------
+
+export function categories(): Category[] {
+  return session.bootstrap?.categories ?? []
+}
+
+export function category(id: number | null | undefined): Category | undefined {
+  return id == null ? undefined : categories().find((c) => c.id === id)
+}
+
+export function departments(): Department[] {
+  return session.bootstrap?.departments ?? []
+}
+
+export function department(id: number | null | undefined): Department | undefined {
+  return id == null ? undefined : departments().find((d) => d.id === id)
+}
+
+export function role(): string {
+  return session.user?.role ?? ''
+}
+
+export function isDispatcher(): boolean {
+  return role() === 'dispatcher'
+}
+
+/** Rule row of the workflow table for an action (requires / optional tokens). */
+export interface Rule {
+  action: string
+  requires: string[]
+  optional: string[]
+  requires_on_fail: string[]
+  roles: string[]
+  from_states: string[] | null
+  to_state: string | null
+  decision: string | null
+}
+
+export function rule(action: string): Rule | undefined {
+  const rules = (session.bootstrap?.workflow.rules ?? []) as Rule[]
+  return rules.find((r) => r.action === action)
+}
+
+/**
+ * `allowed_actions` minus what the case's own data rules out (the server would answer 409):
+ * deciding an extension with none pending, reopening without a 不满意 rating.
+ */
+export function usableActions(allowed: string[], c: { pending_extension?: unknown; last_rating?: string | null }): string[] {
+  return allowed.filter((a) => {
+    if (a === 'decide_extension') return Boolean(c.pending_extension)
+    if (a === 'request_extension') return !c.pending_extension
+    if (a === 'reopen') return c.last_rating === 'unsatisfied'
+    return true
+  })
+}
