@@ -19,7 +19,9 @@ venv: $(BIN)/.installed
 
 # The web app is built only once it exists (webapp/package.json).
 webapp/node_modules/.installed: $(wildcard webapp/package.json webapp/package-lock.json)
-	@if [ -f webapp/package.json ]; then cd webapp && npm ci --no-audit --no-fund; fi
+	@# `npm install` with the committed lock, not `npm ci`: this npm writes locks without the
+	@# other platforms' optional packages (rollup's), and then `npm ci` refuses its own lock.
+	@if [ -f webapp/package.json ]; then cd webapp && npm install --no-audit --no-fund; fi
 	@mkdir -p webapp/node_modules && touch $@
 
 webapp/dist/.built: webapp/node_modules/.installed $(WEBAPP_SOURCES)
