@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -163,3 +164,31 @@ def pg_app(tmp_path: Path, pg_clean_url: str) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def playwright_session() -> Iterator[Any]:
+    """The one sync Playwright of this test run (skips, or fails in CI, without Chromium)."""
+    from tests.browser import CHROMIUM
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright for Python is not installed", "WANGGE_REQUIRE_BROWSER")
+    require(
+        CHROMIUM.exists(),
+        f"Chromium not found at {CHROMIUM} (apt-get install chromium): end-to-end tests skipped",
+        "WANGGE_REQUIRE_BROWSER",
+    )
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_session: Any) -> Iterator[Any]:
+    """One headless Chromium for every end-to-end suite."""
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    browser = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()

@@ -28,16 +28,6 @@ import pytest
 
 from tests.support import ROOT, require
 
-CHROMIUM = Path(os.environ.get("WANGGE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DIST = ROOT / "webapp" / "dist"
 BIN = Path(sys.executable).parent
 PASSWORD = "wangge-demo"
@@ -76,18 +66,8 @@ def _flask(instance: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def playwright_sync() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright for Python is not installed", "WANGGE_REQUIRE_BROWSER")
-    require(
-        CHROMIUM.exists(),
-        f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
-        "WANGGE_REQUIRE_BROWSER",
-    )
-    with sync_playwright() as p:
-        yield p
+def playwright_sync(playwright_session: Any) -> Any:
+    return playwright_session
 
 
 @pytest.fixture(scope="session")
@@ -194,10 +174,8 @@ def server(tmp_path: Path, seeded_template: Path, webapp_dist: Path) -> Iterator
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_sync: Any) -> Iterator[Any]:
-    b = playwright_sync.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield b
-    b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 @pytest.fixture

@@ -26,16 +26,6 @@ import pytest
 
 from tests.support import ROOT, require
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DIST = ROOT / "webapp" / "dist"
 PASSWORD = "wangge-demo"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -197,23 +187,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None  # type: ignore[assignment]
-    require(
-        sync_playwright is not None and Path(CHROMIUM).exists(),
-        f"Playwright for Python or {CHROMIUM} missing: end-to-end tests skipped",
-        "WANGGE_REQUIRE_BROWSER",
-    )
-    assert sync_playwright is not None
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 def sign_in(browser: Any, live: Live, user: str, *, lang: str = "zh-CN") -> Any:

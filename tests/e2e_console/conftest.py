@@ -22,18 +22,9 @@ from typing import Any
 
 import pytest
 
+from tests.browser import CHROMIUM
 from tests.support import ROOT, require
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "wangge-demo"
 WEBAPP = ROOT / "webapp"
 DIST_INDEX = WEBAPP / "dist" / "console" / "index.html"
@@ -180,18 +171,13 @@ def server(browser_available: None, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="session")
-def pw(browser_available: None) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
+def pw(browser_available: None, playwright_session: Any) -> Any:
+    return playwright_session
 
 
 @pytest.fixture(scope="session")
-def browser(pw: Any) -> Iterator[Any]:
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 class Api:
