@@ -89,7 +89,12 @@ def context() -> Context:
 
 
 def actor() -> Actor:
-    return Actor.of(db(), me())
+    """The signed-in user as a use-case actor, built once per request."""
+    from flask import g
+
+    if "actor" not in g:
+        g.actor = Actor.of(db(), me())
+    return cast(Actor, g.actor)
 
 
 def use_case_error(err: UseCaseError) -> ApiError:

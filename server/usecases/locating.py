@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -69,11 +70,27 @@ def _build(db: Session, tolerance_m: float) -> tuple[GridLocator | None, dict[in
     return locator, places
 
 
+#: How long a process trusts its locator before checking for a newly published plan.
+SIGNATURE_TTL = 2.0
+_checked: dict[str, tuple[float, tuple[object, ...]]] = {}
+
+
+def forget() -> None:
+    """Look for a new plan at the next report (called when this process publishes one)."""
+    _checked.clear()
+
+
 def locator_for(db: Session, tolerance_m: float) -> tuple[GridLocator | None, dict[int, Place]]:
-    """The locator over the active grids, rebuilt when a plan is published."""
+    """The locator over the active grids, rebuilt when a plan is published (seen within
+    ``SIGNATURE_TTL`` seconds by every process)."""
     bind = db.get_bind()
     url = str(bind.engine.url) if hasattr(bind, "engine") else str(bind)
-    key = (*_signature(db), tolerance_m)
+    now = time.monotonic()
+    seen = _checked.get(url)
+    if seen is None or now - seen[0] > SIGNATURE_TTL:
+        seen = (now, _signature(db))
+        _checked[url] = seen
+    key = (*seen[1], tolerance_m)
     cached = _cache.get(url)
     if cached is None or cached.key != key:
         with _lock:
