@@ -138,7 +138,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server.api import admin, auth, cases, openapi, reference, regions, uploads
+    from server.api import admin, auth, cases, metrics, openapi, reference, regions, uploads
+    from server.open311 import bp as open311_bp
     from server.pages import bp as pages
 
     app.register_blueprint(auth.bp)
@@ -148,6 +149,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(regions.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(open311_bp)
     app.register_blueprint(pages)
 
 

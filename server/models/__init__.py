@@ -4,11 +4,14 @@ from server.models.base import Base
 from server.models.cases import Attachment, Incident, IncidentEvent, Rating
 from server.models.catalog import Category
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
+from server.models.metrics import MetricEvent, ScorecardConfig
+from server.models.open311 import ApiKey, Open311Request
 from server.models.people import ROLES, Department, LoginAttempt, User
 
 __all__ = [
     "DUTIES",
     "ROLES",
+    "ApiKey",
     "Attachment",
     "Base",
     "Category",
@@ -19,7 +22,10 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "LoginAttempt",
+    "MetricEvent",
+    "Open311Request",
     "Rating",
     "Region",
+    "ScorecardConfig",
     "User",
 ]

@@ -58,6 +58,11 @@ class Incident(Base):
         Index("ix_incidents_town_created", "town_id", "created_at"),
         Index("ix_incidents_department_state", "department_id", "state"),
         Index("ix_incidents_deadline_open", "deadline_at", "state"),
+        # The queue, its counts and the overdue board within a county, town or community.
+        Index("ix_incidents_county_state_deadline", "county_id", "state", "deadline_at"),
+        Index("ix_incidents_town_state_deadline", "town_id", "state", "deadline_at"),
+        Index("ix_incidents_community_state_deadline", "community_id", "state", "deadline_at"),
+        Index("ix_incidents_county_updated", "county_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,130 @@
+"""Scorecards for departments (派驻机构/专业部门) and grid workers (网格员).
+
+A scorecard is the metrics of :func:`server.metrics.query.compute` grouped by department or by
+worker, each indicator scored 0–100 and weighted (:mod:`server.domain.metrics`). Weights,
+targets and grade bands are kept per kind in ``scorecard_configs``; without a row the defaults
+apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.engine import Connection
+
+from server.domain import metrics as dm
+from server.domain.worktime import WorkCalendar
+from server.metrics.query import MetricsQuery, Plan, Result, compute_plan, plan
+from server.models import GridAssignment, Region, User
+from server.models.metrics import ScorecardConfig as ConfigRow
+
+
+def load_config(conn: Connection, kind: dm.ScorecardKind) -> dm.ScorecardConfig:
+    row = conn.execute(select(ConfigRow.config).where(ConfigRow.kind == kind)).first()
+    if row is None:
+        return dm.default_scorecard(kind)
+    try:
+        return dm.parse_scorecard(kind, row[0])
+    except dm.ConfigError:
+        return dm.default_scorecard(kind)
+
+
+def save_config(
+    conn: Connection, kind: dm.ScorecardKind, data: dict[str, Any], user_id: int | None
+) -> dm.ScorecardConfig:
+    """Validate (``dm.ConfigError``) and store a configuration; None-like ``{}`` resets."""
+    config = dm.parse_scorecard(kind, data)
+    conn.execute(delete(ConfigRow).where(ConfigRow.kind == kind))
+    conn.execute(
+        insert(ConfigRow).values(
+            kind=kind,
+            config=config.to_json(),
+            updated_at=datetime.now(UTC),
+            updated_by_id=user_id,
+        )
+    )
+    return config
+
+
+def reset_config(conn: Connection, kind: dm.ScorecardKind) -> dm.ScorecardConfig:
+    conn.execute(delete(ConfigRow).where(ConfigRow.kind == kind))
+    return dm.default_scorecard(kind)
+
+
+def _workers_in_scope(conn: Connection, p: Plan) -> dict[int, dict[str, Any]]:
+    """Active grid workers of the scope's region (by their region or an assigned grid)."""
+    paths = [f.label.get("path") for f in p.filters if f.kind in ("region", "grid")]
+    paths = [x for x in paths if x]
+    workers = [f for f in p.filters if f.kind == "worker"]
+    stmt = select(User.id, User.username, User.display_name).where(
+        User.role == "grid_worker", User.active.is_(True)
+    )
+    if workers:
+        stmt = stmt.where(User.id.in_([v for f in workers for v in f.values]))
+    for path in paths:
+        from server.models import Grid
+
+        in_grid = (
+            select(GridAssignment.user_id)
+            .join(Grid, Grid.code == GridAssignment.grid_code)
+            .join(Region, Region.id == Grid.community_id)
+            .where(Region.path.startswith(path))
+        )
+        in_region = select(Region.id).where(Region.path.startswith(path))
+        stmt = stmt.where(or_(User.id.in_(in_grid), User.region_id.in_(in_region)))
+    return {
+        r.id: {
+            "key": r.id,
+            "id": r.id,
+            "username": r.username,
+            "name": r.display_name or r.username,
+        }
+        for r in conn.execute(stmt)
+    }
+
+
+def scorecards(
+    conn: Connection,
+    kind: dm.ScorecardKind,
+    query: MetricsQuery,
+    cal: WorkCalendar,
+    config: dm.ScorecardConfig | None = None,
+    now: datetime | None = None,
+) -> tuple[Result, list[dm.Scorecard], dm.ScorecardConfig]:
+    """Scored, ranked cards for every department or grid worker of the query's scope."""
+    config = config or load_config(conn, kind)
+    p = plan(conn, replace(query, by=kind, group=None), cal, now)
+    result = compute_plan(conn, p, cal)
+    by_key = {g.key: g for g in result.groups if g.key is not None}
+    subjects: dict[Any, dict[str, Any]] = {k: g.label for k, g in by_key.items()}
+    if kind == "worker":
+        rows = conn.execute(select(User.id, User.role).where(User.id.in_(list(subjects) or [0])))
+        roles = {r.id: r.role for r in rows}
+        subjects = {k: v for k, v in subjects.items() if roles.get(k) == "grid_worker"}
+        for k, label in _workers_in_scope(conn, p).items():
+            subjects.setdefault(k, label)
+    zero = dm.derive({k: 0 for k in dm.COUNT_KEYS} | {"handling_us": 0})
+    cards = []
+    for key, label in subjects.items():
+        values = by_key[key].values if key in by_key else zero
+        card = dm.score_card(label, values, config, p.query.period.days)
+        card.lines = [line | {"name": dm.METRIC_BY_KEY[line["metric"]].zh} for line in card.lines]
+        card.subject = {**label, "figures": values}
+        cards.append(card)
+    return result, dm.rank(cards), config
+
+
+def card_json(card: dm.Scorecard) -> dict[str, Any]:
+    subject = dict(card.subject)
+    figures = subject.pop("figures", {})
+    return {
+        "subject": subject,
+        "score": card.score,
+        "grade": card.grade,
+        "rank": card.rank,
+        "lines": card.lines,
+        "figures": figures,
+    }

@@ -1,0 +1,198 @@
+"""Tables of the metrics: a typed projection of the event trail, and scorecard settings.
+
+``metric_events`` holds one row per ``incident_events`` row, written by database triggers
+(migration 0002) in the same transaction as the event, so it is never behind or ahead of the
+trail. A row is the event, re-typed (codes, epoch microseconds, the few ``data`` keys metrics
+read), plus the state of its case right after the event: a left fold of the case's trail. The
+case "as of T" is the one row with ``at_us <= T < valid_to_us``, so a county month is an index
+range scan instead of a replay of every event. Nothing here is new information: ``flask
+metrics rebuild`` recomputes the table from the trail, and ``server.metrics.projection.check``
+compares the two.
+
+``scorecard_configs`` keeps the weights, targets and grade bands of the scorecards, one JSON
+document per scorecard kind (``department``, ``worker``); without a row the defaults of
+``server.domain.metrics`` apply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base
+from server.models.types import UTCDateTime, utcnow
+
+# Codes used in metric_events. The migration that writes the triggers keeps its own frozen
+# copy of these tables; tests check that the two agree.
+ACTION_CODES: dict[str, int] = {
+    "report": 1,
+    "self_handle": 2,
+    "accept": 3,
+    "reject": 4,
+    "dispatch": 5,
+    "sign": 6,
+    "return": 7,
+    "resolve": 8,
+    "verify": 9,
+    "request_extension": 10,
+    "decide_extension": 11,
+    "suspend": 12,
+    "resume": 13,
+    "supervise": 14,
+    "rate": 15,
+    "reopen": 16,
+    "comment": 17,
+}
+STATE_CODES: dict[str, int] = {
+    "reported": 1,
+    "accepted": 2,
+    "dispatched": 3,
+    "in_progress": 4,
+    "resolved": 5,
+    "closed": 6,
+    "rejected": 7,
+    "suspended": 8,
+}
+RATING_CODES: dict[str, int] = {"satisfied": 1, "basically_satisfied": 2, "unsatisfied": 3}
+
+OPEN_END = 9223372036854775807  # valid_to_us / ep_to_us of a case's latest row
+
+_ATTRS = ["county_id", "town_id", "community_id", "grid_code", "category_id", "reporter_id"]
+
+
+def _index(name: str, columns: list[str], where: str | None, include: list[str]) -> Index:
+    kw: dict[str, Any] = {}
+    if where:
+        kw["postgresql_where"] = kw["sqlite_where"] = text(where)
+    if include:
+        kw["postgresql_include"] = include
+    return Index(name, *columns, **kw)
+
+
+_LATEST = f"valid_to_us = {OPEN_END}"
+# The same indexes as migration 0002 (which explains them).
+_INDEXES: list[tuple[str, list[str], str | None, list[str]]] = [
+    ("ix_metric_events_case", ["incident_id", "event_id"], None, []),
+    (
+        "ix_metric_events_cohort",
+        ["acc_us"],
+        f"{_LATEST} AND acc_us IS NOT NULL",
+        [
+            "incident_id",
+            "at_us",
+            "to_state",
+            "self_h",
+            "ep_dept",
+            "ep_deadline_us",
+            "first_disp_us",
+            "last_res_us",
+            "cur_rating",
+            *_ATTRS,
+        ],
+    ),
+    (
+        "ix_metric_events_report",
+        ["rep_us"],
+        f"{_LATEST} AND rep_us IS NOT NULL",
+        ["incident_id", "at_us", "acc_us", *_ATTRS],
+    ),
+    (
+        "ix_metric_events_episode",
+        ["ep_us"],
+        f"ep_to_us = {OPEN_END} AND ep_us IS NOT NULL",
+        [
+            "incident_id",
+            "ep_id",
+            "at_us",
+            "ep_dept",
+            "ep_deadline_us",
+            "ep_returned",
+            "ep_extended",
+            "ep_res",
+            "ep_fail",
+            "ep_res_us",
+            "ep_ok",
+            *_ATTRS,
+        ],
+    ),
+    ("ix_metric_events_superseded", ["valid_to_us"], f"valid_to_us < {OPEN_END}", []),
+    ("ix_metric_events_ep_superseded", ["ep_to_us"], f"ep_to_us < {OPEN_END}", []),
+    (
+        "ix_metric_events_action_at",
+        ["action", "at_us"],
+        f"action IN ({ACTION_CODES['reject']}, {ACTION_CODES['verify']})",
+        ["incident_id", "event_id", "actor_id", "to_state", "last_res_us", "ep_dept", *_ATTRS],
+    ),
+]
+
+
+class MetricEvent(Base):
+    """One trail event and the state of its case right after it (see the module docstring).
+
+    The row is valid from ``at_us`` until ``valid_to_us`` (the next event of the case);
+    ``ep_*`` describe the dispatch episode the event belongs to (from a ``dispatch`` up to the
+    next one), valid until ``ep_to_us``. Times are microseconds since 1970-01-01 UTC.
+    """
+
+    __tablename__ = "metric_events"
+    __table_args__ = tuple(_index(*spec) for spec in _INDEXES)
+
+    # --- the event ---------------------------------------------------------------------
+    # = incident_events.id (no foreign key: the row is written by a trigger on that table).
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    incident_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[int] = mapped_column(SmallInteger)  # ACTION_CODES, 0 = unknown action
+    # created_at in µs since 1970 UTC, never before the case's previous event (running max)
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    to_state: Mapped[int] = mapped_column(SmallInteger)  # STATE_CODES, 0 = unknown
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    dept_id: Mapped[int | None] = mapped_column(Integer)  # data.department_id
+    # dispatch: data.deadline_at; approved decide_extension: data.new_deadline
+    deadline_us: Mapped[int | None] = mapped_column(BigInteger)
+    # verify: 1 passed / 0 rework; decide_extension: 1 approved / 0 refused
+    flag: Mapped[int | None] = mapped_column(SmallInteger)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)  # rate: RATING_CODES
+    # --- validity ------------------------------------------------------------------------
+    valid_to_us: Mapped[int] = mapped_column(BigInteger)  # next event of the case, or OPEN_END
+    ep_to_us: Mapped[int] = mapped_column(BigInteger)  # next event of the episode, or OPEN_END
+    # --- the case after this event ------------------------------------------------------
+    rep_us: Mapped[int | None] = mapped_column(BigInteger)  # report / self_handle
+    acc_us: Mapped[int | None] = mapped_column(BigInteger)  # first accept / self_handle (立案)
+    rej_us: Mapped[int | None] = mapped_column(BigInteger)  # reject
+    self_h: Mapped[int] = mapped_column(SmallInteger)  # 1 if the case was self-handled
+    first_disp_us: Mapped[int | None] = mapped_column(BigInteger)
+    last_res_us: Mapped[int | None] = mapped_column(BigInteger)
+    cur_rating: Mapped[int | None] = mapped_column(SmallInteger)  # latest rating
+    # --- the dispatch episode (from the latest dispatch on) ------------------------------
+    ep_id: Mapped[int | None] = mapped_column(Integer)  # event id of the dispatch
+    ep_us: Mapped[int | None] = mapped_column(BigInteger)  # its time
+    ep_dept: Mapped[int | None] = mapped_column(Integer)  # its department
+    ep_deadline_us: Mapped[int | None] = mapped_column(BigInteger)  # effective deadline
+    ep_returned: Mapped[int | None] = mapped_column(SmallInteger)  # 1 once returned
+    ep_extended: Mapped[int | None] = mapped_column(SmallInteger)  # 1 once an extension approved
+    ep_res: Mapped[int | None] = mapped_column(SmallInteger)  # resolutions so far
+    ep_fail: Mapped[int | None] = mapped_column(SmallInteger)  # failed verifications so far
+    ep_res_us: Mapped[int | None] = mapped_column(BigInteger)  # latest resolution
+    # latest outcome: 1 resolve, 0 return or failed verification, NULL none yet
+    ep_ok: Mapped[int | None] = mapped_column(SmallInteger)
+    # --- the case's attributes when the event was written --------------------------------
+    county_id: Mapped[int | None] = mapped_column(Integer)
+    town_id: Mapped[int | None] = mapped_column(Integer)
+    community_id: Mapped[int | None] = mapped_column(Integer)
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    reporter_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ScorecardConfig(Base):
+    """Weights, targets and grade bands of one scorecard kind (JSON, validated by the API)."""
+
+    __tablename__ = "scorecard_configs"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
