@@ -607,15 +607,20 @@ def _timed_in_python(
 def _timed_values(
     rows: Sequence[Any], start_i: int, end_i: int, spec: TimedValue, cal: WorkCalendar
 ) -> np.ndarray:
+    """The timed value of each row, in Python (as the SQL of :func:`_timed_sql` does)."""
+    out = np.zeros(len(rows), dtype=np.int64)
     if not rows:
-        return np.zeros(0, dtype=np.int64)
-    start = np.fromiter((r[start_i] if r[start_i] is not None else -1 for r in rows), np.int64)
-    end = np.fromiter((r[end_i] for r in rows), np.int64)
-    known = (start >= 0) & (start >= end - VERIFY_HORIZON_US)
-    spent = work_micros(cal, np.where(known, start, end), end)
-    if spec.kind == "sum":
-        return np.where(known, spent, 0)
-    return np.where(known & (spent <= verify_limit_us(cal)), 1, 0)
+        return out
+    start = np.fromiter((-1 if r[start_i] is None else r[start_i] for r in rows), np.int64)
+    end = np.fromiter((-1 if r[end_i] is None else r[end_i] for r in rows), np.int64)
+    known = (start >= 0) & (end >= 0)
+    if spec.kind == "within":
+        known &= start >= end - VERIFY_HORIZON_US
+    idx = np.nonzero(known)[0]
+    if idx.size:
+        spent = work_micros(cal, start[idx], end[idx])
+        out[idx] = spent if spec.kind == "sum" else (spent <= verify_limit_us(cal))
+    return out
 
 
 def _prepare(conn: Connection) -> None:
