@@ -147,6 +147,23 @@ QUERY: dict[str, list[str]] = {
     ],
     "/api/v1/changes": ["after", "wait"],
     "/api/v1/grids.geojson": ["region", "zoom", "mine"],
+    "/api/v1/metrics": ["scope", "from", "to", "period", "as_of", "by"],
+    "/api/v1/metrics/cases": [
+        "scope",
+        "from",
+        "to",
+        "period",
+        "as_of",
+        "by",
+        "metric",
+        "part",
+        "group",
+        "offset",
+        "limit",
+    ],
+    "/api/v1/metrics/scorecards": ["scope", "from", "to", "period", "as_of", "by", "kind"],
+    "/api/v1/metrics/export.xlsx": ["scope", "from", "to", "period", "as_of", "by", "report"],
+    "/api/v1/metrics/export.csv": ["scope", "from", "to", "period", "as_of", "by", "report"],
 }
 
 
