@@ -236,11 +236,8 @@ def _seed_cases(
     for n, goal in enumerate(plan):
         clock["t"] = now - timedelta(days=30) + timedelta(hours=(30 * 24 - 6) * n / len(plan))
         worker = rng.choice(workers)
-        grid = next(g for g in grids if g.code in {a.grid_code for a in worker.assignments})
-        if worker.username == "wgy" or rng.random() < 0.5:
-            grid = rng.choice(
-                [g for g in grids if g.code in {a.grid_code for a in worker.assignments}]
-            )
+        own = {a.grid_code for a in worker.assignments}
+        grid = rng.choice([g for g in grids if g.code in own])
         p = grid.geom.representative_point()
         code, text = rng.choice(STORIES)
         body = {

@@ -20,7 +20,7 @@ from server.models import (
     User,
 )
 from server.usecases.context import Actor, Context
-from server.usecases.scope import mask_phone, sees_caller_phone
+from server.usecases.scope import mask_name, mask_phone, sees_caller_phone
 
 _STATE_LABELS = state_labels()
 
@@ -130,9 +130,7 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         time_left = round(time_left, 2)
     reporter = look.user(case.reporter_id)
     n_photos, first_photo = look.photos(case.id)
-    phone = case.caller_phone
-    if phone and not sees_caller_phone(actor, case):
-        phone = mask_phone(phone)
+    sees_contact = sees_caller_phone(actor, case)
     return {
         "id": case.id,
         "uuid": case.uuid,
@@ -154,10 +152,8 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "reporter": {"id": reporter.id, "display_name": reporter.display_name}
         if reporter
         else None,
-        "caller_name": case.caller_name
-        if sees_caller_phone(actor, case)
-        else (case.caller_name[:1] + "*" * (len(case.caller_name) - 1) if case.caller_name else ""),
-        "caller_phone": phone,
+        "caller_name": case.caller_name if sees_contact else mask_name(case.caller_name),
+        "caller_phone": case.caller_phone if sees_contact else mask_phone(case.caller_phone),
         "urgency": case.urgency,
         "department": _ref(look.department(case.department_id), "id", "name"),
         "deadline_at": iso(case.deadline_at),

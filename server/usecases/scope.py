@@ -73,3 +73,8 @@ def mask_phone(phone: str) -> str:
     if len(digits) >= 8:
         return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
     return "*" * len(digits)
+
+
+def mask_name(name: str) -> str:
+    """王先生 → 王**: the family name stays, so a callback can still address the caller."""
+    return name[:1] + "*" * (len(name) - 1) if name else ""

@@ -81,7 +81,7 @@ def test_changes_long_poll_wakes_on_a_new_case(world: World) -> None:
     assert body["items"] == []
 
 
-def test_changes_across_two_server_processes(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_changes_across_two_server_processes(world: World) -> None:
     """Two app instances on one database (as two gunicorn workers): a change made through one
     reaches a console polling the other."""
     from server import create_app
