@@ -8,14 +8,16 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import Settings
 from server.db import make_engine, make_session_factory, redact
 from server.errors import register_error_handlers
 from server.extensions import close_db, csrf, db, login_manager
 from server.models import User
+from server.security import signed_in_user
 
 
 class StartupError(SystemExit):
@@ -42,6 +44,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     for key, value in overrides.items():
         setattr(settings, key, value)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
+    if settings.proxy_count:
+        # Behind nginx every request comes from 127.0.0.1: take the client's address (and the
+        # scheme) from the last WANGGE_PROXY_COUNT hops of X-Forwarded-For / -Proto, which the
+        # proxies append; anything a client put further left is ignored (docs/security.md).
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -78,13 +86,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        uid, _, epoch = user_id.partition(":")
-        if not uid.isdigit():
-            return None
-        user = db().scalar(select(User).where(User.id == int(uid)))
-        if user is None or not user.active or str(user.session_epoch) != (epoch or "0"):
-            return None
-        return user
+        # "user:epoch:sign-in key" from the session or the remember cookie (server/security.py)
+        return signed_in_user(db(), user_id)
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Any:

@@ -57,6 +57,9 @@ class Settings:
     max_upload_bytes: int = 20 * 2**20
     max_image_pixels: int = 40_000_000
     open311_jurisdiction: str = ""
+    #: How many reverse proxies (nginx) stand in front of the app and append X-Forwarded-For;
+    #: 0 trusts no forwarding header (docs/deployment.md, docs/security.md).
+    proxy_count: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -85,4 +88,5 @@ class Settings:
             max_upload_bytes=int(e.get("WANGGE_MAX_UPLOAD_BYTES", str(20 * 2**20))),
             max_image_pixels=int(e.get("WANGGE_MAX_IMAGE_PIXELS", "40000000")),
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
+            proxy_count=int(e.get("WANGGE_PROXY_COUNT", "0")),
         )

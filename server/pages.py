@@ -15,12 +15,11 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_login import current_user, login_user
+from flask_login import current_user
 from werkzeug.wrappers import Response as WResponse
 
+from server.api.auth import begin_session, check_password
 from server.config import ROOT
-from server.extensions import db, settings
-from server.security import sign_in
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 DIST = ROOT / "webapp" / "dist"
@@ -44,18 +43,10 @@ def _safe_next(target: str | None) -> str | None:
 def login_page() -> str | WResponse | tuple[str, int]:
     error = ""
     status = 200
-    if request.method == "POST":
-        cfg = settings()
-        result = sign_in(
-            db(),
-            request.form.get("username", ""),
-            request.form.get("password", ""),
-            request.remote_addr or "?",
-            max_failures=cfg.login_max_failures,
-            window_minutes=cfg.login_window_minutes,
-        )
+    if request.method == "POST":  # the form carries a CSRF token (checked before we get here)
+        result = check_password(request.form.get("username", ""), request.form.get("password", ""))
         if result.user is not None:
-            login_user(result.user, remember=True)
+            begin_session(result.user, remember=True)
             return redirect(_safe_next(request.args.get("next")) or home_for(result.user.role))
         error = result.message
         status = {"throttled": 429, "disabled": 403}.get(result.error or "", 401)

@@ -1,15 +1,18 @@
-"""Passwords and the sign-in rules (throttling, disabled accounts). No Flask here."""
+"""Passwords, the sign-in rules (throttling, disabled accounts) and the sign-ins kept on the
+server (one per signed-in browser or phone). No Flask here; docs/security.md explains why."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.models import LoginAttempt, User
+from server.models import LoginAttempt, SignIn, User
 from server.models.types import utcnow
 
 MIN_PASSWORD_LENGTH = 8
@@ -33,13 +36,11 @@ class SignInResult:
     retry_after: int = 0
 
 
-def _recent_failures(
-    db: Session, column: InstrumentedAttribute[str], value: str, since: datetime
-) -> int:
+def _recent_failures(db: Session, since: datetime, *where: ColumnElement[bool]) -> int:
     stmt = (
         select(func.count())
         .select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+        .where(*where, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
     )
     return int(db.scalar(stmt) or 0)
 
@@ -54,13 +55,23 @@ def sign_in(
     window_minutes: int = 15,
     now: datetime | None = None,
 ) -> SignInResult:
-    """Check a user name and password, recording the attempt. Commits."""
+    """Check a user name and password from the client address ``ip``, recording the attempt.
+    Commits.
+
+    The throttle counts failures per (user name, address) and per address, never per user name
+    alone: someone elsewhere who guesses wrong five times does not lock the real user out (the
+    cost is that guessing one user's password from many addresses is limited per address only;
+    docs/security.md, "Throttling"). The counts live in the database, so every process agrees.
+    """
     now = now or utcnow()
     since = now - timedelta(minutes=window_minutes)
     username = username.strip()
-    failures_user = _recent_failures(db, LoginAttempt.username, username, since)
-    failures_ip = _recent_failures(db, LoginAttempt.ip, ip, since)
-    if failures_user >= max_failures or failures_ip >= max_failures * 4:
+    ip = ip[:64]
+    failures_pair = _recent_failures(
+        db, since, LoginAttempt.username == username[:64], LoginAttempt.ip == ip
+    )
+    failures_ip = _recent_failures(db, since, LoginAttempt.ip == ip)
+    if failures_pair >= max_failures or failures_ip >= max_failures * 4:
         return SignInResult(
             None,
             "throttled",
@@ -70,7 +81,7 @@ def sign_in(
         )
     user = db.scalar(select(User).where(User.username == username))
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    db.add(LoginAttempt(username=username[:64], ip=ip[:64], at=now, success=bool(ok and user)))
+    db.add(LoginAttempt(username=username[:64], ip=ip, at=now, success=bool(ok and user)))
     db.commit()
     if not user or not ok:
         return SignInResult(
@@ -79,3 +90,86 @@ def sign_in(
     if not user.active:
         return SignInResult(None, "disabled", "账号已停用，请联系管理员 / this account is disabled")
     return SignInResult(user)
+
+
+# -- sign-ins kept on the server ------------------------------------------------------------------
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def start_sign_in(
+    db: Session,
+    user: User,
+    *,
+    days: int,
+    ip: str = "",
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> str:
+    """Record a new sign-in of ``user`` lasting ``days``; answers its key (kept only in the
+    cookies, hashed here) and sets ``user.sign_in_key``. Prunes the user's ended and expired
+    sign-ins. Commits."""
+    now = now or utcnow()
+    db.execute(
+        delete(SignIn).where(
+            SignIn.user_id == user.id,
+            or_(SignIn.ended_at.is_not(None), SignIn.expires_at <= now),
+        )
+    )
+    key = secrets.token_urlsafe(24)
+    db.add(
+        SignIn(
+            user_id=user.id,
+            key_hash=_key_hash(key),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+            ip=ip[:64],
+            user_agent=user_agent[:200],
+        )
+    )
+    db.commit()
+    user.sign_in_key = key
+    return key
+
+
+def signed_in_user(db: Session, cookie_id: str, now: datetime | None = None) -> User | None:
+    """The user a session or remember cookie names (``user:epoch:key``), or None when the user
+    is unknown or disabled, the epoch moved on (password change, disable) or the sign-in was
+    ended or has expired."""
+    uid, _, rest = cookie_id.partition(":")
+    epoch, _, key = rest.partition(":")
+    if not uid.isdigit() or not epoch.isdigit() or not key:
+        return None
+    now = now or utcnow()
+    row = db.execute(
+        select(User, SignIn)
+        .join(SignIn, SignIn.user_id == User.id)
+        .where(
+            User.id == int(uid),
+            SignIn.key_hash == _key_hash(key),
+            SignIn.ended_at.is_(None),
+            SignIn.expires_at > now,
+        )
+    ).first()
+    if row is None:
+        return None
+    user = row[0]
+    if not user.active or user.session_epoch != int(epoch):
+        return None
+    user.sign_in_key = key
+    return user
+
+
+def end_sign_in(db: Session, user: User, *, everywhere: bool = False) -> int:
+    """End the sign-in ``user`` was loaded with (or all of the user's with ``everywhere``);
+    answers how many ended. Commits."""
+    stmt = update(SignIn).where(SignIn.user_id == user.id, SignIn.ended_at.is_(None))
+    if not everywhere:
+        if not user.sign_in_key:
+            return 0
+        stmt = stmt.where(SignIn.key_hash == _key_hash(user.sign_in_key))
+    ended = db.execute(stmt.values(ended_at=utcnow())).rowcount  # type: ignore[attr-defined]
+    db.commit()
+    return int(ended or 0)

@@ -61,8 +61,13 @@ def user(
     return u
 
 
-def login(client: FlaskClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
-    resp = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+def login(
+    client: FlaskClient, username: str, password: str = PASSWORD, *, remember: bool = True
+) -> dict[str, Any]:
+    resp = client.post(
+        "/api/v1/auth/login",
+        json={"username": username, "password": password, "remember": remember},
+    )
     assert resp.status_code == 200, resp.get_json()
     body: dict[str, Any] = resp.get_json()
     client.environ_base["HTTP_X_CSRFTOKEN"] = body["csrf_token"]

@@ -1,18 +1,18 @@
-"""Sign-in, sign-out and the current user."""
+"""Sign-in, sign-out and the current user (docs/security.md, "Accounts and sessions")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
-from flask_login import login_user, logout_user
+from flask import Blueprint, Response, g, jsonify, request, session
+from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from server.api.util import json_body, me
 from server.errors import ApiError
 from server.extensions import csrf, db, settings
 from server.models import User
-from server.security import sign_in
+from server.security import SignInResult, end_sign_in, sign_in, start_sign_in
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -29,33 +29,10 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-@bp.post("/login")
-@csrf.exempt
-def login() -> Response:
-    """Sign in with ``{"username", "password", "remember"}``; answers the user and a CSRF token.
-
-    Exempt from CSRF (there is no session to protect yet); every later state change needs the
-    token in the ``X-CSRFToken`` header.
-    """
-    body = json_body() if request.is_json or request.data else {}
-    form = request.form
-    username = str(body.get("username", form.get("username", ""))).strip()
-    password = str(body.get("password", form.get("password", "")))
-    remember = bool(body.get("remember", form.get("remember", True)))
-    fields = {}
-    if not username:
-        fields["username"] = "必填 / required"
-    if not password:
-        fields["password"] = "必填 / required"
-    if fields:
-        raise ApiError(
-            400,
-            "validation_failed",
-            "请填写用户名和密码 / user name and password required",
-            fields,
-        )
+def check_password(username: str, password: str) -> SignInResult:
+    """The sign-in rules (password, disabled, throttle) for this request's client address."""
     cfg = settings()
-    result = sign_in(
+    return sign_in(
         db(),
         username,
         password,
@@ -63,6 +40,70 @@ def login() -> Response:
         max_failures=cfg.login_max_failures,
         window_minutes=cfg.login_window_minutes,
     )
+
+
+def begin_session(user: User, *, remember: bool) -> None:
+    """Sign ``user`` in on this browser: a fresh session (the pre-sign-in session and its CSRF
+    token are dropped: no session fixation, no token that outlives the sign-in) naming a new
+    sign-in recorded on the server."""
+    session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF caches the token of this request here
+    start_sign_in(
+        db(),
+        user,
+        days=settings().session_days,
+        ip=request.remote_addr or "",
+        user_agent=request.user_agent.string,
+    )
+    login_user(user, remember=remember)
+
+
+def _text(body: dict[str, Any], key: str, fields: dict[str, str]) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        fields[key] = "应为文本 / must be a string"
+        return ""
+    if not value.strip():
+        fields[key] = "必填 / required"
+    return value
+
+
+@bp.post("/login")
+@csrf.exempt
+def login() -> Response:
+    """Sign in with a JSON body ``{"username", "password", "remember"}``; answers the user and
+    a new CSRF token.
+
+    Exempt from the CSRF token (a browser has none before it signs in) but JSON only: an HTML
+    form on another site can post a form or ``text/plain``, never ``application/json`` (that
+    needs a CORS preflight this app never grants), so no other site can sign a browser in to an
+    account of its choosing (login CSRF). The sign-in page (``/login``) posts a form with a
+    token instead.
+    """
+    if not request.is_json:
+        raise ApiError(
+            415,
+            "json_required",
+            "请以 JSON 提交（Content-Type: application/json）/ "
+            "send JSON (Content-Type: application/json)",
+        )
+    body = json_body()
+    fields: dict[str, str] = {}
+    username = _text(body, "username", fields).strip()
+    password = _text(body, "password", fields)
+    remember = body.get("remember", True)
+    if not isinstance(remember, bool):
+        fields["remember"] = "应为 true 或 false / must be true or false"
+    if fields:
+        raise ApiError(
+            400,
+            "validation_failed",
+            "请填写用户名和密码 / user name and password required"
+            if set(fields) <= {"username", "password"}
+            else "输入有误 / invalid input: " + ", ".join(sorted(fields)),
+            fields,
+        )
+    result = check_password(username, password)
     if result.user is None:
         status = {"throttled": 429, "disabled": 403}.get(result.error or "", 401)
         err = ApiError(status, result.error or "bad_credentials", result.message)
@@ -72,14 +113,29 @@ def login() -> Response:
             resp.headers["Retry-After"] = str(result.retry_after)
             return resp
         raise err
-    login_user(result.user, remember=remember)
+    begin_session(result.user, remember=remember)
     return jsonify({"user": user_json(result.user), "csrf_token": generate_csrf()})
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """End this sign-in (a copy of its cookies stops working too); other devices stay signed in.
+    ``{"everywhere": true}`` ends every sign-in of the user. Answers how many ended."""
+    body = json_body()
+    everywhere = body.get("everywhere", False)
+    if not isinstance(everywhere, bool):
+        raise ApiError(
+            400,
+            "validation_failed",
+            "everywhere 应为 true 或 false / everywhere must be true or false",
+            {"everywhere": "应为 true 或 false / must be true or false"},
+        )
+    ended = 0
+    if current_user.is_authenticated:
+        ended = end_sign_in(db(), me(), everywhere=everywhere)
     logout_user()
-    return jsonify({"ok": True})
+    session.pop("csrf_token", None)
+    return jsonify({"ok": True, "ended": ended})
 
 
 @bp.get("/me")

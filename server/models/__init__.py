@@ -6,7 +6,7 @@ from server.models.catalog import Category
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
 from server.models.metrics import MetricEvent, ScorecardConfig
 from server.models.open311 import ApiKey, Open311Request
-from server.models.people import ROLES, Department, LoginAttempt, User
+from server.models.people import ROLES, Department, LoginAttempt, SignIn, User
 
 __all__ = [
     "DUTIES",
@@ -27,5 +27,6 @@ __all__ = [
     "Rating",
     "Region",
     "ScorecardConfig",
+    "SignIn",
     "User",
 ]

@@ -1,4 +1,4 @@
-"""Users, departments and sign-in attempts."""
+"""Users, departments, sign-ins and sign-in attempts."""
 
 from __future__ import annotations
 
@@ -79,8 +79,30 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
+    #: The sign-in (``SignIn``) this object was signed in or loaded with: its key, set by the
+    #: sign-in code and never stored (only its hash is, in ``sign_ins``).
+    sign_in_key = ""
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+        """What the session and the remember cookie hold: ``user:epoch:sign-in key``."""
+        return f"{self.id}:{self.session_epoch}:{self.sign_in_key}"
+
+
+class SignIn(Base):
+    """One signed-in browser or phone. Its key is in the session and the remember cookie;
+    signing out ends it (a copied cookie stops working) without touching the user's other
+    sign-ins. ``session_epoch`` still ends them all (password change, disable)."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the key, hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
 class LoginAttempt(Base):
