@@ -16,6 +16,7 @@ from server.config import Settings
 from server.db import make_engine, make_session_factory, redact
 from server.errors import register_error_handlers
 from server.extensions import close_db, csrf, db, login_manager
+from server.logs import install as install_log_redaction
 from server.models import User
 from server.security import signed_in_user
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_log_redaction()  # no Open311 key in the development server's request log
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
     login_manager.init_app(app)
