@@ -5,18 +5,83 @@ Every variable is prefixed ``WANGGE_``; the README lists them all.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+class ConfigError(SystemExit):
+    """A setting cannot be used: the message names the variable (shown instead of a traceback,
+    by the web server, the ``flask`` command and tests alike)."""
+
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(e: dict[str, str], name: str, default: bool) -> bool:
+    value = e.get(name, "").strip().lower()
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value not in TRUE | FALSE:
+        raise ConfigError(f"{name}={e[name]!r}: 应为 1 或 0 / must be 1 or 0 (true/false)")
+    return value in TRUE
+
+
+def _int(e: dict[str, str], name: str, default: int, *, least: int = 0) -> int:
+    raw = e.get(name, "").strip()
+    if raw == "":
+        return default
+    # int() would take "١٢" (Arabic-Indic digits) and "1_0"; a setting is plain ASCII digits.
+    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        raise ConfigError(f"{name}={e[name]!r}: 应为整数 / must be a whole number")
+    value = int(raw)
+    if value < least:
+        raise ConfigError(f"{name}={e[name]!r}: 至少为 {least} / must be at least {least}")
+    return value
+
+
+def _float(e: dict[str, str], name: str, default: float) -> float:
+    raw = e.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw) if raw.isascii() else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name}={e[name]!r}: 应为非负数 / must be a number, 0 or more")
+    return value
+
+
+def _office_hours(e: dict[str, str], name: str, default: str) -> str:
+    from server.domain.worktime import OfficeHours
+
+    value = e.get(name, "").strip() or default
+    try:
+        OfficeHours.parse(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{name}={value!r}: 应为 HH:MM-HH:MM,HH:MM-HH:MM / expected periods like "
+            f"08:30-12:00,14:00-17:30 ({exc})"
+        ) from None
+    return value
+
+
+def _timezone(e: dict[str, str], name: str, default: str) -> str:
+    value = e.get(name, "").strip() or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name}={value!r}: 未知时区 / unknown time zone (e.g. Asia/Shanghai)"
+        ) from None
+    return value
 
 
 def _instance_secret(instance: Path) -> str:
@@ -64,6 +129,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read every ``WANGGE_*`` variable; a bad value raises ``ConfigError`` naming it."""
         e = dict(os.environ if env is None else env)
         instance = Path(e.get("WANGGE_INSTANCE_DIR") or ROOT / "instance").resolve()
         instance.mkdir(parents=True, exist_ok=True)
@@ -73,20 +139,20 @@ class Settings:
             database_url=db_url,
             secret_key=e.get("WANGGE_SECRET_KEY") or _instance_secret(instance),
             upload_dir=Path(e.get("WANGGE_UPLOAD_DIR") or instance / "uploads").resolve(),
-            timezone=e.get("WANGGE_TIMEZONE", "Asia/Shanghai"),
-            cookie_secure=_bool(e.get("WANGGE_COOKIE_SECURE"), False),
-            session_days=int(e.get("WANGGE_SESSION_DAYS", "30")),
-            login_max_failures=int(e.get("WANGGE_LOGIN_MAX_FAILURES", "5")),
-            login_window_minutes=int(e.get("WANGGE_LOGIN_WINDOW_MINUTES", "15")),
-            check_db_on_start=_bool(e.get("WANGGE_CHECK_DB_ON_START"), True),
-            office_hours=e.get("WANGGE_OFFICE_HOURS", "08:30-12:00,14:00-17:30"),
+            timezone=_timezone(e, "WANGGE_TIMEZONE", "Asia/Shanghai"),
+            cookie_secure=_bool(e, "WANGGE_COOKIE_SECURE", False),
+            session_days=_int(e, "WANGGE_SESSION_DAYS", 30, least=1),
+            login_max_failures=_int(e, "WANGGE_LOGIN_MAX_FAILURES", 5, least=1),
+            login_window_minutes=_int(e, "WANGGE_LOGIN_WINDOW_MINUTES", 15, least=1),
+            check_db_on_start=_bool(e, "WANGGE_CHECK_DB_ON_START", True),
+            office_hours=_office_hours(e, "WANGGE_OFFICE_HOURS", "08:30-12:00,14:00-17:30"),
             basemap_url=e.get("WANGGE_BASEMAP_URL", ""),
             basemap_attribution=e.get("WANGGE_BASEMAP_ATTRIBUTION", ""),
-            duplicate_radius_m=float(e.get("WANGGE_DUPLICATE_RADIUS_M", "50")),
-            duplicate_window_hours=float(e.get("WANGGE_DUPLICATE_WINDOW_HOURS", "72")),
-            locate_tolerance_m=float(e.get("WANGGE_LOCATE_TOLERANCE_M", "30")),
-            max_upload_bytes=int(e.get("WANGGE_MAX_UPLOAD_BYTES", str(20 * 2**20))),
-            max_image_pixels=int(e.get("WANGGE_MAX_IMAGE_PIXELS", "40000000")),
+            duplicate_radius_m=_float(e, "WANGGE_DUPLICATE_RADIUS_M", 50.0),
+            duplicate_window_hours=_float(e, "WANGGE_DUPLICATE_WINDOW_HOURS", 72.0),
+            locate_tolerance_m=_float(e, "WANGGE_LOCATE_TOLERANCE_M", 30.0),
+            max_upload_bytes=_int(e, "WANGGE_MAX_UPLOAD_BYTES", 20 * 2**20, least=1),
+            max_image_pixels=_int(e, "WANGGE_MAX_IMAGE_PIXELS", 40_000_000, least=1),
+            proxy_count=_int(e, "WANGGE_PROXY_COUNT", 0),
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
-            proxy_count=int(e.get("WANGGE_PROXY_COUNT", "0")),
         )

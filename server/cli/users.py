@@ -1,34 +1,52 @@
-"""``flask users create|list|disable|enable|passwd``."""
+"""``flask users create|list|disable|enable|passwd``: the same use cases (and so the same
+rules) as the admin API (server/usecases/admin.py): a dispatcher or supervisor needs a region,
+a handler a department, passwords their minimum length, and the last active admin cannot be
+disabled. The command line acts as an administrator."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import DUTIES, ROLES, Department, GridAssignment, Region, User
-from server.security import hash_password
+from server.models import DUTIES, ROLES, Department, User
+from server.usecases import admin as uc
+from server.usecases.context import Actor, Context
+from server.usecases.errors import UseCaseError
 
 group = AppGroup("users", help="用户管理 / manage users")
 
-
-def _region(code: str | None) -> Region | None:
-    if not code:
-        return None
-    region = db().scalar(select(Region).where(Region.code == code.ljust(12, "0")))
-    if region is None:
-        raise click.BadParameter(f"no region with code {code}", param_hint="--region")
-    return region
+#: Who the use cases see acting: an administrator at the server's command line.
+CLI_ACTOR = Actor(id=None, role="admin", display_name="command line")
 
 
-def _department(code: str | None) -> Department | None:
-    if not code:
-        return None
-    dep = db().scalar(select(Department).where(Department.code == code))
-    if dep is None:
-        raise click.BadParameter(f"no department with code {code}", param_hint="--department")
-    return dep
+def _context() -> Context:
+    return Context(db=db())
+
+
+def _fail(exc: UseCaseError) -> click.ClickException:
+    """The use case's refusal as a command-line error: its message and each field's problem."""
+    lines = [f"错误 / error: {exc.message}"]
+    lines += [f"  {field}: {problem}" for field, problem in sorted(exc.fields.items())]
+    return click.ClickException("\n".join(lines))
+
+
+def _user(username: str) -> User:
+    user = db().scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user
+
+
+def _duties(specs: tuple[str, ...]) -> list[dict[str, str]]:
+    duties = []
+    for spec in specs:
+        code, _, duty = spec.partition(":")
+        duties.append({"grid_code": code.strip(), "duty": duty.strip() or "full_time"})
+    return duties
 
 
 @group.command("create")
@@ -55,35 +73,35 @@ def create(
     phone: str,
     grids: tuple[str, ...],
 ) -> None:
-    """Create a user."""
-    session = db()
-    if session.scalar(select(User).where(User.username == username)):
-        raise click.ClickException(f"user {username!r} exists already")
+    """Create a user (nothing is created when any part is refused)."""
+    ctx = _context()
+    body: dict[str, Any] = {"username": username, "role": role, "password": password}
+    if display_name:
+        body["display_name"] = display_name
+    if region:
+        body["region_code"] = region
+    if phone:
+        body["phone"] = phone
+    if department:
+        dep = ctx.db.scalar(select(Department).where(Department.code == department))
+        if dep is None:
+            raise click.BadParameter(f"no department with code {department}", "--department")
+        body["department_id"] = dep.id
     try:
-        pw_hash = hash_password(password)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--password") from None
-    dep = _department(department)
-    if role == "handler" and dep is None:
-        raise click.BadParameter("a handler needs --department", param_hint="--department")
-    user = User(
-        username=username,
-        display_name=display_name or username,
-        password_hash=pw_hash,
-        role=role,
-        region=_region(region),
-        department=dep,
-        phone=phone,
-    )
-    for spec in grids:
-        code, _, duty = spec.partition(":")
-        duty = duty or "full_time"
-        if duty not in DUTIES or len(code) != 15 or not code.isdigit():
-            raise click.BadParameter(f"bad grid duty {spec!r}", param_hint="--grid")
-        user.assignments.append(GridAssignment(grid_code=code, duty=duty))
-    session.add(user)
-    session.commit()
-    click.echo(f"created {role} {username} (id {user.id})")
+        user = uc.create_user(ctx, CLI_ACTOR, body)
+    except UseCaseError as exc:
+        raise _fail(exc) from None
+    if grids:
+        try:
+            uc.set_duties(ctx, CLI_ACTOR, user["id"], {"duties": _duties(grids)})
+        except UseCaseError as exc:
+            ctx.db.rollback()
+            created = ctx.db.get(User, user["id"])
+            if created is not None:  # the user was stored a moment ago: take it back
+                ctx.db.delete(created)
+                ctx.db.commit()
+            raise _fail(exc) from None
+    click.echo(f"created {role} {username} (id {user['id']})")
 
 
 @group.command("list")
@@ -94,44 +112,33 @@ def list_users() -> None:
         click.echo(f"{u.id:5d}  {u.username:20s} {u.role:12s} {u.display_name}{state}")
 
 
-def _set_active(username: str, active: bool) -> None:
-    session = db()
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException(f"no user {username!r}")
-    user.active = active
-    user.session_epoch += 1
-    session.commit()
-    click.echo(f"{username} {'enabled' if active else 'disabled'}")
+def _update(username: str, body: dict[str, Any]) -> uc.UserUpdate:
+    try:
+        return uc.update_user(_context(), CLI_ACTOR, _user(username).id, body)
+    except UseCaseError as exc:
+        raise _fail(exc) from None
 
 
 @group.command("disable")
 @click.argument("username")
 def disable(username: str) -> None:
-    """Disable a user and end their sessions."""
-    _set_active(username, False)
+    """Disable a user and end their sessions (never the last active admin)."""
+    _update(username, {"active": False})
+    click.echo(f"{username} disabled")
 
 
 @group.command("enable")
 @click.argument("username")
 def enable(username: str) -> None:
     """Enable a disabled user."""
-    _set_active(username, True)
+    _update(username, {"active": True})
+    click.echo(f"{username} enabled")
 
 
 @group.command("passwd")
 @click.argument("username")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def passwd(username: str, password: str) -> None:
-    """Set a user's password (ends their other sessions)."""
-    session = db()
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException(f"no user {username!r}")
-    try:
-        user.password_hash = hash_password(password)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--password") from None
-    user.session_epoch += 1
-    session.commit()
+    """Set a user's password (ends their sessions)."""
+    _update(username, {"password": password})
     click.echo(f"password of {username} changed")
