@@ -85,7 +85,9 @@ def create(
     if department:
         dep = ctx.db.scalar(select(Department).where(Department.code == department))
         if dep is None:
-            raise click.BadParameter(f"no department with code {department}", "--department")
+            raise click.BadParameter(
+                f"no department with code {department}", param_hint="--department"
+            )
         body["department_id"] = dep.id
     try:
         user = uc.create_user(ctx, CLI_ACTOR, body)

@@ -113,6 +113,10 @@ def test_users_create_applies_the_admin_rules(any_app: Flask) -> None:
     assert code == 1 and "password" in out, out
     code, out = _cli(any_app, "users", "create", "a b", "--role", "admin", *pw)
     assert code == 1 and "username" in out, out
+    code, out = _cli(
+        any_app, "users", "create", "czry", "--role", "handler", "--department", "x", *pw
+    )
+    assert code == 2 and "no department with code x" in out, out
     # a grid duty in no active plan: refused, and the user is not left behind half-made
     code, out = _cli(
         any_app, "users", "create", "wgy", "--role", "grid_worker", "--region", "640181",
