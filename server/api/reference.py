@@ -17,7 +17,7 @@ from server.domain.workflow import action_labels, role_labels, rules_table, stat
 from server.errors import ApiError
 from server.extensions import db, settings
 from server.models import Category, Department
-from server.usecases import gridmaps
+from server.usecases import gridmaps, policy
 
 bp = Blueprint("reference", __name__, url_prefix="/api/v1")
 
@@ -49,9 +49,12 @@ def categories_json(include_inactive: bool = False) -> list[dict[str, Any]]:
 
 
 def departments_json() -> list[dict[str, Any]]:
+    """The departments the signed-in user may refer to (the policy decides)."""
+    session = db()
+    where = policy.departments_clause(session, actor())
     return [
         {"id": d.id, "code": d.code, "name": d.name, "active": d.active}
-        for d in db().scalars(select(Department).order_by(Department.code))
+        for d in session.scalars(select(Department).where(where).order_by(Department.code))
     ]
 
 
@@ -125,7 +128,8 @@ def grids_geojson() -> Response:
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         resp.set_data(gzip.compress(raw, compresslevel=6))
         resp.headers["Content-Encoding"] = "gzip"
-        resp.headers["Vary"] = "Accept-Encoding"
+        resp.vary.add("Accept-Encoding")
     resp.set_etag(etag)
     resp.headers["Cache-Control"] = "private, no-cache"
+    resp.vary.add("Cookie")  # the answer depends on who asks (the ETag too: see gridmaps)
     return resp

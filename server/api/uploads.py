@@ -10,7 +10,7 @@ from server.errors import ApiError
 from server.models import Attachment, Incident
 from server.usecases import photos
 from server.usecases.errors import UseCaseError
-from server.usecases.scope import can_see
+from server.usecases.policy import may_see_case as can_see
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 

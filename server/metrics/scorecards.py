@@ -55,7 +55,12 @@ def reset_config(conn: Connection, kind: dm.ScorecardKind) -> dm.ScorecardConfig
 
 
 def _workers_in_scope(conn: Connection, p: Plan) -> dict[int, dict[str, Any]]:
-    """Active grid workers of the scope's region (by their region or an assigned grid)."""
+    """Active grid workers of the scope's region (by their region or an assigned grid).
+
+    Under a department scope (a handler's, always) the workers are only those with figures:
+    a department has no workers of its own to list, and listing every county's would leak."""
+    if any(f.kind == "department" for f in p.filters):
+        return {}
     paths = [f.label.get("path") for f in p.filters if f.kind in ("region", "grid")]
     paths = [x for x in paths if x]
     workers = [f for f in p.filters if f.kind == "worker"]

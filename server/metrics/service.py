@@ -13,7 +13,9 @@ from sqlalchemy.engine import Connection
 from server.domain import metrics as dm
 from server.domain.worktime import OfficeHours, WorkCalendar
 from server.metrics.query import MetricsQuery, QueryError, Scope
-from server.models import Department, Grid, GridAssignment, Region, User
+from server.models import GridAssignment, Region, User
+from server.usecases import policy
+from server.usecases.context import Actor
 
 
 @lru_cache(maxsize=8)
@@ -106,97 +108,57 @@ def _forbidden(message: str) -> QueryError:
     return QueryError(403, "outside_jurisdiction", message, "scope")
 
 
-def _region_path(conn: Connection, region_id: int | None) -> tuple[str, str] | None:
-    if region_id is None:
-        return None
-    row = conn.execute(select(Region.path, Region.code).where(Region.id == region_id)).first()
-    return (row.path, row.code) if row else None
+def _actor(conn: Connection, who: User | Actor) -> Actor:
+    if isinstance(who, Actor):
+        return who
+    region = (
+        conn.execute(
+            select(Region.id, Region.level, Region.path).where(Region.id == who.region_id)
+        ).first()
+        if who.region_id is not None
+        else None
+    )
+    codes = conn.execute(
+        select(GridAssignment.grid_code).where(GridAssignment.user_id == who.id)
+    ).scalars()
+    return Actor(
+        id=who.id,
+        role=who.role,
+        region_id=region.id if region else None,
+        region_level=region.level if region else None,
+        region_path=region.path if region else None,
+        department_id=who.department_id,
+        grid_codes=frozenset(codes),
+    )
 
 
-def _within(path: str | None, root: str) -> bool:
-    return path is not None and path.startswith(root)
-
-
-def _worker_paths(conn: Connection, user_id: int) -> list[str]:
-    paths = [
-        p
-        for p in conn.execute(
-            select(Region.path)
-            .join(Grid, Grid.community_id == Region.id)
-            .join(GridAssignment, GridAssignment.grid_code == Grid.code)
-            .where(GridAssignment.user_id == user_id)
-        ).scalars()
-    ]
-    region = conn.execute(
-        select(Region.path).join(User, User.region_id == Region.id).where(User.id == user_id)
-    ).scalar()
-    return [*paths, *([region] if region else [])]
-
-
-def effective_scopes(conn: Connection, user: User, scopes: Sequence[Scope]) -> tuple[Scope, ...]:
-    """The scopes a user may ask for, with their jurisdiction added (DESIGN §1); QueryError
-    403 for a scope outside it."""
-    role = user.role
-    if role == "handler":
-        if user.department_id is None:
-            raise _forbidden("未关联处置部门 / your account has no department")
-        for s in scopes:
-            if s.kind == "department" and s.value != str(user.department_id):
-                raise _forbidden("只能查看本部门 / only your own department")
-            if s.kind == "worker":
-                raise _forbidden("只能查看本部门 / only your own department")
-        own = Scope("department", str(user.department_id))
-        return (*[s for s in scopes if s != own], own)
-    if role == "grid_worker":
-        for s in scopes:
-            if s.kind == "worker" and s.value != str(user.id):
-                raise _forbidden("只能查看本人 / only your own figures")
-        own = Scope("worker", str(user.id))
-        return (*[s for s in scopes if s != own], own)
-    if role not in ("supervisor", "dispatcher", "admin"):
-        raise _forbidden("无权查看统计 / your role may not see metrics")
-    home = _region_path(conn, user.region_id)
-    if home is None:
-        if role == "admin":
-            return tuple(scopes)
+def effective_scopes(
+    conn: Connection, who: User | Actor, scopes: Sequence[Scope]
+) -> tuple[Scope, ...]:
+    """The scopes an actor may ask for, with their jurisdiction added (DESIGN §1); QueryError
+    403 for a scope the policy (:mod:`server.usecases.policy`) says is outside it. Admins are
+    not limited to a jurisdiction, whether or not their account names a region."""
+    actor = _actor(conn, who)
+    role = actor.role
+    if role == "admin":
+        return tuple(scopes)
+    if role == "handler" and actor.department_id is None:
+        raise _forbidden("未关联处置部门 / your account has no department")
+    if role in policy.REGIONAL and actor.region_id is None:
         raise _forbidden("未关联辖区 / your account has no region")
-    root, code = home
+    if role not in policy.ROLES:
+        raise _forbidden("无权查看统计 / your role may not see metrics")
     for s in scopes:
-        _check_inside(conn, s, root)
-    return (*scopes, Scope("region", code))
-
-
-def _check_inside(conn: Connection, s: Scope, root: str) -> None:
-    outside = _forbidden(f"{s} 不在辖区内 / outside your jurisdiction")
-    if s.kind == "region":
-        code = s.value.ljust(12, "0") if s.value.isdigit() else s.value
-        path = conn.execute(select(Region.path).where(Region.code == code)).scalar()
-        if path is not None and not _within(path, root):
-            raise outside
-    elif s.kind == "grid":
-        paths = list(
-            conn.execute(
-                select(Region.path)
-                .join(Grid, Grid.community_id == Region.id)
-                .where(Grid.code == s.value)
-            ).scalars()
-        )
-        if paths and not any(_within(p, root) for p in paths):
-            raise outside
-    elif s.kind == "department" and s.value.isdigit():
-        region_id = conn.execute(
-            select(Department.region_id).where(Department.id == int(s.value))
-        ).scalar()
-        home = _region_path(conn, region_id)
-        # A department of the county also works in its towns; one of another county does not.
-        if home is not None and not (_within(home[0], root) or root.startswith(home[0])):
-            raise outside
-    elif s.kind == "worker" and s.value.isdigit():
-        exists = conn.execute(select(User.id).where(User.id == int(s.value))).scalar()
-        if exists is not None and not any(
-            _within(p, root) for p in _worker_paths(conn, int(s.value))
-        ):
-            raise outside
+        if not policy.may_name_scope(conn, actor, s.kind, s.value):
+            raise _forbidden(f"{s} 不在辖区内 / outside your jurisdiction")
+    if role == "handler":
+        own = Scope("department", str(actor.department_id))
+    elif role == "grid_worker":
+        own = Scope("worker", str(actor.id))
+    else:
+        code = conn.execute(select(Region.code).where(Region.id == actor.region_id)).scalar()
+        own = Scope("region", str(code))
+    return (*[s for s in scopes if s != own], own)
 
 
 def scope_json(filters: Sequence[Any]) -> list[dict[str, Any]]:

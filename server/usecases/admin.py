@@ -43,6 +43,7 @@ from server.models import (
 from server.models.catalog import LIMIT_UNITS
 from server.models.geography import DUTY_LABELS
 from server.security import MIN_PASSWORD_LENGTH, hash_password
+from server.usecases import policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 from server.usecases.gridplans import PlanCheck, PlanError, check_plan, publish, store_plan
@@ -225,16 +226,17 @@ def region_json(region: Region, codes: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def _jurisdiction_root(ctx: Context, actor: Actor) -> Region | None:
-    """The region a user's pickers start at: their own, a handler's department's, or None (the
-    whole tree: admins without a region and users not tied to one)."""
-    if actor.region_id is not None:
-        return ctx.db.get(Region, actor.region_id)
-    if actor.role == "handler" and actor.department_id is not None:
-        dep = ctx.db.get(Department, actor.department_id)
-        if dep is not None and dep.region_id is not None:
-            return ctx.db.get(Region, dep.region_id)
-    return None
+def _picker_roots(ctx: Context, actor: Actor) -> list[Region]:
+    """The regions a user's pickers start at (the policy's jurisdiction roots, outermost first);
+    [] for the whole tree. An admin's own region is only where their pickers start."""
+    if actor.role == "admin":
+        own = ctx.db.get(Region, actor.region_id) if actor.region_id is not None else None
+        return [own] if own is not None else []
+    where = policy.roots(ctx.db, actor)
+    if where is None:
+        return []
+    top = [p for p in where if not any(p != q and p.startswith(q) for q in where)]
+    return list(ctx.db.scalars(select(Region).where(Region.path.in_(top)).order_by(Region.code)))
 
 
 def _codes_of(ctx: Context, ids: Iterable[int | None]) -> dict[int, str]:
@@ -247,7 +249,7 @@ def _codes_of(ctx: Context, ids: Iterable[int | None]) -> dict[int, str]:
 def regions_children(ctx: Context, actor: Actor, parent: str | None) -> list[dict[str, Any]]:
     """Children of ``parent``; without one, the user's own region and its children (no region:
     the counties). A parent outside the user's subtree does not exist for them (404)."""
-    root = _jurisdiction_root(ctx, actor)
+    starts = _picker_roots(ctx, actor)
     if parent:
         if _normal_region_code(parent) is None:
             raise ValidationFailed(
@@ -255,21 +257,20 @@ def regions_children(ctx: Context, actor: Actor, parent: str | None) -> list[dic
                 fields={"parent": "6, 9 or 12 digits"},
             )
         region = _region_by_code(ctx, parent)
-        inside = region is not None and (
-            actor.role == "admin" or root is None or region.path.startswith(root.path)
-        )
-        if region is None or not inside:
+        if region is None or not policy.may_see_region(ctx.db, actor, region):
             raise NotFound("未知区域 / unknown region")
         rows = list(
             ctx.db.scalars(
                 select(Region).where(Region.parent_id == region.id).order_by(Region.code)
             )
         )
-    elif root is not None:
+    elif len(starts) == 1:
         children = ctx.db.scalars(
-            select(Region).where(Region.parent_id == root.id).order_by(Region.code)
+            select(Region).where(Region.parent_id == starts[0].id).order_by(Region.code)
         )
-        rows = [root, *children]
+        rows = [starts[0], *children]
+    elif starts or policy.roots(ctx.db, actor) is not None:
+        rows = starts
     else:
         rows = list(
             ctx.db.scalars(select(Region).where(Region.parent_id.is_(None)).order_by(Region.code))
@@ -281,10 +282,8 @@ def regions_children(ctx: Context, actor: Actor, parent: str | None) -> list[dic
 
 def regions_tree(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     """The user's region subtree (no region: every county) nested county → town → community."""
-    root = _jurisdiction_root(ctx, actor)
-    stmt = select(Region).order_by(Region.code)
-    if root is not None:
-        stmt = stmt.where(Region.path.startswith(root.path))
+    where = None if actor.role == "admin" else policy.roots(ctx.db, actor)
+    stmt = select(Region).order_by(Region.code).where(policy.path_clause(Region.path, where))
     rows = list(ctx.db.scalars(stmt))
     codes = {r.id: r.code for r in rows}
     codes.update(_codes_of(ctx, (r.parent_id for r in rows if r.parent_id not in codes)))
@@ -292,11 +291,9 @@ def regions_tree(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     top: list[dict[str, Any]] = []
     for r in rows:
         node = nodes[r.id]
-        if root is not None and r.id == root.id:
-            top.append(node)
-        elif r.parent_id in nodes:
+        if r.parent_id in nodes:
             nodes[r.parent_id]["children"].append(node)
-        elif root is None:
+        else:
             top.append(node)
     return top
 

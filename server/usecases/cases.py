@@ -27,10 +27,9 @@ from server.domain import workflow as wf
 from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
 from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
 from server.models import Attachment, Category, Department, Incident, IncidentEvent, Rating
-from server.usecases import locating, photos
+from server.usecases import locating, photos, policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.usecases.scope import can_see
 
 MAX_DESCRIPTION = 4000
 # China's extent (with a margin) for sanity checks on reported points.
@@ -168,10 +167,16 @@ def _attach(
     return atts
 
 
-def _replay_case(ctx: Context, key: str, digest: str) -> Outcome | None:
+def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome | None:
     existing = ctx.db.scalar(select(Incident).where(Incident.uuid == key))
     if existing is None:
         return None
+    if not policy.may_replay_report(actor, existing):
+        # Someone else's report: a conflict that says nothing about it (not even its id).
+        raise Conflict(
+            "该 UUID 已被使用，请重新生成 / this UUID is already taken: generate a new one",
+            code="idempotency_conflict",
+        )
     if existing.content_hash != digest:
         raise Conflict(
             "该 UUID 已用于不同内容的上报 / this UUID was used for a different report",
@@ -226,7 +231,7 @@ def report(
             )
         }
     )
-    replay = _replay_case(ctx, key, digest)
+    replay = _replay_case(ctx, actor, key, digest)
     if replay:
         return replay
 
@@ -328,7 +333,7 @@ def report(
         ctx.db.commit()
     except IntegrityError:
         ctx.db.rollback()
-        replay = _replay_case(ctx, key, digest)
+        replay = _replay_case(ctx, actor, key, digest)
         if replay:
             return replay
         raise
@@ -343,38 +348,34 @@ def report(
 
 def load_visible(ctx: Context, actor: Actor, case_id: int) -> Incident:
     case = ctx.db.get(Incident, case_id)
-    if case is None or not can_see(actor, case):
+    if case is None or not policy.may_see_case(actor, case):
         raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
     return case
 
 
-def _jurisdiction(actor: Actor, action: wf.Action, case: Incident) -> None:
-    """What the table cannot see: is this case this actor's to act on?"""
-    if action is wf.Action.COMMENT:
-        return
-    if actor.role == "grid_worker":
-        in_grid = case.grid_code is not None and case.grid_code in actor.grid_codes
-        if action is wf.Action.VERIFY and not in_grid:
-            raise Forbidden("只能核查本人网格的案件 / verify cases in your own grids only")
-        if action is wf.Action.RATE and case.reporter_id != actor.id:
-            raise Forbidden("只有上报人可以评价 / only the reporter may rate")
-    if actor.role == "handler" and case.department_id != actor.department_id:
-        raise Forbidden("不是本部门的案件 / not your department's case")
-
-
-def _department(ctx: Context, value: Any) -> Department:
+def _department(ctx: Context, actor: Actor, case: Incident, value: Any) -> Department:
+    """The department to dispatch to: active, and one the policy lets this actor send this
+    case to (another county's department answers exactly like an unknown one)."""
     dep = ctx.db.get(Department, value) if isinstance(value, int) else None
-    if dep is None or not dep.active:
+    if dep is None or not dep.active or not policy.may_refer_department(ctx.db, actor, dep, case):
         raise ValidationFailed(
             "处置部门无效 / unknown department", fields={"department_id": "unknown or inactive"}
         )
     return dep
 
 
-def _replay_event(ctx: Context, key: str, digest: str, case_id: int) -> Outcome | None:
+def _replay_event(
+    ctx: Context, actor: Actor, key: str, digest: str, case_id: int
+) -> Outcome | None:
     event = ctx.db.scalar(select(IncidentEvent).where(IncidentEvent.uuid == key))
     if event is None:
         return None
+    if event.actor_id != actor.id:
+        # Another actor's action: a conflict that names nothing of it.
+        raise Conflict(
+            "该 UUID 已被使用，请重新生成 / this UUID is already taken: generate a new one",
+            code="idempotency_conflict",
+        )
     if event.content_hash != digest or event.incident_id != case_id:
         raise Conflict(
             "该 UUID 已用于不同的操作 / this UUID was used for a different action",
@@ -406,10 +407,8 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
     """Take one action on a case (one transaction, one event). Idempotent by ``uuid``."""
     key = _uuid(body.get("uuid"))
     digest = _hash({k: body.get(k) for k in ACTION_FIELDS} | {"case": case_id})
-    replay = _replay_event(ctx, key, digest, case_id)
+    replay = _replay_event(ctx, actor, key, digest, case_id)
     if replay:
-        if not can_see(actor, replay.case) and replay.event and replay.event.actor_id != actor.id:
-            raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
         return replay
     case = load_visible(ctx, actor, case_id)
     try:
@@ -439,12 +438,12 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
         )
     except DomainError as err:
         raise _domain_error(err, case) from None
-    _jurisdiction(actor, action, case)
+    policy.check_act_on_case(actor, action, case)
 
     now = ctx.now()
     note = _text(body, "note", 4000) or _text(body, "reason", 2000)
     data: dict[str, Any] = {}
-    apply_change(ctx, action, case, body, now, data)
+    apply_change(ctx, actor, action, case, body, now, data)
     event = IncidentEvent(
         uuid=key,
         content_hash=digest,
@@ -496,7 +495,7 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
         ) from None
     except IntegrityError:
         ctx.db.rollback()
-        replay = _replay_event(ctx, key, digest, case_id)
+        replay = _replay_event(ctx, actor, key, digest, case_id)
         if replay:
             return replay
         raise
@@ -508,6 +507,7 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
 
 def apply_change(
     ctx: Context,
+    actor: Actor,
     action: wf.Action,
     case: Incident,
     body: dict[str, Any],
@@ -523,7 +523,8 @@ def apply_change(
         dup = body.get("duplicate_of")
         if dup is not None:
             other = ctx.db.get(Incident, dup) if isinstance(dup, int) else None
-            if other is None or other.id == case.id:
+            # Another jurisdiction's case answers exactly like a missing one.
+            if other is None or not policy.may_refer_case(actor, case, other):
                 raise ValidationFailed(
                     "重复案件不存在 / duplicate_of is not a case",
                     fields={"duplicate_of": "unknown"},
@@ -531,7 +532,7 @@ def apply_change(
             case.duplicate_of_id = other.id
             data["duplicate_of"] = other.id
     elif action is A.DISPATCH:
-        dep = _department(ctx, body.get("department_id"))
+        dep = _department(ctx, actor, case, body.get("department_id"))
         urgency = body.get("urgency") or case.urgency or "normal"
         cat = ctx.db.get(Category, case.category_id)
         assert cat is not None
@@ -633,8 +634,6 @@ def possible_duplicates(
     dlat = radius / 111_000
     dlon = radius / (111_000 * max(math.cos(math.radians(case.lat)), 0.01))
     window = timedelta(hours=ctx.duplicate_window_hours)
-    from server.usecases.scope import visible
-
     rows = ctx.db.scalars(
         select(Incident)
         .where(
@@ -644,7 +643,7 @@ def possible_duplicates(
             Incident.lon.between(case.lon - dlon, case.lon + dlon),
             Incident.lat.between(case.lat - dlat, case.lat + dlat),
             Incident.state != "rejected",
-            visible(actor),
+            policy.cases_clause(actor),
         )
         .order_by(Incident.created_at.desc())
         .limit(limit * 3)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from geo.simplify import simplify_coverage, to_feature_collection, tolerance_for_zoom
 from server.models import Grid, GridPlan, Region
+from server.usecases import policy
 from server.usecases.context import Actor, Context
 
 
@@ -36,19 +37,20 @@ def grids_collection(
         .where(GridPlan.status == "active")
         .order_by(Grid.code)
     )
+    # The policy decides which grids this actor may see; what decides it is in the cache key
+    # (and so in the ETag): two actors with different jurisdictions never share an answer.
+    stmt = stmt.where(policy.grids_clause(ctx.db, actor))
     scope_key: Any = None
     if region:
         reg = ctx.db.scalar(select(Region).where(Region.code == region.ljust(12, "0")))
-        if reg is None:
-            raise UnknownRegion(region)
+        if reg is None or not policy.may_see_region(ctx.db, actor, reg):
+            raise UnknownRegion(region)  # outside the jurisdiction: as if it did not exist
         stmt = stmt.where(Region.path.startswith(reg.path))
         scope_key = reg.path
     if mine:
         stmt = stmt.where(Grid.code.in_(sorted(actor.grid_codes)))
-        scope_key = ("mine", tuple(sorted(actor.grid_codes)))
-    elif actor.role in {"dispatcher", "supervisor"} and actor.region_path:
-        stmt = stmt.where(Region.path.startswith(actor.region_path))
-    tag = (tuple(map(tuple, plans)), scope_key, zoom, actor.region_path if not mine else None)
+        scope_key = ("mine", scope_key, tuple(sorted(actor.grid_codes)))
+    tag = (tuple(map(tuple, plans)), policy.grids_key(ctx.db, actor), scope_key, zoom)
     with _lock:
         hit = _cache.get(tag)
         if hit is not None:

@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from server.models import Category, Incident, Region
 from server.usecases.context import Actor, Context
 from server.usecases.errors import ValidationFailed
-from server.usecases.scope import visible
+from server.usecases.policy import cases_clause as visible
 
 SORTS = {
     "-created_at": (Incident.created_at, True),

@@ -3,6 +3,10 @@
 County A (640181) has town T, community C with grids G1 (west) and G2 (east); county B
 (640104) has one grid GB. Users: a grid worker of G1 (wg1), one of G2 (wg2), a dispatcher and a
 supervisor of A, a dispatcher of B, handlers of department D1 and D2, an admin.
+
+:func:`widen` adds what the security tests need to have a foreign object of every kind: a second
+town T2 in county A (community C2, grid G3, town office DT2 with handler ht2, worker wg3, a
+dispatcher of town T only), a department DB of county B, and users of every role in county B.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from tests import factories as f
 G1 = "640181001001001"
 G2 = "640181001001002"
 GB = "640104001001001"
+G3 = "640181002001001"
 IN_G1 = (106.30, 38.05)
 IN_G2 = (106.35, 38.05)
 IN_GB = (106.55, 38.45)
+IN_G3 = (106.45, 38.05)
 OUTSIDE = (106.90, 38.90)
 
 
@@ -157,4 +163,40 @@ def build(app: Flask) -> World:
         w.departments = {"D1": d1.id, "D2": d2.id}
         w.categories = {c.code: c.id for c in db.query(Category).all()}
         assert db.query(Region).count() == 6
+    return w
+
+
+def widen(w: World) -> World:
+    """The world of :func:`build` plus a second town in county A and a staffed county B."""
+    from sqlalchemy import select
+
+    with f.session(w.app) as db:
+        a = db.scalar(select(Region).where(Region.code == "640181000000"))
+        t = db.scalar(select(Region).where(Region.code == "640181001000"))
+        b = db.scalar(select(Region).where(Region.code == "640104000000"))
+        assert a is not None and t is not None and b is not None
+        t2 = f.region(db, "640181002", "第二镇", "town", a)
+        c2 = f.region(db, "640181002001", "第二社区", "community", t2)
+        t2.boundary = c2.boundary = box(106.40, 38.0, 106.50, 38.10)
+        db.flush()
+        # One active plan per county: the new version of county A's has all three grids.
+        _plan(db, [(G1, box(106.25, 38.0, 106.325, 38.10)),
+                   (G2, box(106.325, 38.0, 106.40, 38.10)),
+                   (G3, box(106.40, 38.0, 106.50, 38.10))], "640181001001")  # fmt: skip
+        dt2 = Department(code="DT2", name="第二镇办", region=t2)
+        dbb = Department(code="DB", name="兴庆城管", region=b)
+        db.add_all([dt2, dbb])
+        db.flush()
+        users = [
+            f.user(db, "wg3", "grid_worker", region=a, grids=(G3,)),
+            f.user(db, "ht2", "handler", region=t2, department=dt2),
+            f.user(db, "dispt", "dispatcher", region=t),
+            f.user(db, "wgb", "grid_worker", region=b, grids=(GB,)),
+            f.user(db, "hb", "handler", region=b, department=dbb),
+            f.user(db, "supb", "supervisor", region=b),
+            f.user(db, "adminb", "admin", region=b),
+        ]
+        db.commit()
+        w.users |= {u.username: u.id for u in users}
+        w.departments |= {"DT2": dt2.id, "DB": dbb.id}
     return w

@@ -1,0 +1,347 @@
+"""Jurisdiction, in one place: may this actor see, act on or refer to this object?
+
+DESIGN §1: every role sees only its jurisdiction. This module is the only one that decides it;
+use cases, queries, the grid map (and its cache key), the region pickers and the metric scopes
+ask it. No Flask here.
+
+Jurisdictions (a region's subtree is every region whose materialised path starts with its
+path, so "inside" is a prefix test):
+
+- ``admin``: the whole installation, whatever region their account names (the system
+  administrator manages every county; docs/api.md, "Conventions");
+- ``dispatcher``, ``supervisor``: their region subtree (county, town or community);
+- ``handler``: the cases currently with their department; for maps, pickers and figures the
+  department's region subtree (a department without a region: the handler's own region);
+- ``grid_worker``: the cases in their grids and the cases they reported; for maps and pickers
+  their region subtree plus the communities of their grids; figures: only themselves;
+- ``open311`` (an integration, no user): every case, public fields only (the Open311 layer
+  shapes what it answers);
+- anything else (signed out, an unknown role): nothing.
+
+Objects *referred to* by an action (a department to dispatch to, the case a duplicate is merged
+into) must be inside the actor's jurisdiction and, for a department, serve the case's area: a
+department whose region is on one line with the case's region (the county's departments serve
+its towns; a town office serves only its town). A foreign object is answered as if it did not
+exist, so that its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from server.domain import workflow as wf
+from server.models import Department, Grid, GridAssignment, Incident, Region, User
+from server.usecases.context import Actor
+from server.usecases.errors import Forbidden
+
+ROLES = ("grid_worker", "dispatcher", "handler", "supervisor", "admin")
+UNSCOPED = frozenset({"admin", "open311"})
+REGIONAL = frozenset({"dispatcher", "supervisor"})
+
+DB = Session | Connection
+Roots = tuple[str, ...] | None  # region paths; None = everywhere
+
+_LEVEL_COLUMN = {
+    "county": Incident.county_id,
+    "town": Incident.town_id,
+    "community": Incident.community_id,
+}
+
+
+# --- where an actor's jurisdiction lies ------------------------------------------------------
+
+
+def _path(db: DB, region_id: int | None) -> str | None:
+    if region_id is None:
+        return None
+    return db.execute(select(Region.path).where(Region.id == region_id)).scalar()
+
+
+def department_path(db: DB, department_id: int | None) -> str | None:
+    """The region path of a department (None: no such department, or no region)."""
+    if department_id is None:
+        return None
+    region_id = db.execute(
+        select(Department.region_id).where(Department.id == department_id)
+    ).scalar()
+    return _path(db, region_id)
+
+
+def roots(db: DB, actor: Actor) -> Roots:
+    """The region subtrees of the actor's jurisdiction for maps, pickers and figures; None for
+    everywhere, () for nowhere."""
+    if actor.role in UNSCOPED:
+        return None
+    if actor.role in REGIONAL:
+        return (actor.region_path,) if actor.region_path else ()
+    if actor.role == "handler":
+        home = department_path(db, actor.department_id) or actor.region_path
+        return (home,) if home and actor.department_id is not None else ()
+    if actor.role == "grid_worker":
+        paths = set(grid_paths(db, actor.grid_codes))
+        if actor.region_path:
+            paths.add(actor.region_path)
+        return tuple(sorted(paths))
+    return ()
+
+
+def grid_paths(db: DB, codes: Iterable[str]) -> list[str]:
+    """The region paths of the communities of these grids (any plan version)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return []
+    return sorted(
+        set(
+            db.execute(
+                select(Region.path)
+                .join(Grid, Grid.community_id == Region.id)
+                .where(Grid.code.in_(wanted))
+            ).scalars()
+        )
+    )
+
+
+def inside(path: str | None, where: Roots) -> bool:
+    """Is the region at ``path`` inside one of the subtrees ``where``?"""
+    if where is None:
+        return True
+    return path is not None and any(path.startswith(root) for root in where)
+
+
+def on_line(a: str, b: str) -> bool:
+    """One region contains the other (or they are the same)."""
+    return a.startswith(b) or b.startswith(a)
+
+
+def path_clause(column: Any, where: Roots) -> ColumnElement[bool]:
+    """A WHERE clause on a region path column: inside ``where``."""
+    if where is None:
+        return true()
+    if not where:
+        return false()
+    return or_(*[column.startswith(root) for root in where])
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+def cases_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause selecting the cases ``actor`` may see."""
+    if actor.role in UNSCOPED:
+        return true()
+    if actor.role in REGIONAL:
+        if actor.region_id is None or actor.region_level not in _LEVEL_COLUMN:
+            return false()
+        return _LEVEL_COLUMN[actor.region_level] == actor.region_id
+    if actor.role == "handler":
+        if actor.department_id is None:
+            return false()
+        return Incident.department_id == actor.department_id
+    if actor.role == "grid_worker":
+        clauses: list[ColumnElement[bool]] = []
+        if actor.id is not None:
+            clauses.append(Incident.reporter_id == actor.id)
+        if actor.grid_codes:
+            clauses.append(Incident.grid_code.in_(sorted(actor.grid_codes)))
+        return or_(*clauses) if clauses else false()
+    return false()
+
+
+def may_see_case(actor: Actor, case: Incident) -> bool:
+    if actor.role in UNSCOPED:
+        return True
+    if actor.role in REGIONAL:
+        column = {"county": case.county_id, "town": case.town_id, "community": case.community_id}
+        return actor.region_id is not None and column.get(actor.region_level or "") == (
+            actor.region_id
+        )
+    if actor.role == "handler":
+        return actor.department_id is not None and case.department_id == actor.department_id
+    if actor.role == "grid_worker":
+        return (actor.id is not None and case.reporter_id == actor.id) or (
+            case.grid_code is not None and case.grid_code in actor.grid_codes
+        )
+    return False
+
+
+def check_act_on_case(actor: Actor, action: wf.Action, case: Incident) -> None:
+    """Beyond seeing it (checked first) and the workflow table: is the case this actor's to
+    act on? Forbidden otherwise."""
+    if not may_see_case(actor, case):
+        raise Forbidden("不在辖区内 / outside your jurisdiction")
+    if action is wf.Action.COMMENT:
+        return
+    if actor.role == "grid_worker":
+        in_grid = case.grid_code is not None and case.grid_code in actor.grid_codes
+        if action is wf.Action.VERIFY and not in_grid:
+            raise Forbidden("只能核查本人网格的案件 / verify cases in your own grids only")
+        if action is wf.Action.RATE and case.reporter_id != actor.id:
+            raise Forbidden("只有上报人可以评价 / only the reporter may rate")
+    if actor.role == "handler" and case.department_id != actor.department_id:
+        raise Forbidden("不是本部门的案件 / not your department's case")
+
+
+def may_refer_case(actor: Actor, case: Incident, other: Incident) -> bool:
+    """May ``actor`` name ``other`` from ``case`` (e.g. ``duplicate_of``)? Only a case they may
+    see, other than itself."""
+    return other.id != case.id and may_see_case(actor, other)
+
+
+def may_replay_report(actor: Actor, case: Incident) -> bool:
+    """Does a report UUID sent again by ``actor`` give them ``case``? Only to whoever filed it
+    (an integration: the same integration); anyone else gets a conflict without the case."""
+    if case.reporter_id is not None or actor.id is not None:
+        return case.reporter_id == actor.id
+    return actor.role in UNSCOPED and case.source == actor.role
+
+
+def case_path(db: DB, case: Incident) -> str | None:
+    """The region path of the deepest region the case is known to be in."""
+    return _path(db, case.community_id or case.town_id or case.county_id)
+
+
+# --- departments -----------------------------------------------------------------------------
+
+
+def department_serves(db: DB, region_id: int | None, case: Incident) -> bool:
+    """Does a department of region ``region_id`` work where ``case`` is? A department without
+    a region (the installation's catalogue departments) serves everywhere."""
+    if region_id is None:
+        return True
+    dep_path = _path(db, region_id)
+    where = case_path(db, case)
+    return dep_path is not None and where is not None and on_line(dep_path, where)
+
+
+def may_refer_department(db: DB, actor: Actor, dep: Department, case: Incident | None) -> bool:
+    """May ``actor`` name ``dep`` (dispatch ``case`` to it, filter or pick by it)?"""
+    return _may_refer_department(db, actor, dep.id, dep.region_id, case)
+
+
+def _may_refer_department(
+    db: DB, actor: Actor, dep_id: int, region_id: int | None, case: Incident | None
+) -> bool:
+    if case is not None and not department_serves(db, region_id, case):
+        return False
+    if actor.role == "handler":
+        return dep_id == actor.department_id
+    if actor.role in UNSCOPED or region_id is None:
+        return True
+    dep_path = _path(db, region_id)
+    where = roots(db, actor)
+    return dep_path is not None and (
+        where is None or any(on_line(dep_path, root) for root in where)
+    )
+
+
+def departments_clause(db: DB, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``Department``: those the actor may refer to (pickers, filters)."""
+    if actor.role in UNSCOPED:
+        return true()
+    if actor.role == "handler":
+        return Department.id == actor.department_id if actor.department_id else false()
+    where = roots(db, actor)
+    assert where is not None
+    if not where:
+        return Department.region_id.is_(None)
+    # On one line with a root: inside it, or one of its ancestors (a county department works in
+    # its towns).
+    ancestors = {int(part) for root in where for part in root.strip("/").split("/") if part}
+    inside_root = select(Region.id).where(path_clause(Region.path, where))
+    return or_(
+        Department.region_id.is_(None),
+        Department.region_id.in_(inside_root),
+        Department.region_id.in_(sorted(ancestors)),
+    )
+
+
+# --- regions and grids -----------------------------------------------------------------------
+
+
+def may_see_region(db: DB, actor: Actor, region: Region) -> bool:
+    """Region pickers, map and list filters: a region inside the actor's subtrees."""
+    return inside(region.path, roots(db, actor))
+
+
+def grids_clause(db: DB, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``Grid`` joined to its community ``Region``: the grids the actor may
+    see on a map."""
+    where = roots(db, actor)
+    clause = path_clause(Region.path, where)
+    if actor.role == "grid_worker" and actor.grid_codes:
+        clause = or_(clause, Grid.code.in_(sorted(actor.grid_codes)))
+    return clause
+
+
+def grids_key(db: DB, actor: Actor) -> tuple[Any, ...]:
+    """What decides which grids the actor sees: part of every cache key and ETag of grid maps."""
+    where = roots(db, actor)
+    codes = tuple(sorted(actor.grid_codes)) if actor.role == "grid_worker" else ()
+    return ("all",) if where is None else ("roots", where, codes)
+
+
+# --- users (metrics scopes, scorecards) ------------------------------------------------------
+
+
+def user_paths(db: DB, user_id: int) -> list[str]:
+    """Where a user works: their region and the communities of their grids."""
+    codes = db.execute(
+        select(GridAssignment.grid_code).where(GridAssignment.user_id == user_id)
+    ).scalars()
+    paths = grid_paths(db, codes)
+    region = db.execute(
+        select(Region.path).join(User, User.region_id == Region.id).where(User.id == user_id)
+    ).scalar()
+    return [*paths, *([region] if region else [])]
+
+
+def may_see_user(db: DB, actor: Actor, user_id: int) -> bool:
+    """May ``actor`` see figures of (or name) the user ``user_id``?"""
+    if actor.role in UNSCOPED:
+        return True
+    if actor.role == "grid_worker":
+        return user_id == actor.id
+    if actor.role == "handler":
+        return False
+    where = roots(db, actor)
+    return any(inside(p, where) for p in user_paths(db, user_id))
+
+
+# --- metric scopes ---------------------------------------------------------------------------
+
+
+def _ident(value: str) -> int | None:
+    """A small positive id written in ASCII digits (else None: the caller reports it)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
+
+
+def may_name_scope(db: DB, actor: Actor, kind: str, value: str) -> bool:
+    """May ``actor`` ask for figures of the metric scope ``kind:value``? (An unknown or
+    malformed one is left to the query to report.) The actor's own jurisdiction is always
+    added to the question as well (:func:`server.metrics.service.effective_scopes`)."""
+    if actor.role in UNSCOPED or kind == "category":
+        return True
+    where = roots(db, actor)
+    if kind == "region":
+        code = value.ljust(12, "0") if value.isascii() and value.isdigit() else value
+        path = db.execute(select(Region.path).where(Region.code == code)).scalar()
+        return path is None or inside(path, where)
+    if kind == "grid":
+        paths = grid_paths(db, [value])
+        return not paths or any(inside(p, where) for p in paths)
+    ident = _ident(value)
+    if ident is None:
+        return True
+    if kind == "department":
+        dep = db.execute(
+            select(Department.id, Department.region_id).where(Department.id == ident)
+        ).first()
+        return dep is None or _may_refer_department(db, actor, dep.id, dep.region_id, None)
+    if kind == "worker":
+        exists = db.execute(select(User.id).where(User.id == ident)).scalar()
+        return exists is None or may_see_user(db, actor, ident)
+    return False
