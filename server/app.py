@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from server.api.edge import install as install_edge
 from server.config import Settings
 from server.db import make_engine, make_session_factory, redact
 from server.errors import register_error_handlers
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         return resp
 
     register_error_handlers(app)
+    install_edge(app)  # bounded integer path ids, before the blueprints' URL rules
     _register_blueprints(app)
     _register_cli(app)
 

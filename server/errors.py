@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 
@@ -58,7 +59,67 @@ HTTP_MESSAGES = {
 }
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    """``("duties", 0, "grid_code")`` → ``duties[0].grid_code``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+_MESSAGES = {
+    "missing": "必填 / required",
+    "string_pattern_mismatch": "格式不对 / wrong format",
+    "string_type": "应为文本 / must be text",
+    "int_type": "应为整数 / must be an integer",
+    "int_parsing": "应为整数 / must be an integer",
+    "int_from_float": "应为整数 / must be an integer",
+    "float_type": "应为数字 / must be a number",
+    "float_parsing": "应为数字 / must be a number",
+    "bool_type": "应为 true 或 false / must be true or false",
+    "bool_parsing": "应为 true 或 false / must be true or false",
+    "list_type": "应为列表 / must be a list",
+    "dict_type": "应为对象 / must be an object",
+    "model_type": "应为对象 / must be an object",
+    "model_attributes_type": "应为对象 / must be an object",
+    "date_from_datetime_parsing": "应为日期 YYYY-MM-DD / a date YYYY-MM-DD",
+    "date_parsing": "应为日期 YYYY-MM-DD / a date YYYY-MM-DD",
+}
+
+
+def validation_error(err: ValidationError) -> ApiError:
+    """A pydantic error at the API edge as the one 400 shape, naming every bad field."""
+    from server.api.edge import MODELS, Query, error_code
+
+    in_query = issubclass(MODELS.get(err.title, object), Query)
+    fields: dict[str, str] = {}
+    own_code: str | None = None
+    for item in err.errors(include_url=False, include_input=False):
+        own_code = own_code or (item.get("ctx") or {}).get("code")
+        loc, msg = tuple(item["loc"]), _MESSAGES.get(item["type"]) or str(item["msg"])
+        if in_query:  # a repeated parameter is named, not its position
+            loc = tuple(p for p in loc if not isinstance(p, int))
+        if item["type"] == "extra_forbidden":
+            msg = f"不支持的字段 / unknown field {loc[-1]}"
+            loc = loc[:-1] if len(loc) > 1 else loc  # named where it is: duties[0]
+        named = (item.get("ctx") or {}).get("field")  # a rule across fields names its field
+        where = _where(loc) if loc or not named else str(named)
+        fields.setdefault(where, msg)
+    names = ", ".join(sorted(fields))
+    kinds = {str(item["type"]) for item in err.errors(include_url=False, include_input=False)}
+    code = "too_long" if kinds <= {"string_too_long", "too_long"} else "validation_failed"
+    code = own_code or error_code(err.title, next(iter(fields), "")) or code
+    return ApiError(400, code, f"输入有误 / invalid input: {names}", fields)
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ValidationError)
+    def _validation_error(err: ValidationError) -> Response:
+        api_err = validation_error(err)
+        resp = jsonify(api_err.to_dict())
+        resp.status_code = api_err.status
+        return resp
+
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
         resp = jsonify(err.to_dict())

@@ -12,7 +12,20 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_user
 
 from geo.errors import GeoError
-from server.api.util import actor, context, json_body, me, use_case_error
+from server.api.edge import operation
+from server.api.inputs import (
+    PLAN_FORM,
+    AdminGridsQuery,
+    CategoryPatch,
+    DepartmentPatch,
+    DutiesBody,
+    NewCategory,
+    NewDepartment,
+    NewUser,
+    UserPatch,
+    UserQuery,
+)
+from server.api.util import actor, context, me, use_case_error
 from server.errors import ApiError
 from server.usecases import admin as uc
 from server.usecases.errors import UseCaseError
@@ -20,6 +33,7 @@ from server.usecases.errors import UseCaseError
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
 T = TypeVar("T")
+ADMIN = ("admin",)
 
 
 def plan_cap() -> int:
@@ -64,22 +78,25 @@ def _created(body: dict[str, Any]) -> Response:
 
 
 @bp.get("/departments")
+@operation(responses={200: "Departments"}, roles=ADMIN)
 def list_departments() -> Response:
     """Departments, retired ones included, with their active handler counts."""
     return jsonify({"items": uc.list_departments(context())})
 
 
 @bp.post("/departments")
-def create_department() -> Response:
+@operation(body=NewDepartment, responses={201: "DepartmentAnswer", 409: None}, roles=ADMIN)
+def create_department(body: NewDepartment) -> Response:
     """Create a department: {code, name, region_code?}; a taken code → 409."""
-    return _created({"department": _run(uc.create_department, context(), actor(), json_body())})
+    return _created({"department": _run(uc.create_department, context(), actor(), body.given())})
 
 
 @bp.patch("/departments/<int:dep_id>")
-def update_department(dep_id: int) -> Response:
+@operation(body=DepartmentPatch, responses={200: "DepartmentAnswer", 404: None}, roles=ADMIN)
+def update_department(dep_id: int, body: DepartmentPatch) -> Response:
     """Rename or retire/reactivate a department: {name?, active?}."""
     return jsonify(
-        {"department": _run(uc.update_department, context(), actor(), dep_id, json_body())}
+        {"department": _run(uc.update_department, context(), actor(), dep_id, body.given())}
     )
 
 
@@ -87,58 +104,59 @@ def update_department(dep_id: int) -> Response:
 
 
 @bp.get("/categories")
+@operation(responses={200: "Categories"}, roles=ADMIN)
 def list_categories() -> Response:
     """Major and minor categories, retired ones included, with their case counts."""
     return jsonify({"items": uc.list_categories(context())})
 
 
 @bp.post("/categories")
-def create_category() -> Response:
+@operation(body=NewCategory, responses={201: "CategoryAnswer", 409: None}, roles=ADMIN)
+def create_category(body: NewCategory) -> Response:
     """Create a major (2 digits) or minor (4 digits) category with its time limits."""
-    return _created({"category": _run(uc.create_category, context(), actor(), json_body())})
+    return _created({"category": _run(uc.create_category, context(), actor(), body.given())})
 
 
 @bp.patch("/categories/<int:cat_id>")
-def update_category(cat_id: int) -> Response:
+@operation(body=CategoryPatch, responses={200: "CategoryAnswer", 404: None, 409: None}, roles=ADMIN)
+def update_category(cat_id: int, body: CategoryPatch) -> Response:
     """Change a category's name, limits, default department or retire it (never deleted)."""
-    return jsonify({"category": _run(uc.update_category, context(), actor(), cat_id, json_body())})
+    return jsonify({"category": _run(uc.update_category, context(), actor(), cat_id, body.given())})
 
 
 # -- users --------------------------------------------------------------------------------------
 
 
 @bp.get("/users")
-def list_users() -> Response:
+@operation(query=UserQuery, responses={200: "UserPage"}, roles=ADMIN)
+def list_users(query: UserQuery) -> Response:
     """Users with their grid duties: filters role, q, active, department, region; cursor."""
-    f = _run(uc.UserFilter.parse, request.args.to_dict())
-    limit = request.args.get("limit", "50")
-    items, next_cursor = _run(
-        uc.list_users,
-        context(),
-        f,
-        cursor=request.args.get("cursor") or None,
-        limit=int(limit) if limit.isdigit() else 50,
-    )
+    f = _run(uc.UserFilter.parse, query.filter_args())
+    cursor = str(query.cursor) if query.cursor is not None else None
+    items, next_cursor = _run(uc.list_users, context(), f, cursor=cursor, limit=query.limit)
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
 @bp.get("/users/<int:user_id>")
+@operation(responses={200: "UserAnswer", 404: None}, roles=ADMIN)
 def get_user(user_id: int) -> Response:
     """One user with their grid duties."""
     return jsonify({"user": _run(uc.get_user, context(), user_id)})
 
 
 @bp.post("/users")
-def create_user() -> Response:
+@operation(body=NewUser, responses={201: "UserAnswer", 409: None}, roles=ADMIN)
+def create_user(body: NewUser) -> Response:
     """Create a user: {username, display_name, role, password, region_code?, department_id?}."""
-    return _created({"user": _run(uc.create_user, context(), actor(), json_body())})
+    return _created({"user": _run(uc.create_user, context(), actor(), body.given())})
 
 
 @bp.patch("/users/<int:user_id>")
-def update_user(user_id: int) -> Response:
+@operation(body=UserPatch, responses={200: "UserUpdate", 404: None, 409: None}, roles=ADMIN)
+def update_user(user_id: int, body: UserPatch) -> Response:
     """Change a user; disabling or a new password ends their sessions."""
     who = actor()
-    result = _run(uc.update_user, context(), who, user_id, json_body())
+    result = _run(uc.update_user, context(), who, user_id, body.given())
     if result.sessions_ended and user_id == who.id:
         # An admin who changes their own password stays signed in here; other sessions end.
         login_user(me(), remember=bool(request.cookies.get("wangge_remember")))
@@ -146,25 +164,21 @@ def update_user(user_id: int) -> Response:
 
 
 @bp.put("/users/<int:user_id>/grids")
-def set_duties(user_id: int) -> Response:
+@operation(body=DutiesBody, responses={200: "UserAnswer", 404: None}, roles=ADMIN)
+def set_duties(user_id: int, body: DutiesBody) -> Response:
     """Replace a user's grid duties: {"duties": [{"grid_code", "duty"}]}."""
-    return jsonify({"user": _run(uc.set_duties, context(), actor(), user_id, json_body())})
+    return jsonify({"user": _run(uc.set_duties, context(), actor(), user_id, body.model_dump())})
 
 
 # -- grids --------------------------------------------------------------------------------------
 
 
 @bp.get("/grids")
-def list_grids() -> Response:
+@operation(query=AdminGridsQuery, responses={200: "AdminGrids"}, roles=ADMIN)
+def list_grids(query: AdminGridsQuery) -> Response:
     """Active grids with the users of each duty; unstaffed=1: grids without a full-time worker."""
     return jsonify(
-        _run(
-            uc.list_grids,
-            context(),
-            region=request.args.get("region") or None,
-            unstaffed=request.args.get("unstaffed") in {"1", "true"},
-            q=request.args.get("q") or None,
-        )
+        _run(uc.list_grids, context(), region=query.region, unstaffed=query.unstaffed, q=query.q)
     )
 
 
@@ -172,12 +186,14 @@ def list_grids() -> Response:
 
 
 @bp.get("/plans")
+@operation(responses={200: "Plans"}, roles=ADMIN)
 def list_plans() -> Response:
     """Grid plan versions with status, counts and times, newest first."""
     return jsonify({"items": uc.list_plans(context())})
 
 
 @bp.get("/plans/<int:plan_id>")
+@operation(responses={200: "PlanDetail", 404: None}, roles=ADMIN)
 def get_plan(plan_id: int) -> Response:
     """One grid plan version with its validation report."""
     return jsonify(_run(uc.get_plan, context(), plan_id))
@@ -202,6 +218,11 @@ def _too_large() -> ApiError:
 
 
 @bp.post("/plans")
+@operation(
+    form=PLAN_FORM,
+    responses={201: "PlanUpload", 413: None, 422: "PlanInvalid"},
+    roles=ADMIN,
+)
 def upload_plan() -> Response:
     """Validate an uploaded plan file; store it as a draft (and publish it) when valid."""
     if request.content_length is not None and request.content_length > plan_cap():
@@ -238,6 +259,7 @@ def upload_plan() -> Response:
 
 
 @bp.post("/plans/<int:plan_id>/publish")
+@operation(responses={200: "PlanAnswer", 404: None, 409: None}, roles=ADMIN)
 def publish_plan(plan_id: int) -> Response:
     """Publish a draft plan: it becomes its county's active plan, the old one is retired."""
     return jsonify({"plan": _run(uc.publish_plan, context(), actor(), plan_id)})

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import select
 
+from server.api.edge import operation
+from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBody
 from server.api.serialize import Lookups, case_json, event_json, photo_json
-from server.api.util import actor, context, json_body, login_required_api, use_case_error
+from server.api.util import actor, context, login_required_api, use_case_error
 from server.domain.workflow import Action, allowed_actions
 from server.models import Attachment, IncidentEvent
 from server.usecases import cases as uc
@@ -50,29 +52,45 @@ def _conflict_with_case(err: UseCaseError) -> UseCaseError:
 
 
 @bp.post("/cases")
+@operation(body=ReportBody, responses={200: "CaseAnswer", 201: "CaseAnswer", 409: "Conflict"})
 @login_required_api
-def create_case() -> Response:
+def create_case(body: ReportBody) -> Response:
+    """Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``."""
     try:
-        outcome = uc.report(context(), actor(), json_body())
+        outcome = uc.report(context(), actor(), body.given())
     except UseCaseError as err:
         raise use_case_error(_conflict_with_case(err)) from None
     return _answer(outcome, created=True)
 
 
+def _filter(query: CaseListQuery) -> queries.CaseFilter:
+    return queries.CaseFilter(
+        states=query.state,
+        region=query.region,
+        grid=query.grid,
+        department=query.department,
+        category=query.category,
+        source=query.source,
+        urgency=query.urgency,
+        overdue=query.overdue,
+        q=(query.q or "").strip() or None,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        mine=query.mine,
+        bbox=query.bbox_tuple(),
+    )
+
+
 @bp.get("/cases")
+@operation(query=CaseListQuery, responses={200: "CasePage"})
 @login_required_api
-def list_cases() -> Response:
+def list_cases(query: CaseListQuery) -> Response:
+    """Cases in my jurisdiction, filtered, newest first; cursor pagination."""
     ctx, who = context(), actor()
     try:
-        f = queries.CaseFilter.parse(request.args)
-        limit = request.args.get("limit", "50")
+        f = _filter(query)
         rows, next_cursor = queries.list_cases(
-            ctx,
-            who,
-            f,
-            sort=request.args.get("sort", "-created_at"),
-            cursor=request.args.get("cursor") or None,
-            limit=int(limit) if limit.isdigit() else 50,
+            ctx, who, f, sort=query.sort, cursor=query.cursor, limit=query.limit
         )
         look = Lookups(ctx.db)
         look.prefetch(rows)
@@ -80,7 +98,7 @@ def list_cases() -> Response:
             "items": [case_json(ctx, who, c, look) for c in rows],
             "next_cursor": next_cursor,
         }
-        if request.args.get("counts") in {"1", "true"}:
+        if query.counts:
             body["counts"] = queries.counts(ctx, who, f)
     except UseCaseError as err:
         raise use_case_error(err) from None
@@ -88,8 +106,10 @@ def list_cases() -> Response:
 
 
 @bp.get("/cases/<int:case_id>")
+@operation(responses={200: "CaseDetail", 404: None})
 @login_required_api
 def get_case(case_id: int) -> Response:
+    """One case with its events, photos, the actions I may take and possible duplicates."""
     ctx, who = context(), actor()
     try:
         case = uc.load_visible(ctx, who, case_id)
@@ -127,29 +147,27 @@ def get_case(case_id: int) -> Response:
 
 
 @bp.post("/cases/<int:case_id>/actions")
+@operation(body=ActionBody, responses={200: "CaseAnswer", 403: None, 404: None, 409: "Conflict"})
 @login_required_api
-def act(case_id: int) -> Response:
+def act(case_id: int, body: ActionBody) -> Response:
+    """Take one action on a case (one event); idempotent by ``uuid``, 409 on a stale version."""
     try:
-        outcome = uc.act(context(), actor(), case_id, json_body())
+        outcome = uc.act(context(), actor(), case_id, body.given())
     except UseCaseError as err:
         raise use_case_error(_conflict_with_case(err)) from None
     return _answer(outcome, created=False)
 
 
 @bp.get("/changes")
+@operation(query=ChangesQuery, responses={200: "Changes"})
 @login_required_api
-def changes() -> Response:
+def changes(query: ChangesQuery) -> Response:
     """Long poll: cases in my scope changed after ``after`` (an event id cursor)."""
     ctx, who = context(), actor()
-    after_raw = request.args.get("after", "")
-    wait = min(max(float(request.args.get("wait", "20") or 0), 0), 25)
-    if not after_raw:
+    if query.after is None:
         return jsonify({"cursor": str(queries.latest_cursor(ctx)), "items": []})
-    if not after_raw.isdigit():
-        raise use_case_error(
-            queries.ValidationFailed("游标无效 / bad cursor", fields={"after": "a cursor"})
-        )
-    after = int(after_raw)
+    after = query.after
+    wait = min(query.wait, float(current_app.config.get("WANGGE_LONG_POLL_SECONDS", 25)))
     deadline = time.monotonic() + wait
     while True:
         rows, cursor = queries.changes(ctx, who, after)

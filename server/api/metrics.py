@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from sqlalchemy.engine import Connection
 
-from server.api.util import json_body, me, roles_required
+from server.api.edge import operation
+from server.api.inputs import (
+    ExportQuery,
+    KindQuery,
+    MetricsCasesQuery,
+    MetricsParams,
+    ScorecardConfigBody,
+    ScorecardsQuery,
+)
+from server.api.util import me, roles_required
 from server.domain import metrics as dm
 from server.domain.worktime import WorkCalendar
 from server.errors import ApiError
@@ -52,11 +61,13 @@ def _error(err: QueryError) -> ApiError:
     return ApiError(err.status, err.code, err.message, fields)
 
 
-def _query(conn: Connection, cal: WorkCalendar, *, by: str | None = None) -> MetricsQuery:
-    args = {k: request.args.get(k) for k in ("from", "to", "period", "as_of", "by", "group")}
+def _query(
+    conn: Connection, cal: WorkCalendar, params: MetricsParams, *, by: str | None = None
+) -> MetricsQuery:
+    args = params.args()
     if by is not None:
         args["by"] = by
-    q = query_from_args(args, request.args.getlist("scope"), cal)
+    q = query_from_args(args, params.scope, cal)
     scopes = effective_scopes(conn, me(), q.scopes)
     return MetricsQuery(scopes, q.start, q.end, q.as_of, q.by, q.group)
 
@@ -71,24 +82,14 @@ def _head(result: Result) -> dict[str, Any]:
     }
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(
-            400, "validation_failed", f"{name} 应为 {low}–{high} 的整数", {name: f"{low}–{high}"}
-        )
-    return int(raw)
-
-
 @bp.get("")
+@operation(query=MetricsParams, responses={200: "Metrics", 403: None}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
-def metrics() -> Response:
+def metrics(query: MetricsParams) -> Response:
     """Every metric for a scope and period, as of a moment, optionally grouped."""
     cal, conn = _calendar(), _conn()
     try:
-        p = plan(conn, _query(conn, cal), cal)
+        p = plan(conn, _query(conn, cal, query), cal)
         result = compute_plan(conn, p, cal)
     except QueryError as err:
         raise _error(err) from None
@@ -102,6 +103,7 @@ def metrics() -> Response:
 
 
 @bp.get("/definitions")
+@operation(responses={200: "MetricDefinitions"}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
 def definitions() -> Response:
     """The metrics, groupings and default scorecards, for labels and tooltips."""
@@ -133,20 +135,14 @@ def definitions() -> Response:
 
 
 @bp.get("/cases")
+@operation(query=MetricsCasesQuery, responses={200: "MetricCases", 403: None}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
-def cases() -> Response:
+def cases(query: MetricsCasesQuery) -> Response:
     """The cases behind one number (``metric``; ``part`` for a rate; ``by`` + ``group``)."""
-    metric = (request.args.get("metric") or "").strip()
-    if not metric:
-        raise ApiError(
-            400, "unknown_metric", "需要 metric / metric is required", {"metric": "必填 / required"}
-        )
-    part = request.args.get("part") or "numerator"
-    offset = _int_arg("offset", 0, 0, 10**9)
-    limit = _int_arg("limit", 100, 1, MAX_LIMIT)
+    metric, part, offset, limit = query.metric, query.part, query.offset, query.limit
     cal, conn = _calendar(), _conn()
     try:
-        p = plan(conn, _query(conn, cal), cal)
+        p = plan(conn, _query(conn, cal, query), cal)
         d = drilldown(conn, p, cal, metric, part, offset, limit)
     except QueryError as err:
         raise _error(err) from None
@@ -169,23 +165,15 @@ def cases() -> Response:
     )
 
 
-def _kind() -> dm.ScorecardKind:
-    kind = request.args.get("kind") or "department"
-    if kind not in dm.SCORECARD_KINDS:
-        raise ApiError(
-            400, "invalid_kind", "kind 应为 department 或 worker", {"kind": "department|worker"}
-        )
-    return kind  # type: ignore[return-value]
-
-
 @bp.get("/scorecards")
+@operation(query=ScorecardsQuery, responses={200: "Scorecards", 403: None}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
-def scorecard_list() -> Response:
+def scorecard_list(query: ScorecardsQuery) -> Response:
     """Scored and ranked cards of the departments or grid workers (``kind``) of the scope."""
-    kind = _kind()
+    kind = query.kind
     cal, conn = _calendar(), _conn()
     try:
-        q = _query(conn, cal, by=kind)
+        q = _query(conn, cal, query, by=kind)
         result, cards, config = scorecards.scorecards(conn, kind, q, cal)
     except QueryError as err:
         raise _error(err) from None
@@ -200,22 +188,25 @@ def scorecard_list() -> Response:
 
 
 @bp.get("/scorecards/config")
+@operation(query=KindQuery, responses={200: "ScorecardConfig"}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
-def scorecard_config() -> Response:
+def scorecard_config(query: KindQuery) -> Response:
     """The weights, targets and grade bands of a scorecard kind."""
-    kind = _kind()
+    kind = query.kind
     return jsonify(scorecards.load_config(_conn(), kind).to_json())
 
 
 @bp.put("/scorecards/config")
+@operation(
+    query=KindQuery, body=ScorecardConfigBody, responses={200: "ScorecardConfig"}, roles=("admin",)
+)
 @roles_required("admin")
-def scorecard_config_put() -> Response:
+def scorecard_config_put(query: KindQuery, body: ScorecardConfigBody) -> Response:
     """Replace the configuration of a scorecard kind (admin); 400 with ``fields`` if invalid."""
-    kind = _kind()
-    body = json_body()
+    kind = query.kind
     session = db()
     try:
-        config = scorecards.save_config(session.connection(), kind, body, me().id)
+        config = scorecards.save_config(session.connection(), kind, body.given(), me().id)
     except dm.ConfigError as err:
         raise ApiError(
             400, "validation_failed", "考核配置无效 / invalid configuration", err.fields
@@ -225,21 +216,24 @@ def scorecard_config_put() -> Response:
 
 
 @bp.delete("/scorecards/config")
+@operation(query=KindQuery, responses={200: "ScorecardConfig"}, roles=("admin",))
 @roles_required("admin")
-def scorecard_config_reset() -> Response:
+def scorecard_config_reset(query: KindQuery) -> Response:
     """Back to the default configuration (admin)."""
-    kind = _kind()
+    kind = query.kind
     session = db()
     config = scorecards.reset_config(session.connection(), kind)
     session.commit()
     return jsonify(config.to_json())
 
 
-def _export_table(conn: Connection, cal: WorkCalendar) -> tuple[export.Table, MetricsQuery]:
-    report = request.args.get("report") or "metrics"
+def _export_table(
+    conn: Connection, cal: WorkCalendar, params: ExportQuery
+) -> tuple[export.Table, MetricsQuery]:
+    report = params.report
     tz = settings().timezone
     if report == "metrics":
-        q = _query(conn, cal)
+        q = _query(conn, cal, params)
         p = plan(conn, q, cal)
         result = compute_plan(conn, p, cal)
         return export.metrics_table(result, scope_json(p.filters), tz), q
@@ -250,7 +244,7 @@ def _export_table(conn: Connection, cal: WorkCalendar) -> tuple[export.Table, Me
             "report 应为 metrics、department 或 worker",
             {"report": "metrics|department|worker"},
         )
-    q = _query(conn, cal, by=report)
+    q = _query(conn, cal, params, by=report)
     result, cards, _config = scorecards.scorecards(conn, report, q, cal)  # type: ignore[arg-type]
     table = export.scorecard_table(
         report,
@@ -262,38 +256,43 @@ def _export_table(conn: Connection, cal: WorkCalendar) -> tuple[export.Table, Me
     return table, q
 
 
-def _filename(q: MetricsQuery, ext: str) -> str:
-    report = request.args.get("report") or "metrics"
+def _filename(q: MetricsQuery, ext: str, report: str) -> str:
     by = f"-by-{q.by}" if q.by and report == "metrics" else ""
     return f"wangge-{report}-{q.start.isoformat()}-{q.end.isoformat()}{by}.{ext}"
 
 
 @bp.get("/export.xlsx")
+@operation(query=ExportQuery, responses={200: "XLSX", 403: None}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
-def export_xlsx() -> Response:
+def export_xlsx(query: ExportQuery) -> Response:
     """The metrics (or a scorecard: ``report``) as .xlsx, definitions on a second sheet."""
     cal, conn = _calendar(), _conn()
     try:
-        table, q = _export_table(conn, cal)
+        table, q = _export_table(conn, cal, query)
     except QueryError as err:
         raise _error(err) from None
     resp = Response(
         export.to_xlsx(table),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    resp.headers["Content-Disposition"] = f'attachment; filename="{_filename(q, "xlsx")}"'
+    resp.headers["Content-Disposition"] = (
+        f'attachment; filename="{_filename(q, "xlsx", query.report)}"'
+    )
     return resp
 
 
 @bp.get("/export.csv")
+@operation(query=ExportQuery, responses={200: "CSV", 403: None}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
-def export_csv() -> Response:
+def export_csv(query: ExportQuery) -> Response:
     """The same table as CSV, UTF-8 with a BOM."""
     cal, conn = _calendar(), _conn()
     try:
-        table, q = _export_table(conn, cal)
+        table, q = _export_table(conn, cal, query)
     except QueryError as err:
         raise _error(err) from None
     resp = Response(export.to_csv(table), mimetype="text/csv; charset=utf-8")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{_filename(q, "csv")}"'
+    resp.headers["Content-Disposition"] = (
+        f'attachment; filename="{_filename(q, "csv", query.report)}"'
+    )
     return resp

@@ -12,6 +12,8 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from server.api.auth import user_json
+from server.api.edge import operation
+from server.api.inputs import GridsQuery
 from server.api.util import actor, context, login_required_api
 from server.domain.workflow import action_labels, role_labels, rules_table, state_labels
 from server.errors import ApiError
@@ -68,11 +70,14 @@ def workflow_json() -> dict[str, Any]:
 
 
 @bp.get("/workflow")
+@operation(responses={200: "Workflow"}, public=True)
 def workflow() -> Response:
+    """The workflow table: states, actions, roles and the rules between them."""
     return jsonify(workflow_json())
 
 
 @bp.get("/bootstrap")
+@operation(responses={200: "Bootstrap"})
 @login_required_api
 def bootstrap() -> Response:
     """Everything a client caches to work offline."""
@@ -101,20 +106,14 @@ def bootstrap() -> Response:
 
 
 @bp.get("/grids.geojson")
+@operation(query=GridsQuery, responses={200: "GridCollection", 304: None, 403: None, 404: None})
 @login_required_api
-def grids_geojson() -> Response:
+def grids_geojson(query: GridsQuery) -> Response:
     """Active grids as GeoJSON, simplified for ``zoom``; ETag + gzip."""
     ctx, who = context(), actor()
-    zoom_raw = request.args.get("zoom", "")
-    if zoom_raw and not (zoom_raw.isdigit() and 0 <= int(zoom_raw) <= 22):
-        raise ApiError(400, "validation_failed", "zoom 应为 0–22 / zoom 0-22", {"zoom": "0-22"})
     try:
         collection, tag = gridmaps.grids_collection(
-            ctx,
-            who,
-            region=request.args.get("region") or None,
-            zoom=int(zoom_raw) if zoom_raw else None,
-            mine=request.args.get("mine") in {"1", "true"},
+            ctx, who, region=query.region, zoom=query.zoom, mine=query.mine
         )
     except gridmaps.UnknownRegion:
         raise ApiError(404, "not_found", "未知区域 / unknown region") from None

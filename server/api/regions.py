@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
+from server.api.edge import operation
+from server.api.inputs import RegionsQuery
 from server.api.util import actor, context, login_required_api, use_case_error
 from server.usecases import admin as uc
 from server.usecases.errors import UseCaseError
@@ -12,17 +14,19 @@ bp = Blueprint("regions", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/regions")
+@operation(query=RegionsQuery, responses={200: "Regions", 403: None, 404: None})
 @login_required_api
-def children() -> Response:
+def children(query: RegionsQuery) -> Response:
     """Children of ``parent``; without it, the user's own region and its children."""
     try:
-        items = uc.regions_children(context(), actor(), request.args.get("parent") or None)
+        items = uc.regions_children(context(), actor(), query.parent)
     except UseCaseError as err:
         raise use_case_error(err) from None
     return jsonify({"items": items})
 
 
 @bp.get("/regions/tree")
+@operation(responses={200: "Regions"})
 @login_required_api
 def tree() -> Response:
     """The user's regions nested county → towns → communities."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, send_file
 from sqlalchemy import select
 
-from server.api.util import actor, context, json_body, login_required_api, use_case_error
+from server.api.edge import operation
+from server.api.inputs import PieceQuery, UploadBody
+from server.api.util import actor, context, login_required_api, use_case_error
 from server.errors import ApiError
 from server.models import Attachment, Incident
 from server.usecases import photos
@@ -33,15 +35,14 @@ def _state(att: Attachment) -> dict[str, object]:
 
 
 @bp.post("/uploads")
+@operation(body=UploadBody, responses={200: "Upload", 201: "Upload", 409: None})
 @login_required_api
-def begin() -> Response:
-    body = json_body()
+def begin(body: UploadBody) -> Response:
+    """Start a photo upload (or look it up to resume it); idempotent by ``uuid``."""
     try:
         ctx = context()
-        existing = ctx.db.scalar(
-            select(Attachment.id).where(Attachment.uuid == str(body.get("uuid")))
-        )
-        att = photos.begin(ctx, actor(), body.get("uuid"), body.get("total_bytes"))
+        existing = ctx.db.scalar(select(Attachment.id).where(Attachment.uuid == body.uuid))
+        att = photos.begin(ctx, actor(), body.uuid, body.total_bytes)
     except UseCaseError as err:
         raise use_case_error(err) from None
     resp = jsonify(_state(att))
@@ -50,8 +51,10 @@ def begin() -> Response:
 
 
 @bp.get("/uploads/<upload_uuid>")
+@operation(responses={200: "Upload", 404: None})
 @login_required_api
 def status(upload_uuid: str) -> Response:
+    """How much of an upload has arrived."""
     try:
         return jsonify(_state(photos.get(context(), actor(), upload_uuid)))
     except UseCaseError as err:
@@ -59,14 +62,17 @@ def status(upload_uuid: str) -> Response:
 
 
 @bp.put("/uploads/<upload_uuid>")
+@operation(
+    query=PieceQuery,
+    raw_body="application/octet-stream",
+    responses={200: "Upload", 404: None, 409: None, 413: None, 415: None},
+)
 @login_required_api
-def piece(upload_uuid: str) -> Response:
-    offset_raw = request.args.get("offset", "")
-    if not offset_raw.isdigit():
-        raise ApiError(400, "validation_failed", "需要 offset / offset required", {"offset": "int"})
+def piece(upload_uuid: str, query: PieceQuery) -> Response:
+    """Send the bytes of an upload from ``offset``; the last piece finishes it."""
     data = request.get_data(cache=False)
     try:
-        att = photos.put_piece(context(), actor(), upload_uuid, int(offset_raw), data)
+        att = photos.put_piece(context(), actor(), upload_uuid, query.offset, data)
     except UseCaseError as err:
         raise use_case_error(err) from None
     return jsonify(_state(att))
@@ -91,12 +97,16 @@ def _photo(upload_uuid: str, thumb: bool) -> Response:
 
 
 @bp.get("/photos/<upload_uuid>")
+@operation(responses={200: "JPEG", 304: None, 404: None})
 @login_required_api
 def photo(upload_uuid: str) -> Response:
+    """A photo (JPEG) of a case I may see, or my own upload."""
     return _photo(upload_uuid, thumb=False)
 
 
 @bp.get("/photos/<upload_uuid>/thumb")
+@operation(responses={200: "JPEG", 304: None, 404: None})
 @login_required_api
 def thumb(upload_uuid: str) -> Response:
+    """A photo's thumbnail (JPEG)."""
     return _photo(upload_uuid, thumb=True)

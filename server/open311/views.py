@@ -122,6 +122,25 @@ def _unexpected(err: Exception) -> Response:
     return render_error(_format_of_path(request.path), Open311Error(400, text))
 
 
+@bp.before_request
+def _readable_input() -> None:
+    """Text PostgreSQL cannot store (NUL, unpaired surrogates) is a 400 before any query."""
+    if "\x00" in request.path:
+        raise Open311Error(400, "the path holds a NUL character")
+    for name, value in request.values.items(multi=True):
+        for text in (name, value):
+            if "\x00" in text or not _encodable(text):
+                raise Open311Error(400, f"{name[:40]!r}: text with NUL or invalid characters")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @bp.after_request
 def _headers(resp: Response) -> Response:
     # The data is public and no cookie is used: any web page may read it.
@@ -188,6 +207,8 @@ def _when(name: str, value: str, tz: tzinfo) -> datetime:
         raise Open311Error(
             400, f"{name} must be a W3C date/time such as 2026-11-01T00:00:00+08:00"
         ) from None
+    if not 2000 <= when.year <= 2100:  # the arithmetic below (± 90 days, time zones) stays sane
+        raise Open311Error(400, f"{name} must be a date between the years 2000 and 2100")
     return when if when.tzinfo else when.replace(tzinfo=tz)
 
 
@@ -292,6 +313,8 @@ _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]*)\](\[\])?$")
 
 def _attributes(problems: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
+    if "\x00" in request.path:
+        raise Open311Error(400, "the path holds a NUL character")
     for name, value in request.values.items(multi=True):
         if not name.startswith("attribute"):
             continue

@@ -166,8 +166,15 @@ def _decode(cursor: str) -> list[Any]:
         pad = "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(cursor + pad))
         assert isinstance(values, list) and len(values) == 2
-        return values
-    except (ValueError, AssertionError, TypeError):
+        moment, last_id = values
+        # A forged cursor must not reach the database: an ISO moment and a 32-bit id.
+        assert isinstance(last_id, int) and not isinstance(last_id, bool)
+        assert 0 <= last_id < 2**31
+        assert isinstance(moment, str) and len(moment) <= 40
+        parsed = datetime.fromisoformat(moment)
+        assert parsed.tzinfo is not None and 2000 <= parsed.year <= 2100
+        return [parsed, last_id]
+    except (ValueError, AssertionError, TypeError, UnicodeDecodeError):
         raise ValidationFailed("游标无效 / bad cursor", fields={"cursor": "invalid"}) from None
 
 
@@ -189,7 +196,6 @@ def list_cases(
         stmt = stmt.where(Incident.deadline_at.is_not(None))
     if cursor:
         value, last_id = _decode(cursor)
-        value = datetime.fromisoformat(value) if isinstance(value, str) else value
         if desc:
             stmt = stmt.where(or_(column < value, and_(column == value, Incident.id < last_id)))
         else:
