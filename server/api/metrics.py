@@ -49,7 +49,7 @@ MAX_LIMIT = 1000
 
 def _calendar() -> WorkCalendar:
     cfg = settings()
-    return calendar_for(cfg.office_hours, cfg.timezone)
+    return calendar_for(cfg.office_hours, cfg.timezone, db())
 
 
 def _conn() -> Connection:

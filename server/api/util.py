@@ -69,16 +69,10 @@ def login_required_api(fn: F) -> F:
 
 def context() -> Context:
     """The use-case context for this request (session, calendar, limits)."""
-    from flask import current_app
-
     cfg = settings()
-    cal = current_app.extensions.get("wangge.calendar")
-    if cal is None:
-        cal = calendar_from(cfg.office_hours, cfg.timezone)
-        current_app.extensions["wangge.calendar"] = cal
     return Context(
         db=db(),
-        calendar=cal,
+        calendar=calendar_from(cfg.office_hours, cfg.timezone, db()),
         upload_dir=cfg.upload_dir,
         locate_tolerance_m=cfg.locate_tolerance_m,
         duplicate_radius_m=cfg.duplicate_radius_m,

@@ -71,7 +71,7 @@ def export_cmd(
 ) -> None:
     """Write the monthly report (.xlsx with the definitions sheet, or .csv with a BOM)."""
     cfg = settings()
-    cal = calendar_for(cfg.office_hours, cfg.timezone)
+    cal = calendar_for(cfg.office_hours, cfg.timezone, db())
     conn = db().connection()
     try:
         q = query_from_args(_query_args(period, start, end, as_of, by), list(scopes), cal)
@@ -107,7 +107,7 @@ def show(
 ) -> None:
     """Print the main figures in the terminal."""
     cfg = settings()
-    cal = calendar_for(cfg.office_hours, cfg.timezone)
+    cal = calendar_for(cfg.office_hours, cfg.timezone, db())
     conn = db().connection()
     try:
         q = query_from_args(_query_args(period, start, end, as_of, by), list(scopes), cal)

@@ -2,11 +2,14 @@
 
 Rules (see docs/workflow.md, "Working time"):
 
-- A *workday* is what ``chinese_calendar.is_workday`` says: Mon–Fri except statutory holidays,
-  plus the adjusted working Saturdays/Sundays (调休上班). Per-calendar overrides
-  (``extra_holidays``, ``extra_workdays``) win over the package. For a year the package does not
-  know (it raises ``NotImplementedError``) we fall back to Mon–Fri and log one warning per year:
-  deadlines keep working, and an operator can add the announced holidays as overrides.
+- A *workday* is Mon–Fri except statutory holidays, plus the adjusted working Saturdays/Sundays
+  (调休上班日), as the :class:`StatutoryCalendar` says. It holds the years an admin entered
+  (stored in the database, loaded by ``server.usecases.calendar``) and otherwise asks the
+  ``chinesecalendar`` package (``chinese_calendar.is_workday``). A year an admin entered replaces
+  the package's year entirely. A year known to neither is *unknown*: we fall back to Mon–Fri and
+  log one warning per year, so deadlines keep working, and :meth:`StatutoryCalendar.warnings`
+  flags it (``/healthz`` says "degraded" from 1 November when next year is unknown).
+  Per-calendar overrides (``extra_holidays``, ``extra_workdays``) win over both.
 - *Office time* is the union of the daily periods of :class:`OfficeHours` on workdays, read on
   the wall clock of the calendar's time zone (default 08:30–12:00 and 14:00–17:30,
   Asia/Shanghai, i.e. 7 office hours a day).
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -99,21 +102,209 @@ class OfficeHours:
 _warned_years: set[int] = set()
 
 
+def _fallback(day: date) -> bool:
+    """Mon–Fri, with one warning per year: the year has no statutory calendar."""
+    if day.year not in _warned_years:
+        _warned_years.add(day.year)
+        log.warning(
+            "no statutory calendar for %d (chinesecalendar %s knows %d-%d, and no admin has "
+            "entered it): treating Mon-Fri as workdays; enter that year's holidays "
+            "(flask calendar import, or the console's calendar page)",
+            day.year,
+            getattr(chinese_calendar, "__version__", "?"),
+            PACKAGE_YEARS.start,
+            PACKAGE_YEARS.stop - 1,
+        )
+    return day.weekday() < 5
+
+
 @lru_cache(maxsize=16384)
 def statutory_workday(day: date) -> bool:
     """``chinese_calendar.is_workday`` with the Mon–Fri fallback for unknown years (cached)."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            log.warning(
-                "chinesecalendar %s has no data for %d: treating Mon-Fri as workdays; "
-                "update the package or configure that year's holidays",
-                getattr(chinese_calendar, "__version__", "?"),
-                day.year,
+        return _fallback(day)
+
+
+def _package_years() -> range:
+    from chinese_calendar.constants import holidays
+
+    return range(min(holidays).year, max(holidays).year + 1)
+
+
+#: The years the installed chinesecalendar package knows (2004-2026 for 1.11.0).
+PACKAGE_YEARS = _package_years()
+
+DayKind = Literal["holiday", "workday"]
+DAY_KINDS: tuple[DayKind, ...] = ("holiday", "workday")
+YearSource = Literal["database", "package", "unknown"]
+#: From this (month, day) on, an unknown next year is a warning (the State Council publishes the
+#: next year's holidays in November or December).
+WARN_FROM = (11, 1)
+MAX_NAME = 50
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A statutory holiday (``kind="holiday"``, e.g. 春节) or an adjusted working day
+    (``kind="workday"``, 调休上班日) of one year."""
+
+    day: date
+    kind: DayKind
+    name: str = ""
+
+
+class CalendarInputError(ValueError):
+    """Entries of a year that cannot be accepted: ``problems`` maps a field to a message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class YearCalendar:
+    """One year's holidays and adjusted working days, sorted by date."""
+
+    year: int
+    source: Literal["database", "package"]
+    holidays: tuple[CalendarDay, ...] = ()
+    workdays: tuple[CalendarDay, ...] = ()
+
+    @classmethod
+    def build(
+        cls, year: int, days: Iterable[CalendarDay], source: Literal["database", "package"]
+    ) -> YearCalendar:
+        """Check and sort a year's entries; :class:`CalendarInputError` names each bad one
+        (``holidays[2].date``, ``workdays[0].name``, ...)."""
+        problems: dict[str, str] = {}
+        if not PACKAGE_YEARS.start <= year <= 2100:
+            problems["year"] = (
+                f"年份应在 {PACKAGE_YEARS.start}–2100 / a year {PACKAGE_YEARS.start}-2100"
             )
-        return day.weekday() < 5
+        seen: dict[date, str] = {}
+        index = {"holiday": 0, "workday": 0}
+        out: dict[str, list[CalendarDay]] = {"holiday": [], "workday": []}
+        for entry in days:
+            if entry.kind not in DAY_KINDS:
+                raise CalendarInputError({"kind": "应为 holiday 或 workday / holiday or workday"})
+            where = f"{entry.kind}s[{index[entry.kind]}]"
+            index[entry.kind] += 1
+            name = entry.name.strip()
+            if entry.day.year != year:
+                problems[f"{where}.date"] = (
+                    f"{entry.day.isoformat()} 不在 {year} 年内 / is not in {year}"
+                )
+            elif entry.day in seen:
+                problems[f"{where}.date"] = (
+                    f"{entry.day.isoformat()} 已列为 {seen[entry.day]} / is already listed as "
+                    f"a {seen[entry.day]}"
+                    if seen[entry.day] != entry.kind
+                    else f"{entry.day.isoformat()} 重复 / is listed twice"
+                )
+            elif entry.kind == "workday" and entry.day.weekday() < 5:
+                problems[f"{where}.date"] = (
+                    f"{entry.day.isoformat()} 是周一至周五，本来就上班 / is a Monday-Friday, "
+                    "a working day anyway"
+                )
+            if entry.kind == "holiday" and not name:
+                problems[f"{where}.name"] = "节日名称必填 / a holiday needs a name"
+            if len(name) > MAX_NAME:
+                problems[f"{where}.name"] = f"最多 {MAX_NAME} 个字 / at most {MAX_NAME} characters"
+            seen.setdefault(entry.day, entry.kind)
+            out[entry.kind].append(CalendarDay(entry.day, entry.kind, name))
+        if problems:
+            raise CalendarInputError(problems)
+        return cls(
+            year,
+            source,
+            tuple(sorted(out["holiday"], key=lambda d: d.day)),
+            tuple(sorted(out["workday"], key=lambda d: d.day)),
+        )
+
+    @property
+    def days(self) -> tuple[CalendarDay, ...]:
+        return tuple(sorted(self.holidays + self.workdays, key=lambda d: d.day))
+
+
+@lru_cache(maxsize=64)
+def package_year(year: int) -> YearCalendar | None:
+    """The year as the chinesecalendar package has it (Chinese names), or None."""
+    if year not in PACKAGE_YEARS:
+        return None
+    from chinese_calendar.constants import Holiday, holidays, workdays
+
+    def chinese(value: str) -> str:
+        try:
+            return str(Holiday(value).chinese)
+        except ValueError:
+            return value
+
+    days = [CalendarDay(d, "holiday", chinese(n)) for d, n in holidays.items() if d.year == year]
+    days += [CalendarDay(d, "workday", chinese(n)) for d, n in workdays.items() if d.year == year]
+    return YearCalendar(
+        year,
+        "package",
+        tuple(sorted((d for d in days if d.kind == "holiday"), key=lambda d: d.day)),
+        tuple(sorted((d for d in days if d.kind == "workday"), key=lambda d: d.day)),
+    )
+
+
+class StatutoryCalendar:
+    """Which days are statutory workdays: the years an admin entered (``entered``, from the
+    database), else the chinesecalendar package, else Mon–Fri for an *unknown* year (flagged by
+    :meth:`warnings`). Immutable; ``version`` identifies the data it was built from (the last
+    change id of the calendar trail)."""
+
+    def __init__(self, entered: Iterable[YearCalendar] = (), *, version: int = 0) -> None:
+        self.entered: Mapping[int, YearCalendar] = {y.year: y for y in entered}
+        self.version = version
+        self._days: dict[date, bool] = {}
+        for y in self.entered.values():
+            for d in y.holidays:
+                self._days[d.day] = False
+            for d in y.workdays:
+                self._days[d.day] = True
+
+    def __repr__(self) -> str:
+        return f"StatutoryCalendar(entered={sorted(self.entered)}, version={self.version})"
+
+    def source(self, year: int) -> YearSource:
+        if year in self.entered:
+            return "database"
+        if year in PACKAGE_YEARS:
+            return "package"
+        return "unknown"
+
+    def knows(self, year: int) -> bool:
+        return self.source(year) != "unknown"
+
+    def year(self, year: int) -> YearCalendar | None:
+        """The year's holidays and adjusted working days, or None for an unknown year."""
+        return self.entered.get(year) or package_year(year)
+
+    def is_workday(self, day: date) -> bool:
+        flag = self._days.get(day)
+        if flag is not None:
+            return flag
+        if day.year in self.entered:
+            return day.weekday() < 5
+        return statutory_workday(day)
+
+    def warnings(self, today: date) -> list[str]:
+        """What an operator must do: "calendar: 2027 unknown" when this year is unknown, or
+        from 1 November when next year is."""
+        out = []
+        if not self.knows(today.year):
+            out.append(f"calendar: {today.year} unknown")
+        if (today.month, today.day) >= WARN_FROM and not self.knows(today.year + 1):
+            out.append(f"calendar: {today.year + 1} unknown")
+        return out
+
+
+#: The package alone (no admin entries): the default of :class:`WorkCalendar`.
+PACKAGE_CALENDAR = StatutoryCalendar()
 
 
 def _require_aware(value: datetime, name: str = "datetime") -> None:
@@ -132,8 +323,10 @@ class WorkCalendar:
         *,
         extra_holidays: Iterable[date] = (),
         extra_workdays: Iterable[date] = (),
+        statutory: StatutoryCalendar | None = None,
     ) -> None:
         self.office_hours = office_hours or OfficeHours()
+        self.statutory = statutory or PACKAGE_CALENDAR
         self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.extra_holidays = frozenset(extra_holidays)
         self.extra_workdays = frozenset(extra_workdays)
@@ -144,7 +337,7 @@ class WorkCalendar:
         self._cumulative: dict[int, list[int]] = {}
 
     def __repr__(self) -> str:
-        return f"WorkCalendar({self.office_hours!r}, tz={self.tz!s})"
+        return f"WorkCalendar({self.office_hours!r}, tz={self.tz!s}, {self.statutory!r})"
 
     # --- days ------------------------------------------------------------------------
 
@@ -156,7 +349,7 @@ class WorkCalendar:
             return True
         if day in self.extra_holidays:
             return False
-        return statutory_workday(day)
+        return self.statutory.is_workday(day)
 
     def _year_counts(self, year: int) -> list[int]:
         """counts[i] = workdays in the year strictly before its i-th day (0-based)."""

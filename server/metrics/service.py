@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from server.domain import metrics as dm
-from server.domain.worktime import OfficeHours, WorkCalendar
+from server.domain.worktime import WorkCalendar
 from server.metrics.query import MetricsQuery, QueryError, Scope
 from server.models import GridAssignment, Region, User
 from server.usecases import policy
-from server.usecases.context import Actor
+from server.usecases.context import Actor, calendar_from
 
-
-@lru_cache(maxsize=8)
-def calendar_for(office_hours: str, tz: str) -> WorkCalendar:
-    return WorkCalendar(OfficeHours.parse(office_hours), tz)
+#: The same factory as deadlines use (``calendar_for(office_hours, tz, conn)``), so deadlines
+#: and metrics count working time on the same statutory calendar.
+calendar_for = calendar_from
 
 
 # --- parameters ------------------------------------------------------------------------------

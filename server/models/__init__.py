@@ -1,6 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from server.models.base import Base
+from server.models.calendar import CalendarChange, CalendarEntry, CalendarYear
 from server.models.cases import Attachment, Incident, IncidentEvent, Rating
 from server.models.catalog import Category
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
@@ -14,6 +15,9 @@ __all__ = [
     "ApiKey",
     "Attachment",
     "Base",
+    "CalendarChange",
+    "CalendarEntry",
+    "CalendarYear",
     "Category",
     "Department",
     "Grid",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from server.domain.worktime import OfficeHours, WorkCalendar
@@ -73,5 +75,22 @@ class Context:
         return self.clock()
 
 
-def calendar_from(office_hours: str, tz: str) -> WorkCalendar:
-    return WorkCalendar(OfficeHours.parse(office_hours.split(",")), tz)
+def calendar_from(
+    office_hours: str, tz: str, db: Session | Connection | None = None
+) -> WorkCalendar:
+    """The one factory of working calendars, for deadlines and for metrics alike.
+
+    With ``db``: office hours, time zone and the statutory calendar stored there (the years an
+    admin entered over the chinesecalendar package), cached per process and reloaded within
+    2 s of a change (``server.usecases.calendar``). Without: the package alone (tests, benches).
+    """
+    if db is None:
+        return _package_calendar(office_hours, tz)
+    from server.usecases.calendar import work_calendar
+
+    return work_calendar(db, office_hours, tz)
+
+
+@lru_cache(maxsize=8)
+def _package_calendar(office_hours: str, tz: str) -> WorkCalendar:
+    return WorkCalendar(OfficeHours.parse(office_hours), tz)
