@@ -19,6 +19,7 @@ from server.errors import register_error_handlers
 from server.extensions import close_db, csrf, db, login_manager
 from server.logs import install as install_log_redaction
 from server.models import User
+from server.models.types import utcnow
 from server.security import signed_in_user
 
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     engine = make_engine(settings.database_url)
     app.extensions["wangge.settings"] = settings
     app.extensions["wangge.engine"] = engine
+    app.extensions["wangge.clock"] = utcnow  # tests replace it (e.g. the calendar warnings)
     app.extensions["wangge.sessions"] = make_session_factory(engine)
     if settings.check_db_on_start:
         _check_database(app, settings)
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     @app.get("/healthz")
     def health() -> Response:
-        """Checks the database and the schema revision."""
+        """Checks the database, the schema revision and the statutory calendar."""
         from server.migrate import current_revision, head_revision
 
         try:
@@ -130,14 +132,22 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             return resp
         head = head_revision()
         ok = current == head
-        resp = jsonify(
-            {
-                "status": "ok" if ok else "degraded",
-                "database": engine.dialect.name,
-                "schema": current,
-                "schema_head": head,
-            }
-        )
+        body: dict[str, Any] = {
+            "status": "ok" if ok else "degraded",
+            "database": engine.dialect.name,
+            "schema": current,
+            "schema_head": head,
+            "reasons": [] if ok else [f"schema: {current} is not {head} (flask db upgrade)"],
+        }
+        if ok:
+            # Serving, but an operator must act: the calendar of this or next year is unknown.
+            from server.api.calendar import today
+            from server.usecases.calendar import statutory_for
+
+            body["reasons"] = statutory_for(db()).warnings(today())
+            if body["reasons"]:
+                body["status"] = "degraded"
+        resp = jsonify(body)
         resp.status_code = 200 if ok else 503
         return resp
 
@@ -145,7 +155,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server.api import admin, auth, cases, metrics, openapi, reference, regions, uploads
+    from server.api import (
+        admin,
+        auth,
+        calendar,
+        cases,
+        metrics,
+        openapi,
+        reference,
+        regions,
+        uploads,
+    )
     from server.open311 import bp as open311_bp
     from server.pages import bp as pages
 
@@ -157,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(regions.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(pages)
 

@@ -75,7 +75,7 @@ def _needs_schema(command: click.Command) -> None:
 
 
 def register(app: Flask) -> None:
-    from server.cli import catalog, database, demo, grids, metrics, open311, users
+    from server.cli import calendar, catalog, database, demo, grids, metrics, open311, users
 
     app.cli.add_command(database.group)
     for group in (grids.group, catalog.group, users.group, demo.group, open311.group):
@@ -83,6 +83,8 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
     _guard(metrics.group)
     app.cli.add_command(metrics.group)
+    _guard(calendar.group)
+    app.cli.add_command(calendar.group)
 
 
 def _guard(group: AppGroup) -> None:
