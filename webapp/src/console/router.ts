@@ -13,6 +13,7 @@ const core: RouteRecordRaw[] = [
   { path: '/cases/:id(\\d+)', name: 'case', component: () => import('./pages/CasePage.vue'), props: (r) => ({ id: Number(r.params.id) }) },
   { path: '/hotline', name: 'hotline', component: () => import('./pages/HotlinePage.vue') },
   { path: '/overdue', name: 'overdue', component: () => import('./pages/OverduePage.vue') },
+  { path: '/calendar', name: 'calendar', component: () => import('./pages/calendar/CalendarPage.vue') },
 ]
 
 const placeholder = (): Promise<unknown> => import('./pages/PlaceholderPage.vue')
