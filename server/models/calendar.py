@@ -6,7 +6,7 @@ chinesecalendar package says about it (see ``server.domain.worktime.StatutoryCal
 ``calendar_days`` are its holidays (``kind='holiday'``, with a name such as 春节) and adjusted
 working days (``kind='workday'``). ``calendar_changes`` records who changed which year, when,
 why, and the year's entries before and after; its largest id is the calendar's *version*, which
-every process checks every few seconds to drop its cached calendar. Migration 0005 makes the
+every process checks every few seconds to drop its cached calendar. Migration 0006 makes the
 trail append-only in the database (UPDATE and DELETE are refused by triggers).
 """
 

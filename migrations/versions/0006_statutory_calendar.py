@@ -1,7 +1,7 @@
 """statutory calendar: years an admin entered, their holidays and 调休 days, the change trail
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29
 
 chinesecalendar 1.11.0 knows 2004-2026. An admin enters the following years (holidays and
@@ -16,8 +16,8 @@ from alembic import op
 
 import server.models.types
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
