@@ -10,9 +10,8 @@ from server.api.inputs import PieceQuery, UploadBody
 from server.api.util import actor, context, login_required_api, use_case_error
 from server.errors import ApiError
 from server.models import Attachment, Incident
-from server.usecases import photos
+from server.usecases import photos, policy
 from server.usecases.errors import UseCaseError
-from server.usecases.policy import may_see_case as can_see
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 
@@ -83,11 +82,8 @@ def _photo(upload_uuid: str, thumb: bool) -> Response:
     att = ctx.db.scalar(select(Attachment).where(Attachment.uuid == upload_uuid))
     allowed = False
     if att is not None and att.status == "ready" and att.sha256:
-        if att.incident_id is not None:
-            case = ctx.db.get(Incident, att.incident_id)
-            allowed = case is not None and can_see(who, case)
-        else:
-            allowed = att.uploader_id == who.id
+        case = ctx.db.get(Incident, att.incident_id) if att.incident_id is not None else None
+        allowed = policy.may_see_photo(who, att.uploader_id, case)
     if not allowed or att is None or att.sha256 is None:
         raise ApiError(404, "not_found", "照片不存在或无权查看 / no such photo")
     path = photos.stored_path(ctx, att.sha256, thumb=thumb)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.models import Attachment
+from server.usecases import policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
 
@@ -80,7 +81,7 @@ def begin(ctx: Context, actor: Actor, upload_uuid: Any, total_bytes: Any) -> Att
 
 
 def _own(actor: Actor, att: Attachment, total_bytes: int | None = None) -> Attachment:
-    if att.uploader_id != actor.id:
+    if not policy.may_use_upload(actor, att.uploader_id):
         raise Forbidden("不是你的上传 / not your upload")
     if total_bytes is not None and att.total_bytes != total_bytes:
         raise Conflict(

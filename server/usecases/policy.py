@@ -345,3 +345,118 @@ def may_name_scope(db: DB, actor: Actor, kind: str, value: str) -> bool:
         exists = db.execute(select(User.id).where(User.id == ident)).scalar()
         return exists is None or may_see_user(db, actor, ident)
     return False
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+
+def may_use_upload(actor: Actor, uploader_id: int | None) -> bool:
+    """An upload not yet attached to a case is its uploader's alone (resume, attach, view)."""
+    return actor.id is not None and uploader_id == actor.id
+
+
+def may_see_photo(actor: Actor, uploader_id: int | None, case: Incident | None) -> bool:
+    """A photo of a case: whoever may see the case; an unattached one: its uploader."""
+    return may_see_case(actor, case) if case is not None else may_use_upload(actor, uploader_id)
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+ANYONE: frozenset[str] | None = None  # signed in or not
+SIGNED_IN = frozenset(ROLES)
+ADMIN_ONLY = frozenset({"admin"})
+
+# Who may call each endpoint at all, before any object is looked at; keyed by Flask endpoint
+# and method. The objects an endpoint names are then decided by the functions above (and, for
+# case actions, the workflow table). tests/security/test_access_matrix.py calls every endpoint
+# of the app as every role and checks each answer against this table and those functions; an
+# endpoint missing here fails it.
+ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
+    **{
+        (e, "GET"): ANYONE
+        for e in (
+            "health",
+            "static",
+            "pages.index",
+            "pages.field_app",
+            "pages.console_app",
+            "pages.assets",
+            "pages.login_page",
+            "openapi.openapi_json",
+            "openapi.docs_page",
+            "reference.workflow",
+            "auth.csrf_token",
+            "open311.discovery",
+            "open311.media",
+            "open311.request_list",
+            "open311.request_one",
+            "open311.service_list",
+            "open311.service_definition",
+            "open311.token_missing",
+            "open311.token",
+            "open311.unknown",
+        )
+    },
+    ("pages.login_page", "POST"): ANYONE,
+    ("auth.login", "POST"): ANYONE,
+    ("auth.logout", "POST"): ANYONE,
+    ("open311.request_create", "POST"): ANYONE,  # an Open311 key, not a user, files these
+    **{("open311.unknown", m): ANYONE for m in ("POST", "PUT", "PATCH", "DELETE")},
+    **{
+        (e, m): SIGNED_IN
+        for e, m in (
+            ("auth.whoami", "GET"),
+            ("reference.bootstrap", "GET"),
+            ("reference.grids_geojson", "GET"),
+            ("regions.children", "GET"),
+            ("regions.tree", "GET"),
+            ("cases.create_case", "POST"),  # and the workflow table: who may report
+            ("cases.list_cases", "GET"),
+            ("cases.get_case", "GET"),
+            ("cases.act", "POST"),  # and the workflow table: who may take which action
+            ("cases.changes", "GET"),
+            ("uploads.begin", "POST"),
+            ("uploads.status", "GET"),
+            ("uploads.piece", "PUT"),
+            ("uploads.photo", "GET"),
+            ("uploads.thumb", "GET"),
+            ("metrics.metrics", "GET"),
+            ("metrics.cases", "GET"),
+            ("metrics.definitions", "GET"),
+            ("metrics.scorecard_list", "GET"),
+            ("metrics.scorecard_config", "GET"),
+            ("metrics.export_csv", "GET"),
+            ("metrics.export_xlsx", "GET"),
+        )
+    },
+    ("metrics.scorecard_config_put", "PUT"): ADMIN_ONLY,
+    ("metrics.scorecard_config_reset", "DELETE"): ADMIN_ONLY,
+    **{
+        (e, m): ADMIN_ONLY
+        for e, m in (
+            ("admin.list_departments", "GET"),
+            ("admin.create_department", "POST"),
+            ("admin.update_department", "PATCH"),
+            ("admin.list_categories", "GET"),
+            ("admin.create_category", "POST"),
+            ("admin.update_category", "PATCH"),
+            ("admin.list_users", "GET"),
+            ("admin.create_user", "POST"),
+            ("admin.get_user", "GET"),
+            ("admin.update_user", "PATCH"),
+            ("admin.set_duties", "PUT"),
+            ("admin.list_grids", "GET"),
+            ("admin.list_plans", "GET"),
+            ("admin.upload_plan", "POST"),
+            ("admin.get_plan", "GET"),
+            ("admin.publish_plan", "POST"),
+        )
+    },
+}
+
+
+def may_call(role: str | None, endpoint: str, method: str) -> bool:
+    """May someone of ``role`` (None: signed out) call this endpoint at all? (KeyError for an
+    endpoint the table does not know: every endpoint must be in it.)"""
+    allowed = ENDPOINT_ROLES[(endpoint, method)]
+    return allowed is None or (role is not None and role in allowed)
