@@ -796,7 +796,7 @@ def test_access_matrix(any_app: Flask, capsys: Any) -> None:
                 elif row.check is not None and status == 200:
                     problem = row.check(env, who, obj, resp)
                 if problem:
-                    body = resp.get_data(as_text=True)[:160].replace("\n", " ")
+                    body = resp.get_data()[:160].decode("utf-8", "replace").replace("\n", " ")
                     violations.append(f"{key[1]} {key[0]} as {who} on {obj}: {problem} {body}")
     summary = (
         f"access matrix: {len(ROWS)} endpoints, {len(IDENTITIES)} identities, "
