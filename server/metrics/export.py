@@ -3,6 +3,11 @@
 Headers are Chinese. The .xlsx carries the question (scope, period, as-of) above the table and
 the definitions of every metric on a second sheet (指标口径), so a printed report explains
 itself.
+
+Every text cell of every export goes through :func:`neutralise` (CSV/formula injection, OWASP):
+a text that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return, or their full-width forms ``＝＋－＠``) is written with a leading
+single quote, and an .xlsx cell is never of formula type. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -35,6 +40,29 @@ class Table:
     kinds: list[str]  # text | count | rate | hours | score
     rows: list[list[Any]]
     about: list[tuple[str, str]]  # (label, value) lines describing the question
+
+
+# What Excel, WPS and LibreOffice may take as the start of a formula (full-width forms too:
+# the Chinese IMEs type them, and WPS reads them as their ASCII twins).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell value safe to hand to a spreadsheet: formula-like text gets a leading quote.
+
+    Only ``str`` is changed; numbers, dates and None pass through untouched.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _append(ws: Any, values: Sequence[Any]) -> None:
+    """``ws.append`` of neutralised values; no cell of the new row is a formula."""
+    ws.append([neutralise(v) for v in values])
+    for cell in ws[ws.max_row]:
+        if cell.data_type == "f":  # belt and braces: openpyxl types "=..." strings as formulas
+            cell.data_type = "s"
 
 
 def _local(moment: datetime, tz: str) -> str:
@@ -115,19 +143,19 @@ def to_xlsx(table: Table) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = table.title
-    ws.append([table.title])
+    _append(ws, [table.title])
     ws["A1"].font = Font(bold=True, size=14)
     for label, value in table.about:
-        ws.append([label, value])
+        _append(ws, [label, value])
     ws.append([])
     head_row = ws.max_row + 1
-    ws.append(table.header)
+    _append(ws, table.header)
     for cell in ws[head_row]:
         cell.font = Font(bold=True)
         cell.fill = _HEAD_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for row in table.rows:
-        ws.append([_xlsx_value(v, k) for v, k in zip(row, table.kinds, strict=True)])
+        _append(ws, [_xlsx_value(v, k) for v, k in zip(row, table.kinds, strict=True)])
         r = ws.max_row
         for col, kind in enumerate(table.kinds, start=1):
             cell = ws.cell(row=r, column=col)
@@ -144,18 +172,19 @@ def to_xlsx(table: Table) -> bytes:
     ws.row_dimensions[head_row].height = 32
 
     defs = wb.create_sheet("指标口径")
-    defs.append(["指标", "English", "键 key", "统计对象", "口径", "公式"])
+    _append(defs, ["指标", "English", "键 key", "统计对象", "口径", "公式"])
     for cell in defs[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEAD_FILL
     for row in definitions_rows():
-        defs.append(row)
+        _append(defs, row)
     defs.append([])
-    defs.append(
+    _append(
+        defs,
         [
             "说明",
             "统计时点之后的事件不计入；比率分母为 0 时留空；工作时长按法定工作日与办公时间计算。",
-        ]
+        ],
     )
     for letter, width in zip("ABCDEF", (16, 26, 28, 10, 60, 48), strict=True):
         defs.column_dimensions[letter].width = width
@@ -180,14 +209,14 @@ def _csv_value(value: Any, kind: str) -> Any:
         return f"{100 * value:.2f}"
     if kind in ("hours", "score"):
         return f"{value:.2f}"
-    return value
+    return neutralise(value)
 
 
 def to_csv(table: Table) -> bytes:
     """The table as CSV, UTF-8 with a BOM (Excel then reads the Chinese headers correctly)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(table.header)
+    writer.writerow([neutralise(h) for h in table.header])
     for row in table.rows:
         writer.writerow([_csv_value(v, k) for v, k in zip(row, table.kinds, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
