@@ -1,8 +1,11 @@
 """Photo uploads: in pieces of at most 1 MiB, resumable, checked by content, re-encoded.
 
 The server never keeps the bytes a phone sent: Pillow must open them as an image within the
-size and pixel caps; the picture is turned upright, re-encoded as JPEG without EXIF (capture time
-and GPS are kept as fields), given a thumbnail and stored once under its SHA-256.
+size and pixel caps; the picture is turned upright, its pixels are copied into a new image that
+carries nothing else, and that is re-encoded as JPEG, given a thumbnail and stored once under its
+SHA-256. The stored file holds only pixels: no EXIF, no comment (COM), no XMP, ICC or IPTC
+(APP1-APP15) segment survives. Capture time and GPS are read first and kept as fields (who may
+see the GPS: ``server.api.serialize.photo_json`` and docs/security.md "Photos").
 """
 
 from __future__ import annotations
@@ -178,6 +181,19 @@ def _exif_fields(img: Image.Image) -> tuple[datetime | None, tuple[float, float]
     return taken, gps
 
 
+def _pixels_only(img: Image.Image) -> Image.Image:
+    """A new RGB image with ``img``'s pixels and an empty ``info``.
+
+    Pillow's JPEG writer copies ``info["comment"]`` (a COM segment, e.g. HTML) of the image it
+    saves; ICC, XMP and EXIF ride along whenever ``info`` is passed on. Nothing of the sender's
+    file but its pixels may reach the stored one.
+    """
+    clean = Image.new("RGB", img.size)
+    clean.paste(img)
+    clean.info = {}
+    return clean
+
+
 def process_image(data: bytes, max_pixels: int) -> Processed:
     """Open, check and re-encode an image; raise Unprocessable for anything else."""
     bad = Unprocessable(
@@ -208,6 +224,7 @@ def process_image(data: bytes, max_pixels: int) -> Processed:
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise bad from None
+    img = _pixels_only(img)
     img.thumbnail((FULL_EDGE, FULL_EDGE))
     full = io.BytesIO()
     img.save(full, "JPEG", quality=85, optimize=True)

@@ -122,3 +122,69 @@ def test_someone_elses_upload_cannot_be_used_or_continued(world: World) -> None:
     r = other.post("/api/v1/cases", json={"uuid": str(uuid.uuid4()), "category_code": "0101",
                    "lon": 106.35, "lat": 38.05, "photos": [key]})  # fmt: skip
     assert r.status_code == 400 and r.get_json()["error"] == "photo_missing"
+
+
+def _segments(data: bytes) -> list[int]:
+    """The JPEG markers before the image data (SOS), in order."""
+    assert data[:2] == b"\xff\xd8"
+    markers, i = [], 2
+    while i < len(data):
+        assert data[i] == 0xFF, i
+        marker = data[i + 1]
+        markers.append(marker)
+        if marker == 0xDA:  # SOS: entropy-coded data follows
+            return markers
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return markers
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def _hostile_jpeg() -> bytes:
+    """A JPEG carrying a COM with HTML, EXIF (with GPS), XMP, ICC and IPTC (APP13) segments."""
+    img = Image.effect_noise((640, 480), 60).convert("RGB")
+    buf = io.BytesIO()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>SecretXMP</rdf:RDF></x:xmpmeta>'
+    img.save(
+        buf,
+        "JPEG",
+        quality=90,
+        exif=_exif_with_gps(),
+        comment=b"<script>alert('com')</script>",
+        xmp=xmp,
+        icc_profile=b"SecretICC" * 20,
+    )
+    data = buf.getvalue()
+    iptc = _segment(
+        0xED, b"Photoshop 3.0\x00" + b"8BIM\x04\x04\x00\x00\x00\x00\x00\x10SecretIPTC......"
+    )
+    app15 = _segment(0xEF, b"<img src=x onerror=alert(1)>")
+    return data[:2] + iptc + app15 + data[2:]
+
+
+def test_only_pixels_survive_reencoding(world: World) -> None:
+    """COM (HTML), EXIF, XMP, ICC, IPTC and other APPn segments never reach the stored files."""
+    data = _hostile_jpeg()
+    sent = _segments(data)
+    assert {0xFE, 0xE1, 0xE2, 0xED, 0xEF} <= set(sent)  # the crafted file has them all
+    c = _client(world, "wg1")
+    key, last = _upload(c, data)
+    assert last["status"] == "ready", last
+    with world.session() as db:
+        att = db.scalar(select(Attachment).where(Attachment.uuid == key))
+        assert att is not None and att.sha256 is not None
+        assert att.gps_lat is not None and att.taken_at is not None  # still read, as fields
+        sha = att.sha256
+    upload_dir = world.app.extensions["wangge.settings"].upload_dir
+    files = [p.read_bytes() for p in sorted(upload_dir.rglob(f"{sha}*.jpg"))]
+    assert len(files) == 2  # the picture and its thumbnail, as stored on disk
+    assert c.get(f"/api/v1/photos/{key}").data in files
+    for stored in files:
+        markers = _segments(stored)
+        # SOI is implied; APP0 (JFIF), DQT, SOF, DHT, DRI and SOS only.
+        assert set(markers) <= {0xE0, 0xDB, 0xC0, 0xC2, 0xC4, 0xDD, 0xDA}, [hex(m) for m in markers]
+        for secret in (b"<script>", b"SecretCam", b"SecretXMP", b"SecretICC", b"SecretIPTC",
+                       b"onerror", b"Exif\x00"):  # fmt: skip
+            assert secret not in stored, secret
