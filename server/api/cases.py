@@ -29,7 +29,7 @@ def _answer(outcome: uc.Outcome, created: bool) -> Response:
         photos = list(
             ctx.db.scalars(select(Attachment).where(Attachment.event_id == outcome.event.id))
         )
-        body["event"] = event_json(outcome.event, look, photos)
+        body["event"] = event_json(outcome.event, look, photos, who)
     resp = jsonify(body)
     resp.status_code = 201 if created and not outcome.replay else 200
     if outcome.replay:
@@ -134,8 +134,8 @@ def get_case(case_id: int) -> Response:
     ]
     body = {
         "case": case_json(ctx, who, case, look),
-        "events": [event_json(e, look, by_event.get(e.id, [])) for e in events],
-        "photos": [photo_json(a) for a in atts],
+        "events": [event_json(e, look, by_event.get(e.id, []), who) for e in events],
+        "photos": [photo_json(a, who) for a in atts],
         "allowed_actions": allowed,
         "duplicates": [],
     }

@@ -20,6 +20,7 @@ from server.models import (
     User,
 )
 from server.usecases.context import Actor, Context
+from server.usecases.photos import sees_gps
 from server.usecases.scope import mask_name, mask_phone, sees_caller_phone
 
 _STATE_LABELS = state_labels()
@@ -172,7 +173,9 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
     }
 
 
-def photo_json(att: Attachment) -> dict[str, Any]:
+def photo_json(att: Attachment, who: Actor) -> dict[str, Any]:
+    """A photo; ``gps`` only for those who need the capture point (``photos.sees_gps``)."""
+    shows_gps = att.gps_lon is not None and sees_gps(who, att)
     return {
         "uuid": att.uuid,
         "url": f"/api/v1/photos/{att.uuid}",
@@ -180,11 +183,13 @@ def photo_json(att: Attachment) -> dict[str, Any]:
         "width": att.width,
         "height": att.height,
         "taken_at": iso(att.taken_at),
-        "gps": [att.gps_lon, att.gps_lat] if att.gps_lon is not None else None,
+        "gps": [att.gps_lon, att.gps_lat] if shows_gps else None,
     }
 
 
-def event_json(event: IncidentEvent, look: Lookups, photos: list[Attachment]) -> dict[str, Any]:
+def event_json(
+    event: IncidentEvent, look: Lookups, photos: list[Attachment], who: Actor
+) -> dict[str, Any]:
     actor = look.user(event.actor_id)
     return {
         "id": event.id,
@@ -200,5 +205,5 @@ def event_json(event: IncidentEvent, look: Lookups, photos: list[Attachment]) ->
         "data": event.data,
         "lon": event.lon,
         "lat": event.lat,
-        "photos": [photo_json(p) for p in photos],
+        "photos": [photo_json(p, who) for p in photos],
     }

@@ -30,9 +30,19 @@ from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
 
 PIECE_MAX = 2**20
+# Who sees where a photo was taken (its EXIF GPS, kept as a field): the command centre and its
+# leaders (evidence: was the picture taken at the case?), admins, and the person who took it.
+# Handlers and other grid workers see the picture and the case's location, not the capture
+# point; Open311 never (its media are the stored, pixel-only files). docs/security.md "Photos".
+GPS_ROLES = frozenset({"dispatcher", "supervisor", "admin"})
 FULL_EDGE = 2048
 THUMB_EDGE = 320
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "MPO", "GIF", "BMP"}
+
+
+def sees_gps(actor: Actor, att: Attachment) -> bool:
+    """May ``actor`` see the capture position of ``att``?"""
+    return actor.role in GPS_ROLES or (actor.id is not None and att.uploader_id == actor.id)
 
 
 def _check_uuid(value: Any, field: str = "uuid") -> str:

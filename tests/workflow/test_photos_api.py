@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 
+import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
@@ -188,3 +189,45 @@ def test_only_pixels_survive_reencoding(world: World) -> None:
         for secret in (b"<script>", b"SecretCam", b"SecretXMP", b"SecretICC", b"SecretIPTC",
                        b"onerror", b"Exif\x00"):  # fmt: skip
             assert secret not in stored, secret
+
+
+def _gps_photo(c: FlaskClient) -> str:
+    key, last = _upload(c, jpeg((80, 60), exif=_exif_with_gps()))
+    assert last["status"] == "ready", last
+    return key
+
+
+def _gps_seen(world: World, who: str, case_id: int) -> dict[str, object]:
+    body = _client(world, who).get(f"/api/v1/cases/{case_id}").get_json()
+    seen = {p["uuid"]: p["gps"] for p in body["photos"]}
+    for event in body["events"]:  # the photos of each event say the same
+        for p in event["photos"]:
+            assert p["gps"] == seen[p["uuid"]]
+    return seen
+
+
+def test_photo_gps_only_for_command_centre_admins_and_the_uploader(world: World) -> None:
+    """The capture point is evidence for the command centre; handlers and workers do without."""
+    wg1 = _client(world, "wg1")
+    before = _gps_photo(wg1)
+    r = wg1.post("/api/v1/cases", json={"uuid": str(uuid.uuid4()), "category_code": "0101",
+                 "lon": 106.30, "lat": 38.05, "photos": [before]})  # fmt: skip
+    assert r.status_code == 201, r.get_json()
+    cid = r.get_json()["case"]["id"]
+    world.act("disp", cid, "accept")
+    world.act("disp", cid, "dispatch", department_id=world.departments["D1"])
+    world.act("h1", cid, "sign")
+    h1 = _client(world, "h1")
+    after = _gps_photo(h1)
+    r = h1.post(f"/api/v1/cases/{cid}/actions", json={"uuid": str(uuid.uuid4()),
+                "action": "resolve", "note": "done", "photos": [after]})  # fmt: skip
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["event"]["photos"][0]["gps"] is not None  # the uploader's own photo
+    point = [106.3, 38.05]
+    for who in ("disp", "sup", "admin"):
+        seen = _gps_seen(world, who, cid)
+        assert seen[before] == pytest.approx(point) and seen[after] == pytest.approx(point), who
+    mine = _gps_seen(world, "wg1", cid)
+    assert mine[before] == pytest.approx(point) and mine[after] is None
+    theirs = _gps_seen(world, "h1", cid)
+    assert theirs[before] is None and theirs[after] == pytest.approx(point)
