@@ -6,6 +6,7 @@ the file's metadata (``pyogrio.read_info``), then vertices after loading.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -16,6 +17,7 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 import shapely
+import shapely.errors
 
 from geo.crs import parse_crs, to_wgs84
 from geo.errors import ReadError
@@ -30,6 +32,7 @@ _OGR_ERRORS = (
     pyogrio.errors.CRSError,
     OSError,
     ValueError,
+    shapely.errors.ShapelyError,  # e.g. a ring that does not close
 )
 
 #: File name suffixes read directly; ``.zip`` holds a Shapefile (or one of these).
@@ -43,6 +46,32 @@ MAX_BYTES = 200 * 2**20
 
 def _cannot_read(path: Path | str, why: str) -> ReadError:
     return ReadError(f"无法读取文件 / cannot read file: {Path(path).name}: {why}")
+
+
+#: Where the files of this process live on disk: uploads and zip members are read from there.
+_TEMP_PATH = re.compile(re.escape(str(Path(tempfile.gettempdir()))) + r"[^\s'\"]*")
+
+
+def _reason(exc: BaseException, path: Path, source: Path, root: Path | None = None) -> str:
+    """The library's message about ``path`` with every file-system path replaced by names the
+    user knows: the file they gave (``source``), or ``<their zip>/<member>``. A server's temp
+    directory (where an upload or a zip's content is put) never reaches a message."""
+    text = str(exc)
+    shown = {str(path): source.name if root is None else f"{source.name}/{_member(path, root)}"}
+    if root is not None:
+        shown[str(root)] = source.name
+    shown[str(source)] = source.name
+    for raw, name in sorted(shown.items(), key=lambda kv: -len(kv[0])):
+        for form in {raw, str(Path(raw).resolve())}:
+            text = text.replace(form, name)
+    return _TEMP_PATH.sub(lambda m: Path(m.group(0)).name, text)
+
+
+def _member(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _unsafe_member(name: str) -> bool:
@@ -59,7 +88,9 @@ def _check_zip(path: Path, max_bytes: int) -> list[zipfile.ZipInfo]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise _cannot_read(path, f"不是有效的 zip / not a valid zip ({exc})") from exc
+        raise _cannot_read(
+            path, f"不是有效的 zip / not a valid zip ({_reason(exc, path, path)})"
+        ) from exc
     with archive:
         members = archive.infolist()
     for info in members:
@@ -100,26 +131,30 @@ def _pick_from_dir(root: Path, source: Path) -> Path:
     return found[0]
 
 
-def _layers(path: Path) -> list[str]:
+def _layers(path: Path, source: Path, root: Path | None) -> list[str]:
     try:
         layers = pyogrio.list_layers(path)
     except _OGR_ERRORS as exc:
-        raise _cannot_read(path, str(exc)) from exc
+        raise _cannot_read(source, _reason(exc, path, source, root)) from exc
     names = [str(name) for name, geom_type in layers if geom_type is not None]
     if not names:
-        raise _cannot_read(path, "文件中没有几何图层 / no geometry layer in file")
+        raise _cannot_read(source, "文件中没有几何图层 / no geometry layer in file")
     # KML folders become layers: read them all. Other formats: the first geometry layer.
     return names if path.suffix.lower() == ".kml" else names[:1]
 
 
-def _read_layers(path: Path, source: Path, max_features: int) -> gpd.GeoDataFrame:
-    layers = _layers(path)
+def _read_layers(
+    path: Path, source: Path, max_features: int, root: Path | None = None
+) -> gpd.GeoDataFrame:
+    """The layers of ``path`` (``source`` itself, or a member of the zip ``source`` unpacked
+    under ``root``); every message names ``source``, never a path on the server."""
+    layers = _layers(path, source, root)
     counted = 0
     for layer in layers:
         try:
             info = pyogrio.read_info(path, layer=layer, force_feature_count=True)
         except _OGR_ERRORS as exc:
-            raise _cannot_read(source, str(exc)) from exc
+            raise _cannot_read(source, _reason(exc, path, source, root)) from exc
         counted += max(int(info["features"]), 0)
         if counted > max_features:
             raise _too_many(source, counted, max_features)
@@ -128,7 +163,7 @@ def _read_layers(path: Path, source: Path, max_features: int) -> gpd.GeoDataFram
         try:
             frames.append(pyogrio.read_dataframe(path, layer=layer))
         except _OGR_ERRORS as exc:
-            raise _cannot_read(source, str(exc)) from exc
+            raise _cannot_read(source, _reason(exc, path, source, root)) from exc
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     gdf = gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=frames[0].crs)
     if len(gdf) > max_features:
@@ -178,8 +213,8 @@ def read_features(
                 with zipfile.ZipFile(source) as archive:
                     archive.extractall(root)
             except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-                raise _cannot_read(source, str(exc)) from exc
-            gdf = _read_layers(_pick_from_dir(root, source), source, max_features)
+                raise _cannot_read(source, _reason(exc, root, source, root)) from exc
+            gdf = _read_layers(_pick_from_dir(root, source), source, max_features, root)
     else:
         gdf = _read_layers(source, source, max_features)
     geoms = np.asarray(gdf.geometry.values)

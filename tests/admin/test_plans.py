@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
+import zipfile
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from shapely.geometry import box, mapping
 from shapely.geometry.base import BaseGeometry
@@ -178,6 +181,43 @@ def test_bad_uploads(world: World) -> None:
     r = admin.post(PLANS, json={"file": "x"})
     assert r.status_code == 400 and "file" in r.get_json()["fields"]
     assert _state(world) == before
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+_RING = {"type": "Polygon", "coordinates": [[[106.3, 38], [106.31, 38]]]}  # does not close
+_OPEN_RING = {"type": "FeatureCollection",
+              "features": [{"type": "Feature", "properties": {}, "geometry": _RING}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "shown"),
+    [
+        (b"this is not json", "街道方案.geojson", "街道方案.geojson"),
+        (b"<kml><Document><Placemark><Polygon>", "plan.kml", "plan.kml"),
+        (b"SQLite format 3\x00" + b"x" * 2000, "plan.gpkg", "plan.gpkg"),
+        (_zip({"grids.shp": b"garbage", "grids.dbf": b"garbage"}), "shp.zip", "shp.zip/grids.shp"),
+        (_zip({"in/grids.geojson": b"{not json"}), "in.zip", "in.zip/in/grids.geojson"),
+        (json.dumps(_OPEN_RING).encode(), "ring.geojson", "ring.geojson"),
+        (_zip({"ring.geojson": json.dumps(_OPEN_RING).encode()}), "ring.zip", "ring.zip"),
+    ],
+)
+def test_unreadable_plans_name_the_upload_not_a_server_path(
+    world: World, data: bytes, name: str, shown: str
+) -> None:
+    """The message names the file the admin chose (and the member of their zip), never the
+    temp directory the server put it in; a ring that does not close is a 400, not a 500."""
+    status, body = upload(client_for(world, "admin"), data, name)
+    assert status == 400 and body["error"] == "unreadable", body
+    message = body["message"]
+    assert shown in message, message
+    assert tempfile.gettempdir() not in message and "wangge-" not in message, message
 
 
 def test_upload_size_cap(world: World) -> None:
