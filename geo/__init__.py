@@ -1,7 +1,7 @@
 """Wangge geography: reading grid files and CRSs, validating coverages, coding grids, locating
 points and simplifying for the web. A plain library: no Flask, no database."""
 
-from geo.coding import assign_codes
+from geo.coding import CodeChange, Coding, assign_codes, code_grids
 from geo.crs import gcj02_to_wgs84, parse_crs, to_wgs84, wgs84_to_gcj02
 from geo.errors import CRSError, GeoError, ReadError
 from geo.io import read_boundaries, read_features
@@ -17,6 +17,8 @@ __all__ = [
     "HOW_NEAREST",
     "HOW_OUTSIDE",
     "CRSError",
+    "CodeChange",
+    "Coding",
     "GeoError",
     "GridLocator",
     "Location",
@@ -25,6 +27,7 @@ __all__ = [
     "ValidationReport",
     "assign_codes",
     "build_hierarchy",
+    "code_grids",
     "gcj02_to_wgs84",
     "parse_crs",
     "read_boundaries",

@@ -1,5 +1,10 @@
 """Grid codes: community code (12 digits) + 3-digit sequence, stable across re-imports.
 
+Codes are printed on signs and shared with other systems, so a code a plan supplies is never
+rewritten unless the caller asks for it (``renumber=True``); every code given or changed is
+listed (:class:`CodeChange`). Without ``renumber`` a malformed or duplicated code stays as it is
+and :func:`geo.validate.validate_plan` reports it (``bad_code``, ``duplicate_code``).
+
 Numbering rule (documented in docs/geo.md): inside a community the grids still needing a number
 are cut into horizontal bands of height √(median grid area of the community), counted from the
 community's northern edge; bands are numbered north→south and, within a band, grids west→east
@@ -9,6 +14,8 @@ by the longitude of their representative point (``point_on_surface``).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +30,12 @@ from geo.parents import (
     match_parents,
     parent_code_column,
 )
+
+#: Why a grid got a code: it had none, its code was malformed / not under its community, or
+#: another feature had the same code (the first keeps it).
+REASONS = ("missing", "bad_code", "duplicate_code")
+#: Where the code came from: a grid of ``previous`` it matches, or the next free number.
+SOURCES = ("previous_plan", "new_number")
 
 #: Minimum intersection-over-union for a new grid to inherit a previous grid's code.
 IOU_MATCH = 0.9
@@ -63,22 +76,79 @@ def reading_order(points_m: GeomArray, north_edge: float, band_height: float) ->
     return np.lexsort((-y, x, band))
 
 
-def assign_codes(
+@dataclass(frozen=True)
+class CodeChange:
+    """A grid that got a code: ``row`` (0-based), its ``old`` code (None when it had none),
+    the ``new`` one, ``reason`` (:data:`REASONS`) and ``source`` (:data:`SOURCES`)."""
+
+    row: int
+    old: str | None
+    new: str
+    reason: str
+    source: str
+
+    @property
+    def renumbered(self) -> bool:
+        """A code the plan supplied was replaced (only with ``renumber=True``)."""
+        return self.reason != "missing"
+
+    def to_dict(self, feature: str) -> dict[str, Any]:
+        return {
+            "feature": feature,
+            "row": self.row + 1,
+            "old": self.old,
+            "new": self.new,
+            "reason": self.reason,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Coding:
+    """The coded copy of a plan and what changed (in row order)."""
+
+    grids: gpd.GeoDataFrame
+    changes: list[CodeChange]
+
+
+def _is_sequence_code(code: str | None) -> bool:
+    return is_grid_code(code) and code is not None and int(code[-SEQUENCE_DIGITS:]) > 0
+
+
+def code_problem(code: str | None, parent_code: str | None) -> str | None:
+    """Why a supplied ``code`` cannot stand ("bad_code"), or None when it can (or is missing).
+
+    A code is 15 ASCII digits, its 3-digit sequence is not 000, and it starts with the code of
+    the community the grid is in (when that is known)."""
+    if code is None:
+        return None
+    if not _is_sequence_code(code):
+        return "bad_code"
+    if parent_code is not None and not code.startswith(parent_code):
+        return "bad_code"
+    return None
+
+
+def code_grids(
     grids: gpd.GeoDataFrame,
     parents: gpd.GeoDataFrame,
     *,
     code_field: str = "code",
     previous: gpd.GeoDataFrame | None = None,
     parent_field: str = "parent_code",
-) -> gpd.GeoDataFrame:
-    """Return a copy of ``grids`` with ``code_field`` filled for every grid in a parent.
+    renumber: bool = False,
+) -> Coding:
+    """Code the grids of a plan; return the coded copy and every code given or changed.
 
-    * A valid code (15 digits starting with the code of the community it is in) is kept.
-    * Otherwise, a grid matching a ``previous`` grid with IoU ≥ 0.9 takes that grid's code
-      (when it belongs to the same community and is not already taken).
-    * Otherwise the grid gets the community code + the next free 3-digit number: numbers
-      continue after the highest number taken in this plan or in ``previous`` (a retired code
-      is never reissued), in the reading order of :func:`reading_order`.
+    * A grid **without a code** gets one: the code of the ``previous`` grid it matches with
+      IoU ≥ 0.9 (same community, not taken), else the community code + the next free 3-digit
+      number. Numbers continue after the highest number seen in this plan (any well-formed
+      code, even one reported as a problem) or in ``previous`` -- a retired code is never
+      reissued -- in the reading order of :func:`reading_order`.
+    * A **supplied** code is kept as it is -- also a malformed one (:func:`code_problem`) and
+      all copies of a duplicated one, which validation then reports -- unless ``renumber`` is
+      true: then those get codes the same way (a duplicate's first feature keeps the code), and
+      each change is listed with its reason.
 
     Grids in no parent keep their (missing or invalid) code; ``validate_plan`` reports them.
     Raises :class:`GeoError` when a community would need more than 999 grids.
@@ -86,7 +156,8 @@ def assign_codes(
     geoms = _geoms(grids)
     parent_geoms = _geoms(parents)
     parent_codes = column_codes(parents, parent_code_column(parents, code_field))
-    codes = column_codes(grids, code_field)
+    supplied = column_codes(grids, code_field)
+    codes = list(supplied)
     usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     # Topology (parents, IoU) in lon/lat; the reading order in metres.
     proj = LocalScale.around(geoms[usable], parent_geoms)
@@ -95,50 +166,56 @@ def assign_codes(
         codes, column_codes(grids, parent_field), gm, parent_codes, parent_geoms
     )
 
-    taken: set[str] = set()
-    needs: list[int] = []
+    # Every well-formed code of the file is taken (no new number may repeat one of them).
+    taken: set[str] = {c for c in codes if c is not None and _is_sequence_code(c)}
+    kept: set[str] = set()
+    reason: dict[int, str] = {}
     for i, code in enumerate(codes):
         k = parent_of[i]
         parent_code = parent_codes[k] if k >= 0 else None
         if parent_code is None:
             continue
-        if is_grid_code(code) and code is not None and code.startswith(parent_code):
-            if code in taken:  # a duplicate keeps the code once only
-                needs.append(i)
-            else:
-                taken.add(code)
+        if code is None:
+            reason[i] = "missing"
+        elif code_problem(code, parent_code) is not None:
+            if renumber:
+                reason[i] = "bad_code"
+        elif code in kept:
+            if renumber:
+                reason[i] = "duplicate_code"
         else:
-            needs.append(i)
+            kept.add(code)
+    needs = list(reason)
+    source: dict[int, str] = {}
 
     old_codes: list[str | None] = []
     if previous is not None and len(previous):
         old_codes = column_codes(previous, code_field)
-        taken.update(c for c in old_codes if is_grid_code(c))
+        taken.update(c for c in old_codes if c is not None and _is_sequence_code(c))
         old_geoms = _geoms(previous)
         old_ok = ~shapely.is_missing(old_geoms) & ~shapely.is_empty(old_geoms)
         old_m = np.where(old_ok, old_geoms, None)
         need_ok = [i for i in needs if usable[i]]
-        kept = {c for i, c in enumerate(codes) if c in taken and i not in needs}
+        in_use = {c for i, c in enumerate(codes) if c is not None and i not in reason}
         used_old: set[int] = set()
-        done: set[int] = set()
         for _, a, b in _iou_matches(gm[need_ok], old_m, IOU_MATCH):
             i, old_code = need_ok[a], old_codes[b]
             parent_code = parent_codes[parent_of[i]]
             if (
-                i in done
+                i in source
                 or b in used_old
                 or old_code is None
-                or not is_grid_code(old_code)
-                or old_code in kept
+                or not _is_sequence_code(old_code)
+                or old_code in in_use
                 or parent_code is None
                 or not old_code.startswith(parent_code)
             ):
                 continue
             codes[i] = old_code
-            kept.add(old_code)
-            done.add(i)
+            in_use.add(old_code)
+            source[i] = "previous_plan"
             used_old.add(b)
-        needs = [i for i in needs if i not in done]
+        needs = [i for i in needs if i not in source]
 
     next_number: dict[str, int] = defaultdict(int)
     for code in taken:
@@ -171,6 +248,30 @@ def assign_codes(
                     f"社区网格编号已满 / no grid numbers left in community {parent_code} (max 999)"
                 )
             codes[i] = f"{parent_code}{seq:0{SEQUENCE_DIGITS}d}"
+            source[int(i)] = "new_number"
     out = grids.copy()
     out[code_field] = codes
-    return out
+    changes = [
+        CodeChange(i, supplied[i], str(codes[i]), reason[i], source[i]) for i in sorted(source)
+    ]
+    return Coding(out, changes)
+
+
+def assign_codes(
+    grids: gpd.GeoDataFrame,
+    parents: gpd.GeoDataFrame,
+    *,
+    code_field: str = "code",
+    previous: gpd.GeoDataFrame | None = None,
+    parent_field: str = "parent_code",
+    renumber: bool = False,
+) -> gpd.GeoDataFrame:
+    """The coded copy of ``grids`` (:func:`code_grids` without the list of changes)."""
+    return code_grids(
+        grids,
+        parents,
+        code_field=code_field,
+        previous=previous,
+        parent_field=parent_field,
+        renumber=renumber,
+    ).grids

@@ -52,7 +52,8 @@ def parent_code_column(parents: gpd.GeoDataFrame, code_field: str) -> str | None
 
 
 def is_grid_code(code: str | None) -> bool:
-    return code is not None and len(code) == GRID_CODE_DIGITS and code.isdigit()
+    """15 ASCII digits (``str.isdigit`` alone would take full-width digits and "²")."""
+    return code is not None and len(code) == GRID_CODE_DIGITS and code.isascii() and code.isdigit()
 
 
 def match_parents(

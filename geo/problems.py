@@ -1,4 +1,5 @@
-"""The result of validating a grid plan: problems (errors and warnings) and the report."""
+"""The result of validating a grid plan: problems (errors and warnings), the codes given or
+changed, and the report."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ ERROR_KINDS: Final = (
     "duplicate_code",
     "bad_code",
 )
-WARNING_KINDS: Final = ("area_outlier", "households_outlier")
+WARNING_KINDS: Final = ("area_outlier", "households_outlier", "code_renumbered")
 
 
 def geojson_location(geom: BaseGeometry | None, decimals: int = 7) -> dict[str, Any] | None:
@@ -59,6 +60,8 @@ class ValidationReport:
     features: int
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    #: Every code given or changed by coding (``geo.coding.CodeChange.to_dict``), row order.
+    codes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -74,4 +77,5 @@ class ValidationReport:
             "valid": self.valid,
             "errors": [p.to_dict() for p in self.errors],
             "warnings": [p.to_dict() for p in self.warnings],
+            "codes": list(self.codes),
         }

@@ -18,11 +18,11 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from geo.coding import CodeChange, code_problem
 from geo.metric import GeomArray, LocalScale, area_m2
 from geo.parents import (
     GRID_CODE_DIGITS,
     column_codes,
-    is_grid_code,
     match_parents,
     parent_code_column,
 )
@@ -278,8 +278,11 @@ def validate_plan(
         if code is None:
             continue
         parent_code = parent_codes[parent_of[i]] if parent_of[i] >= 0 else None
-        if not is_grid_code(code) or (parent_code is not None and not code.startswith(parent_code)):
-            rule = f"{GRID_CODE_DIGITS} 位数字 / {GRID_CODE_DIGITS} digits"
+        if code_problem(code, parent_code) is not None:
+            rule = (
+                f"{GRID_CODE_DIGITS} 位数字，序号不为 000 / {GRID_CODE_DIGITS} digits, "
+                "sequence not 000"
+            )
             if parent_code is not None:
                 rule += f", 以上级编码开头 / starting with parent code {parent_code}"
             errors.append(
@@ -536,3 +539,36 @@ def repair_geometries(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     fixed = geoms.copy()
     fixed[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
     return grids.set_geometry(gpd.GeoSeries(fixed, index=grids.index, crs=grids.crs))
+
+
+_REASON_TEXT = {
+    "bad_code": "编码不合规 / malformed code",
+    "duplicate_code": "编码重复 / duplicate code",
+}
+
+
+def report_codes(
+    report: ValidationReport,
+    supplied: Sequence[str | None],
+    grids: gpd.GeoDataFrame,
+    changes: Sequence[CodeChange],
+) -> None:
+    """Add the coding of a plan to its report: every change in ``report.codes`` (features named
+    by the codes the file ``supplied``), and one ``code_renumbered`` warning, located in the
+    grid, for each supplied code that was replaced (``renumber=True`` only)."""
+    ids = feature_ids(supplied)
+    report.codes = [c.to_dict(ids[c.row]) for c in changes]
+    renumbered = [c for c in changes if c.renumbered]
+    if not renumbered:
+        return
+    geoms = np.asarray(_as_wgs84(grids).geometry.values, dtype=object)
+    points = shapely.point_on_surface(geoms[[c.row for c in renumbered]])
+    for c, point in zip(renumbered, points, strict=True):
+        report.warnings.append(
+            Problem(
+                "code_renumbered",
+                [ids[c.row]],
+                f"编码已重新编号 / code renumbered: {c.old} → {c.new} ({_REASON_TEXT[c.reason]})",
+                geojson_location(point),
+            )
+        )

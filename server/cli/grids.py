@@ -1,7 +1,12 @@
 """``flask grids validate|import|publish|list``: a stable contract for scripts.
 
-``validate`` prints ``{"features": N, "valid": bool, "errors": [...], "warnings": [...]}`` with
-``--format json``; exit status 0 when valid, 1 when not, 2 when the file cannot be read.
+``validate`` prints ``{"features": N, "valid": bool, "errors": [...], "warnings": [...],
+"codes": [...]}`` with ``--format json``; exit status 0 when valid, 1 when not, 2 when the file
+cannot be read.
+
+A code the file supplies is never rewritten silently: a malformed or duplicated one is an error.
+``--renumber`` replaces them instead, each replacement a ``code_renumbered`` warning and a line
+``{"old", "new", "reason", ...}`` of ``codes`` (docs/geo.md, "Grid codes").
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ group = AppGroup("grids", help="网格方案 / grid plans")
 
 
 def _options(fn: Any) -> Any:
+    fn = click.option(
+        "--renumber",
+        is_flag=True,
+        help="replace malformed and duplicated codes with new numbers (each one reported)",
+    )(fn)
     fn = click.option("--make-valid", is_flag=True, help="repair invalid geometry (reported)")(fn)
     fn = click.option(
         "--gap-width",
@@ -51,14 +61,37 @@ def _print(report: dict[str, Any], fmt: str) -> None:
     for label, items in (("ERROR", report["errors"]), ("warning", report["warnings"])):
         for p in items:
             click.echo(f"  {label} {p['kind']}: {p['message']}")
+    codes = report.get("codes", [])
+    if codes:
+        given = sum(1 for c in codes if c["reason"] == "missing")
+        again = sum(1 for c in codes if c["source"] == "previous_plan")
+        click.echo(
+            f"codes: {given} given to grids without one, {len(codes) - given} renumbered "
+            f"({again} taken from the active plan)"
+        )
+        for c in codes:
+            if c["reason"] != "missing":
+                click.echo(f"  renumbered {c['feature']}: {c['old']} -> {c['new']} ({c['reason']})")
 
 
 def _check(
-    path: str, boundaries: str | None, crs: str | None, gap: float, make_valid: bool, fmt: str
+    path: str,
+    boundaries: str | None,
+    crs: str | None,
+    gap: float,
+    make_valid: bool,
+    fmt: str,
+    renumber: bool = False,
 ) -> Any:
     try:
         return check_plan(
-            db(), path, boundaries=boundaries, crs=crs, gap_width_m=gap, make_valid=make_valid
+            db(),
+            path,
+            boundaries=boundaries,
+            crs=crs,
+            gap_width_m=gap,
+            make_valid=make_valid,
+            renumber=renumber,
         )
     except GeoError as exc:
         if fmt == "json":
@@ -71,10 +104,16 @@ def _check(
 @group.command("validate")
 @_options
 def validate(
-    path: str, fmt: str, boundaries: str | None, crs: str | None, gap_width: float, make_valid: bool
+    path: str,
+    fmt: str,
+    boundaries: str | None,
+    crs: str | None,
+    gap_width: float,
+    make_valid: bool,
+    renumber: bool,
 ) -> None:
     """Validate a grid plan file against the community boundaries."""
-    check = _check(path, boundaries, crs, gap_width, make_valid, fmt)
+    check = _check(path, boundaries, crs, gap_width, make_valid, fmt, renumber)
     _print(check.report.to_dict(), fmt)
     sys.exit(0 if check.report.valid else 1)
 
@@ -89,10 +128,11 @@ def import_(
     crs: str | None,
     gap_width: float,
     make_valid: bool,
+    renumber: bool,
     do_publish: bool,
 ) -> None:
     """Validate, code and store a plan as a new version (and publish it with --publish)."""
-    check = _check(path, boundaries, crs, gap_width, make_valid, fmt)
+    check = _check(path, boundaries, crs, gap_width, make_valid, fmt, renumber)
     report = check.report.to_dict()
     session = db()
     if not check.report.valid:

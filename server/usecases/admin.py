@@ -1047,10 +1047,11 @@ class PlanOptions:
     gap_width_m: float = 0.0
     make_valid: bool = False
     publish: bool = False
+    renumber: bool = False  # replace malformed and duplicated codes (each one reported)
 
     @classmethod
     def parse(cls, form: dict[str, str]) -> PlanOptions:
-        """``crs``, ``gap_width``, ``make_valid``, ``publish`` from form fields (strings)."""
+        """``crs``, ``gap_width``, ``make_valid``, ``publish``, ``renumber`` from form fields."""
         fields: dict[str, str] = {}
         crs_raw = (form.get("crs") or "").strip() or None
         crs: str | None = None
@@ -1068,7 +1069,7 @@ class PlanOptions:
             if not math.isfinite(gap) or gap < 0 or gap > MAX_GAP_WIDTH_M:
                 fields["gap_width"] = f"0–{MAX_GAP_WIDTH_M:g} 米 / metres"
         flags = {}
-        for key in ("make_valid", "publish"):
+        for key in ("make_valid", "publish", "renumber"):
             raw = (form.get(key) or "").strip().lower()
             if raw in {"", "0", "false", "no", "off"}:
                 flags[key] = False
@@ -1078,7 +1079,7 @@ class PlanOptions:
                 fields[key] = "1 or 0"
         if fields:
             raise ValidationFailed("选项无效 / bad options: " + ", ".join(fields), fields=fields)
-        return cls(crs, gap, flags["make_valid"], flags["publish"])
+        return cls(crs, gap, flags["make_valid"], flags["publish"], flags["renumber"])
 
 
 def upload_suffix(filename: str) -> str:
@@ -1102,6 +1103,7 @@ def check_upload(ctx: Context, path: Path, source_name: str, options: PlanOption
         crs=options.crs,
         gap_width_m=options.gap_width_m,
         make_valid=options.make_valid,
+        renumber=options.renumber,
     )
     check.source_name = source_name
     return check

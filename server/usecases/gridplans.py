@@ -20,12 +20,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from geo.coding import assign_codes
+from geo.coding import code_grids
 from geo.errors import ReadError
 from geo.io import read_boundaries, read_features
 from geo.parents import column_codes, is_grid_code
 from geo.problems import ValidationReport
-from geo.validate import validate_plan
+from geo.validate import report_codes, validate_plan
 from server.models import Grid, GridPlan, Region
 from server.models.types import utcnow
 from server.usecases import locating
@@ -116,8 +116,14 @@ def check_plan(
     crs: str | None = None,
     gap_width_m: float = 0.0,
     make_valid: bool = False,
+    renumber: bool = False,
 ) -> PlanCheck:
-    """Read, code and validate a plan file. Raises geo.errors.GeoError when unreadable."""
+    """Read, code and validate a plan file. Raises geo.errors.GeoError when unreadable.
+
+    Grids without a code get one. A code the file supplies is kept as it is: a malformed or
+    duplicated one is a ``bad_code`` / ``duplicate_code`` error, and nothing is renumbered --
+    unless ``renumber`` is true, when such codes are replaced and each replacement is a
+    ``code_renumbered`` warning. ``report.codes`` lists every code given or changed."""
     grids = read_features(path, crs)
     if not len(grids):
         raise ReadError("文件中没有网格 / the file has no features")
@@ -127,9 +133,17 @@ def check_plan(
         parents = read_boundaries(boundaries, crs)
     elif db.scalar(select(func.count(Region.id)).where(Region.level == "community")):
         parents = county_communities(db, grids)
+    supplied = column_codes(grids, "code")
+    changes = []
     if parents is not None and len(parents):
-        grids = assign_codes(grids, parents, previous=active_grids_gdf(db))
+        coding = code_grids(grids, parents, previous=active_grids_gdf(db), renumber=renumber)
+        grids, changes = coding.grids, coding.changes
     report = validate_plan(grids, parents, gap_width_m=gap_width_m, make_valid=make_valid)
+    report_codes(report, supplied, grids, changes)
+    if not renumber:
+        for problem in report.errors:
+            if problem.kind in ("bad_code", "duplicate_code"):
+                problem.message += "；未改动，可选择重新编号 / left as is: fix it, or renumber"
     if make_valid:
         from geo.validate import repair_geometries
 

@@ -183,6 +183,51 @@ def test_bad_uploads(world: World) -> None:
     assert _state(world) == before
 
 
+def _coded(cells: list[BaseGeometry], codes: list[str | None]) -> bytes:
+    features = [
+        {"type": "Feature", "properties": {"code": code, "households": 400},
+         "geometry": mapping(c)}
+        for c, code in zip(cells, codes, strict=True)
+    ]  # fmt: skip
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_supplied_codes_are_never_rewritten_without_renumber(world: World) -> None:
+    """A duplicated or malformed code is a problem of the plan; renumbering is a choice."""
+    admin = client_for(world, "admin")
+    before = _state(world)
+    cells = valid_cells()
+    c = "640181001001"
+    data = _coded(cells, [f"{c}007", f"{c}007", f"{c}7", None])
+    status, body = upload(admin, data)
+    assert status == 422, body
+    kinds = {p["kind"]: p for p in body["report"]["errors"]}
+    assert kinds["duplicate_code"]["features"] == [f"{c}007#1", f"{c}007#2"]
+    assert kinds["bad_code"]["features"] == [f"{c}7"]
+    assert kinds["bad_code"]["location"]["type"] == "Point"
+    assert "编码" in kinds["bad_code"]["message"] and "malformed" in kinds["bad_code"]["message"]
+    assert [x["reason"] for x in body["report"]["codes"]] == ["missing"]
+    assert _state(world) == before
+    status, body = upload(admin, data, renumber="maybe")
+    assert status == 400 and "renumber" in body["fields"]
+
+    status, body = upload(admin, data, renumber="1")
+    assert status == 201, body
+    report = body["report"]
+    renumbered = [(x["feature"], x["old"], x["reason"]) for x in report["codes"]
+                  if x["reason"] != "missing"]  # fmt: skip
+    assert renumbered == [(f"{c}007#2", f"{c}007", "duplicate_code"),
+                          (f"{c}7", f"{c}7", "bad_code")]  # fmt: skip
+    warned = [p["features"] for p in report["warnings"] if p["kind"] == "code_renumbered"]
+    assert warned == [[f"{c}007#2"], [f"{c}7"]]
+    with world.session() as db:
+        stored = sorted(
+            db.scalars(select(Grid.code).where(Grid.plan_id == body["plan"]["id"])).all()
+        )
+    assert stored == sorted([f"{c}007", *(x["new"] for x in report["codes"])])
+    assert f"{c}7" not in stored and len(set(stored)) == 4
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:

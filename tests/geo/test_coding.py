@@ -1,4 +1,5 @@
-"""Grid codes: reading order, stability on re-import, never reusing a taken code."""
+"""Grid codes: reading order, stability on re-import, never reusing a taken code, and never
+rewriting a supplied code unless asked (``renumber``), each change listed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from shapely.geometry import box
 
 from geo import GeoError, assign_codes, validate_plan
+from geo.coding import CodeChange, code_grids, code_problem
 from tests.geo.conftest import COMMUNITY, STEP, X0, Y0, cell, code
 
 
@@ -26,12 +28,68 @@ def test_new_plan_numbered_north_to_south_west_to_east(
 def test_valid_codes_are_kept(plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> None:
     plan.loc[0, "code"] = code(42)  # valid, even if not in reading order
     plan.loc[1, "code"] = None
-    plan.loc[2, "code"] = "640181999999003"  # wrong community: renumbered
-    coded = assign_codes(plan, parents)
+    plan.loc[2, "code"] = "640181999999003"  # wrong community: kept as it is, reported
+    coding = code_grids(plan, parents)
+    coded = coding.grids
+    assert coded.loc[0, "code"] == code(42)
+    assert coded.loc[2, "code"] == "640181999999003"
+    assert coded.loc[3:, "code"].tolist() == [code(4), code(5), code(6)]
+    # a new number continues after the highest taken (42)
+    assert coded.loc[1, "code"] == code(43)
+    assert coding.changes == [CodeChange(1, None, code(43), "missing", "new_number")]
+    assert [p.kind for p in validate_plan(coded, parents).errors] == ["bad_code"]
+
+
+def test_renumber_replaces_bad_codes_and_lists_them(
+    plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame
+) -> None:
+    plan.loc[0, "code"] = code(42)
+    plan.loc[1, "code"] = None
+    plan.loc[2, "code"] = "640181999999003"  # wrong community
+    coding = code_grids(plan, parents, renumber=True)
+    coded = coding.grids
     assert coded.loc[0, "code"] == code(42)
     assert coded.loc[3:, "code"].tolist() == [code(4), code(5), code(6)]
     # new numbers continue after the highest taken (42): 002 is north-middle, 003 north-east
     assert coded.loc[1, "code"] == code(43) and coded.loc[2, "code"] == code(44)
+    assert coding.changes == [
+        CodeChange(1, None, code(43), "missing", "new_number"),
+        CodeChange(2, "640181999999003", code(44), "bad_code", "new_number"),
+    ]
+    assert [c.renumbered for c in coding.changes] == [False, True]
+    assert validate_plan(coded, parents).valid
+    # assign_codes is the same without the list
+    assert assign_codes(plan, parents, renumber=True)["code"].tolist() == coded["code"].tolist()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "64018110100100",  # 14 digits
+        "6401811010010011",  # 16 digits
+        "64018110100100A",
+        "６４０１８１１０１００１００７",  # full-width digits
+        "64018110100100²",  # a superscript is a "digit" to str.isdigit
+        f"{COMMUNITY}000",  # sequences start at 001
+    ],
+)
+def test_malformed_codes(bad: str, plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> None:
+    assert code_problem(bad, COMMUNITY) == "bad_code"
+    plan.loc[3, "code"] = bad
+    kept = code_grids(plan, parents)
+    assert kept.grids.loc[3, "code"] == bad and kept.changes == []
+    report = validate_plan(kept.grids, parents)
+    assert [(p.kind, p.features) for p in report.errors] == [("bad_code", [bad])]
+    fixed = code_grids(plan, parents, renumber=True)
+    assert fixed.changes == [CodeChange(3, bad, code(7), "bad_code", "new_number")]
+    assert validate_plan(fixed.grids, parents).valid
+
+
+def test_code_problem() -> None:
+    assert code_problem(None, COMMUNITY) is None  # missing: coded, not an error
+    assert code_problem(code(1), COMMUNITY) is None
+    assert code_problem(code(1), None) is None  # parent unknown: the format only
+    assert code_problem("640181999999003", COMMUNITY) == "bad_code"
 
 
 def test_reimport_is_stable(plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> None:
@@ -61,13 +119,38 @@ def test_new_grid_gets_a_fresh_number(plan: gpd.GeoDataFrame, parents: gpd.GeoDa
     assert coded.loc[4, "code"] == code(8) and coded.loc[5, "code"] == code(7)
 
 
+def test_duplicate_code_is_kept_and_reported(
+    plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame
+) -> None:
+    plan.loc[5, "code"] = code(5)
+    coding = code_grids(plan, parents)
+    assert coding.changes == []
+    assert coding.grids["code"].tolist() == [code(1), code(2), code(3), code(4), code(5), code(5)]
+    report = validate_plan(coding.grids, parents)
+    assert [(p.kind, p.features) for p in report.errors] == [
+        ("duplicate_code", [f"{code(5)}#5", f"{code(5)}#6"])
+    ]
+
+
 def test_duplicate_code_is_renumbered_once(
     plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame
 ) -> None:
     plan.loc[5, "code"] = code(5)
-    coded = assign_codes(plan, parents)
+    coding = code_grids(plan, parents, renumber=True)
     # the first keeps it; the second gets the next number after the highest taken (005)
-    assert coded["code"].tolist() == [code(1), code(2), code(3), code(4), code(5), code(6)]
+    assert coding.grids["code"].tolist() == [code(1), code(2), code(3), code(4), code(5), code(6)]
+    assert coding.changes == [CodeChange(5, code(5), code(6), "duplicate_code", "new_number")]
+
+
+def test_a_missing_code_never_repeats_a_supplied_one(
+    plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame
+) -> None:
+    """Even a code reported as a problem is "taken": the new number comes after it."""
+    plan.loc[0, "code"] = code(9)
+    plan.loc[1, "code"] = code(9)  # duplicate, left as it is
+    plan.loc[2, "code"] = None
+    coded = assign_codes(plan, parents)
+    assert coded.loc[2, "code"] == code(10)
 
 
 def test_grid_outside_every_parent_keeps_no_code(parents: gpd.GeoDataFrame) -> None:

@@ -52,7 +52,9 @@ def test_validate_contract_exit_codes(app: Flask, tmp_path: Path) -> None:
     code, out = _cli(app, "grids", "validate", str(good), "--format", "json")
     report = json.loads(out)
     assert code == 0 and report["valid"] is True and report["features"] == 12
-    assert set(report) == {"features", "valid", "errors", "warnings"}
+    assert set(report) == {"features", "valid", "errors", "warnings", "codes"}
+    assert len(report["codes"]) == 12  # the file had no codes: each one given is listed
+    assert {c["reason"] for c in report["codes"]} == {"missing"}
     # Drop one grid: a gap in the community.
     bad = _write(tmp_path / "bad.geojson", cells[1:])
     code, out = _cli(app, "grids", "validate", str(bad), "--format", "json")
@@ -93,6 +95,77 @@ def test_import_publish_versions_and_stable_codes(app: Flask, tmp_path: Path) ->
         assert plans[0].retired_at is not None
         # Old versions are kept, so a case keeps the grid row it was reported in.
         assert db.scalar(select(func.count(Grid.id))) == 20
+
+
+def _coded_cells() -> tuple[list, list[str | None]]:
+    """Six grids with the codes a county printed on its signs -- and four mistakes."""
+    cells = voronoi_partition(BOUNDARY, 6, seed=11)
+    codes: list[str | None] = [
+        COMMUNITY + "001",
+        COMMUNITY + "002",
+        COMMUNITY + "002",  # duplicated
+        COMMUNITY + "04",  # 14 digits
+        "640181001999005",  # not under its community's code
+        None,  # no code: numbered, as always
+    ]
+    return cells, codes
+
+
+def test_supplied_codes_are_reported_not_rewritten(app: Flask, tmp_path: Path) -> None:
+    _world(app)
+    cells, codes = _coded_cells()
+    path = _write(tmp_path / "coded.geojson", cells, codes)
+    code, out = _cli(app, "grids", "validate", str(path), "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["valid"] is False, report
+    dup = next(p for p in report["errors"] if p["kind"] == "duplicate_code")
+    assert dup["features"] == [f"{COMMUNITY}002#2", f"{COMMUNITY}002#3"]
+    assert dup["location"]["type"] == "MultiPoint" and "/" in dup["message"]
+    bad = [p for p in report["errors"] if p["kind"] == "bad_code"]
+    assert [p["features"] for p in bad] == [[COMMUNITY + "04"], ["640181001999005"]]
+    assert all(p["location"]["type"] == "Point" for p in bad)
+    assert "renumber" in dup["message"]
+    # Nothing was renumbered: only the grid without a code got one, after the highest (002).
+    assert report["codes"] == [
+        {"feature": "#6", "row": 6, "old": None, "new": COMMUNITY + "003", "reason": "missing",
+         "source": "new_number"}
+    ]  # fmt: skip
+    code, _out = _cli(app, "grids", "import", str(path), "--publish", "--format", "json")
+    assert code == 1
+    with f.session(app) as db:
+        assert db.scalar(select(func.count(GridPlan.id))) == 0
+
+
+def test_renumber_is_an_explicit_reported_choice(app: Flask, tmp_path: Path) -> None:
+    _world(app)
+    cells, codes = _coded_cells()
+    path = _write(tmp_path / "coded.geojson", cells, codes)
+    code, out = _cli(app, "grids", "validate", str(path), "--renumber", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["valid"] is True, report
+    changed = [(c["old"], c["reason"]) for c in report["codes"]]
+    assert changed == [
+        (COMMUNITY + "002", "duplicate_code"),
+        (COMMUNITY + "04", "bad_code"),
+        ("640181001999005", "bad_code"),
+        (None, "missing"),
+    ]
+    news = [c["new"] for c in report["codes"]]
+    assert sorted(news) == [COMMUNITY + f"{n:03d}" for n in (3, 4, 5, 6)]  # after 002
+    renumbered = [p for p in report["warnings"] if p["kind"] == "code_renumbered"]
+    assert [p["features"] for p in renumbered] == [
+        [f"{COMMUNITY}002#3"],
+        [COMMUNITY + "04"],
+        ["640181001999005"],
+    ]
+    assert all(" → " in p["message"] and p["location"]["type"] == "Point" for p in renumbered)
+    code, out = _cli(app, "grids", "validate", str(path), "--renumber")
+    assert code == 0 and f"renumbered {COMMUNITY}04: {COMMUNITY}04 -> " in out, out
+    code, out = _cli(app, "grids", "import", str(path), "--renumber", "--publish")
+    assert code == 0, out
+    with f.session(app) as db:
+        stored = sorted(g.code for g in db.scalars(select(Grid)))
+    assert stored == [COMMUNITY + f"{n:03d}" for n in range(1, 7)]
 
 
 def test_plan_with_errors_is_not_stored(app: Flask, tmp_path: Path) -> None:

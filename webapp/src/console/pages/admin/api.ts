@@ -97,11 +97,22 @@ export interface Problem {
   location: GeoJSON.Geometry | null
 }
 
+/** A code given to a grid or (with the `renumber` option) replacing a supplied one. */
+export interface CodeChange {
+  feature: string
+  row: number
+  old: string | null
+  new: string
+  reason: 'missing' | 'bad_code' | 'duplicate_code'
+  source: 'previous_plan' | 'new_number'
+}
+
 export interface PlanReport {
   features: number
   valid: boolean
   errors: Problem[]
   warnings: Problem[]
+  codes?: CodeChange[]
 }
 
 export interface Plan {
@@ -201,6 +212,8 @@ export interface PlanOptions {
   crs: string
   gap_width: string
   make_valid: boolean
+  /** Replace malformed and duplicated codes (each one reported); without it they are errors. */
+  renumber: boolean
   publish: boolean
 }
 
@@ -216,6 +229,7 @@ export async function uploadPlan(file: File, opts: PlanOptions): Promise<UploadO
     if (opts.crs) form.append('crs', opts.crs)
     if (opts.gap_width) form.append('gap_width', opts.gap_width)
     form.append('make_valid', opts.make_valid ? '1' : '0')
+    form.append('renumber', opts.renumber ? '1' : '0')
     form.append('publish', opts.publish ? '1' : '0')
     try {
       const { data } = await api.request<{ plan: Plan; report: PlanReport }>('POST', '/admin/plans', {

@@ -130,6 +130,11 @@ const D: Record<string, [string, string]> = {
   metres: ['米的缝隙', 'm'],
   make_valid: ['自动修复无效几何', 'Repair invalid geometry'],
   publish_at_once: ['校验通过后立即发布', 'Publish at once when valid'],
+  renumber: ['重新编号不合规或重复的编码', 'Renumber malformed or duplicate codes'],
+  renumber_hint: [
+    '编码印在标牌上并与其他系统共享：不勾选时，不合规或重复的编码作为错误报告、不作改动；勾选后重新编号，并在报告中列出 旧 → 新',
+    'Codes are printed on signs and shared with other systems: unticked, malformed or duplicate codes are reported as errors and left as they are; ticked, they are renumbered and the report lists old → new',
+  ],
   upload_validate: ['上传并校验', 'Upload and validate'],
   validating: ['校验中…', 'Validating…'],
   stored_draft: ['校验通过，已保存为草稿第 {v} 版，尚未发布', 'Valid: stored as draft version {v}, not yet published'],
@@ -177,6 +182,7 @@ const D: Record<string, [string, string]> = {
   pk_bad_code: ['编码不合规', 'Malformed code'],
   pk_area_outlier: ['面积异常', 'Unusual area'],
   pk_households_outlier: ['户数异常', 'Unusual households'],
+  pk_code_renumbered: ['编码已重新编号', 'Code renumbered'],
 }
 
 export function ta(key: string, params?: Record<string, string | number>): string {
