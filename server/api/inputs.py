@@ -442,6 +442,7 @@ PLAN_FORM: dict[str, Any] = {
         "crs": {"type": "string", "description": "e.g. EPSG:4490 or CGCS2000 3-degree zone"},
         "gap_width": {"type": "string", "description": "metres, 0-50"},
         "make_valid": {"type": "string", "enum": ["0", "1"]},
+        "renumber": {"type": "string", "enum": ["0", "1"], "description": "renumber bad codes"},
         "publish": {"type": "string", "enum": ["0", "1"]},
     },
 }
