@@ -429,6 +429,15 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
             ("metrics.export_xlsx", "GET"),
         )
     },
+    # The statutory calendar is the installation's (not a jurisdiction's): the console roles
+    # read it, admins change it.
+    **{
+        (e, "GET"): frozenset({"dispatcher", "handler", "supervisor", "admin"})
+        for e in ("calendar.overview", "calendar.show_year", "calendar.year_changes")
+    },
+    ("calendar.put_year", "PUT"): ADMIN_ONLY,
+    ("calendar.import_year", "POST"): ADMIN_ONLY,
+    ("calendar.delete_year", "DELETE"): ADMIN_ONLY,
     ("metrics.scorecard_config_put", "PUT"): ADMIN_ONLY,
     ("metrics.scorecard_config_reset", "DELETE"): ADMIN_ONLY,
     **{

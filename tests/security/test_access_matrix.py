@@ -634,6 +634,26 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda e, w, o: e.clients[w].delete("/api/v1/metrics/scorecards/config?kind=worker"),
         _ok,
     ),
+    # The statutory calendar (installation-wide): read by the console roles, changed by admins
+    # (bodies that are refused for their content: the matrix is about who may ask).
+    ("calendar.overview", "GET"): Row(NONE, _get("/api/v1/calendar"), _ok),
+    ("calendar.show_year", "GET"): Row(NONE, _get("/api/v1/calendar/2026"), _ok),
+    ("calendar.year_changes", "GET"): Row(NONE, _get("/api/v1/calendar/2026/changes"), _ok),
+    ("calendar.put_year", "PUT"): Row(
+        NONE,
+        lambda e, w, o: e.clients[w].put("/api/v1/calendar/2031", json={}),
+        _refused_for_content,
+    ),
+    ("calendar.import_year", "POST"): Row(
+        NONE,
+        lambda e, w, o: e.clients[w].post("/api/v1/calendar/2031/import"),
+        _refused_for_content,
+    ),
+    ("calendar.delete_year", "DELETE"): Row(
+        NONE,
+        lambda e, w, o: e.clients[w].delete("/api/v1/calendar/2031", json={"reason": "矩阵"}),
+        lambda e, w, o: frozenset({404}),  # 2031 was never entered
+    ),
     # Admin only; admins are not limited to a jurisdiction: own and foreign objects alike.
     ("admin.list_departments", "GET"): Row(NONE, _get("/api/v1/admin/departments"), _ok),
     ("admin.list_categories", "GET"): Row(NONE, _get("/api/v1/admin/categories"), _ok),
