@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.api.edge import install as install_edge
 from server.config import Settings
+from server.csp import content_security_policy
 from server.db import make_engine, make_session_factory, redact
 from server.errors import register_error_handlers
 from server.extensions import close_db, csrf, db, login_manager
@@ -109,6 +110,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            content_security_policy(
+                settings.basemap_url, service_worker=request.path == "/app/sw.js"
+            ),
+        )
         if request.path.startswith("/api/"):
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

@@ -11,6 +11,7 @@
 import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import './map.css'
+import { bindTooltip, divIcon, escapeHtml, html, text } from './html'
 import type { CaseState, CaseSummary, GridCollection, GridFeature } from './types'
 
 export { L }
@@ -49,7 +50,8 @@ export function basemapLayers(url: string | null | undefined, attribution?: stri
       L.tileLayer(u, {
         subdomains: subdomainsFor(u),
         maxZoom: 18,
-        attribution: i === 0 ? (attribution ?? '') : '',
+        // Leaflet shows the attribution as HTML: the configured text is text
+        attribution: i === 0 ? escapeHtml(attribution ?? '') : '',
         crossOrigin: false,
       }),
     )
@@ -98,7 +100,7 @@ export function gridsLayer(
       if (opts.labels !== false) {
         // a few grids (a worker's own): names always shown; many (a town): on tap
         const permanent = (collection?.features.length ?? 0) <= 30
-        l.bindTooltip(p.name, { permanent, direction: 'center', className: 'wg-grid-label' })
+        bindTooltip(l, text(p.name), { permanent, direction: 'center', className: 'wg-grid-label' })
       }
       if (opts.onClick) l.on('click', () => opts.onClick?.(feature as unknown as GridFeature))
     },
@@ -130,7 +132,7 @@ export function pinMarker(lat: number, lon: number): L.Marker {
   return L.marker([lat, lon], {
     draggable: true,
     autoPan: true,
-    icon: L.divIcon({ className: 'wg-pin', html: '<span></span>', iconSize: [36, 40], iconAnchor: [18, 32] }),
+    icon: divIcon(L, { className: 'wg-pin', html: html`<span></span>`, iconSize: [36, 40], iconAnchor: [18, 32] }),
   })
 }
 
