@@ -6,6 +6,7 @@ import { VantResolver } from '@vant/auto-import-resolver'
 import Components from 'unplugin-vue-components/vite'
 import { defineConfig } from 'vite'
 import { fieldServiceWorker } from './build/field-sw'
+import { noRemoteFonts } from './build/no-remote-fonts'
 
 const root = fileURLToPath(new URL('.', import.meta.url))
 
@@ -22,6 +23,7 @@ export default defineConfig({
   },
   plugins: [
     vue(),
+    noRemoteFonts(),
     // Vant components imported on demand (component code and its CSS only)
     Components({ resolvers: [VantResolver()], dts: false, dirs: [] }),
     fieldServiceWorker({ root, entryHtml: 'app/index.html', swEntry: 'src/sw/sw.ts' }),
