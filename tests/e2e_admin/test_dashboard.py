@@ -46,7 +46,8 @@ def _open(browser: Any, live: Live, user: str = "dcy", query: str = "preset=30d"
     page = sign_in(browser, live, user)
     page.goto(f"{live.url}/console/dashboard?{query}&as_of={_as_of()}")
     page.wait_for_function(
-        "document.querySelector('[data-test=kpis] [data-metric=accepted]')?.dataset.value !== ''",
+        "() => document.querySelector('[data-test=kpis] [data-metric=accepted]')"
+        "?.dataset.value !== ''",
         timeout=30_000,
     )
     return page
@@ -106,7 +107,7 @@ def test_drill_down_lists_the_cases_behind_a_number(browser: Any, live: Live) ->
     dialog = page.locator("[data-test=drill]")
     dialog.wait_for()
     page.wait_for_function(
-        "document.querySelector('[data-test=drill-count]')?.dataset.count !== ''"
+        "() => document.querySelector('[data-test=drill-count]')?.dataset.count !== ''"
     )
     assert int(dialog.locator("[data-test=drill-count]").get_attribute("data-count")) == closed
     status, drill = live.api(
@@ -152,7 +153,7 @@ def test_drill_down_lists_the_cases_behind_a_number(browser: Any, live: Live) ->
     cell.click()
     dialog.wait_for()
     page.wait_for_function(
-        "document.querySelector('[data-test=drill-count]')?.dataset.count !== ''"
+        "() => document.querySelector('[data-test=drill-count]')?.dataset.count !== ''"
     )
     count = int(dialog.locator("[data-test=drill-count]").get_attribute("data-count"))
     assert count == town["values"]["accepted"]
@@ -177,7 +178,7 @@ def test_exports_and_other_views(browser: Any, live: Live) -> None:
     # the choropleth by grid draws every grid; scorecards rank the departments
     page.locator("[data-level=grid]").click()
     page.wait_for_function(
-        "Number(document.querySelector('[data-test=choropleth]')?.dataset.areas) > 100",
+        "() => Number(document.querySelector('[data-test=choropleth]')?.dataset.areas) > 100",
         timeout=20_000,
     )
     page.locator("[data-rank=sc_department]").click()
