@@ -28,16 +28,17 @@ from tests.e2e_admin.plans import active_grids
 from tests.support import ROOT
 
 
-def payload(tag: str, *, short: bool = False) -> str:
+def payload(tag: str, *, short: bool = False, tiny: bool = False) -> str:
     """Markup that runs script if it is ever parsed as HTML (sets ``window.__xss`` to ``tag``),
     and a Vue expression that shows ``XSS49`` if it is ever compiled as a template. ``short``
-    (≤ 100 characters) for names."""
+    (≤ 100 characters) for names, ``tiny`` (≤ 50) for holiday names."""
     run = f"__xss='{tag}'"
-    parts = [
-        f"<img src=x onerror={run}>",
-        f'"><svg onload="{run}">',
-        "{{'XSS'+7*7}}",
-    ]
+    parts = [f"<img src=x onerror={run}>", "{{'XSS'+7*7}}"]
+    if tiny:
+        out = tag + "".join(parts)
+        assert len(out) <= 50, len(out)
+        return out
+    parts.insert(1, f'"><svg onload="{run}">')
     if not short:
         parts += [
             f"'><script>{run}</script>",
@@ -185,6 +186,20 @@ def hostile(live: Live, playwright_session: Any) -> Iterator[Hostile]:
             admin.call(
                 "PATCH", f"/admin/users/{u['id']}", {"display_name": payload("user", short=True)}
             )
+
+        # -- the statutory calendar (names of holidays and adjusted working days, the reason)
+        admin.call(
+            "PUT",
+            "/calendar/2027",
+            {
+                "holidays": [
+                    {"date": "2027-01-01", "name": payload("hol1", tiny=True)},
+                    {"date": "2027-02-08", "name": payload("hol2", tiny=True)},
+                ],
+                "workdays": [{"date": "2027-01-09", "name": payload("wday", tiny=True)}],
+                "reason": payload("cal-reason"),
+            },
+        )
 
         # -- cases: a worker's report, a hotline call, actions with notes and reasons
         wgy = Client(pw, live.url, "wgy")

@@ -213,7 +213,17 @@ def test_field_app_shows_hostile_strings_as_text(watched: Any, hostile: Hostile,
 
 
 CONSOLE_PAGES = {
-    "ddy": ["queue", "case", "rejected", "open311", "map", "hotline", "overdue", "dashboard"],
+    "ddy": [
+        "queue",
+        "case",
+        "rejected",
+        "open311",
+        "map",
+        "hotline",
+        "overdue",
+        "dashboard",
+        "calendar",
+    ],
     "dcy": ["queue", "case", "map", "overdue", "dashboard"],
     "admin": [
         "queue",
@@ -225,6 +235,7 @@ CONSOLE_PAGES = {
         "admin/departments",
         "admin/categories",
         "admin/plans",
+        "calendar",
     ],
 }
 
@@ -269,6 +280,10 @@ def test_console_shows_hostile_strings_as_text(watched: Any, hostile: Hostile, u
             # the choropleth's tooltip rendered a (hostile) region name, as text
             tip = w.page.locator(".wg-chart-tip")
             assert tip.count() and "onerror" in tip.first.inner_text(), "no choropleth tooltip"
+        elif name == "calendar":
+            w.open("/console/calendar", "[data-test=calendar-page]")
+            w.page.select_option("[data-test=cal-year]", "2027")
+            w.page.wait_for_function("() => document.body.innerText.includes('hol1<img')")
         else:
             w.open(f"/console/{name}", ".topbar")
         w.page.wait_for_timeout(100)
