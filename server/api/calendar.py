@@ -5,13 +5,15 @@ Thin: parsing and JSON around ``server.usecases.calendar``."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
+from server.api.edge import Body, Text, operation
 from server.api.util import me
 from server.domain.worktime import MAX_NAME, PACKAGE_YEARS, CalendarDay, CalendarInputError
 from server.errors import ApiError
@@ -23,31 +25,66 @@ from server.usecases import calendar as uc
 bp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar")
 
 READ_ROLES = ("dispatcher", "handler", "supervisor", "admin")
+ADMIN = ("admin",)
 MAX_YEAR = 2100
 MAX_DAYS = 366
 
 
-class DayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+def _iso_date(value: Any) -> Any:
+    """A date written ``YYYY-MM-DD`` (never a number, never a date-time)."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date", "应为 YYYY-MM-DD 日期 / a date YYYY-MM-DD")
 
-    day: date = Field(alias="date")
-    name: str = Field(default="", max_length=MAX_NAME)
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
-class YearIn(BaseModel):
-    """PUT body: the whole year (what is not listed is an ordinary day)."""
+class DayIn(Body):
+    date_: IsoDate = Field(alias="date")
+    name: Text = Field(default="", max_length=MAX_NAME)
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+
+class YearIn(Body):
+    """PUT body: the whole year (a day not listed is an ordinary day)."""
 
     holidays: list[DayIn] = Field(default_factory=list, max_length=MAX_DAYS)
     workdays: list[DayIn] = Field(default_factory=list, max_length=MAX_DAYS)
-    reason: str = Field(min_length=1, max_length=uc.MAX_REASON)
+    reason: Text = Field(min_length=1, max_length=uc.MAX_REASON)
 
 
-class ReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class ReasonIn(Body):
+    reason: Text = Field(min_length=1, max_length=uc.MAX_REASON)
 
-    reason: str = Field(min_length=1, max_length=uc.MAX_REASON)
+
+IMPORT_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["file", "reason"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "CSV (header date,kind,name) or JSON [{date, kind, name}], <= 256 KiB",
+        },
+        "reason": {"type": "string", "maxLength": uc.MAX_REASON},
+    },
+}
+
+
+@bp.before_request
+def _roles() -> None:
+    """Reading: the console roles; changing: admins. Checked before any body is parsed."""
+    user = me()  # 401 when signed out
+    if request.method in ("GET", "HEAD"):
+        if user.role not in READ_ROLES:
+            raise ApiError(
+                403, "forbidden", "无权查看 / your role may not see this", required_roles=READ_ROLES
+            )
+    elif user.role != "admin":
+        raise ApiError(403, "forbidden", "仅限系统管理员 / admins only", required_roles=["admin"])
 
 
 def clock() -> datetime:
@@ -63,22 +100,6 @@ def today() -> date:
     return clock().astimezone(ZoneInfo(settings().timezone)).date()
 
 
-def _reader() -> User:
-    user = me()  # 401 when signed out
-    if user.role not in READ_ROLES:
-        raise ApiError(
-            403, "forbidden", "无权查看 / your role may not see this", required_roles=READ_ROLES
-        )
-    return user
-
-
-def _admin() -> User:
-    user = me()
-    if user.role != "admin":
-        raise ApiError(403, "forbidden", "仅限系统管理员 / admins only", required_roles=["admin"])
-    return user
-
-
 def _year(year: int) -> int:
     if not PACKAGE_YEARS.start <= year <= MAX_YEAR:
         raise ApiError(
@@ -88,47 +109,6 @@ def _year(year: int) -> int:
             {"year": f"{PACKAGE_YEARS.start}-{MAX_YEAR}"},
         )
     return year
-
-
-def _field(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "body"
-
-
-_MESSAGES = {
-    "missing": "必填 / required",
-    "extra_forbidden": "未知字段 / unknown field",
-    "string_too_short": "不能为空 / must not be empty",
-    "string_type": "应为文本 / must be text",
-    "list_type": "应为列表 / must be a list",
-    "model_type": "应为对象 / must be an object",
-    "too_long": "条目过多 / too many items",
-}
-
-
-def _message(kind: str, english: str) -> str:
-    if kind.startswith("date"):
-        return "应为 YYYY-MM-DD 日期 / a date YYYY-MM-DD"
-    return _MESSAGES.get(kind, f"输入无效 / {english}")
-
-
-def _body(model: type[BaseModel]) -> Any:
-    """The JSON body parsed by ``model``, or a 400 naming each bad field."""
-    raw = request.get_data(cache=True)
-    try:
-        return model.model_validate_json(raw or b"{}")
-    except PydanticValidationError as exc:
-        fields: dict[str, str] = {}
-        for e in exc.errors(include_url=False, include_input=False):
-            if e["type"] == "json_invalid":
-                raise ApiError(
-                    400, "malformed_json", "请求体不是有效的 JSON / body is not valid JSON"
-                ) from None
-            fields.setdefault(_field(tuple(e["loc"])), _message(e["type"], e["msg"]))
-        first = next(iter(fields))
-        raise ApiError(400, "validation_failed", f"{first}: {fields[first]}", fields) from None
 
 
 def _invalid(err: CalendarInputError) -> ApiError:
@@ -141,36 +121,36 @@ def _who(user: User) -> str:
 
 
 @bp.get("")
+@operation(responses={200: "CalendarOverview"}, roles=READ_ROLES)
 def overview() -> Response:
     """The years there are with their source (database | package | unknown) and the warnings
     (e.g. "calendar: 2027 unknown" from 1 November)."""
-    _reader()
     return jsonify(uc.overview(db(), today()))
 
 
 @bp.get("/<int:year>")
+@operation(responses={200: "CalendarYear"}, roles=READ_ROLES)
 def show_year(year: int) -> Response:
     """A year's holidays and adjusted working days, and where they come from."""
-    _reader()
     return jsonify(uc.year_view(db(), _year(year)))
 
 
 @bp.get("/<int:year>/changes")
+@operation(responses={200: "CalendarChanges"}, roles=READ_ROLES)
 def year_changes(year: int) -> Response:
     """The trail of a year, newest first: who, when, why, what was added, removed, renamed."""
-    _reader()
     return jsonify({"items": uc.changes(db(), _year(year))})
 
 
 @bp.put("/<int:year>")
-def put_year(year: int) -> Response:
+@operation(body=YearIn, responses={200: "CalendarYear"}, roles=ADMIN)
+def put_year(year: int, body: YearIn) -> Response:
     """Enter a year: {holidays: [{date, name}], workdays: [{date, name}], reason}. Replaces the
     package's data (or an earlier entry) for that year."""
-    user = _admin()
+    user = me()
     year = _year(year)
-    body: YearIn = _body(YearIn)
-    days = [CalendarDay(d.day, "holiday", d.name) for d in body.holidays]
-    days += [CalendarDay(d.day, "workday", d.name) for d in body.workdays]
+    days = [CalendarDay(d.date_, "holiday", d.name) for d in body.holidays]
+    days += [CalendarDay(d.date_, "workday", d.name) for d in body.workdays]
     try:
         view = uc.replace_year(
             db(), year, days, reason=body.reason, actor_name=_who(user), actor_id=user.id
@@ -181,10 +161,11 @@ def put_year(year: int) -> Response:
 
 
 @bp.post("/<int:year>/import")
+@operation(form=IMPORT_FORM, responses={200: "CalendarYear"}, roles=ADMIN)
 def import_year(year: int) -> Response:
     """Enter a year from a file (multipart ``file``: CSV ``date,kind,name`` or JSON
     ``[{date, kind, name}]``) with a ``reason`` field."""
-    user = _admin()
+    user = me()
     year = _year(year)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -209,11 +190,11 @@ def import_year(year: int) -> Response:
 
 
 @bp.delete("/<int:year>")
-def delete_year(year: int) -> Response:
+@operation(body=ReasonIn, responses={200: "CalendarYear", 404: None}, roles=ADMIN)
+def delete_year(year: int, body: ReasonIn) -> Response:
     """Remove an entered year ({reason}): it goes back to the package's data, or is unknown."""
-    user = _admin()
+    user = me()
     year = _year(year)
-    body: ReasonIn = _body(ReasonIn)
     try:
         view = uc.delete_year(
             db(), year, reason=body.reason, actor_name=_who(user), actor_id=user.id
