@@ -60,6 +60,11 @@ def _write(path: Path, grids: list[dict[str, Any]]) -> Path:
     return path
 
 
+def write_plan(path: Path, grids: list[dict[str, Any]]) -> Path:
+    """A GeoJSON plan of ``grids`` (as :func:`active_grids` gives them, changed at will)."""
+    return _write(path, grids)
+
+
 def valid_plan(database_url: str, path: Path) -> Path:
     return _write(path, active_grids(database_url))
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e_admin.conftest import Live, finish, shot, sign_in
-from tests.e2e_admin.plans import broken_plan, valid_plan
+from tests.e2e_admin.plans import active_grids, broken_plan, valid_plan, write_plan
 
 pytestmark = pytest.mark.browser
 
@@ -244,4 +244,30 @@ def test_departments_and_category_time_limits(browser: Any, live: Live) -> None:
     edit.locator("input[name=urgent_hours]").press("Enter")
     edit.locator("[data-field-error=urgent_hours]").wait_for()
     shot(page, "admin-categories")
+    finish(page)
+
+
+def test_duplicate_codes_are_refused_then_renumbered_on_request(
+    browser: Any, live: Live, tmp_path: Path
+) -> None:
+    """A code printed on signs is never rewritten silently: a duplicated one is an error until
+    the admin ticks "renumber"; then the replacement is listed as a warning (old → new)."""
+    grids = active_grids(live.database_url)
+    twice = grids[4]["code"]
+    grids[5]["code"] = twice
+    path = write_plan(tmp_path / "网格方案-重复编码.geojson", grids)
+    page = sign_in(browser, live, "admin")
+    _upload(page, path)
+    page.locator("[data-test=refused]").wait_for(timeout=60_000)
+    dup = page.locator("[data-test=problems] li[data-kind=duplicate_code]")
+    assert dup.count() == 1 and twice in dup.inner_text()
+
+    page.goto(f"{live.url}/console/admin/plans")
+    page.set_input_files("[data-test=plan-upload] input[type=file]", str(path))
+    page.check("[data-test=renumber]")
+    page.click("[data-test=upload]")
+    page.locator("[data-test=stored]").wait_for(timeout=60_000)
+    assert page.locator("[data-test=error-count]").inner_text() == "0"
+    renumbered = page.locator("[data-test=problems] li[data-kind=code_renumbered]")
+    assert renumbered.count() == 1 and "→" in renumbered.inner_text()
     finish(page)
