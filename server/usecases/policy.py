@@ -151,6 +151,20 @@ def cases_clause(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
+def cases_key(actor: Actor) -> tuple[Any, ...]:
+    """What decides which cases the actor sees (:func:`cases_clause`): part of every cache key
+    of case answers, so that two actors share a cached answer only if they see the same cases."""
+    if actor.role in UNSCOPED:
+        return ("all",)
+    if actor.role in REGIONAL:
+        return ("region", actor.region_level, actor.region_id)
+    if actor.role == "handler":
+        return ("department", actor.department_id)
+    if actor.role == "grid_worker":
+        return ("worker", actor.id, tuple(sorted(actor.grid_codes)))
+    return ("none",)
+
+
 def may_see_case(actor: Actor, case: Incident) -> bool:
     if actor.role in UNSCOPED:
         return True

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 
 from server.models import Category, Incident, Region
+from server.usecases import policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import ValidationFailed
 from server.usecases.policy import cases_clause as visible
@@ -224,10 +225,7 @@ def counts(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, int]:
     key = (
         str(ctx.db.get_bind().engine.url),
         latest_cursor(ctx),
-        actor.role,
-        actor.region_id,
-        actor.department_id,
-        actor.id if actor.role == "grid_worker" else None,
+        policy.cases_key(actor),
         repr(f),
     )
     hit = _counts_cache.get(key)

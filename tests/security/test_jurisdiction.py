@@ -201,3 +201,22 @@ def test_region_pickers_and_case_filters_keep_to_the_jurisdiction(any_wide: Worl
     tree = _client(w, "hb").get("/api/v1/regions/tree").get_json()["items"]
     assert [n["code"] for n in tree] == ["640104000000"]
     assert _client(w, "adminb").get("/api/v1/regions?parent=640181").status_code == 200
+
+
+def test_cached_counts_follow_a_workers_new_grids(any_wide: World) -> None:
+    """The case counts are cached per what the policy decides (the worker's grids too): a
+    worker given another grid sees its cases counted at once, not after the cache expires."""
+    w = any_wide
+    w.report("wg2", (106.35, 38.05))  # a case in G2
+    wg1 = _client(w, "wg1")
+
+    def total() -> int:
+        body = wg1.get("/api/v1/cases?counts=1").get_json()
+        return sum(v for k, v in body["counts"].items() if k != "overdue")
+
+    before = total()
+    admin = _client(w, "admin")
+    duties = [{"grid_code": g, "duty": "full_time"} for g in (G1, G2)]
+    r = admin.put(f"/api/v1/admin/users/{w.users['wg1']}/grids", json={"duties": duties})
+    assert r.status_code == 200, r.get_json()
+    assert total() == before + 1
