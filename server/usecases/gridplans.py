@@ -186,7 +186,13 @@ def store_plan(db: Session, check: PlanCheck, *, created_by: int | None = None) 
     if check.parents is not None:
         upsert_parents(db, check.parents)
         db.flush()
-    codes = [str(c) for c in check.grids["code"]]
+    given = column_codes(check.grids, "code")
+    if any(c is None for c in given):
+        raise PlanError(
+            "有网格没有编码，又没有社区边界可据以编号 / grids without a code, and no community "
+            "boundaries to number them by: load the communities (--boundaries) or code every grid"
+        )
+    codes = [str(c) for c in given]
     communities = {
         r.code: r
         for r in db.scalars(select(Region).where(Region.code.in_(sorted({c[:12] for c in codes}))))

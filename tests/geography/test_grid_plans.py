@@ -205,3 +205,13 @@ def test_grids_geojson_etag_gzip_and_mine(app: Flask, tmp_path: Path) -> None:
     assert [ft["properties"]["code"] for ft in mine["features"]] == [COMMUNITY + "001"]
     assert c.get("/api/v1/grids.geojson?region=999999").status_code == 404
     assert c.get("/api/v1/grids.geojson?zoom=99").status_code == 400
+
+
+def test_uncoded_grids_without_communities_are_a_clear_error(app: Flask, tmp_path: Path) -> None:
+    """No community boundaries to number by: a message, not a KeyError traceback."""
+    plain = tmp_path / "plain.geojson"
+    gpd.GeoDataFrame({"households": [400]}, geometry=[BOUNDARY], crs=4326).to_file(plain)
+    for path in (plain, _write(tmp_path / "nulls.geojson", [BOUNDARY])):
+        result = app.test_cli_runner().invoke(args=["grids", "import", str(path)])
+        assert result.exit_code == 1 and not isinstance(result.exception, KeyError), result
+        assert "no community boundaries" in result.output
