@@ -8,6 +8,8 @@ from flask import Blueprint, Response, g, jsonify, request, session
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
+from server.api.edge import operation
+from server.api.inputs import LoginBody, LogoutBody
 from server.api.util import json_body, me
 from server.errors import ApiError
 from server.extensions import csrf, db, settings
@@ -69,6 +71,12 @@ def _text(body: dict[str, Any], key: str, fields: dict[str, str]) -> str:
 
 
 @bp.post("/login")
+@operation(
+    body=LoginBody,
+    parse=False,
+    responses={200: "SignedIn", 401: None, 403: None, 415: None, 429: None},
+    public=True,
+)
 @csrf.exempt
 def login() -> Response:
     """Sign in with a JSON body ``{"username", "password", "remember"}``; answers the user and
@@ -118,6 +126,7 @@ def login() -> Response:
 
 
 @bp.post("/logout")
+@operation(body=LogoutBody, parse=False, responses={200: "Ok"}, public=True)
 def logout() -> Response:
     """End this sign-in (a copy of its cookies stops working too); other devices stay signed in.
     ``{"everywhere": true}`` ends every sign-in of the user. Answers how many ended."""
@@ -139,10 +148,14 @@ def logout() -> Response:
 
 
 @bp.get("/me")
+@operation(responses={200: "SignedIn"})
 def whoami() -> Response:
+    """The signed-in user and a CSRF token."""
     return jsonify({"user": user_json(me()), "csrf_token": generate_csrf()})
 
 
 @bp.get("/csrf")
+@operation(responses={200: "CsrfToken"}, public=True)
 def csrf_token() -> Response:
+    """A CSRF token for this session (signed in or not)."""
     return jsonify({"csrf_token": generate_csrf()})

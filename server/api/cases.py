@@ -52,7 +52,9 @@ def _conflict_with_case(err: UseCaseError) -> UseCaseError:
 
 
 @bp.post("/cases")
-@operation(body=ReportBody, responses={200: "CaseAnswer", 201: "CaseAnswer", 409: "Conflict"})
+@operation(
+    body=ReportBody, responses={200: "CaseAnswer", 201: "CaseAnswer", 403: None, 409: "Conflict"}
+)
 @login_required_api
 def create_case(body: ReportBody) -> Response:
     """Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``."""

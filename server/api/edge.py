@@ -31,7 +31,7 @@ from datetime import date
 from functools import wraps
 from typing import Annotated, Any, ClassVar, TypeVar, cast, get_args, get_origin
 
-from flask import Flask, request
+from flask import Flask, Request, request
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -42,6 +42,7 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 from server.api.util import json_body
@@ -72,7 +73,9 @@ def _clean_text(value: Any) -> Any:
 Text = Annotated[str, AfterValidator(_clean_text)]
 
 _ASCII_INT = re.compile(r"-?[0-9]{1,19}")
-_ASCII_NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
+_ASCII_NUMBER = re.compile(
+    r"[-+]?([0-9]{1,20}(\.[0-9]{0,20})?|\.[0-9]{1,20})([eE][-+]?[0-9]{1,3})?"
+)
 
 
 def _query_int(value: Any) -> Any:
@@ -114,9 +117,18 @@ def _finite(value: float) -> float:
 
 
 # Query-string values (arrive as text).
-QInt = Annotated[int, BeforeValidator(_query_int), Field(ge=-INT64_MAX, le=INT64_MAX)]
-QId = Annotated[int, BeforeValidator(_query_int), Field(ge=1, le=INT32_MAX)]
-QNumber = Annotated[float, BeforeValidator(_query_number), AfterValidator(_finite)]
+def q_int(ge: int = -INT64_MAX, le: int = INT64_MAX) -> Any:
+    """A query-string integer within [ge, le] (the bounds are in the OpenAPI schema too)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_query_int)]
+
+
+def q_number(ge: float, le: float) -> Any:
+    return Annotated[
+        float, Field(ge=ge, le=le), AfterValidator(_finite), BeforeValidator(_query_number)
+    ]
+
+
+QId = q_int(1, INT32_MAX)
 QBool = Annotated[bool, BeforeValidator(_query_bool)]
 QDate = Annotated[date, Field(json_schema_extra={"format": "date"})]
 
@@ -268,10 +280,12 @@ def operation(
     responses: dict[int, Any] | None = None,
     roles: tuple[str, ...] | None = None,
     public: bool = False,
+    parse: bool = True,
 ) -> Callable[[F], F]:
     """Parse the inputs of a view with typed models and record the operation for OpenAPI.
 
-    The view receives ``query=`` and/or ``body=`` (the parsed models) as keyword arguments.
+    The view receives ``query=`` and/or ``body=`` (the parsed models) as keyword arguments;
+    with ``parse=False`` the models only describe what the view parses itself.
     """
     op = Operation(query, body, form, raw_body, dict(responses or {200: None}), roles, public)
     for model in (query, body):
@@ -281,6 +295,8 @@ def operation(
     def deco(fn: F) -> F:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not parse:
+                return fn(*args, **kwargs)
             if query is not None:
                 kwargs["query"] = parse_query(query)
             if body is not None:
@@ -309,6 +325,24 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class EdgeRequest(Request):
+    """A request whose form never holds a field without a name.
+
+    Werkzeug keeps a multipart part whose ``name`` it cannot read (e.g. ``name="a\\"``) under
+    the key ``None``; Flask-WTF's CSRF check then calls ``None.endswith`` and every POST with
+    such a body was a 500, signed in or not. Such parts are dropped here."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        for key in ("form", "files"):
+            data = self.__dict__.get(key)
+            if data is not None and None in data:
+                kept = [(k, v) for k, v in data.items(multi=True) if k is not None]
+                self.__dict__[key] = ImmutableMultiDict(kept)
+
+
 def install(app: Flask) -> None:
-    """Bounded integer path converters (before any blueprint is registered)."""
+    """Bounded integer path converters (before any blueprint is registered) and a request
+    class whose form keys are all names."""
     app.url_map.converters["int"] = IdConverter
+    app.request_class = EdgeRequest

@@ -23,12 +23,12 @@ from server.api.edge import (
     Number,
     QBool,
     QId,
-    QInt,
-    QNumber,
     Query,
     Text,
     TolerantBody,
     UuidText,
+    q_int,
+    q_number,
 )
 from server.domain.workflow import Action
 
@@ -169,7 +169,7 @@ class CaseListQuery(Query):
     ) = None
     sort: Literal["-created_at", "created_at", "-updated_at", "deadline_at"] = "-created_at"
     cursor: Annotated[Text, Field(max_length=200)] | None = None
-    limit: Annotated[QInt, Field(ge=1, le=1000)] = 50
+    limit: q_int(1, 1000) = 50
     counts: QBool = False
 
     @model_validator(mode="after")
@@ -198,17 +198,17 @@ def _query_error(name: str, reason: str) -> Any:
 class ChangesQuery(Query):
     """GET /changes: long poll."""
 
-    after: Annotated[QInt, Field(ge=0)] | None = Field(
+    after: q_int(0) | None = Field(
         None, description="the cursor of the last answer; absent: the current cursor, at once"
     )
-    wait: Annotated[QNumber, Field(ge=0, le=60)] = Field(
+    wait: q_number(0, 60) = Field(
         20, description="seconds to wait for a change (at most 25 are used)"
     )
 
 
 class GridsQuery(Query):
     region: RegionCode | None = None
-    zoom: Annotated[QInt, Field(ge=0, le=22)] | None = None
+    zoom: q_int(0, 22) | None = None
     mine: QBool = False
 
 
@@ -222,7 +222,20 @@ class UploadBody(Body):
 
 
 class PieceQuery(Query):
-    offset: Annotated[QInt, Field(ge=0, le=INT32_MAX)]
+    offset: q_int(0, INT32_MAX)
+
+
+# --- sign-in (parsed by server.api.auth itself; described here) ----------------------------
+
+
+class LoginBody(Body):
+    username: Annotated[Text, Field(max_length=64)]
+    password: Annotated[Text, Field(max_length=256)]
+    remember: bool = True
+
+
+class LogoutBody(Body):
+    everywhere: bool = Field(False, description="end every sign-in of the user")
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -310,8 +323,8 @@ def _as_of(value: str) -> str:
 class MetricsCasesQuery(MetricsParams):
     metric: Annotated[Text, Field(pattern=r"^[a-z_0-9]{1,60}$")]
     part: Literal["numerator", "denominator"] = "numerator"
-    offset: Annotated[QInt, Field(ge=0, le=10**9)] = 0
-    limit: Annotated[QInt, Field(ge=1, le=1000)] = 100
+    offset: q_int(0, 10**9) = 0
+    limit: q_int(1, 1000) = 100
 
 
 ScorecardKind = Literal["department", "worker"]
@@ -381,8 +394,8 @@ class UserQuery(Query):
     active: QBool | None = None
     department: QId | None = None
     region: RegionCode | None = None
-    cursor: Annotated[QInt, Field(ge=0, le=INT32_MAX)] | None = None
-    limit: Annotated[QInt, Field(ge=1, le=1000)] = 50
+    cursor: q_int(0, INT32_MAX) | None = None
+    limit: q_int(1, 1000) = 50
 
     def filter_args(self) -> dict[str, str]:
         out: dict[str, str] = {}

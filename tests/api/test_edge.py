@@ -205,3 +205,17 @@ def test_open311_bad_input_is_a_spec_400_not_a_general_error(any_world: World) -
     r = c.post("/open311/v2/requests.json", data={"api_key": "x\x00", "service_code": "0101"})
     assert r.status_code == 400
     assert "general service error" not in r.get_json()[0]["description"]
+
+
+def test_a_multipart_part_without_a_readable_name_is_not_a_500(world: World) -> None:
+    """Found by schemathesis: Flask-WTF's CSRF check read a part named None (``None.endswith``)."""
+    c = world.app.test_client()
+    raw = (
+        b'--b\r\nContent-Disposition: form-data; name="a\\"\r\n\r\nx\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="p.geojson"\r\n\r\n{}\r\n'
+        b"--b--\r\n"
+    )
+    for url in ("/api/v1/admin/plans", "/api/v1/cases"):
+        r = c.post(url, data=raw, content_type="multipart/form-data; boundary=b")
+        assert r.status_code == 400, (url, r.status_code)
+        assert r.get_json()["error"] == "csrf_failed"

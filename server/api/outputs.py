@@ -1,0 +1,338 @@
+"""Response models of /api/v1: the shapes the views answer with (docs/api.md).
+
+Views build plain dicts (``server.api.serialize``, the use cases); these models describe them
+for the generated OpenAPI document, and the schemathesis run in ``tests/api`` checks every
+answer against them. Extra keys are allowed (a client ignores what it does not know); the keys
+named here are promised, with their types.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from server.api.edge import Out
+
+Ident = int
+NullableStr = str | None
+
+
+class Error(Out):
+    """Every error: a stable code, a bilingual message, the bad fields."""
+
+    error: str = Field(description="stable machine code, e.g. validation_failed")
+    message: str = Field(description="中文 / English")
+    fields: dict[str, str] | None = Field(None, description="field → problem")
+
+
+class Ref(Out):
+    id: Ident
+    code: str | None = None
+    name: str | None = None
+
+
+class UserRef(Out):
+    id: Ident
+    display_name: str
+
+
+class Case(Out):
+    id: Ident
+    uuid: str
+    number: str
+    state: Literal[
+        "reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rejected",
+        "suspended",
+    ]  # fmt: skip
+    version: int
+    source: str
+    category: Ref | None
+    description: str | None
+    address: str | None
+    lon: float | None
+    lat: float | None
+    accuracy_m: float | None
+    location_status: str
+    grid: Ref | None
+    community: Ref | None
+    town: Ref | None
+    reporter: UserRef | None
+    caller_name: str | None = Field(description="masked unless your role needs it")
+    caller_phone: str | None = Field(description="masked 138****1234 unless your role needs it")
+    urgency: str
+    department: Ref | None
+    deadline_at: str | None
+    overdue: bool
+    time_left_hours: float | None
+    self_handled: bool
+    pending_extension: dict[str, Any] | None
+    last_rating: str | None
+    duplicate_of: Ident | None
+    photo_count: int
+    thumb_url: str | None
+    reported_at: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class Photo(Out):
+    uuid: str
+    url: str
+    thumb_url: str
+    width: int | None = None
+    height: int | None = None
+
+
+class Event(Out):
+    id: Ident
+    uuid: str | None
+    action: str
+    actor: UserRef | None
+    actor_role: str | None
+    from_state: str | None
+    to_state: str | None
+    created_at: str | None
+    device_time: str | None
+    note: str | None
+    data: dict[str, Any] | None
+    lon: float | None
+    lat: float | None
+    photos: list[Photo]
+
+
+class CaseAnswer(Out):
+    case: Case
+    event: Event | None = None
+
+
+class Conflict(Error):
+    case: Case | None = Field(None, description="the case as it is now")
+
+
+class CasePage(Out):
+    items: list[Case]
+    next_cursor: str | None
+    counts: dict[str, int] | None = Field(None, description="with counts=1")
+
+
+class CaseDetail(Out):
+    case: Case
+    events: list[Event]
+    photos: list[Photo]
+    allowed_actions: list[str]
+    duplicates: list[Case]
+
+
+class Changes(Out):
+    cursor: str
+    items: list[Case]
+
+
+class Upload(Out):
+    uuid: str
+    status: str
+    received_bytes: int
+    total_bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    url: str | None = None
+    thumb_url: str | None = None
+
+
+class Region(Out):
+    id: Ident
+    code: str
+    name: str
+    level: str
+
+
+class Regions(Out):
+    items: list[dict[str, Any]]
+
+
+class Workflow(Out):
+    states: Any
+    actions: Any
+    roles: Any
+    rules: Any
+
+
+class AuthUser(Out):
+    id: Ident
+    username: str
+    display_name: str
+    role: str
+    region_id: Ident | None
+    department_id: Ident | None
+    grid_codes: list[str]
+
+
+class SignedIn(Out):
+    user: AuthUser
+    csrf_token: str
+
+
+class CsrfToken(Out):
+    csrf_token: str
+
+
+class Ok(Out):
+    ok: bool
+
+
+class Bootstrap(Out):
+    user: AuthUser
+    csrf_token: str
+    categories: list[dict[str, Any]]
+    departments: list[dict[str, Any]]
+    workflow: Workflow
+    config: dict[str, Any]
+
+
+class GridCollection(Out):
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+
+class Period(Out):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class Metrics(Out):
+    period: Period
+    as_of: str
+    scope: Any
+    by: str | None
+    total: dict[str, Any]
+    groups: list[dict[str, Any]]
+
+
+class MetricDefinitions(Out):
+    metrics: list[dict[str, Any]]
+    groupings: list[dict[str, Any]]
+    scopes: list[str]
+    scorecards: dict[str, Any]
+
+
+class MetricCases(Out):
+    period: Period
+    metric: str
+    part: str
+    count: int | float | None
+    total_items: int
+    offset: int
+    limit: int
+    items: list[dict[str, Any]]
+
+
+class Scorecards(Out):
+    period: Period
+    kind: str
+    config: dict[str, Any]
+    items: list[dict[str, Any]]
+
+
+class ScorecardConfig(Out):
+    pass
+
+
+# --- admin -------------------------------------------------------------------------------------
+
+
+class Department(Out):
+    id: Ident
+    code: str
+    name: str
+    active: bool
+
+
+class Departments(Out):
+    items: list[Department]
+
+
+class DepartmentAnswer(Out):
+    department: Department
+
+
+class Category(Out):
+    id: Ident
+    code: str
+    name: str
+    active: bool
+
+
+class Categories(Out):
+    items: list[Category]
+
+
+class CategoryAnswer(Out):
+    category: Category
+
+
+class AdminUser(Out):
+    id: Ident
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+class UserPage(Out):
+    items: list[AdminUser]
+    next_cursor: str | None
+
+
+class UserAnswer(Out):
+    user: AdminUser
+
+
+class UserUpdate(Out):
+    user: AdminUser
+    sessions_ended: bool
+
+
+class AdminGrids(Out):
+    pass
+
+
+class Plan(Out):
+    id: Ident
+    status: str
+
+
+class Plans(Out):
+    items: list[Plan]
+
+
+class PlanDetail(Out):
+    plan: Plan | None = None
+
+
+class PlanAnswer(Out):
+    plan: Plan
+
+
+class PlanUpload(Out):
+    plan: Plan
+    report: dict[str, Any]
+
+
+class PlanInvalid(Error):
+    report: dict[str, Any]
+
+
+# Responses that are not JSON: (media type, JSON Schema).
+FILES: dict[str, tuple[str, dict[str, Any]]] = {
+    "JPEG": ("image/jpeg", {"type": "string", "format": "binary"}),
+    "XLSX": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        {"type": "string", "format": "binary"},
+    ),
+    "CSV": ("text/csv", {"type": "string"}),
+}
+MEDIA_TYPES: dict[str, str] = {"GridCollection": "application/geo+json"}
