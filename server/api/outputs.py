@@ -326,6 +326,34 @@ class PlanInvalid(Error):
     report: dict[str, Any]
 
 
+# --- the statutory calendar --------------------------------------------------------------------
+
+
+class CalendarOverview(Out):
+    today: str
+    warnings: list[Any]
+    years: list[dict[str, Any]]
+
+
+class CalendarDay(Out):
+    date: str
+    name: str
+
+
+class CalendarYear(Out):
+    year: int
+    source: str
+    known: bool
+    holidays: list[CalendarDay]
+    workdays: list[CalendarDay]
+    updated_at: str | None
+    updated_by: str | None
+
+
+class CalendarChanges(Out):
+    items: list[dict[str, Any]]
+
+
 # Responses that are not JSON: (media type, JSON Schema).
 FILES: dict[str, tuple[str, dict[str, Any]]] = {
     "JPEG": ("image/jpeg", {"type": "string", "format": "binary"}),

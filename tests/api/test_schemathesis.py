@@ -70,13 +70,22 @@ def _session(w: World, who: str | None) -> tuple[dict[str, str], dict[str, str]]
     return {"X-CSRFToken": token, "Accept-Encoding": "identity"}, cookies
 
 
-@pytest.fixture
-def fuzz_world(app: Flask) -> Iterator[World]:
+def _world(app: Flask) -> World:
     app.config["WANGGE_LONG_POLL_SECONDS"] = 0
     w = build(app)
     w.report()  # a case in county A …
     w.report("dispb", IN_GB)  # … and one in county B
-    yield w
+    return w
+
+
+@pytest.fixture
+def fuzz_world(app: Flask) -> Iterator[World]:
+    yield _world(app)
+
+
+@pytest.fixture
+def pg_fuzz_world(pg_app: Flask) -> Iterator[World]:
+    yield _world(pg_app)
 
 
 def _fuzz(w: World, who: str | None, stats: Stats) -> None:
@@ -132,4 +141,19 @@ def test_every_operation_for_every_role(
                 f"{sum(s.requests for s in t)} requests, {sum(s.server_errors for s in t)} 5xx, "
                 f"{sum(len(s.violations) for s in t)} violations"
             )
+    assert stats.server_errors == 0 and not stats.violations, "\n".join(stats.violations[:20])
+
+
+@pytest.mark.parametrize("role", ["dispatcher", "admin"])
+def test_on_postgresql(pg_fuzz_world: World, role: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same run on PostgreSQL (integer ranges, NUL bytes, encodings are its own), for the
+    two roles that reach most operations."""
+    stats = Stats()
+    _fuzz(pg_fuzz_world, ROLES[role], stats)
+    with capsys.disabled():
+        print(
+            f"\nschemathesis PostgreSQL [{role}]: {stats.operations} operations, "
+            f"{stats.requests} requests, {stats.server_errors} 5xx, "
+            f"{len(stats.violations)} violations"
+        )
     assert stats.server_errors == 0 and not stats.violations, "\n".join(stats.violations[:20])
