@@ -216,9 +216,13 @@ class RegionsQuery(Query):
     parent: RegionCode | None = None
 
 
-class UploadBody(Body):
+class UploadBody(TolerantBody):
+    """POST /uploads: start (or resume) a photo upload. Phones queue it offline, so it is
+    tolerant like a report; the file's own name is informational and not stored."""
+
     uuid: UuidText
     total_bytes: Annotated[int, Field(ge=1, le=INT32_MAX)]
+    filename: Annotated[Text, Field(max_length=255)] | None = None
 
 
 class PieceQuery(Query):

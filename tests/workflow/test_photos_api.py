@@ -231,3 +231,16 @@ def test_photo_gps_only_for_command_centre_admins_and_the_uploader(world: World)
     assert mine[before] == pytest.approx(point) and mine[after] is None
     theirs = _gps_seen(world, "h1", cid)
     assert theirs[before] is None and theirs[after] == pytest.approx(point)
+
+
+def test_upload_accepts_what_the_apps_send(world: World) -> None:
+    """The field app and the console send the file's name with the upload (webapp/src/shared/
+    api.ts createUpload); a queued upload from a phone must not be refused for it, nor for a
+    field a newer app version adds."""
+    c = _client(world, "wg1")
+    key = str(uuid.uuid4())
+    body = {"uuid": key, "total_bytes": 10, "filename": "IMG_0001.jpg", "added_later": 1}
+    r = c.post("/api/v1/uploads", json=body)
+    assert r.status_code == 201, r.get_json()
+    r = c.post("/api/v1/uploads", json={**body, "filename": 5})
+    assert r.status_code == 400 and "filename" in r.get_json()["fields"]
