@@ -117,18 +117,13 @@ def _finite(value: float) -> float:
 
 
 # Query-string values (arrive as text).
-def q_int(ge: int = -INT64_MAX, le: int = INT64_MAX) -> Any:
-    """A query-string integer within [ge, le] (the bounds are in the OpenAPI schema too)."""
-    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_query_int)]
-
-
-def q_number(ge: float, le: float) -> Any:
-    return Annotated[
-        float, Field(ge=ge, le=le), AfterValidator(_finite), BeforeValidator(_query_number)
-    ]
-
-
-QId = q_int(1, INT32_MAX)
+# The parsers of query-string values, for models that give their own bounds:
+# ``Annotated[int, Field(ge=1, le=1000), BeforeValidator(ascii_int)]`` (the bounds before the
+# validator, so that they reach the OpenAPI schema as minimum/maximum).
+ascii_int = _query_int
+ascii_number = _query_number
+finite = _finite
+QId = Annotated[int, Field(ge=1, le=INT32_MAX), BeforeValidator(_query_int)]
 QBool = Annotated[bool, BeforeValidator(_query_bool)]
 QDate = Annotated[date, Field(json_schema_extra={"format": "date"})]
 

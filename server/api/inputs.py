@@ -8,13 +8,14 @@ use cases; these models settle types, ranges and shapes.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from server.api.edge import (
     INT32_MAX,
+    INT64_MAX,
     Body,
     Id,
     Lat,
@@ -27,8 +28,9 @@ from server.api.edge import (
     Text,
     TolerantBody,
     UuidText,
-    q_int,
-    q_number,
+    ascii_int,
+    ascii_number,
+    finite,
 )
 from server.domain.workflow import Action
 
@@ -76,7 +78,12 @@ State = Literal[
     "suspended",
 ]  # fmt: skip
 Source = Literal["field", "hotline", "open311", "console"]
-ActionName = Literal[tuple(a.value for a in Action)]  # type: ignore[valid-type]
+ActionName = Literal[
+    "report", "self_handle", "accept", "reject", "dispatch", "sign", "return", "resolve",
+    "verify", "request_extension", "decide_extension", "suspend", "resume", "supervise", "rate",
+    "reopen", "comment",
+]  # fmt: skip
+assert set(get_args(ActionName)) == {a.value for a in Action}, "ActionName follows the workflow"
 PhotoIds = Annotated[list[UuidText], Field(max_length=20)]
 
 
@@ -169,7 +176,7 @@ class CaseListQuery(Query):
     ) = None
     sort: Literal["-created_at", "created_at", "-updated_at", "deadline_at"] = "-created_at"
     cursor: Annotated[Text, Field(max_length=200)] | None = None
-    limit: q_int(1, 1000) = 50
+    limit: Annotated[int, Field(ge=1, le=1000), BeforeValidator(ascii_int)] = 50
     counts: QBool = False
 
     @model_validator(mode="after")
@@ -198,17 +205,17 @@ def _query_error(name: str, reason: str) -> Any:
 class ChangesQuery(Query):
     """GET /changes: long poll."""
 
-    after: q_int(0) | None = Field(
+    after: Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(ascii_int)] | None = Field(
         None, description="the cursor of the last answer; absent: the current cursor, at once"
     )
-    wait: q_number(0, 60) = Field(
-        20, description="seconds to wait for a change (at most 25 are used)"
-    )
+    wait: Annotated[
+        float, Field(ge=0, le=60), AfterValidator(finite), BeforeValidator(ascii_number)
+    ] = Field(20, description="seconds to wait for a change (at most 25 are used)")
 
 
 class GridsQuery(Query):
     region: RegionCode | None = None
-    zoom: q_int(0, 22) | None = None
+    zoom: Annotated[int, Field(ge=0, le=22), BeforeValidator(ascii_int)] | None = None
     mine: QBool = False
 
 
@@ -226,7 +233,7 @@ class UploadBody(TolerantBody):
 
 
 class PieceQuery(Query):
-    offset: q_int(0, INT32_MAX)
+    offset: Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(ascii_int)]
 
 
 # --- sign-in (parsed by server.api.auth itself; described here) ----------------------------
@@ -327,8 +334,8 @@ def _as_of(value: str) -> str:
 class MetricsCasesQuery(MetricsParams):
     metric: Annotated[Text, Field(pattern=r"^[a-z_0-9]{1,60}$")]
     part: Literal["numerator", "denominator"] = "numerator"
-    offset: q_int(0, 10**9) = 0
-    limit: q_int(1, 1000) = 100
+    offset: Annotated[int, Field(ge=0, le=10**9), BeforeValidator(ascii_int)] = 0
+    limit: Annotated[int, Field(ge=1, le=1000), BeforeValidator(ascii_int)] = 100
 
 
 ScorecardKind = Literal["department", "worker"]
@@ -398,8 +405,8 @@ class UserQuery(Query):
     active: QBool | None = None
     department: QId | None = None
     region: RegionCode | None = None
-    cursor: q_int(0, INT32_MAX) | None = None
-    limit: q_int(1, 1000) = 50
+    cursor: Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(ascii_int)] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000), BeforeValidator(ascii_int)] = 50
 
     def filter_args(self) -> dict[str, str]:
         out: dict[str, str] = {}

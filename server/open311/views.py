@@ -128,7 +128,7 @@ def _readable_input() -> None:
     if "\x00" in request.path:
         raise Open311Error(400, "the path holds a NUL character")
     for name, value in request.values.items(multi=True):
-        for text in (name, value):
+        for text in (str(name), str(value)):
             if "\x00" in text or not _encodable(text):
                 raise Open311Error(400, f"{name[:40]!r}: text with NUL or invalid characters")
 
