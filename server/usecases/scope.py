@@ -22,13 +22,28 @@ def sees_caller_phone(actor: Actor, case: Incident) -> bool:
 
 
 def mask_phone(phone: str) -> str:
-    """13812345678 → 138****5678; short numbers are fully masked."""
-    digits = phone.strip()
-    if len(digits) >= 8:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * len(digits)
+    """Hide at least 4 digits and at least half of them, whatever the length.
+
+    A mobile (11 digits): 13812345678 → 138****5678 (the convention every Chinese app uses);
+    any other number of 8 digits or more shows only its last 4 (62345678 → ****5678,
+    0551-62345678 → ****-****5678); shorter ones are hidden entirely. Other characters (``-``,
+    ``+``, spaces) stay.
+    """
+    text = phone.strip()
+    digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+    n = len(digits)
+    if n == 11:
+        shown = set(digits[:3] + digits[-4:])
+    elif n >= 8:
+        shown = set(digits[-4:])
+    else:
+        shown = set()
+    return "".join(ch if (i in shown or not ch.isdigit()) else "*" for i, ch in enumerate(text))
 
 
 def mask_name(name: str) -> str:
-    """王先生 → 王**: the family name stays, so a callback can still address the caller."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
+    """王先生 → 王**, 王五 → 王*: at most the first character (the family name, so a callback can
+    still address the caller), never the whole name: 钱 → *."""
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[:1] + "*" * (len(name) - 1)
