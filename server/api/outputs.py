@@ -59,7 +59,7 @@ class Case(Out):
     town: Ref | None
     reporter: UserRef | None
     caller_name: str | None = Field(description="masked unless your role needs it")
-    caller_phone: str | None = Field(description="masked 138****1234 / ****5678 unless your role needs it")
+    caller_phone: str | None = Field(description="masked 138****1234 unless your role needs it")
     urgency: str
     department: Ref | None
     deadline_at: str | None
