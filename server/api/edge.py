@@ -153,7 +153,14 @@ def _numeric_text(value: Any) -> Any:
         if not value.strip().isascii():
             raise PydanticCustomError("number", "应为数字 / must be a number")
         value = number
-    if isinstance(value, (int, float)) and not math.isfinite(value):
+    if isinstance(value, int):
+        # A JSON integer has no size limit; one past the float range is not a number here
+        # (math.isfinite and float() raise OverflowError on it: a 500 before).
+        try:
+            value = float(value)
+        except OverflowError:
+            raise PydanticCustomError("finite", "应为有限数 / must be a finite number") from None
+    if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite", "应为有限数 / must be a finite number")
     return value
 

@@ -145,6 +145,9 @@ BAD_CATEGORIES: list[tuple[dict[str, Any], str | None]] = [
     ({"limit_value": "soon"}, "limit_value"),
     ({"limit_value": True}, "limit_value"),
     ({"limit_value": 400}, "limit_value"),
+    ({"limit_value": 10**400}, "limit_value"),  # past the float range: was a 500
+    ({"urgent_hours": 10**400}, "urgent_hours"),
+    ({"urgent_hours": -(10**400)}, "urgent_hours"),
     ({"limit_unit": "weeks"}, "limit_unit"),
     ({"urgent_hours": 0}, "urgent_hours"),
     ({"urgent_hours": None}, "urgent_hours"),
@@ -169,6 +172,21 @@ def test_bad_category_input(world: World) -> None:
             assert body["error"] == "validation_failed" and field in body["fields"], (extra, body)
             assert body["message"]
     assert _count(world, Category) == before
+
+
+def test_huge_integer_in_a_category_patch_is_a_400(world: World) -> None:
+    """A JSON integer past the float range is a 400 naming the field, never a 500."""
+    admin = client_for(world, "admin")
+    cat_id = world.categories["0101"]
+    before = next(c for c in admin.get(CATS).get_json()["items"] if c["id"] == cat_id)
+    for name in ("limit_value", "urgent_hours"):
+        raw = '{"' + name + '": 1' + "0" * 400 + "}"
+        r = admin.patch(f"{CATS}/{cat_id}", data=raw, content_type="application/json")
+        body = r.get_json()
+        assert r.status_code == 400, body
+        assert body["error"] == "validation_failed" and name in body["fields"], body
+    after = next(c for c in admin.get(CATS).get_json()["items"] if c["id"] == cat_id)
+    assert after == before
 
 
 def test_half_a_working_hour_is_fine(world: World) -> None:
