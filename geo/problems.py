@@ -21,6 +21,7 @@ ERROR_KINDS: Final = (
     "no_parent",
     "duplicate_code",
     "bad_code",
+    "bad_households",
 )
 WARNING_KINDS: Final = ("area_outlier", "households_outlier", "code_renumbered")
 

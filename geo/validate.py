@@ -8,14 +8,16 @@ parents (communities), never over pairs of grids.
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import shapely
 
 from geo.coding import CodeChange, code_problem
@@ -35,10 +37,46 @@ AREA_OUTLIER_FACTOR = 5.0
 #: Households outside this range (inclusive bounds are fine) are flagged. Basic grids usually
 #: hold 300-500 households; dedicated grids (kind = dedicated/专属) are exempt.
 HOUSEHOLDS_RANGE = (100, 1000)
+#: The most households a grid may claim: past it (or negative, fractional, or not a number at
+#: all) the value is a ``bad_households`` error, not stored.
+HOUSEHOLDS_MAX = 100_000
 DEDICATED_KINDS = frozenset({"dedicated", "专属", "专属网格"})
 
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 _REASON_POINT = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\]")
+
+
+class BadHouseholds(ValueError):
+    """A ``households`` attribute that is not a whole number of households."""
+
+
+def households_value(value: Any) -> int | None:
+    """A plan feature's ``households`` as an int; None when empty (null, NaN from a missing
+    value, blank text). Raises :class:`BadHouseholds` for anything else that is not a whole
+    number 0…HOUSEHOLDS_MAX: text ("约300户", "NaN"), fractions, negatives, 1e308, booleans."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if not (text.isascii() and text.isdigit()) or len(text) > 7:
+            raise BadHouseholds(value)
+        number: float | int = int(text)
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise BadHouseholds(value)
+    else:
+        if isinstance(value, numbers.Integral):
+            number = int(value)
+        else:
+            number = float(value)
+            if math.isnan(number):
+                return None  # a missing value in a numeric column
+            if not math.isfinite(number) or not number.is_integer():
+                raise BadHouseholds(value)
+    if not 0 <= number <= HOUSEHOLDS_MAX:
+        raise BadHouseholds(value)
+    return int(number)
 
 
 def feature_ids(codes: Sequence[str | None]) -> list[str]:
@@ -294,13 +332,31 @@ def validate_plan(
                 )
             )
 
+    households = np.full(plan.n, np.nan)
+    if households_field in plan.frame.columns:
+        for i, raw in enumerate(plan.frame[households_field].tolist()):
+            try:
+                count = households_value(raw)
+            except BadHouseholds:
+                errors.append(
+                    Problem(
+                        "bad_households",
+                        [ids[i]],
+                        f"户数不是整数 / households is not a whole number: {ids[i]} has "
+                        f"{str(raw)[:40]!r} (应为 / must be 0–{HOUSEHOLDS_MAX:,} or empty)",
+                        plan.rep_point(i),
+                    )
+                )
+                continue
+            if count is not None:
+                households[i] = count
+
     # -- warnings --------------------------------------------------------------------------------
     dedicated = np.zeros(plan.n, dtype=bool)
     if kind_field in plan.frame.columns:
         dedicated = plan.frame[kind_field].astype(str).str.strip().isin(DEDICATED_KINDS).to_numpy()
     _check_area_outliers(grid_ll, usable & ~dedicated, ids, plan, proj, warnings)
     if households_field in plan.frame.columns:
-        households = pd.to_numeric(plan.frame[households_field], errors="coerce").to_numpy()
         low, high = HOUSEHOLDS_RANGE
         flagged = ~dedicated & ~np.isnan(households) & ((households < low) | (households > high))
         for i in np.flatnonzero(flagged):

@@ -25,7 +25,7 @@ from geo.errors import ReadError
 from geo.io import read_boundaries, read_features
 from geo.parents import column_codes, is_grid_code
 from geo.problems import ValidationReport
-from geo.validate import report_codes, validate_plan
+from geo.validate import households_value, report_codes, validate_plan
 from server.models import Grid, GridPlan, Region
 from server.models.types import utcnow
 from server.usecases import locating
@@ -235,9 +235,8 @@ def store_plan(db: Session, check: PlanCheck, *, created_by: int | None = None) 
                 else "basic",
                 subkind=val(row, "subkind") if val(row, "subkind") else None,
                 community_id=communities[str(row.code)[:12]].id,
-                households=int(val(row, "households"))
-                if val(row, "households") is not None and str(val(row, "households")) != "nan"
-                else None,
+                # validate_plan refused any other value (bad_households).
+                households=households_value(val(row, "households")),
                 geom=_multi(geom),
             )
             for row, geom in zip(check.grids.itertuples(), geoms, strict=True)

@@ -83,6 +83,22 @@ def test_a_plan_with_errors_is_refused_and_nothing_is_stored(any_world: World) -
     assert [p["status"] for p in admin.get(PLANS).get_json()["items"]] == ["active", "active"]
 
 
+@pytest.mark.parametrize("households", ["NaN", "约300户", 1e308, -5])
+def test_hostile_households_are_refused_before_anything_is_stored(
+    world: World, households: Any
+) -> None:
+    """A households attribute that is not a whole number of households is a plan error
+    (bad_households, naming the grids): was a 500 (ValueError/OverflowError) or stored as is."""
+    admin = client_for(world, "admin")
+    before = _state(world)
+    status, body = upload(admin, geojson(valid_cells(), households=households))
+    assert status == 422, body
+    kinds = [p["kind"] for p in body["report"]["errors"]]
+    assert kinds == ["bad_households"] * 4, kinds
+    assert all(len(p["features"]) == 1 for p in body["report"]["errors"])
+    assert _state(world) == before
+
+
 def test_a_valid_plan_is_stored_as_a_draft_then_published(any_world: World) -> None:
     w = any_world
     admin = client_for(w, "admin")

@@ -204,8 +204,29 @@ def test_households_outlier(plan: gpd.GeoDataFrame) -> None:
     assert "1500" in report.warnings[0].message
 
 
+def test_households_that_are_not_a_whole_number_are_errors(plan: gpd.GeoDataFrame) -> None:
+    """Text, NaN-as-text, 1e308, negatives and fractions are refused (they used to reach the
+    database: a 500, or a negative count stored without a word); empty values are fine."""
+    bad = ["NaN", "约300户", 1e308, -5, 400.5, True]
+    plan["households"] = plan["households"].astype(object)
+    for i, value in enumerate(bad):
+        plan.at[i, "households"] = value
+    report = validate_plan(plan)
+    assert not report.valid
+    found = [(p.kind, p.features) for p in report.errors if p.kind == "bad_households"]
+    assert found == [("bad_households", [code(i + 1)]) for i in range(6)]
+    assert "约300户" in report.errors[1].message and report.errors[1].location is not None
+    # Empty, blank and whole numbers (also as text or 400.0) are fine; no outlier warning for
+    # a refused value.
+    for i, value in enumerate([None, " ", "400", 400.0, float("nan"), 0]):
+        plan.at[i, "households"] = value
+    report = validate_plan(plan)
+    assert report.valid, report.errors
+    assert [w.features for w in report.warnings] == [[code(6)]]  # 0 households: an outlier
+
+
 def test_kinds_are_the_documented_ones() -> None:
-    assert len(ERROR_KINDS) == 9 and len(WARNING_KINDS) == 3
+    assert len(ERROR_KINDS) == 10 and len(WARNING_KINDS) == 3
 
 
 def test_projected_input_is_handled(plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> None:
