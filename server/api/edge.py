@@ -43,6 +43,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from server.api.util import json_body
@@ -319,12 +320,27 @@ def operation_of(view: Callable[..., Any]) -> Operation | None:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every URL: at most the largest database id, else 404 (never a 500 from
-    an integer the database cannot hold)."""
+    """``<int:...>`` in every URL: ASCII digits only (werkzeug's ``\\d+`` also matches ``١``,
+    Arabic-Indic one, which ``int()`` reads as 1), at most the largest database id, else 404
+    (never a 500 from an integer the database cannot hold).
+
+    An out-of-range id is a 404 for every method: a plain ``ValidationError`` made werkzeug try
+    the other rules on the same path, and a PATCH or PUT then answered 405 because a rule of
+    another method had matched."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", INT32_MAX)
         super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> Any:
+        number = int(value)
+        if (self.min is not None and number < self.min) or (
+            self.max is not None and number > self.max
+        ):
+            raise NotFound()
+        return super().to_python(value)
 
 
 class EdgeRequest(Request):

@@ -12,6 +12,7 @@ definition (``code`` is required; the rest has defaults)::
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,6 +144,18 @@ def definition_json(svc: Service) -> dict[str, Any]:
     return {"service_code": svc.code, "attributes": attributes(svc.category)}
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def ascii_number(text: str) -> float:
+    """A decimal number written in ASCII digits; ValueError otherwise. ``float()`` alone also
+    reads ``٣٨`` (Arabic-Indic), full-width digits and ``1_0``."""
+    value = text.strip()
+    if not _DECIMAL.fullmatch(value):
+        raise ValueError(text)
+    return float(value)
+
+
 def _check_value(attr: dict[str, Any], value: str) -> str | None:
     """A problem with one submitted value, or None."""
     if len(value) > MAX_VALUE:
@@ -154,7 +167,7 @@ def _check_value(attr: dict[str, Any], value: str) -> str | None:
             return "not one of " + ", ".join(sorted(keys))
     elif datatype == "number":
         try:
-            number = float(value)
+            number = ascii_number(value)
         except ValueError:
             return "not a number"
         if not math.isfinite(number):

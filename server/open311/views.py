@@ -334,7 +334,7 @@ def _coordinates(problems: list[str]) -> tuple[float | None, float | None]:
         problems.append("lat and long must be sent together")
         return None, None
     try:
-        lat, lon = float(lat_s), float(lon_s)
+        lat, lon = sv.ascii_number(lat_s), sv.ascii_number(lon_s)
     except ValueError:
         problems.append("lat and long must be decimal degrees (WGS84)")
         return None, None

@@ -105,6 +105,34 @@ def test_bad_query_strings_and_path_ids_are_4xx(any_world: World) -> None:
         _check(r, field, (400, 404))
 
 
+def test_path_ids_are_ascii_digits_and_out_of_range_is_404_for_every_method(
+    any_world: World,
+) -> None:
+    """``\\d+`` matched ``١`` (Arabic-Indic one): /cases/١ was case 1, /calendar/٢٠٣٠ was 2030;
+    an out-of-range id answered PATCH/PUT with 405 (another method's rule matched)."""
+    w = any_world
+    cid = w.report()
+    assert cid == 1
+    disp, admin = _client(w, "disp"), _client(w, "admin")
+    assert disp.get("/api/v1/cases/1").status_code == 200
+    for url in ("/api/v1/cases/%D9%A1", "/api/v1/cases/%EF%BC%91", "/api/v1/cases/%C2%B9"):
+        r = disp.get(url)
+        assert r.status_code == 404, (url, r.status_code)
+    assert admin.get("/api/v1/calendar/2030").status_code in (200, 404)
+    r = admin.get("/api/v1/calendar/%D9%A2%D9%A0%D9%A3%D9%A0")
+    assert r.status_code == 404, r.status_code
+    for method, url in (
+        ("PATCH", f"/api/v1/admin/users/{HUGE}"),
+        ("PUT", f"/api/v1/calendar/{HUGE}"),
+        ("DELETE", f"/api/v1/calendar/{HUGE}"),
+        ("GET", f"/api/v1/admin/users/{HUGE}"),
+        ("PATCH", f"/api/v1/admin/users/{BIG64}"),
+        ("PATCH", "/api/v1/admin/users/%D9%A1"),
+    ):
+        r = admin.open(url, method=method, json={})
+        assert r.status_code == 404, (method, url, r.status_code)
+
+
 def test_bad_bodies_are_4xx_and_store_nothing(any_world: World) -> None:
     w = any_world
     cid = w.report()

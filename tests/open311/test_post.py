@@ -135,6 +135,8 @@ ERRORS: list[tuple[str, dict[str, Any], int, str]] = [
     ("no location", {"lat": None, "long": None, "address_string": None}, 400, "location"),
     ("lat without long", {"long": None}, 400, "together"),
     ("lat not a number", {"lat": "north"}, 400, "decimal degrees"),
+    ("Arabic-Indic digits", {"lat": "٣٨", "long": "١٠٦"}, 400, "decimal degrees"),
+    ("full-width digits", {"lat": "３８.５"}, 400, "decimal degrees"),
     ("lat out of range", {"lat": "123"}, 400, "±90"),
     ("outside China", {"lat": "51.5", "long": "-0.12"}, 400, "outside China"),
     (
