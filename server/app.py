@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 2**20,
         JSON_AS_ASCII=False,
+        WANGGE_MAX_PLAN_BYTES=settings.max_plan_bytes,
+        WANGGE_LONG_POLL_SECONDS=settings.long_poll_seconds,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     settings.upload_dir.mkdir(parents=True, exist_ok=True)

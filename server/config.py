@@ -33,7 +33,9 @@ def _bool(e: dict[str, str], name: str, default: bool) -> bool:
     return value in TRUE
 
 
-def _int(e: dict[str, str], name: str, default: int, *, least: int = 0) -> int:
+def _int(
+    e: dict[str, str], name: str, default: int, *, least: int = 0, most: int | None = None
+) -> int:
     raw = e.get(name, "").strip()
     if raw == "":
         return default
@@ -43,10 +45,12 @@ def _int(e: dict[str, str], name: str, default: int, *, least: int = 0) -> int:
     value = int(raw)
     if value < least:
         raise ConfigError(f"{name}={e[name]!r}: 至少为 {least} / must be at least {least}")
+    if most is not None and value > most:
+        raise ConfigError(f"{name}={e[name]!r}: 至多为 {most} / must be at most {most}")
     return value
 
 
-def _float(e: dict[str, str], name: str, default: float) -> float:
+def _float(e: dict[str, str], name: str, default: float, *, most: float | None = None) -> float:
     raw = e.get(name, "").strip()
     if raw == "":
         return default
@@ -56,6 +60,26 @@ def _float(e: dict[str, str], name: str, default: float) -> float:
         value = math.nan
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"{name}={e[name]!r}: 应为非负数 / must be a number, 0 or more")
+    if most is not None and value > most:
+        raise ConfigError(f"{name}={e[name]!r}: 至多为 {most:g} / must be at most {most:g}")
+    return value
+
+
+def _database_url(e: dict[str, str], name: str, default: str) -> str:
+    """A URL SQLAlchemy can open (a known dialect and driver), else one line naming ``name``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from server.db import normalise_url, redact
+
+    value = e.get(name, "").strip() or default
+    try:
+        make_url(normalise_url(value)).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
+        raise ConfigError(
+            f"{name}={redact(value)!r}: 无法识别的数据库地址 / not a database URL "
+            f"(sqlite:///path or postgresql://user:pass@host:5432/db): {exc}"
+        ) from None
     return value
 
 
@@ -120,7 +144,17 @@ class Settings:
     duplicate_window_hours: float = 72.0
     locate_tolerance_m: float = 30.0
     max_upload_bytes: int = 20 * 2**20
-    max_image_pixels: int = 40_000_000
+    #: Phones send ~1600 px photos; 12 Mpx admits any camera original (4000x3000) and keeps a
+    #: decoded upload near 36 MB (docs/security.md, "Uploads").
+    max_image_pixels: int = 12_000_000
+    #: Images decoded at once per process (each may hold tens of MB while it is decoded).
+    image_workers: int = 1
+    max_plan_bytes: int = 50 * 2**20
+    #: The longest a ``GET /changes`` long poll waits (the query's ``wait`` is capped to it).
+    long_poll_seconds: float = 25.0
+    #: Long polls waiting at once per process: per user, and in all (a share of the threads).
+    long_poll_per_user: int = 2
+    long_poll_total: int = 4
     open311_jurisdiction: str = ""
     #: How many reverse proxies (nginx) stand in front of the app and append X-Forwarded-For;
     #: 0 trusts no forwarding header (docs/deployment.md, docs/security.md).
@@ -133,7 +167,7 @@ class Settings:
         e = dict(os.environ if env is None else env)
         instance = Path(e.get("WANGGE_INSTANCE_DIR") or ROOT / "instance").resolve()
         instance.mkdir(parents=True, exist_ok=True)
-        db_url = e.get("WANGGE_DATABASE_URL") or f"sqlite:///{instance / 'wangge.db'}"
+        db_url = _database_url(e, "WANGGE_DATABASE_URL", f"sqlite:///{instance / 'wangge.db'}")
         return cls(
             instance_dir=instance,
             database_url=db_url,
@@ -151,8 +185,15 @@ class Settings:
             duplicate_radius_m=_float(e, "WANGGE_DUPLICATE_RADIUS_M", 50.0),
             duplicate_window_hours=_float(e, "WANGGE_DUPLICATE_WINDOW_HOURS", 72.0),
             locate_tolerance_m=_float(e, "WANGGE_LOCATE_TOLERANCE_M", 30.0),
-            max_upload_bytes=_int(e, "WANGGE_MAX_UPLOAD_BYTES", 20 * 2**20, least=1),
-            max_image_pixels=_int(e, "WANGGE_MAX_IMAGE_PIXELS", 40_000_000, least=1),
+            max_upload_bytes=_int(e, "WANGGE_MAX_UPLOAD_BYTES", 20 * 2**20, least=1, most=2**30),
+            max_image_pixels=_int(
+                e, "WANGGE_MAX_IMAGE_PIXELS", 12_000_000, least=1, most=100_000_000
+            ),
+            image_workers=_int(e, "WANGGE_IMAGE_WORKERS", 1, least=1, most=64),
+            max_plan_bytes=_int(e, "WANGGE_MAX_PLAN_BYTES", 50 * 2**20, least=1, most=2**30),
+            long_poll_seconds=_float(e, "WANGGE_LONG_POLL_SECONDS", 25.0, most=60.0),
+            long_poll_per_user=_int(e, "WANGGE_LONG_POLL_PER_USER", 2, least=0, most=100),
+            long_poll_total=_int(e, "WANGGE_LONG_POLL_TOTAL", 4, least=0, most=1000),
             proxy_count=_int(e, "WANGGE_PROXY_COUNT", 0),
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
         )

@@ -165,6 +165,15 @@ def test_users_disable_keeps_one_admin(any_app: Flask) -> None:
         ("WANGGE_COOKIE_SECURE", "enabled"),
         ("WANGGE_TIMEZONE", "Mars/Olympus"),
         ("WANGGE_OFFICE_HOURS", "9-5"),
+        ("WANGGE_DATABASE_URL", "garbage://"),
+        ("WANGGE_MAX_PLAN_BYTES", "-5"),
+        ("WANGGE_MAX_PLAN_BYTES", "0"),
+        ("WANGGE_LONG_POLL_SECONDS", "nan"),
+        ("WANGGE_LONG_POLL_SECONDS", "100000"),
+        ("WANGGE_LONG_POLL_SECONDS", "-1"),
+        ("WANGGE_LONG_POLL_PER_USER", "many"),
+        ("WANGGE_MAX_IMAGE_PIXELS", "1000000000000"),
+        ("WANGGE_IMAGE_WORKERS", "0"),
     ],
 )
 def test_bad_setting_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -192,9 +201,26 @@ def test_good_settings(tmp_path: Path) -> None:
     )
 
 
-def test_bad_setting_at_the_command_line_is_one_line(tmp_path: Path) -> None:
+def test_settings_reach_the_app(tmp_path: Path) -> None:
+    env = {"WANGGE_INSTANCE_DIR": str(tmp_path), "WANGGE_SECRET_KEY": "k"}
+    env |= {"WANGGE_MAX_PLAN_BYTES": "1000", "WANGGE_LONG_POLL_SECONDS": "5"}
+    app = create_app(Settings.from_env(env))
+    assert app.config["WANGGE_MAX_PLAN_BYTES"] == 1000
+    assert app.config["WANGGE_LONG_POLL_SECONDS"] == 5.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("WANGGE_SESSION_DAYS", "abc", "whole number"),
+        ("WANGGE_DATABASE_URL", "garbage://", "not a database URL"),
+    ],
+)
+def test_bad_setting_at_the_command_line_is_one_line(
+    tmp_path: Path, name: str, value: str, says: str
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANGGE_")}
-    env.update({"WANGGE_INSTANCE_DIR": str(tmp_path), "WANGGE_SESSION_DAYS": "abc"})
+    env.update({"WANGGE_INSTANCE_DIR": str(tmp_path), name: value})
     run = subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", "users", "list"],
         cwd=ROOT,
@@ -204,5 +230,5 @@ def test_bad_setting_at_the_command_line_is_one_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert run.returncode != 0
-    assert "WANGGE_SESSION_DAYS='abc'" in run.stderr and "whole number" in run.stderr
+    assert f"{name}={value!r}" in run.stderr and says in run.stderr
     assert "Traceback" not in run.stderr
