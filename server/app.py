@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.api.edge import install as install_edge
+from server.api.longpoll import PollSlots
 from server.config import Settings
 from server.csp import content_security_policy
 from server.db import make_engine, make_session_factory, redact
@@ -78,6 +79,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     engine = make_engine(settings.database_url)
     app.extensions["wangge.settings"] = settings
     app.extensions["wangge.engine"] = engine
+    app.extensions["wangge.poll_slots"] = PollSlots(
+        settings.long_poll_per_user, settings.long_poll_total
+    )
     app.extensions["wangge.clock"] = utcnow  # tests replace it (e.g. the calendar warnings)
     app.extensions["wangge.sessions"] = make_session_factory(engine)
     if settings.check_db_on_start:

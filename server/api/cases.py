@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from server.api.edge import operation
 from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBody
+from server.api.longpoll import PollSlots
 from server.api.serialize import Lookups, case_json, event_json, photo_json
 from server.api.util import actor, context, login_required_api, use_case_error
 from server.domain.workflow import Action, allowed_actions
@@ -170,13 +171,17 @@ def changes(query: ChangesQuery) -> Response:
         return jsonify({"cursor": str(queries.latest_cursor(ctx)), "items": []})
     after = query.after
     wait = min(query.wait, float(current_app.config.get("WANGGE_LONG_POLL_SECONDS", 25)))
-    deadline = time.monotonic() + wait
-    while True:
-        rows, cursor = queries.changes(ctx, who, after)
-        if rows or time.monotonic() >= deadline:
-            break
-        ctx.db.rollback()  # end the read transaction so the next look sees new commits
-        time.sleep(0.5)
+    slots: PollSlots = current_app.extensions["wangge.poll_slots"]
+    with slots.slot(who.id) as may_wait:
+        # Beyond the caps (per user, per process) the poll answers at once: the client polls
+        # again with the same cursor (server/api/longpoll.py).
+        deadline = time.monotonic() + (wait if may_wait else 0)
+        while True:
+            rows, cursor = queries.changes(ctx, who, after)
+            if rows or time.monotonic() >= deadline:
+                break
+            ctx.db.rollback()  # end the read transaction so the next look sees new commits
+            time.sleep(0.5)
     look = Lookups(ctx.db)
     look.prefetch(rows)
     return jsonify({"cursor": str(cursor), "items": [case_json(ctx, who, c, look) for c in rows]})

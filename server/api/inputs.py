@@ -210,7 +210,12 @@ class ChangesQuery(Query):
     )
     wait: Annotated[
         float, Field(ge=0, le=60), AfterValidator(finite), BeforeValidator(ascii_number)
-    ] = Field(20, description="seconds to wait for a change (at most 25 are used)")
+    ] = Field(
+        20,
+        description="seconds to wait for a change; the server waits at most "
+        "WANGGE_LONG_POLL_SECONDS (default 25, at most 60), and not at all beyond 2 waiting polls "
+        "per user or 4 per process (it answers at once; poll again)",
+    )
 
 
 class GridsQuery(Query):

@@ -117,3 +117,37 @@ def test_gunicorn_access_log_has_no_key(
     assert "services.json" in text
     assert KEY not in text, text
     assert "api_key=[redacted]" in text
+
+
+def test_gunicorn_conf_uses_threaded_workers(tmp_path: Path, sqlite_template: Path) -> None:
+    """Started as the README says, gunicorn runs gthread workers (a long poll would hold a
+    sync worker: four open consoles froze ``-w 4``)."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copy(sqlite_template, instance / "wangge.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANGGE_", "GUNICORN_"))}
+    env.update({"WANGGE_INSTANCE_DIR": str(instance), "WANGGE_SECRET_KEY": "conf-test"})
+    port = _free_port()
+    err = tmp_path / "err.log"
+    with err.open("wb") as errors:
+        proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "Booting worker" not in err.read_text():
+                assert proc.poll() is None, err.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not start in 30 s"
+                time.sleep(0.2)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+    assert "Using worker: gthread" in err.read_text(), err.read_text()
+    conf: dict[str, object] = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), conf)
+    assert (conf["worker_class"], conf["threads"]) == ("gthread", 8)
