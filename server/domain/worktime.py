@@ -145,6 +145,18 @@ WARN_FROM = (11, 1)
 MAX_NAME = 50
 
 
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text, or None: NUL characters and unpaired surrogates
+    (PostgreSQL refuses both; SQLite would store them). The same rule as the API's edge."""
+    if "\x00" in value:
+        return "不能含 NUL 字符 / must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "不是有效的 Unicode 文本 / not valid Unicode text"
+    return None
+
+
 @dataclass(frozen=True)
 class CalendarDay:
     """A statutory holiday (``kind="holiday"``, e.g. 春节) or an adjusted working day
@@ -212,6 +224,8 @@ class YearCalendar:
                 problems[f"{where}.name"] = "节日名称必填 / a holiday needs a name"
             if len(name) > MAX_NAME:
                 problems[f"{where}.name"] = f"最多 {MAX_NAME} 个字 / at most {MAX_NAME} characters"
+            elif bad := text_problem(name):
+                problems[f"{where}.name"] = bad
             seen.setdefault(entry.day, entry.kind)
             out[entry.kind].append(CalendarDay(entry.day, entry.kind, name))
         if problems:

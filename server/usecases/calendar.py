@@ -36,6 +36,7 @@ from server.domain.worktime import (
     StatutoryCalendar,
     WorkCalendar,
     YearCalendar,
+    text_problem,
 )
 from server.models import CalendarChange, CalendarEntry, CalendarYear
 from server.models.types import utcnow
@@ -217,6 +218,8 @@ def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise CalendarInputError({"reason": "请说明原因 / give a reason (e.g. the notice number)"})
+    if bad := text_problem(reason):
+        raise CalendarInputError({"reason": bad})
     if len(reason) > MAX_REASON:
         raise CalendarInputError(
             {"reason": f"最多 {MAX_REASON} 个字 / at most {MAX_REASON} characters"}
@@ -343,42 +346,81 @@ def parse_days(items: list[Any], field: str = "days") -> list[CalendarDay]:
         if not isinstance(name, str):
             problems[f"{where}.name"] = "应为文本 / text"
             continue
+        if bad := text_problem(name):
+            problems[f"{where}.name"] = bad
+            continue
         out.append(CalendarDay(day, cast(DayKind, kind), name))
     if problems:
         raise CalendarInputError(problems)
     return out
 
 
+#: A calendar file is a list of flat objects (depth 2, or 3 as {"days": [...]}); deeper nesting
+#: is refused before json.loads, whose recursion would otherwise end in a RecursionError.
+MAX_JSON_DEPTH = 20
+
+
+def _json_depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_file(filename: str, content: bytes) -> list[CalendarDay]:
     """A CSV (header ``date,kind,name``) or JSON (a list of ``{date, kind, name}``, or an
     object ``{"days": [...]}``) calendar file."""
+    shown = filename[-80:]
+
+    def bad_file(reason: str) -> CalendarInputError:
+        return CalendarInputError({"file": f"{shown}: {reason}"})
+
     if len(content) > MAX_FILE_BYTES:
-        raise CalendarInputError({"file": f"文件过大 / larger than {MAX_FILE_BYTES} bytes"})
+        raise bad_file(f"文件过大 / larger than {MAX_FILE_BYTES} bytes")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise CalendarInputError({"file": "应为 UTF-8 文本 / must be UTF-8 text"}) from None
+        raise bad_file("应为 UTF-8 文本 / must be UTF-8 text") from None
     stripped = text.lstrip()
     if filename.lower().endswith(".json") or stripped.startswith(("[", "{")):
+        if _json_depth(stripped) > MAX_JSON_DEPTH:
+            raise bad_file(f"JSON 嵌套过深 / JSON nested deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = json.loads(text)
-        except ValueError as exc:
-            raise CalendarInputError({"file": f"JSON 无效 / invalid JSON: {exc}"}) from None
+        except (ValueError, RecursionError) as exc:
+            raise bad_file(f"JSON 无效 / invalid JSON: {str(exc)[:200]}") from None
         if isinstance(data, dict):
             data = data.get("days")
         if not isinstance(data, list):
-            raise CalendarInputError(
-                {"file": "应为 [{date, kind, name}] / a list of {date, kind, name}"}
-            )
+            raise bad_file("应为 [{date, kind, name}] / a list of {date, kind, name}")
         return parse_days(data)
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip() for f in reader.fieldnames or []]
-    if not {"date", "kind"} <= set(fields):
-        raise CalendarInputError(
-            {"file": "CSV 首行应为 date,kind,name / the CSV header must be date,kind,name"}
-        )
-    rows = [
-        {(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
-        for row in reader
-    ]
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        fields = [f.strip() for f in reader.fieldnames or []]
+        if not {"date", "kind"} <= set(fields):
+            raise bad_file("CSV 首行应为 date,kind,name / the CSV header must be date,kind,name")
+        rows = [
+            {(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
+            for row in reader
+        ]
+    except csv.Error as exc:
+        raise bad_file(f"CSV 无效 / invalid CSV: {str(exc)[:200]}") from None
     return parse_days([r for r in rows if any(r.values())])

@@ -245,3 +245,40 @@ def test_cli_show_import_status(app: Flask, tmp_path: object, world: World) -> N
     assert r.exit_code == 1 and "holidays[0].date" in r.output
     with f.session(app) as db:
         assert db.scalar(select(CalendarChange.actor_name)).startswith("cli:")
+
+
+NUL_YEAR = {
+    "holidays": [{"date": "2030-01-01", "name": "元\u0000旦"}],
+    "workdays": [],
+    "reason": "a\u0000b",
+}
+
+
+def test_nul_characters_are_refused_by_json_and_by_file(any_world: World) -> None:
+    """NUL (PostgreSQL refuses it in text: a 500 there) and unpaired surrogates are a 400
+    naming the field, by the JSON body, an imported file and the import's reason."""
+    admin = client_for(any_world, "admin")
+    r = admin.put("/api/v1/calendar/2030", json=NUL_YEAR)
+    assert r.status_code == 400, r.get_json()
+    assert {"holidays[0].name", "reason"} <= set(r.get_json()["fields"]), r.get_json()
+    for name in ("元\u0000旦", "元\ud800旦"):
+        days = [{"date": "2030-01-01", "kind": "holiday", "name": name}]
+        raw = json.dumps(days).encode()  # ASCII escapes: the file is valid UTF-8
+        data = {"file": (io.BytesIO(raw), "c.json"), "reason": "通知"}
+        r = admin.post("/api/v1/calendar/2030/import", data=data)
+        assert r.status_code == 400, r.get_json()
+        assert "days[0].name" in r.get_json()["fields"], r.get_json()
+    days = [{"date": "2030-01-01", "kind": "holiday", "name": "元旦"}]
+    data = {"file": (io.BytesIO(json.dumps(days).encode()), "c.json"), "reason": "a\u0000b"}
+    r = admin.post("/api/v1/calendar/2030/import", data=data)
+    assert r.status_code == 400 and "reason" in r.get_json()["fields"], r.get_json()
+    assert admin.get("/api/v1/calendar/2030").get_json()["source"] == "unknown"  # nothing saved
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000, b"{" * 100_000, b'{"days":' * 30_000])
+def test_a_deeply_nested_file_is_a_400_naming_the_file(any_world: World, content: bytes) -> None:
+    admin = client_for(any_world, "admin")
+    data = {"file": (io.BytesIO(content), "c.json"), "reason": "通知"}
+    r = admin.post("/api/v1/calendar/2030/import", data=data)
+    assert r.status_code == 400, r.data[:300]
+    assert "file" in r.get_json()["fields"] and "c.json" in r.get_json()["message"]
