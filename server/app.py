@@ -22,6 +22,7 @@ from server.extensions import close_db, csrf, db, login_manager
 from server.logs import install as install_log_redaction
 from server.models import User
 from server.models.types import utcnow
+from server.schema_guard import install as install_schema_guard
 from server.security import signed_in_user
 
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     install_log_redaction()  # no Open311 key in the development server's request log
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
+    install_schema_guard(app)  # first: no request reaches a handler on an unmigrated database
     login_manager.init_app(app)
     login_manager.login_view = "pages.login_page"
     login_manager.session_protection = "basic"

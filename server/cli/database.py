@@ -17,6 +17,7 @@ group = AppGroup("db", help="数据库迁移 / database migrations (Alembic)")
 def upgrade(revision: str) -> None:
     """Migrate the schema up to REVISION (default: head)."""
     migrate.upgrade(settings().database_url, revision)
+    current_app.extensions["wangge.schema_guard"].reset()
     click.echo(f"schema at {migrate.current_revision(current_app.extensions['wangge.engine'])}")
 
 

@@ -232,3 +232,35 @@ def test_bad_setting_at_the_command_line_is_one_line(
     assert run.returncode != 0
     assert f"{name}={value!r}" in run.stderr and says in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# -- the web server on an unmigrated database ----------------------------------------------------
+
+
+def test_unmigrated_database_answers_503_naming_the_fix(empty_app: Flask) -> None:
+    c = empty_app.test_client()
+    assert c.get("/healthz").status_code == 503
+    r = c.post("/api/v1/auth/login", json={"username": "a", "password": "b"})
+    assert r.status_code == 503, r.data
+    assert r.get_json()["error"] == "schema_not_migrated"
+    assert "flask --app wsgi db upgrade" in r.get_json()["message"]
+    r = c.get("/open311/v2/services.json")
+    assert r.status_code == 503 and r.get_json()["error"] == "schema_not_migrated"
+    r = c.get("/login", headers={"Accept": "text/html"})
+    assert r.status_code == 503 and r.mimetype == "text/html"
+    assert "db upgrade" in r.get_data(as_text=True)
+    # the command line still migrates, and then the app serves
+    assert empty_app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    assert c.post("/api/v1/auth/login", json={"username": "a", "password": "b"}).status_code != 503
+    assert c.get("/open311/v2/services.json").status_code == 200
+
+
+def test_schema_at_head_is_not_looked_at_again(empty_app: Flask) -> None:
+    from server.schema_guard import SchemaGuard
+
+    guard: SchemaGuard = empty_app.extensions["wangge.schema_guard"]
+    assert not guard.ok()
+    checked = guard.checked
+    assert not guard.ok() and guard.checked == checked  # not again within RECHECK_SECONDS
+    empty_app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert guard.ok() and guard.at_head
