@@ -14,7 +14,7 @@ by the longitude of their representative point (``point_on_surface``).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -103,12 +103,66 @@ class CodeChange:
         }
 
 
+@dataclass(frozen=True)
+class CodeMove:
+    """A supplied code that ``previous`` had on another place: the grid at ``row`` (0-based)
+    has ``code``, whose previous geometry ``old_geom`` overlaps it with IoU ``iou`` (below
+    :data:`IOU_MATCH`); ``was`` is the previous code of the place the grid now covers (the
+    previous grid it overlaps most), or None when it covers no previous grid."""
+
+    row: int
+    code: str
+    iou: float
+    was: str | None
+    old_geom: Any
+
+
 @dataclass
 class Coding:
-    """The coded copy of a plan and what changed (in row order)."""
+    """The coded copy of a plan and what changed (in row order); ``moved``: supplied codes
+    that name another place than in ``previous`` (reported as ``code_moved``)."""
 
     grids: gpd.GeoDataFrame
     changes: list[CodeChange]
+    moved: list[CodeMove] = field(default_factory=list)
+
+
+def _moved_codes(
+    codes: list[str | None],
+    rows: list[int],
+    gm: GeomArray,
+    old_codes: list[str | None],
+    old_m: GeomArray,
+) -> list[CodeMove]:
+    """The supplied codes (``rows``) that ``previous`` had on a place they do not cover with
+    IoU ≥ IOU_MATCH. Duties follow the code, so such a plan would silently hand a worker
+    another area."""
+    old_at = {c: j for j, c in enumerate(old_codes) if c is not None and old_m[j] is not None}
+    pairs = [(i, old_at[c]) for i in rows if (c := codes[i]) in old_at and gm[i] is not None]
+    if not pairs:
+        return []
+    new_idx = np.array([i for i, _ in pairs])
+    old_idx = np.array([j for _, j in pairs])
+    inter = shapely.area(shapely.intersection(gm[new_idx], old_m[old_idx]))
+    union = shapely.area(gm[new_idx]) + shapely.area(old_m[old_idx]) - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    moved = [(int(new_idx[k]), int(old_idx[k]), float(iou[k])) for k in np.flatnonzero(
+        iou < IOU_MATCH
+    )]  # fmt: skip
+    if not moved:
+        return []
+    tree = shapely.STRtree(old_m)
+    out = []
+    for i, j, v in moved:
+        hits = tree.query(gm[i], predicate="intersects")
+        was = None
+        if len(hits):
+            areas = shapely.area(shapely.intersection(gm[i], old_m[hits]))
+            best = int(hits[int(np.argmax(areas))])
+            if areas.max() > 0:
+                was = old_codes[best]
+        out.append(CodeMove(i, str(codes[i]), v, was, old_m[j]))
+    return out
 
 
 def _is_sequence_code(code: str | None) -> bool:
@@ -189,6 +243,7 @@ def code_grids(
     source: dict[int, str] = {}
 
     old_codes: list[str | None] = []
+    moved: list[CodeMove] = []
     if previous is not None and len(previous):
         old_codes = column_codes(previous, code_field)
         taken.update(c for c in old_codes if c is not None and _is_sequence_code(c))
@@ -216,6 +271,8 @@ def code_grids(
             source[i] = "previous_plan"
             used_old.add(b)
         needs = [i for i in needs if i not in source]
+        kept_rows = [i for i, c in enumerate(supplied) if c is not None and i not in reason]
+        moved = _moved_codes(codes, kept_rows, gm, old_codes, old_m)
 
     next_number: dict[str, int] = defaultdict(int)
     for code in taken:
@@ -254,7 +311,7 @@ def code_grids(
     changes = [
         CodeChange(i, supplied[i], str(codes[i]), reason[i], source[i]) for i in sorted(source)
     ]
-    return Coding(out, changes)
+    return Coding(out, changes, moved)
 
 
 def assign_codes(

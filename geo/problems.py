@@ -22,6 +22,7 @@ ERROR_KINDS: Final = (
     "duplicate_code",
     "bad_code",
     "bad_households",
+    "code_moved",  # a warning when the caller confirmed the plan's codes (renumber)
 )
 WARNING_KINDS: Final = ("area_outlier", "households_outlier", "code_renumbered")
 

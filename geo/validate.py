@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from geo.coding import CodeChange, code_problem
+from geo.coding import IOU_MATCH, CodeChange, CodeMove, code_problem
 from geo.metric import GeomArray, LocalScale, area_m2
 from geo.parents import (
     GRID_CODE_DIGITS,
@@ -608,16 +608,38 @@ def report_codes(
     supplied: Sequence[str | None],
     grids: gpd.GeoDataFrame,
     changes: Sequence[CodeChange],
+    moved: Sequence[CodeMove] = (),
+    *,
+    confirmed: bool = False,
 ) -> None:
     """Add the coding of a plan to its report: every change in ``report.codes`` (features named
-    by the codes the file ``supplied``), and one ``code_renumbered`` warning, located in the
-    grid, for each supplied code that was replaced (``renumber=True`` only)."""
+    by the codes the file ``supplied``), one ``code_renumbered`` warning, located in the
+    grid, for each supplied code that was replaced (``renumber=True`` only), and one
+    ``code_moved`` problem for each supplied code the previous version had on another place
+    (:attr:`geo.coding.Coding.moved`): an error, unless the caller ``confirmed`` the plan's
+    codes (the upload's ``renumber`` option), then a warning."""
     ids = feature_ids(supplied)
     report.codes = [c.to_dict(ids[c.row]) for c in changes]
+    geoms = np.asarray(_as_wgs84(grids).geometry.values, dtype=object)
+    for m in moved:
+        now_at = shapely.point_on_surface(geoms[m.row])
+        was_at = shapely.point_on_surface(m.old_geom)
+        place = (
+            f"原为 {m.was} 的区域 / the area that was {m.was}" if m.was else "新区域 / a new area"
+        )
+        problem = Problem(
+            "code_moved",
+            [ids[m.row]],
+            f"编码换了地方 / code moved: {m.code} 原在另一处，现用于{place} "
+            f"(重合度 IoU {m.iou:.2f} < {IOU_MATCH}); 按编码分配的职责会随之转到新区域 / "
+            f"{m.code} was elsewhere and now names {place}: the duties that follow the code "
+            "would move with it",
+            geojson_location(shapely.multipoints([was_at, now_at])),
+        )
+        (report.warnings if confirmed else report.errors).append(problem)
     renumbered = [c for c in changes if c.renumbered]
     if not renumbered:
         return
-    geoms = np.asarray(_as_wgs84(grids).geometry.values, dtype=object)
     points = shapely.point_on_surface(geoms[[c.row for c in renumbered]])
     for c, point in zip(renumbered, points, strict=True):
         report.warnings.append(

@@ -135,14 +135,15 @@ def check_plan(
         parents = county_communities(db, grids)
     supplied = column_codes(grids, "code")
     changes = []
+    moved = []
     if parents is not None and len(parents):
         coding = code_grids(grids, parents, previous=active_grids_gdf(db), renumber=renumber)
-        grids, changes = coding.grids, coding.changes
+        grids, changes, moved = coding.grids, coding.changes, coding.moved
     report = validate_plan(grids, parents, gap_width_m=gap_width_m, make_valid=make_valid)
-    report_codes(report, supplied, grids, changes)
+    report_codes(report, supplied, grids, changes, moved, confirmed=renumber)
     if not renumber:
         for problem in report.errors:
-            if problem.kind in ("bad_code", "duplicate_code"):
+            if problem.kind in ("bad_code", "duplicate_code", "code_moved"):
                 problem.message += "；未改动，可选择重新编号 / left as is: fix it, or renumber"
     if make_valid:
         from geo.validate import repair_geometries

@@ -164,3 +164,34 @@ def test_full_community_refused(parents: gpd.GeoDataFrame) -> None:
     )
     with pytest.raises(GeoError, match="no grid numbers left"):
         assign_codes(gdf, parents)
+
+
+def test_a_supplied_code_on_another_place_is_a_code_moved_error(
+    plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame
+) -> None:
+    """Two grids swap codes (A on B's old place, B on A's): duties follow the code, so a
+    worker would silently cover another area. An error naming both places, unless confirmed."""
+    from geo.validate import report_codes
+
+    previous = assign_codes(plan.assign(code=None), parents)
+    swapped = previous.copy()
+    a, b = previous.loc[0, "code"], previous.loc[1, "code"]
+    swapped.loc[0, "code"], swapped.loc[1, "code"] = b, a
+    coding = code_grids(swapped, parents, previous=previous)
+    assert [(m.row, m.code, m.was) for m in coding.moved] == [(0, b, a), (1, a, b)]
+    assert coding.changes == [] and list(coding.grids["code"]) == list(swapped["code"])
+    report = validate_plan(coding.grids, parents)
+    report_codes(report, list(swapped["code"]), coding.grids, coding.changes, coding.moved)
+    moved = [p for p in report.errors if p.kind == "code_moved"]
+    assert [p.features for p in moved] == [[b], [a]] and not report.valid
+    assert a in moved[0].message and b in moved[0].message
+    assert moved[0].location is not None and moved[0].location["type"] == "MultiPoint"
+    # Confirmed (the renumber option): the same finding, as a warning.
+    report = validate_plan(coding.grids, parents)
+    report_codes(report, list(swapped["code"]), coding.grids, coding.changes, coding.moved,
+                 confirmed=True)  # fmt: skip
+    assert report.valid and [p.kind for p in report.warnings] == ["code_moved"] * 2
+    # The same codes on (nearly) the same places are no move.
+    same = previous.copy()
+    same["geometry"] = previous.geometry.translate(xoff=0.00002)
+    assert code_grids(same, parents, previous=previous).moved == []

@@ -215,3 +215,35 @@ def test_uncoded_grids_without_communities_are_a_clear_error(app: Flask, tmp_pat
         result = app.test_cli_runner().invoke(args=["grids", "import", str(path)])
         assert result.exit_code == 1 and not isinstance(result.exception, KeyError), result
         assert "no community boundaries" in result.output
+
+
+def test_swapped_codes_are_refused_unless_confirmed(app: Flask, tmp_path: Path) -> None:
+    """A new plan where two grids supply each other's codes: duties follow the code, so a
+    worker would silently cover another area. A code_moved error naming both codes; with
+    --renumber (the admin's confirmation of the plan's codes) a warning, and it imports."""
+    _world(app)
+    cells = voronoi_partition(BOUNDARY, 6, seed=5)
+    code, out = _cli(app, "grids", "import", str(_write(tmp_path / "v1.geojson", cells)),
+                     "--publish", "--format", "json")  # fmt: skip
+    assert code == 0, out
+    with f.session(app) as db:
+        by_geom = [(g.code, g.geom) for g in db.scalars(select(Grid).order_by(Grid.code))]
+    (a, geom_a), (b, geom_b) = by_geom[0], by_geom[1]
+    rest = by_geom[2:]
+    geoms = [geom_a, geom_b] + [g for _, g in rest]
+    swapped = _write(tmp_path / "v2.geojson", geoms, [b, a] + [c for c, _ in rest])
+    code, out = _cli(app, "grids", "validate", str(swapped), "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["valid"] is False, report
+    moved = [p for p in report["errors"] if p["kind"] == "code_moved"]
+    assert [p["features"] for p in moved] == [[b], [a]], report
+    assert a in moved[0]["message"] and b in moved[0]["message"]
+    assert "renumber" in moved[0]["message"] and report["codes"] == []
+    code, out = _cli(app, "grids", "import", str(swapped), "--publish", "--format", "json")
+    assert code == 1
+    with f.session(app) as db:
+        assert db.scalar(select(func.count(GridPlan.id))) == 1
+    code, out = _cli(app, "grids", "validate", str(swapped), "--renumber", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["valid"] is True, report
+    assert [p["kind"] for p in report["warnings"]] == ["code_moved", "code_moved"]

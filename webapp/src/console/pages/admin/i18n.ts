@@ -180,6 +180,7 @@ const D: Record<string, [string, string]> = {
   pk_no_parent: ['不在任何社区内', 'In no community'],
   pk_duplicate_code: ['编码重复', 'Duplicate code'],
   pk_bad_code: ['编码不合规', 'Malformed code'],
+  pk_code_moved: ['编码换了地方', 'Code moved to another place'],
   pk_bad_households: ['户数不是整数', 'Households not a whole number'],
   pk_area_outlier: ['面积异常', 'Unusual area'],
   pk_households_outlier: ['户数异常', 'Unusual households'],
