@@ -105,8 +105,10 @@ def _own(actor: Actor, att: Attachment, total_bytes: int | None = None) -> Attac
 
 
 def get(ctx: Context, actor: Actor, upload_uuid: str) -> Attachment:
+    """An upload of the actor's; another user's answers as an unknown one (404), so that its
+    existence is not revealed."""
     att = ctx.db.scalar(select(Attachment).where(Attachment.uuid == _check_uuid(upload_uuid)))
-    if att is None:
+    if att is None or not policy.may_use_upload(actor, att.uploader_id):
         raise NotFound("没有这个上传 / no such upload")
     return _own(actor, att)
 

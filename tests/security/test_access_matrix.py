@@ -421,11 +421,13 @@ def _upload_uuid(env: Env, who: str, obj: str) -> str:
     return env.uploads.get(who, str(uuid.uuid4())) if obj == "own" else env.other_upload[0]
 
 
-def _upload_expect(env: Env, who: str, obj: str) -> frozenset[int]:
+def _upload_expect(env: Env, who: str, obj: str, refused: int = 404) -> frozenset[int]:
+    """Another user's upload answers as an unknown one (404: its existence is not revealed);
+    beginning an upload with a UUID someone else took is refused (403)."""
     actor = env.actor(who)
     assert actor is not None
     uploader = actor.id if obj == "own" else env.w.users["wg2"]
-    return OK if policy.may_use_upload(actor, uploader) else _one(403)
+    return OK if policy.may_use_upload(actor, uploader) else _one(refused)
 
 
 def _begin_call(env: Env, who: str, obj: str) -> TestResponse:
@@ -434,7 +436,7 @@ def _begin_call(env: Env, who: str, obj: str) -> TestResponse:
 
 
 def _begin_expect(env: Env, who: str, obj: str) -> frozenset[int]:
-    return OK if obj == "new" else _upload_expect(env, who, "other")
+    return OK if obj == "new" else _upload_expect(env, who, "other", refused=403)
 
 
 def _piece_call(env: Env, who: str, obj: str) -> TestResponse:

@@ -119,7 +119,12 @@ def test_size_and_piece_limits(world: World) -> None:
 def test_someone_elses_upload_cannot_be_used_or_continued(world: World) -> None:
     key, _ = _upload(_client(world, "wg1"), jpeg())
     other = _client(world, "wg2")
-    assert other.put(f"/api/v1/uploads/{key}?offset=0", data=b"x").status_code == 403
+    # answered as an unknown upload (404, as for a random UUID): its existence is not revealed
+    unknown = other.get(f"/api/v1/uploads/{uuid.uuid4()}")
+    assert unknown.status_code == 404
+    r = other.get(f"/api/v1/uploads/{key}")
+    assert r.status_code == 404 and r.get_json()["error"] == unknown.get_json()["error"]
+    assert other.put(f"/api/v1/uploads/{key}?offset=0", data=b"x").status_code == 404
     r = other.post("/api/v1/cases", json={"uuid": str(uuid.uuid4()), "category_code": "0101",
                    "lon": 106.35, "lat": 38.05, "photos": [key]})  # fmt: skip
     assert r.status_code == 400 and r.get_json()["error"] == "photo_missing"
