@@ -716,14 +716,20 @@ def _role_needs(inp: _Input, role: str, region: Region | None, dep: Department |
 
 
 def _active_admins(ctx: Context) -> int:
-    return int(
-        ctx.db.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.role == "admin", User.active.is_(True))
-        )
-        or 0
-    )
+    """How many active admins there are, their rows locked until the transaction ends.
+
+    Two admins disabling or demoting each other at once must not both succeed: on PostgreSQL
+    (READ COMMITTED) both would count two admins. ``FOR UPDATE`` (rows in id order, so two such
+    transactions cannot deadlock) makes the second wait for the first and then re-check the
+    rows, so it counts the admins that remain. SQLite writes one transaction at a time (and
+    SQLAlchemy leaves ``FOR UPDATE`` out there)."""
+    ids = ctx.db.scalars(
+        select(User.id)
+        .where(User.role == "admin", User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    return len(ids)
 
 
 def create_user(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

@@ -263,3 +263,60 @@ def test_bad_duties_change_nothing(world: World) -> None:
         assert field in r.get_json()["fields"], (body, r.get_json())
     assert _duties(world, "wg1") == {(G1, "full_time")}
     assert admin.put(f"{USERS}/99999/grids", json={"duties": []}).status_code == 404
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one_on_postgres(
+    pg_app: Any, monkeypatch: Any
+) -> None:
+    """A real race on PostgreSQL (READ COMMITTED): admin and admin2 disable each other at the
+    same moment. Both used to count two active admins and both succeed: no admin left. The
+    admin rows are locked while counting, so one wins and the other gets 409 last_admin.
+
+    Each request waits (≤ 3 s) after counting for the other to count too, so the race happens
+    every time; with the lock, the second one is held in its count until the first commits."""
+    import contextlib
+    import threading
+
+    from server.usecases import admin as uc_admin
+    from tests.workflow.world import build
+
+    w = build(pg_app)
+    with w.session() as db:
+        f.user(db, "admin2", "admin")
+        db.commit()
+        ids = {u.username: u.id for u in db.scalars(select(User).where(User.role == "admin"))}
+    clients = {"admin": client_for(w, "admin"), "admin2": client_for(w, "admin2")}
+    counted = threading.Barrier(2)
+    count = uc_admin._active_admins
+
+    def count_then_wait(ctx: Any) -> int:
+        n = count(ctx)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            counted.wait(timeout=3)
+        return n
+
+    monkeypatch.setattr(uc_admin, "_active_admins", count_then_wait)
+    start = threading.Barrier(2)
+    results: dict[str, tuple[int, Any]] = {}
+
+    def go(who: str, other: str) -> None:
+        start.wait()
+        r = clients[who].patch(f"{USERS}/{ids[other]}", json={"active": False})
+        results[who] = (r.status_code, r.get_json())
+
+    threads = [
+        threading.Thread(target=go, args=("admin", "admin2")),
+        threading.Thread(target=go, args=("admin2", "admin")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(s for s, _ in results.values())
+    assert statuses == [200, 409], results
+    assert [b["error"] for s, b in results.values() if s == 409] == ["last_admin"]
+    with w.session() as db:
+        active = db.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin", User.active)
+        )
+    assert active == 1
