@@ -79,6 +79,7 @@ def context() -> Context:
         duplicate_window_hours=cfg.duplicate_window_hours,
         max_upload_bytes=cfg.max_upload_bytes,
         max_image_pixels=cfg.max_image_pixels,
+        image_workers=cfg.image_workers,
     )
 
 

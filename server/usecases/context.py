@@ -68,7 +68,8 @@ class Context:
     duplicate_radius_m: float = 50.0
     duplicate_window_hours: float = 72.0
     max_upload_bytes: int = 20 * 2**20
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 12_000_000
+    image_workers: int = 1
     clock: Callable[[], datetime] = utcnow
 
     def now(self) -> datetime:

@@ -1,0 +1,83 @@
+"""A small compressed image cannot cost much memory or CPU (server/usecases/photos.py): images are
+decoded one at a time per process and reduced to the stored size before any copy is made."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+
+import pytest
+from PIL import Image
+
+from server.usecases.errors import Unprocessable
+from server.usecases.photos import FULL_EDGE, decoding, process_image
+from tests.support import ROOT
+
+MEASURE = """
+import io, resource, sys
+from PIL import Image
+from server.usecases.photos import process_image
+side, max_pixels = int(sys.argv[1]), int(sys.argv[2])
+buf = io.BytesIO()
+Image.new("RGB", (side, side)).save(buf, "PNG")  # black: a ~100 KB file
+data = buf.getvalue()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = process_image(data, max_pixels)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(data), out.width, out.height, (after - before) // 1024)
+"""
+
+
+def _grow_mb(side: int, max_pixels: int) -> tuple[int, int, int, int]:
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(side), str(max_pixels)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    size, w, h, grow = (int(x) for x in run.stdout.split())
+    return size, w, h, grow
+
+
+def test_a_compressed_bomb_stays_small() -> None:
+    # The attacker's 116 KB PNG of 6300x6300 black pixels, under the former 40 Mpx cap
+    # (the default is now 12 Mpx and refuses it): measured 302 MB before, 65 MB after.
+    size, w, h, grow = _grow_mb(6300, 40_000_000)
+    assert size < 200_000 and (w, h) == (FULL_EDGE, FULL_EDGE)
+    assert grow < 150, f"decoding took {grow} MB more"
+
+
+def test_the_default_cap_refuses_the_6300px_bomb() -> None:
+    buf = io.BytesIO()
+    Image.new("L", (6300, 6300)).save(buf, "PNG")
+    with pytest.raises(Unprocessable) as exc:
+        process_image(buf.getvalue(), 12_000_000)
+    assert exc.value.code == "too_many_pixels"
+
+
+def test_one_image_is_decoded_at_a_time() -> None:
+    entered = threading.Event()
+
+    def second() -> None:
+        with decoding(1):
+            entered.set()
+
+    with decoding(1):
+        t = threading.Thread(target=second)
+        t.start()
+        assert not entered.wait(0.3)  # the second waits while the first decodes
+    assert entered.wait(10)
+    t.join(10)
+
+
+def test_photos_keep_orientation_and_modes() -> None:
+    for mode in ("RGB", "RGBA", "L", "P", "1", "LA", "I;16", "CMYK"):
+        buf = io.BytesIO()
+        fmt = "JPEG" if mode == "CMYK" else "PNG"
+        Image.new(mode, (3000, 1000)).save(buf, fmt)
+        out = process_image(buf.getvalue(), 12_000_000)
+        assert out.width == FULL_EDGE and abs(out.height - FULL_EDGE / 3) <= 1, mode
