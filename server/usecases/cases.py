@@ -253,6 +253,7 @@ def report(
     now = ctx.now()
     place = locating.locate(ctx.db, lon, lat, ctx.locate_tolerance_m)
     community_id, town_id, county_id = place.community_id, place.town_id, place.county_id
+    policy.check_report_place(ctx.db, actor, community_id or town_id or county_id)
     if county_id is None:
         # Outside every grid: keep it with the reporter's jurisdiction so it is not lost.
         community_id, town_id, county_id = locating.region_chain(ctx.db, actor.region_id)

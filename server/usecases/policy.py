@@ -14,6 +14,9 @@ path, so "inside" is a prefix test):
   department's region subtree (a department without a region: the handler's own region);
 - ``grid_worker``: the cases in their grids and the cases they reported; for maps and pickers
   their region subtree plus the communities of their grids; figures: only themselves;
+- reporting (filing a case at a point): the region subtrees of the jurisdiction above, and for a
+  grid worker their whole county (they pass by other grids on their way); a point outside every
+  grid is allowed (kept with the reporter's region and flagged); admins anywhere;
 - ``open311`` (an integration, no user): every case, public fields only (the Open311 layer
   shapes what it answers);
 - anything else (signed out, an unknown role): nothing.
@@ -36,7 +39,7 @@ from sqlalchemy.orm import Session
 from server.domain import workflow as wf
 from server.models import Department, Grid, GridAssignment, Incident, Region, User
 from server.usecases.context import Actor
-from server.usecases.errors import Forbidden
+from server.usecases.errors import Forbidden, ValidationFailed
 
 ROLES = ("grid_worker", "dispatcher", "handler", "supervisor", "admin")
 UNSCOPED = frozenset({"admin", "open311"})
@@ -124,6 +127,44 @@ def path_clause(column: Any, where: Roots) -> ColumnElement[bool]:
     if not where:
         return false()
     return or_(*[column.startswith(root) for root in where])
+
+
+# --- where an actor may file a case -----------------------------------------------------------
+
+
+def _county_of(path: str) -> str:
+    """The county path of a region path ("/1/5/23/" → "/1/"): counties are the top level."""
+    first = path.strip("/").split("/")[0]
+    return f"/{first}/"
+
+
+def report_roots(db: DB, actor: Actor) -> Roots:
+    """The region subtrees in which the actor may file a case (None: everywhere)."""
+    if actor.role in UNSCOPED:
+        return None
+    where = roots(db, actor)
+    if actor.role == "grid_worker" and where:
+        where = tuple(sorted(set(where) | {_county_of(p) for p in where}))
+    return where
+
+
+def may_report_in(db: DB, actor: Actor, region_id: int | None) -> bool:
+    """May the actor file a case located in this region (None: outside every grid)?"""
+    if region_id is None or actor.role in UNSCOPED:
+        return True
+    return inside(_path(db, region_id), report_roots(db, actor))
+
+
+def check_report_place(db: DB, actor: Actor, region_id: int | None) -> None:
+    """A report located in a region outside the reporter's jurisdiction is refused (400 naming
+    lon/lat): it would land in another county's queue, and the reporter would then read its
+    whole trail as "a case they reported"."""
+    if not may_report_in(db, actor, region_id):
+        raise ValidationFailed(
+            "位置不在你的辖区内 / the location is outside your jurisdiction",
+            code="outside_jurisdiction",
+            fields={"lon": "outside your jurisdiction", "lat": "outside your jurisdiction"},
+        )
 
 
 # --- cases -----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from werkzeug.test import TestResponse
 from server.domain import metrics as dm
 from server.domain import workflow as wf
 from server.models import Attachment, Department, Grid, GridPlan, Incident, Region
-from server.usecases import policy
+from server.usecases import locating, policy
 from server.usecases.context import Actor
 from tests import factories as f
 from tests.workflow.world import G1, G2, G3, GB, IN_G1, IN_G2, IN_G3, IN_GB, World, build, widen
@@ -345,7 +345,12 @@ def _create_expect(env: Env, who: str, obj: str) -> frozenset[int]:
             case = db.scalar(select(Incident).where(Incident.uuid == env.replay_body["uuid"]))
             assert case is not None
             return _one(200 if policy.may_replay_report(actor, case) else 409)
-    return _one(201 if wf.Action.REPORT in wf.allowed_actions(actor.role, None) else 403)
+    if wf.Action.REPORT not in wf.allowed_actions(actor.role, None):
+        return _one(403)
+    with env.w.session() as db:
+        place = locating.locate(db, IN_G1[0], IN_G1[1], 0)
+        where = place.community_id or place.town_id or place.county_id
+        return _one(201 if policy.may_report_in(db, actor, where) else 400)
 
 
 def _grids_check(env: Env, who: str, obj: str, resp: TestResponse) -> str | None:

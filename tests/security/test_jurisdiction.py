@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from server.models import Incident
 from tests import factories as f
-from tests.workflow.world import G1, G2, G3, GB, IN_GB, World
+from tests.workflow.world import G1, G2, G3, GB, IN_G1, IN_G2, IN_G3, IN_GB, OUTSIDE, World
 
 MONTH = {"from": "2020-01-01", "to": "2030-12-31"}
 
@@ -220,3 +220,38 @@ def test_cached_counts_follow_a_workers_new_grids(any_wide: World) -> None:
     r = admin.put(f"/api/v1/admin/users/{w.users['wg1']}/grids", json={"duties": duties})
     assert r.status_code == 200, r.get_json()
     assert total() == before + 1
+
+
+def _report(c: FlaskClient, where: tuple[float, float], **extra: Any) -> Any:
+    body = {"uuid": str(uuid.uuid4()), "category_code": "0101", "description": "越界",
+            "lon": where[0], "lat": where[1], **extra}  # fmt: skip
+    return c.post("/api/v1/cases", json=body)
+
+
+def test_reporting_in_another_countys_grids_is_refused(any_wide: World) -> None:
+    """County B's dispatcher (hotline) and grid worker filed cases at points in county A's
+    grids (201, in A's queue), and the worker then read the case's whole trail as its reporter."""
+    w = any_wide
+    with w.session() as db:
+        before = db.query(Incident).count()
+    for who, extra in (("dispb", {"source": "hotline"}), ("wgb", {})):
+        r = _report(_client(w, who), IN_G1, **extra)
+        assert r.status_code == 400, (who, r.status_code, r.get_json())
+        body = r.get_json()
+        assert body["error"] == "outside_jurisdiction" and " / " in body["message"]
+        assert {"lon", "lat"} <= set(body["fields"]), body
+    # A town dispatcher is refused in the county's other town.
+    assert _report(_client(w, "dispt"), IN_G3).status_code == 400
+    with w.session() as db:
+        assert db.query(Incident).count() == before
+    # Still allowed: in one's own jurisdiction; a grid worker anywhere in their county (they
+    # pass by other grids, here another town's); a point outside every grid (kept, flagged);
+    # admins anywhere, whatever region their account names.
+    assert _report(_client(w, "dispb"), IN_GB).status_code == 201
+    assert _report(_client(w, "dispt"), IN_G2).status_code == 201
+    assert _report(_client(w, "wg1"), IN_G3).status_code == 201
+    assert _report(_client(w, "wgb"), IN_GB).status_code == 201
+    out = _report(_client(w, "wgb"), OUTSIDE)
+    assert out.status_code == 201 and out.get_json()["case"]["location_status"] == "outside"
+    assert _report(_client(w, "adminb"), IN_G1).status_code == 201
+    assert _report(_client(w, "admin"), IN_GB).status_code == 201
