@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from server.domain import sources
 from server.domain import workflow as wf
 from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
 from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
@@ -206,11 +207,6 @@ def report(
     """
     key = _uuid(body.get("uuid"))
     self_handle = bool(body.get("self_handle"))
-    source = str(body.get("source") or ("open311" if actor.role == "open311" else "field"))
-    if actor.role == "dispatcher" and source == "field":
-        source = "hotline"
-    if source not in {"field", "hotline", "open311", "console"}:
-        raise ValidationFailed("来源无效 / invalid source", fields={"source": "unknown"})
     photo_ids = body.get("photos") or []
     if not isinstance(photo_ids, list):
         raise ValidationFailed("照片应为列表 / photos must be a list", fields={"photos": "list"})
@@ -242,6 +238,15 @@ def report(
             wf.check(action, actor.role, None, {"note": description or None, "photos": photo_ids})
         except DomainError as err:
             raise _domain_error(err) from None
+    asked = body.get("source")
+    source = sources.source_for(actor.role, asked if isinstance(asked, str) else None)
+    if source is None or (asked is not None and not isinstance(asked, str)):
+        allowed = "|".join(sources.allowed_sources(actor.role)) or "none"
+        raise ValidationFailed(
+            "你的角色不能以此来源上报 / your role may not file a case with this source",
+            code="invalid_source",
+            fields={"source": allowed},
+        )
     category = _category(ctx, body)
     lon, lat = _point(body)
     accuracy = _coordinate(body, "accuracy_m")

@@ -144,6 +144,35 @@ def test_roles_that_may_not_report(world: World) -> None:
     assert _count(world) == (0, 0)
 
 
+def test_each_role_files_with_its_own_sources_only(world: World) -> None:
+    """A grid worker labelled a report "open311" (or "hotline"), skewing the by-source figures;
+    the allowed sources per role are the table in server/domain/sources.py."""
+    wg1, disp, admin = (_client(world, who) for who in ("wg1", "disp", "admin"))
+    for c, source in (
+        (wg1, "open311"),
+        (wg1, "hotline"),
+        (wg1, "console"),
+        (disp, "open311"),
+        (disp, "field"),
+        (admin, "open311"),
+    ):
+        status, body = _report(c, source=source)
+        assert status == 400, (source, body)
+        assert body["error"] == "invalid_source" and "source" in body["fields"], body
+        assert " / " in body["message"]
+    assert _count(world) == (0, 0)
+    for c, source, stored in (
+        (wg1, None, "field"),
+        (wg1, "field", "field"),
+        (disp, None, "hotline"),
+        (disp, "console", "console"),
+        (admin, None, "console"),
+    ):
+        extra = {} if source is None else {"source": source}
+        status, body = _report(c, **extra)
+        assert status == 201 and body["case"]["source"] == stored, (source, body)
+
+
 def test_hotline_intake_keeps_caller_and_masks_phone_for_others(world: World) -> None:
     d = _client(world, "disp")
     status, body = _report(
