@@ -161,6 +161,9 @@ def act(case_id: int, body: ActionBody) -> Response:
     return _answer(outcome, created=False)
 
 
+POLL_RETRY_SECONDS = 5
+
+
 @bp.get("/changes")
 @operation(query=ChangesQuery, responses={200: "Changes"})
 @login_required_api
@@ -184,4 +187,12 @@ def changes(query: ChangesQuery) -> Response:
             time.sleep(0.5)
     look = Lookups(ctx.db)
     look.prefetch(rows)
-    return jsonify({"cursor": str(cursor), "items": [case_json(ctx, who, c, look) for c in rows]})
+    body: dict[str, Any] = {
+        "cursor": str(cursor),
+        "items": [case_json(ctx, who, c, look) for c in rows],
+    }
+    if not may_wait and wait > 0 and not rows:
+        # Refused a wait: say when to poll again, so a client does not spin (the console waits
+        # this long; webapp/src/console/live.ts).
+        body["retry_after"] = POLL_RETRY_SECONDS
+    return jsonify(body)

@@ -127,6 +127,9 @@ class CaseDetail(Out):
 class Changes(Out):
     cursor: str
     items: list[Case]
+    retry_after: int | None = Field(
+        None, description="seconds to wait before polling again (the server refused a wait)"
+    )
 
 
 class Upload(Out):

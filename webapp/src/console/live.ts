@@ -29,7 +29,7 @@ export async function startLive(): Promise<void> {
   let backoff = 1000
   while (!stopped) {
     try {
-      const { data } = await api.request<{ cursor: string; items: CaseSummary[] }>('GET', '/changes', {
+      const { data } = await api.request<{ cursor: string; items: CaseSummary[]; retry_after?: number }>('GET', '/changes', {
         query: { after: cursor, wait: cursor ? 20 : 0 },
         timeoutMs: 35_000,
       })
@@ -39,6 +39,8 @@ export async function startLive(): Promise<void> {
       live.lastAt = Date.now()
       backoff = 1000
       if (!first && data.items.length) listeners.forEach((fn) => fn(data.items))
+      // The server refused to hold this poll open (too many waiting): wait as it says.
+      if (data.retry_after) await sleep(Math.min(data.retry_after, 60) * 1000)
     } catch (err) {
       live.ok = false
       if (err instanceof ApiError && err.status === 401) {
