@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pillow_heif
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,12 @@ GPS_ROLES = frozenset({"dispatcher", "supervisor", "admin"})
 FULL_EDGE = 2048
 THUMB_EDGE = 320
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "MPO", "GIF", "BMP"}
+
+# iPhones shoot HEIF (.heic) by default and the field app accepts it: Pillow opens it through
+# pillow-heif. Only the primary image is read (no thumbnails, depth maps or bursts), the
+# orientation (irot/imir) is applied by the decoder, and the pixels then go through the same
+# re-encode as every other format.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
 def sees_gps(actor: Actor, att: Attachment) -> bool:
