@@ -69,6 +69,7 @@ class Case(Out):
     pending_extension: dict[str, Any] | None
     last_rating: str | None
     duplicate_of: Ident | None
+    duplicate_of_number: str | None = Field(description="the merged-into case's number")
     photo_count: int
     thumb_url: str | None
     reported_at: str | None

@@ -41,6 +41,7 @@ class Lookups:
         self._grids: dict[int, Grid] = {}
         self._users: dict[int, User] = {}
         self._photos: dict[int, tuple[int, str | None]] = {}
+        self._numbers: dict[int, str] = {}
 
     def _get(self, cache: dict[int, Any], model: Any, key: int | None) -> Any:
         if key is None:
@@ -108,6 +109,17 @@ class Lookups:
     def user(self, i: int | None) -> User | None:
         return self._get(self._users, User, i)  # type: ignore[no-any-return]
 
+    def case_number(self, i: int | None) -> str | None:
+        """The number people know a case by (a merge names its target by it, not by id)."""
+        if i is None:
+            return None
+        if i not in self._numbers:
+            number = self.db.scalar(select(Incident.number).where(Incident.id == i))
+            if number is None:
+                return None
+            self._numbers[i] = number
+        return self._numbers[i]
+
 
 def _ref(obj: Any, *keys: str) -> dict[str, Any] | None:
     if obj is None:
@@ -164,6 +176,7 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "pending_extension": case.pending_extension,
         "last_rating": case.last_rating,
         "duplicate_of": case.duplicate_of_id,
+        "duplicate_of_number": look.case_number(case.duplicate_of_id),
         "photo_count": n_photos,
         "thumb_url": f"/api/v1/photos/{first_photo}/thumb" if first_photo else None,
         "reported_at": iso(case.reported_at),

@@ -426,14 +426,21 @@ def _narrow_to_group(p: Plan, group: str, cal: WorkCalendar) -> Plan:
 # --- SQL -------------------------------------------------------------------------------------
 
 
+# Grouped by worker, a row counts for its person only when that person is a grid worker: the
+# worker rankings are grid workers' (a dispatcher filing a hotline case or verifying is not
+# one); other people's rows go to the "none" group, so the lines still add up to the total.
+_GRID_WORKERS = "(SELECT u.id FROM users u WHERE u.role = 'grid_worker')"
+
+
 def _group_column(by: str, fam: FamilySQL) -> str | None:
+    if by == "worker":
+        return f"CASE WHEN {fam.worker} IN {_GRID_WORKERS} THEN {fam.worker} END"
     return {
         "town": "m.town_id",
         "community": "m.community_id",
         "grid": "m.grid_code",
         "category": "m.category_id",
         "department": fam.department,
-        "worker": fam.worker,
     }.get(by)
 
 

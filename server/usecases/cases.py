@@ -537,6 +537,7 @@ def apply_change(
                 )
             case.duplicate_of_id = other.id
             data["duplicate_of"] = other.id
+            data["duplicate_of_number"] = other.number
     elif action is A.DISPATCH:
         dep = _department(ctx, actor, case, body.get("department_id"))
         urgency = body.get("urgency") or case.urgency or "normal"

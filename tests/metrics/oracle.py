@@ -46,6 +46,8 @@ class Question:
     # filters: (kind, values); kinds as in the API: region level column, grid, department,
     # category ids, worker
     filters: list[tuple[str, Any]]
+    # the people who are grid workers (None: everyone); by=worker keys only those (§4)
+    grid_workers: frozenset[int] | None = None
 
 
 def _parse(value: Any) -> datetime | None:
@@ -296,7 +298,9 @@ def _passes(c: Contribution, q: Question) -> bool | None:
     return True
 
 
-def group_key(c: Contribution, by: str, cal: WorkCalendar) -> tuple[bool, Any]:
+def group_key(
+    c: Contribution, by: str, cal: WorkCalendar, grid_workers: frozenset[int] | None = None
+) -> tuple[bool, Any]:
     """(applies, key) of a contribution under a grouping."""
     if by == "town":
         return True, c.case.town
@@ -309,6 +313,8 @@ def group_key(c: Contribution, by: str, cal: WorkCalendar) -> tuple[bool, Any]:
     if by == "department":
         return (c.family not in ("report", "reject")), c.department
     if by == "worker":
+        if grid_workers is not None and c.worker not in grid_workers:
+            return True, None  # not a grid worker: the "none" line, never ranked
         return True, c.worker
     return True, _bucket(c.moment, by, cal)
 
@@ -338,7 +344,7 @@ def answer(
             for c in mine:
                 if not split:
                     continue
-                _, key = group_key(c, q.by, cal)
+                _, key = group_key(c, q.by, cal, q.grid_workers)
                 for k in keys:
                     groups[key][k] = groups[key].get(k, 0) + c.counts[k]
     return total, dict(groups)

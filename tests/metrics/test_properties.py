@@ -60,7 +60,8 @@ def _moves(state: str | None, last_rating: str | None) -> list[str]:
 def histories(draw: st.DrawFn, n_grids: int, n_workers: int, departments: list[int]) -> CaseSpec:
     grid_i = draw(st.one_of(st.none(), st.integers(0, n_grids - 1)))
     category = draw(st.sampled_from(["0101", "0202"]))
-    reporter = draw(st.one_of(st.none(), st.integers(0, n_workers - 1)))
+    # index n_workers is the dispatcher: not a grid worker, so never a line of by=worker
+    reporter = draw(st.one_of(st.none(), st.integers(0, n_workers)))
     t = WINDOW_START + timedelta(minutes=draw(st.integers(0, WINDOW_MINUTES)))
     events: list[tuple[str, str, datetime, dict[str, Any], int | None]] = []
     state: str | None = None
@@ -82,7 +83,7 @@ def histories(draw: st.DrawFn, n_grids: int, n_workers: int, departments: list[i
             )
         )
         t = t + step + timedelta(microseconds=draw(st.integers(0, 999_999)))
-        actor = draw(st.one_of(st.none(), st.integers(0, n_workers - 1)))
+        actor = draw(st.one_of(st.none(), st.integers(0, n_workers)))
 
         def add(
             action: str,
@@ -181,14 +182,15 @@ def _store(app: Flask, world: World, specs: list[CaseSpec]) -> list[oracle.OCase
     cases = []
     for spec in specs:
         grid = None if spec.grid is None else world.grids[int(spec.grid)]
-        reporter = None if spec.reporter is None else world.workers[spec.reporter]
+        people = [*world.workers, world.dispatcher]
+        reporter = None if spec.reporter is None else people[spec.reporter]
         evs = [
             Ev(
                 a,
                 to,
                 at,
                 {k: v for k, v in data.items() if k != "category"},
-                None if actor is None else world.workers[actor].id,
+                None if actor is None else people[actor].id,
             )
             for a, to, at, data, actor in spec.events
         ]
@@ -267,8 +269,9 @@ def check_question(
     try:
         conn = db.connection()
         result = compute(conn, q, cal, now=datetime(2026, 11, 1, tzinfo=TZ))
+        grid_workers = frozenset(w.id for w in world.workers)
         total, groups = oracle.answer(
-            cases, oracle.Question(start, end, ask.as_of, ask.by, filters), cal
+            cases, oracle.Question(start, end, ask.as_of, ask.by, filters, grid_workers), cal
         )
         got_total = {k: result.total_counts.get(k) for k in total}
         assert got_total == total, (ask, filters)

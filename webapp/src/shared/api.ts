@@ -40,6 +40,30 @@ export class ApiError extends Error {
   get zh(): string {
     return zhPart(this.message)
   }
+
+  /** The message in one language (the server's messages are "中文 / English"). */
+  text(lang: Lang): string {
+    return inLang(this.message, lang)
+  }
+
+  /** Each field's problem in one language. */
+  fieldsIn(lang: Lang): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const [k, v] of Object.entries(this.fields)) out[k] = inLang(String(v), lang)
+    return out
+  }
+}
+
+export type Lang = 'zh' | 'en'
+
+/**
+ * "中文 / English" → the half for `lang`; a text without the separator is returned as is.
+ * Each app shows its own language only (issue 14): every server message passes through here.
+ */
+export function inLang(message: string, lang: Lang): string {
+  const i = message.indexOf(' / ')
+  if (i < 0) return message
+  return lang === 'zh' ? message.slice(0, i) : message.slice(i + 3)
 }
 
 /** No answer: offline, DNS, connection reset, timeout, server killed mid-request. */

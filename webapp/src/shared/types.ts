@@ -138,6 +138,8 @@ export interface CaseSummary {
   pending_extension?: boolean | null
   last_rating?: Rating | null
   duplicate_of?: number | null
+  /** The merged-into case's number (what people read; `duplicate_of` is its id). */
+  duplicate_of_number?: string | null
   photo_count?: number
   thumb_url?: string | null
   reported_at?: string

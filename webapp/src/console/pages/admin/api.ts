@@ -3,7 +3,7 @@
  * client. Every call goes through `withAuth` so an expired session asks for the password and then
  * carries on (a half-filled form is kept).
  */
-import { ApiError } from '@/shared/api'
+import { ApiError, inLang } from '@/shared/api'
 import type { GridCollection } from '@/shared/types'
 import { api, withAuth } from '../../session'
 
@@ -249,7 +249,5 @@ export async function uploadPlan(file: File, opts: PlanOptions): Promise<UploadO
 
 /** "中文 / English" → the half for the current language. */
 export function half(message: string, lang: 'zh' | 'en'): string {
-  const i = message.indexOf(' / ')
-  if (i < 0) return message
-  return lang === 'zh' ? message.slice(0, i) : message.slice(i + 3)
+  return inLang(message, lang)
 }
