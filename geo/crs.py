@@ -25,6 +25,10 @@ CGCS2000: Final = "EPSG:4490"
 #: easting) and 4534-4554 (the same zones by central meridian, 75°E-135°E).
 GK_ZONES: Final = range(4513, 4555)
 ACCEPTED: Final = "EPSG:4326, EPSG:4490, EPSG:4513…EPSG:4554 (CGCS2000 3° Gauss-Krüger), gcj02"
+ACCEPTED_ZH: Final = (
+    "EPSG:4326（WGS84 经纬度）、EPSG:4490（CGCS2000 经纬度）、"
+    "EPSG:4513…EPSG:4554（CGCS2000 3 度带高斯-克吕格投影）、gcj02（国测局坐标）"
+)
 
 _EPSG_RE = re.compile(r"^(?:EPSG:)?(\d{4,5})$", re.IGNORECASE)
 _GCJ_NAMES = {"gcj02", "gcj-02", "gcj_02", "gcj"}
@@ -51,7 +55,10 @@ def parse_crs(text: str | None) -> str | None:
         code = int(match.group(1))
         if code in (4326, 4490) or code in GK_ZONES:
             return f"EPSG:{code}"
-    raise CRSError(f"不支持的坐标系 / unsupported CRS: {value!r}; 可用 / accepted: {ACCEPTED}")
+    raise CRSError(
+        f"不支持的坐标系 {value}，可用：{ACCEPTED_ZH} / unsupported CRS: {value!r}; "
+        f"accepted: {ACCEPTED}"
+    )
 
 
 def _out_of_china(lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.bool_]:
@@ -143,8 +150,9 @@ def to_wgs84(gdf: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFrame:
         if looks_like_lonlat(out):
             return out.set_crs(WGS84, allow_override=True)
         raise CRSError(
-            "文件没有坐标系，且坐标不像经纬度，请用 --crs 指定 / the file has no CRS and its "
-            f"coordinates are not lon/lat: pass --crs (accepted: {ACCEPTED})"
+            f"文件没有坐标系，且坐标不像经纬度：请指明文件的坐标系（可用：{ACCEPTED_ZH}） / the "
+            f"file has no CRS and its coordinates are not lon/lat: name its CRS (accepted: "
+            f"{ACCEPTED})"
         )
     epsg = source.to_epsg()
     if epsg in (4326, 4490) or (source.is_geographic and source.datum.name.startswith("China")):

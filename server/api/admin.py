@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_user
 
-from geo.errors import GeoError
+from geo.crs import ACCEPTED, ACCEPTED_ZH
+from geo.errors import CRSError, GeoError
 from server.api.edge import operation
 from server.api.inputs import (
     PLAN_FORM,
@@ -245,8 +246,11 @@ def upload_plan() -> Response:
             raise _too_large()
         try:
             outcome = _run(uc.upload_plan, context(), actor(), path, name, options)
+        except CRSError as exc:
+            # what to do on this page: pick the file's CRS in the form's 坐标系 field
+            raise ApiError(400, "unreadable", str(exc), {"crs": _CRS_HINT}) from None
         except GeoError as exc:
-            raise ApiError(400, "unreadable", str(exc), {"file": "unreadable"}) from None
+            raise ApiError(400, "unreadable", str(exc), {"file": str(exc)}) from None
     if outcome.plan is None:
         errors = len(outcome.report.get("errors", []))
         raise ApiError(
@@ -256,6 +260,12 @@ def upload_plan() -> Response:
             report=outcome.report,
         )
     return _created({"plan": outcome.plan, "report": outcome.report})
+
+
+_CRS_HINT = (
+    f"请在“坐标系”一栏选择文件所用的坐标系后重新上传。可用：{ACCEPTED_ZH} / choose the "
+    f"file's coordinate system in the CRS field and upload again. Accepted: {ACCEPTED}"
+)
 
 
 @bp.post("/plans/<int:plan_id>/publish")

@@ -49,6 +49,13 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "month": ("月", "Month"),
 }
 SCOPE_KINDS: tuple[ScopeKind, ...] = ("region", "grid", "department", "category", "worker")
+SCOPE_LABELS: dict[str, tuple[str, str]] = {
+    "region": ("行政区划", "Region"),
+    "grid": ("网格", "Grid"),
+    "department": ("处置部门", "Department"),
+    "category": ("案件类别", "Category"),
+    "worker": ("人员", "Person"),
+}
 
 # A verification is on time when made within this much office time after the resolution
 # it checks: one working day of the calendar (7 h with the default office hours).

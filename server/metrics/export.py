@@ -72,7 +72,9 @@ def _local(moment: datetime, tz: str) -> str:
 def _about(result: Result, scope: list[dict[str, Any]], tz: str) -> list[tuple[str, str]]:
     q = result.plan.query
     scope_text = "；".join(
-        f"{s.get('name') or s.get('code') or s.get('id')}（{s['kind']}）" for s in scope
+        f"{s.get('name') or s.get('code') or s.get('id')}"
+        f"（{dm.SCOPE_LABELS.get(s['kind'], (s['kind'],))[0]}）"
+        for s in scope
     )
     by = dm.GROUP_LABELS[q.by][0] if q.by else "（不分组）"
     return [

@@ -52,7 +52,8 @@ def test_parse_crs(text: str | None, expected: str | None) -> None:
 
 @pytest.mark.parametrize("text", ["EPSG:3857", "4512", "EPSG:4555", "bd09", "wgs"])
 def test_parse_crs_refuses(text: str) -> None:
-    with pytest.raises(CRSError, match=r"不支持的坐标系 / unsupported CRS.*accepted: EPSG:4326"):
+    refused = r"不支持的坐标系 .*可用：EPSG:4326.* / unsupported CRS.*accepted: EPSG:4326"
+    with pytest.raises(CRSError, match=refused):
         parse_crs(text)
 
 
@@ -100,7 +101,7 @@ def test_gauss_kruger_zone_39_file(tmp_path: Path, write: Writer, plan: gpd.GeoD
     bare = projected.set_crs(None, allow_override=True)
     with pytest.warns(UserWarning, match="crs"):
         path2 = write(bare, tmp_path / "bare.zip")
-    with pytest.raises(CRSError, match="--crs"):
+    with pytest.raises(CRSError, match="请指明文件的坐标系"):
         read_features(path2)
     back2 = read_features(path2, crs="EPSG:4527")
     assert same_place(back2, original)
@@ -231,5 +232,5 @@ def test_projected_coordinates_without_crs_need_the_option(tmp_path: Path, write
     gdf = gpd.GeoDataFrame({"code": ["1"]}, geometry=[box(500_000, 4_200_000, 501_000, 4_201_000)])
     with pytest.warns(UserWarning, match="crs"):
         path = write(gdf, tmp_path / "noprj.zip")
-    with pytest.raises(CRSError, match=r"请用 --crs 指定 / .*pass --crs"):
+    with pytest.raises(CRSError, match=r"请指明文件的坐标系（可用：EPSG:4326.* / .*name its CRS"):
         read_features(path)

@@ -266,6 +266,9 @@ def test_xlsx_export(sapp: Flask, world: World, example: dict[str, int]) -> None
     assert total[header.index("立案数")] == 8
     defs = [r[0] for r in wb["指标口径"].iter_rows(min_row=2, values_only=True) if r[0]]
     assert [m.zh for m in dm.METRICS] == defs[: len(dm.METRICS)]
+    # the scope in Chinese, not the API's kind name (issue 14 §3: "灵武市（region）")
+    scope = next(r[1] for r in rows if r[0] == "统计范围")
+    assert "（行政区划）" in scope and "region" not in scope, scope
 
 
 def test_csv_export_has_a_bom(sapp: Flask, world: World, example: dict[str, int]) -> None:

@@ -1,0 +1,180 @@
+"""The console after its first week of real use (issue 14): what newcomers tripped over.
+
+Each test walks one stumble in Chromium against the real app and checks the fixed behaviour;
+``EnglishGuard`` (tests/e2e_console/english.py) fails any of them whose Chinese page shows the
+English half of an API message.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e_console.conftest import report_as_worker
+from tests.e2e_console.english import EnglishGuard
+
+pytestmark = pytest.mark.browser
+
+
+def _wait_state(page: Any, state: str) -> None:
+    page.wait_for_selector(f'[data-test=case-page][data-state="{state}"]')
+
+
+def _working_case(api_as: Any, text: str) -> tuple[Any, Any, dict[str, Any]]:
+    """A case dispatched to 综合执法局 and signed for by its handler (czry)."""
+    worker, ddy, czry = api_as("wgy"), api_as("ddy"), api_as("czry")
+    case = report_as_worker(worker, text)
+    case = ddy.act(case, "accept")
+    case = ddy.act(case, "dispatch", department_id=czry.user["department_id"])
+    case = czry.act(case, "sign")
+    return ddy, czry, case
+
+
+def test_extension_decision_is_prefilled_and_speaks_chinese(console: Any, api_as: Any) -> None:
+    _, czry, case = _working_case(api_as, f"延期审批测试 {uuid.uuid4().hex[:6]}")
+    czry.act(case, "request_extension", days=2, reason="材料未到，需再等两天")
+
+    page = console("ddy", f"/console/cases/{case['id']}")
+    guard = EnglishGuard(page)
+    page.click('[data-test=actions] [data-action="decide_extension"]')
+    form = page.locator('form[data-action="decide_extension"]')
+    form.wait_for()
+    # prefilled with what the handler asked for: approve, 2 work days
+    assert (
+        form.locator("input[name=approved][value=true]").is_checked()
+        or form.locator("input[name=approved]").first.is_checked()
+    )
+    assert form.locator("input[name=amount]").input_value() == "2"
+    assert form.locator("select[name=unit]").input_value() == "days"
+
+    # refusing without a reason: told in Chinese, next to the field, before anything is sent
+    form.locator("input[name=approved]").nth(1).check()
+    form.locator("[data-test=submit]").click()
+    form.locator(".has-err textarea[name=reason]").wait_for()
+    assert "必填" in form.inner_text()
+    assert "Missing" not in form.inner_text()
+    guard.assert_clean()
+
+    # approving as asked goes through
+    form.locator("input[name=approved]").first.check()
+    form.locator("[data-test=submit]").click()
+    page.wait_for_selector('form[data-action="decide_extension"]', state="detached")
+    page.wait_for_selector('[data-test=trail] li[data-action="decide_extension"]')
+    guard.assert_clean()
+    assert not page.js_errors
+
+
+def test_merge_is_its_own_action_and_names_the_case_number(console: Any, api_as: Any) -> None:
+    worker = api_as("wgy")
+    first = report_as_worker(worker, f"合并测试原案 {uuid.uuid4().hex[:6]}：井盖缺失")
+    dup = report_as_worker(worker, f"合并测试重复 {uuid.uuid4().hex[:6]}：同一处井盖缺失")
+
+    page = console("ddy", f"/console/cases/{dup['id']}")
+    guard = EnglishGuard(page)
+    merge = page.locator('[data-test=actions] [data-action="merge"]')
+    merge.wait_for()
+    assert "合并" in merge.inner_text()
+    # 不予立案 no longer carries the merge field
+    page.click('[data-test=actions] [data-action="reject"]')
+    page.wait_for_selector('form[data-action="reject"]')
+    assert page.locator("form[data-action=reject] input[name=duplicate_number]").count() == 0
+    page.keyboard.press("Escape")
+    page.wait_for_selector('form[data-action="reject"]', state="detached")
+
+    merge.click()
+    form = page.locator('form[data-action="reject"]')
+    form.wait_for()
+    assert "合并" in page.locator(".dialog header").inner_text()
+    form.locator("[data-test=submit]").click()  # no target yet: asked for it in Chinese
+    form.locator(".has-err input[name=duplicate_number]").wait_for()
+    form.locator("input[name=duplicate_number]").fill(first["number"])
+    form.locator("[data-test=submit]").click()
+    _wait_state(page, "rejected")
+    shown = page.locator("[data-test=duplicate-of]").inner_text()
+    assert shown == first["number"], shown
+    trail = page.locator('[data-test=trail] li[data-action="reject"]').inner_text()
+    assert first["number"] in trail and f"#{first['id']}" not in trail, trail
+    guard.assert_clean()
+    assert not page.js_errors
+
+
+def _bare_projected_zip() -> bytes:
+    """A zipped Shapefile in metres (CGCS2000 GK) with no .prj: the CRS cannot be guessed."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    gdf = gpd.GeoDataFrame(
+        {"code": ["640181001001001"], "name": ["测试网格"]},
+        geometry=[box(35_500_000, 4_220_000, 35_500_500, 4_220_500)],
+        crs=None,
+    )
+    buf = io.BytesIO()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shp = Path(tmp) / "grids.shp"
+        gdf.to_file(shp, driver="ESRI Shapefile", encoding="utf-8")
+        with zipfile.ZipFile(buf, "w") as z:
+            for part in Path(tmp).iterdir():
+                z.write(part, part.name)
+    return buf.getvalue()
+
+
+def test_plan_upload_errors_say_what_to_do_on_the_page(console: Any) -> None:
+    page = console("admin", "/console/admin/plans")
+    guard = EnglishGuard(page)
+    form = page.locator("[data-test=plan-upload]")
+    form.wait_for()
+
+    # no CRS in the file: the CRS field says to choose one, with the accepted list (no --crs)
+    form.locator("input[name=file]").set_input_files(
+        {"name": "grids.zip", "mimeType": "application/zip", "buffer": _bare_projected_zip()}
+    )
+    form.locator("[data-test=upload]").click()
+    crs_err = form.locator("[data-field-error=crs]")
+    crs_err.wait_for()
+    text = crs_err.inner_text()
+    assert "坐标系" in text and "EPSG:4490" in text and "--crs" not in text, text
+    assert "--crs" not in page.locator("body").inner_text()
+
+    # an unsupported CRS: named, with the list of accepted ones
+    form.locator("input[name=crs]").fill("EPSG:3857")
+    form.locator("[data-test=upload]").click()
+    page.wait_for_function(
+        "() => (document.querySelector('[data-field-error=crs]')?.textContent ?? '')"
+        ".includes('3857')"
+    )
+    text = crs_err.inner_text()
+    assert "不支持的坐标系" in text and "EPSG:4490" in text and "gcj02" in text, text
+    guard.assert_clean()
+
+    # an unreadable file: the file field says why, in Chinese (not "unreadable")
+    form.locator("input[name=crs]").fill("")
+    form.locator("input[name=file]").set_input_files(
+        {"name": "broken.geojson", "mimeType": "application/json", "buffer": b"{not json"}
+    )
+    form.locator("[data-test=upload]").click()
+    file_err = form.locator("[data-field-error=file]")
+    file_err.wait_for()
+    assert "unreadable" not in file_err.inner_text()
+    assert "无法读取" in file_err.inner_text(), file_err.inner_text()
+    guard.assert_clean()
+    assert not page.js_errors
+
+
+def test_hotline_header_and_favicon(console: Any) -> None:
+    page = console("ddy", "/console/hotline")
+    header = page.locator("section.panel header").first
+    header.wait_for()
+    # no random hex string (the draft's UUID) where a person reads a title
+    import re
+
+    assert not re.search(r"\b[0-9a-f]{8}\b", header.inner_text()), header.inner_text()
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon
+    assert page.request.get(icon).ok
