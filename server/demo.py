@@ -29,7 +29,7 @@ from server.security import hash_password
 from server.usecases import cases as uc
 from server.usecases import photos
 from server.usecases.context import Actor, Context
-from server.usecases.gridplans import PlanCheck, publish, store_plan
+from server.usecases.grid_plan_versions import PlanCheck, publish, store_plan
 
 DEMO_PASSWORD = "wangge-demo"
 COUNTY = ("640181", "灵武市")

@@ -12,7 +12,7 @@ time until the next event of the case. "The case as of T" is then the one row wi
 It is written by triggers in the same transaction as the event (PostgreSQL: PL/pgSQL; SQLite:
 SQL triggers), and back-filled here. The same fold exists twice, as window functions (rebuild,
 back-fill) and step by step (triggers); tests/metrics/test_projection.py checks they agree.
-The code tables below are a frozen copy of ``server.models.metrics``; a test checks that too.
+The code tables below are a frozen copy of ``server.models.metric_events``; a test checks that too.
 """
 
 from collections.abc import Sequence

@@ -1,5 +1,5 @@
 """The admin API (``/api/v1/admin``): departments, categories, users, grid duties, grids and
-grid plans. Thin: parsing and JSON around ``server.usecases.admin``. Role ``admin`` only."""
+grid plans. Thin: parsing and JSON around ``server.usecases.admin.*``. Role ``admin`` only."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ from server.api.inputs import (
 )
 from server.api.util import actor, context, me, use_case_error
 from server.errors import ApiError
-from server.usecases import admin as uc
+from server.usecases.admin import categories as uc_categories
+from server.usecases.admin import departments as uc_departments
+from server.usecases.admin import grids as uc_grids
+from server.usecases.admin import plans as uc_plans
+from server.usecases.admin import users as uc_users
 from server.usecases.errors import UseCaseError
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
@@ -39,7 +43,7 @@ ADMIN = ("admin",)
 
 def plan_cap() -> int:
     """Largest plan upload in bytes (``WANGGE_MAX_PLAN_BYTES`` in the app config, else 50 MiB)."""
-    return int(current_app.config.get("WANGGE_MAX_PLAN_BYTES", uc.MAX_PLAN_BYTES))
+    return int(current_app.config.get("WANGGE_MAX_PLAN_BYTES", uc_plans.MAX_PLAN_BYTES))
 
 
 @bp.url_value_preprocessor
@@ -82,14 +86,16 @@ def _created(body: dict[str, Any]) -> Response:
 @operation(responses={200: "Departments"}, roles=ADMIN)
 def list_departments() -> Response:
     """Departments, retired ones included, with their active handler counts."""
-    return jsonify({"items": uc.list_departments(context())})
+    return jsonify({"items": uc_departments.list_departments(context())})
 
 
 @bp.post("/departments")
 @operation(body=NewDepartment, responses={201: "DepartmentAnswer", 409: None}, roles=ADMIN)
 def create_department(body: NewDepartment) -> Response:
     """Create a department: {code, name, region_code?}; a taken code → 409."""
-    return _created({"department": _run(uc.create_department, context(), actor(), body.given())})
+    return _created(
+        {"department": _run(uc_departments.create_department, context(), actor(), body.given())}
+    )
 
 
 @bp.patch("/departments/<int:dep_id>")
@@ -97,7 +103,11 @@ def create_department(body: NewDepartment) -> Response:
 def update_department(dep_id: int, body: DepartmentPatch) -> Response:
     """Rename or retire/reactivate a department: {name?, active?}."""
     return jsonify(
-        {"department": _run(uc.update_department, context(), actor(), dep_id, body.given())}
+        {
+            "department": _run(
+                uc_departments.update_department, context(), actor(), dep_id, body.given()
+            )
+        }
     )
 
 
@@ -108,21 +118,25 @@ def update_department(dep_id: int, body: DepartmentPatch) -> Response:
 @operation(responses={200: "Categories"}, roles=ADMIN)
 def list_categories() -> Response:
     """Major and minor categories, retired ones included, with their case counts."""
-    return jsonify({"items": uc.list_categories(context())})
+    return jsonify({"items": uc_categories.list_categories(context())})
 
 
 @bp.post("/categories")
 @operation(body=NewCategory, responses={201: "CategoryAnswer", 409: None}, roles=ADMIN)
 def create_category(body: NewCategory) -> Response:
     """Create a major (2 digits) or minor (4 digits) category with its time limits."""
-    return _created({"category": _run(uc.create_category, context(), actor(), body.given())})
+    return _created(
+        {"category": _run(uc_categories.create_category, context(), actor(), body.given())}
+    )
 
 
 @bp.patch("/categories/<int:cat_id>")
 @operation(body=CategoryPatch, responses={200: "CategoryAnswer", 404: None, 409: None}, roles=ADMIN)
 def update_category(cat_id: int, body: CategoryPatch) -> Response:
     """Change a category's name, limits, default department or retire it (never deleted)."""
-    return jsonify({"category": _run(uc.update_category, context(), actor(), cat_id, body.given())})
+    return jsonify(
+        {"category": _run(uc_categories.update_category, context(), actor(), cat_id, body.given())}
+    )
 
 
 # -- users --------------------------------------------------------------------------------------
@@ -132,9 +146,9 @@ def update_category(cat_id: int, body: CategoryPatch) -> Response:
 @operation(query=UserQuery, responses={200: "UserPage"}, roles=ADMIN)
 def list_users(query: UserQuery) -> Response:
     """Users with their grid duties: filters role, q, active, department, region; cursor."""
-    f = _run(uc.UserFilter.parse, query.filter_args())
+    f = _run(uc_users.UserFilter.parse, query.filter_args())
     cursor = str(query.cursor) if query.cursor is not None else None
-    items, next_cursor = _run(uc.list_users, context(), f, cursor=cursor, limit=query.limit)
+    items, next_cursor = _run(uc_users.list_users, context(), f, cursor=cursor, limit=query.limit)
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
@@ -142,14 +156,14 @@ def list_users(query: UserQuery) -> Response:
 @operation(responses={200: "UserAnswer", 404: None}, roles=ADMIN)
 def get_user(user_id: int) -> Response:
     """One user with their grid duties."""
-    return jsonify({"user": _run(uc.get_user, context(), user_id)})
+    return jsonify({"user": _run(uc_users.get_user, context(), user_id)})
 
 
 @bp.post("/users")
 @operation(body=NewUser, responses={201: "UserAnswer", 409: None}, roles=ADMIN)
 def create_user(body: NewUser) -> Response:
     """Create a user: {username, display_name, role, password, region_code?, department_id?}."""
-    return _created({"user": _run(uc.create_user, context(), actor(), body.given())})
+    return _created({"user": _run(uc_users.create_user, context(), actor(), body.given())})
 
 
 @bp.patch("/users/<int:user_id>")
@@ -157,7 +171,7 @@ def create_user(body: NewUser) -> Response:
 def update_user(user_id: int, body: UserPatch) -> Response:
     """Change a user; disabling or a new password ends their sessions."""
     who = actor()
-    result = _run(uc.update_user, context(), who, user_id, body.given())
+    result = _run(uc_users.update_user, context(), who, user_id, body.given())
     if result.sessions_ended and user_id == who.id:
         # An admin who changes their own password stays signed in here; other sessions end.
         login_user(me(), remember=bool(request.cookies.get("wangge_remember")))
@@ -168,7 +182,9 @@ def update_user(user_id: int, body: UserPatch) -> Response:
 @operation(body=DutiesBody, responses={200: "UserAnswer", 404: None}, roles=ADMIN)
 def set_duties(user_id: int, body: DutiesBody) -> Response:
     """Replace a user's grid duties: {"duties": [{"grid_code", "duty"}]}."""
-    return jsonify({"user": _run(uc.set_duties, context(), actor(), user_id, body.model_dump())})
+    return jsonify(
+        {"user": _run(uc_users.set_duties, context(), actor(), user_id, body.model_dump())}
+    )
 
 
 # -- grids --------------------------------------------------------------------------------------
@@ -179,7 +195,13 @@ def set_duties(user_id: int, body: DutiesBody) -> Response:
 def list_grids(query: AdminGridsQuery) -> Response:
     """Active grids with the users of each duty; unstaffed=1: grids without a full-time worker."""
     return jsonify(
-        _run(uc.list_grids, context(), region=query.region, unstaffed=query.unstaffed, q=query.q)
+        _run(
+            uc_grids.list_grids,
+            context(),
+            region=query.region,
+            unstaffed=query.unstaffed,
+            q=query.q,
+        )
     )
 
 
@@ -190,14 +212,14 @@ def list_grids(query: AdminGridsQuery) -> Response:
 @operation(responses={200: "Plans"}, roles=ADMIN)
 def list_plans() -> Response:
     """Grid plan versions with status, counts and times, newest first."""
-    return jsonify({"items": uc.list_plans(context())})
+    return jsonify({"items": uc_plans.list_plans(context())})
 
 
 @bp.get("/plans/<int:plan_id>")
 @operation(responses={200: "PlanDetail", 404: None}, roles=ADMIN)
 def get_plan(plan_id: int) -> Response:
     """One grid plan version with its validation report."""
-    return jsonify(_run(uc.get_plan, context(), plan_id))
+    return jsonify(_run(uc_plans.get_plan, context(), plan_id))
 
 
 def _safe_name(filename: str, suffix: str) -> str:
@@ -236,8 +258,8 @@ def upload_plan() -> Response:
             "请选择网格文件 / choose a grid plan file (multipart field 'file')",
             {"file": "必填 / required"},
         )
-    suffix = _run(uc.upload_suffix, upload.filename)
-    options = _run(uc.PlanOptions.parse, request.form.to_dict())
+    suffix = _run(uc_plans.upload_suffix, upload.filename)
+    options = _run(uc_plans.PlanOptions.parse, request.form.to_dict())
     name = _safe_name(upload.filename, suffix)
     with tempfile.TemporaryDirectory(prefix="wangge-plan-") as tmp:
         path = Path(tmp) / name
@@ -245,7 +267,7 @@ def upload_plan() -> Response:
         if path.stat().st_size > plan_cap():
             raise _too_large()
         try:
-            outcome = _run(uc.upload_plan, context(), actor(), path, name, options)
+            outcome = _run(uc_plans.upload_plan, context(), actor(), path, name, options)
         except CRSError as exc:
             # what to do on this page: pick the file's CRS in the form's 坐标系 field
             raise ApiError(400, "unreadable", str(exc), {"crs": _CRS_HINT}) from None
@@ -272,4 +294,4 @@ _CRS_HINT = (
 @operation(responses={200: "PlanAnswer", 404: None, 409: None}, roles=ADMIN)
 def publish_plan(plan_id: int) -> Response:
     """Publish a draft plan: it becomes its county's active plan, the old one is retired."""
-    return jsonify({"plan": _run(uc.publish_plan, context(), actor(), plan_id)})
+    return jsonify({"plan": _run(uc_plans.publish_plan, context(), actor(), plan_id)})

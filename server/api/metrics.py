@@ -1,7 +1,8 @@
 """Supervisor metrics, drill-down, scorecards and exports (docs/metrics.md, "API").
 
 A thin layer: parameters → :mod:`server.metrics.service` (jurisdiction) →
-:mod:`server.metrics.query` / :mod:`server.metrics.scorecards` → JSON or a file.
+:mod:`server.metrics.counting` / :mod:`server.metrics.drilldown` /
+:mod:`server.metrics.scorecards` → JSON or a file.
 """
 
 from __future__ import annotations
@@ -21,19 +22,15 @@ from server.api.inputs import (
     ScorecardsQuery,
 )
 from server.api.util import me, roles_required
-from server.domain import metrics as dm
+from server.domain import metric_definitions as md
+from server.domain import scorecards as scoring
 from server.domain.worktime import WorkCalendar
 from server.errors import ApiError
 from server.extensions import db, settings
 from server.metrics import export, scorecards
-from server.metrics.query import (
-    MetricsQuery,
-    QueryError,
-    Result,
-    compute_plan,
-    drilldown,
-    plan,
-)
+from server.metrics.counting import Result, compute_plan
+from server.metrics.drilldown import drilldown
+from server.metrics.planning import MetricsQuery, QueryError, plan
 from server.metrics.service import (
     calendar_for,
     effective_scopes,
@@ -122,14 +119,16 @@ def definitions() -> Response:
                     "denominator": m.denominator,
                     "higher_is_better": m.higher_is_better,
                 }
-                for m in dm.METRICS
+                for m in md.METRICS
             ],
             "groupings": [
-                {"key": k, "zh": dm.GROUP_LABELS[k][0], "en": dm.GROUP_LABELS[k][1]}
-                for k in dm.GROUP_BYS
+                {"key": k, "zh": md.GROUP_LABELS[k][0], "en": md.GROUP_LABELS[k][1]}
+                for k in md.GROUP_BYS
             ],
-            "scopes": list(dm.SCOPE_KINDS),
-            "scorecards": {k: dm.default_scorecard(k).to_json() for k in dm.SCORECARD_KINDS},
+            "scopes": list(md.SCOPE_KINDS),
+            "scorecards": {
+                k: scoring.default_scorecard(k).to_json() for k in scoring.SCORECARD_KINDS
+            },
         }
     )
 
@@ -207,7 +206,7 @@ def scorecard_config_put(query: KindQuery, body: ScorecardConfigBody) -> Respons
     session = db()
     try:
         config = scorecards.save_config(session.connection(), kind, body.given(), me().id)
-    except dm.ConfigError as err:
+    except scoring.ConfigError as err:
         raise ApiError(
             400, "validation_failed", "考核配置无效 / invalid configuration", err.fields
         ) from None
@@ -237,7 +236,7 @@ def _export_table(
         p = plan(conn, q, cal)
         result = compute_plan(conn, p, cal)
         return export.metrics_table(result, scope_json(p.filters), tz), q
-    if report not in dm.SCORECARD_KINDS:
+    if report not in scoring.SCORECARD_KINDS:
         raise ApiError(
             400,
             "validation_failed",

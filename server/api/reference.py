@@ -19,7 +19,7 @@ from server.domain.workflow import action_labels, role_labels, rules_table, stat
 from server.errors import ApiError
 from server.extensions import db, settings
 from server.models import Category, Department
-from server.usecases import gridmaps, policy
+from server.usecases import grid_map_shapes, policy
 
 bp = Blueprint("reference", __name__, url_prefix="/api/v1")
 
@@ -112,10 +112,10 @@ def grids_geojson(query: GridsQuery) -> Response:
     """Active grids as GeoJSON, simplified for ``zoom``; ETag + gzip."""
     ctx, who = context(), actor()
     try:
-        collection, tag = gridmaps.grids_collection(
+        collection, tag = grid_map_shapes.grids_collection(
             ctx, who, region=query.region, zoom=query.zoom, mine=query.mine
         )
-    except gridmaps.UnknownRegion:
+    except grid_map_shapes.UnknownRegion:
         raise ApiError(404, "not_found", "未知区域 / unknown region") from None
     etag = hashlib.sha256(f"{tag}".encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
@@ -130,5 +130,5 @@ def grids_geojson(query: GridsQuery) -> Response:
         resp.vary.add("Accept-Encoding")
     resp.set_etag(etag)
     resp.headers["Cache-Control"] = "private, no-cache"
-    resp.vary.add("Cookie")  # the answer depends on who asks (the ETag too: see gridmaps)
+    resp.vary.add("Cookie")  # the answer depends on who asks (the ETag too: see grid_map_shapes)
     return resp

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify
 from server.api.edge import operation
 from server.api.inputs import RegionsQuery
 from server.api.util import actor, context, login_required_api, use_case_error
-from server.usecases import admin as uc
+from server.usecases.admin import regions as uc_regions
 from server.usecases.errors import UseCaseError
 
 bp = Blueprint("regions", __name__, url_prefix="/api/v1")
@@ -19,7 +19,7 @@ bp = Blueprint("regions", __name__, url_prefix="/api/v1")
 def children(query: RegionsQuery) -> Response:
     """Children of ``parent``; without it, the user's own region and its children."""
     try:
-        items = uc.regions_children(context(), actor(), query.parent)
+        items = uc_regions.regions_children(context(), actor(), query.parent)
     except UseCaseError as err:
         raise use_case_error(err) from None
     return jsonify({"items": items})
@@ -30,4 +30,4 @@ def children(query: RegionsQuery) -> Response:
 @login_required_api
 def tree() -> Response:
     """The user's regions nested county → towns → communities."""
-    return jsonify({"items": uc.regions_tree(context(), actor())})
+    return jsonify({"items": uc_regions.regions_tree(context(), actor())})

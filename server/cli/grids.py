@@ -22,7 +22,7 @@ from sqlalchemy import select
 from geo.errors import GeoError
 from server.extensions import db
 from server.models import GridPlan, Region
-from server.usecases.gridplans import PlanError, check_plan, publish, store_plan
+from server.usecases.grid_plan_versions import PlanError, check_plan, publish, store_plan
 
 group = AppGroup("grids", help="网格方案 / grid plans")
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from server.domain import metrics as dm
+from server.domain import metric_definitions as md
 from server.extensions import db, settings
 from server.metrics import export, projection, scorecards
-from server.metrics.query import QueryError, compute_plan, plan
+from server.metrics.counting import compute_plan
+from server.metrics.planning import QueryError, plan
 from server.metrics.service import calendar_for, query_from_args, scope_json
 
 group = AppGroup("metrics", help="督查统计 / supervisor metrics")
@@ -32,7 +33,7 @@ def _options(fn):  # type: ignore[no-untyped-def]
                 multiple=True,
                 help="region:CODE, grid:CODE, department:ID, category:CODE, worker:ID",
             ),
-            click.option("--by", type=click.Choice(dm.GROUP_BYS), help="grouping"),
+            click.option("--by", type=click.Choice(md.GROUP_BYS), help="grouping"),
         ]
     ):
         fn = option(fn)
@@ -125,7 +126,7 @@ def show(
         "satisfaction_rate",
         "avg_handling_hours",
     ]
-    names = [dm.METRIC_BY_KEY[k].zh for k in keys]
+    names = [md.METRIC_BY_KEY[k].zh for k in keys]
     click.echo("\t".join(["", *names]))
 
     def fmt(v: object) -> str:

@@ -1,5 +1,5 @@
 """``flask users create|list|disable|enable|passwd``: the same use cases (and so the same
-rules) as the admin API (server/usecases/admin.py): a dispatcher or supervisor needs a region,
+rules) as the admin API (server/usecases/admin/users.py): a dispatcher or supervisor needs a region,
 a handler a department, passwords their minimum length, and the last active admin cannot be
 disabled. The command line acts as an administrator."""
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import DUTIES, ROLES, Department, User
-from server.usecases import admin as uc
+from server.usecases.admin import users as uc_users
 from server.usecases.context import Actor, Context
 from server.usecases.errors import UseCaseError
 
@@ -90,12 +90,12 @@ def create(
             )
         body["department_id"] = dep.id
     try:
-        user = uc.create_user(ctx, CLI_ACTOR, body)
+        user = uc_users.create_user(ctx, CLI_ACTOR, body)
     except UseCaseError as exc:
         raise _fail(exc) from None
     if grids:
         try:
-            uc.set_duties(ctx, CLI_ACTOR, user["id"], {"duties": _duties(grids)})
+            uc_users.set_duties(ctx, CLI_ACTOR, user["id"], {"duties": _duties(grids)})
         except UseCaseError as exc:
             ctx.db.rollback()
             created = ctx.db.get(User, user["id"])
@@ -114,9 +114,9 @@ def list_users() -> None:
         click.echo(f"{u.id:5d}  {u.username:20s} {u.role:12s} {u.display_name}{state}")
 
 
-def _update(username: str, body: dict[str, Any]) -> uc.UserUpdate:
+def _update(username: str, body: dict[str, Any]) -> uc_users.UserUpdate:
     try:
-        return uc.update_user(_context(), CLI_ACTOR, _user(username).id, body)
+        return uc_users.update_user(_context(), CLI_ACTOR, _user(username).id, body)
     except UseCaseError as exc:
         raise _fail(exc) from None
 

@@ -24,8 +24,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from server.domain import metrics as dm
-from server.metrics.query import Result
+from server.domain import metric_definitions as md
+from server.metrics.counting import Result
 
 FAMILY_ZH = {"report": "上报", "cohort": "立案案件", "dispatch": "派遣", "verification": "核查"}
 MODE_ZH = {"rate": "比率", "inverse": "反向比率", "target": "目标值"}
@@ -73,10 +73,10 @@ def _about(result: Result, scope: list[dict[str, Any]], tz: str) -> list[tuple[s
     q = result.plan.query
     scope_text = "；".join(
         f"{s.get('name') or s.get('code') or s.get('id')}"
-        f"（{dm.SCOPE_LABELS.get(s['kind'], (s['kind'],))[0]}）"
+        f"（{md.SCOPE_LABELS.get(s['kind'], (s['kind'],))[0]}）"
         for s in scope
     )
-    by = dm.GROUP_LABELS[q.by][0] if q.by else "（不分组）"
+    by = md.GROUP_LABELS[q.by][0] if q.by else "（不分组）"
     return [
         ("统计范围", scope_text or "全部"),
         ("统计期", f"{q.start.isoformat()} 至 {q.end.isoformat()}"),
@@ -89,16 +89,16 @@ def _about(result: Result, scope: list[dict[str, Any]], tz: str) -> list[tuple[s
 
 def metrics_table(result: Result, scope: list[dict[str, Any]], tz: str) -> Table:
     q = result.plan.query
-    group_header = [dm.GROUP_LABELS[q.by][0], "编码"] if q.by else []
-    header = group_header + [_metric_header(m) for m in dm.METRICS]
-    kinds = ["text"] * len(group_header) + [m.kind for m in dm.METRICS]
+    group_header = [md.GROUP_LABELS[q.by][0], "编码"] if q.by else []
+    header = group_header + [_metric_header(m) for m in md.METRICS]
+    kinds = ["text"] * len(group_header) + [m.kind for m in md.METRICS]
     rows: list[list[Any]] = []
     for g in result.groups:
         label = g.label
         code = label.get("code") or (label.get("key") if q.by in ("week", "month") else "")
-        rows.append([label.get("name"), code or ""] + [g.values.get(m.key) for m in dm.METRICS])
+        rows.append([label.get("name"), code or ""] + [g.values.get(m.key) for m in md.METRICS])
     total_label = ["合计", ""] if q.by else []
-    rows.append(total_label + [result.total.get(m.key) for m in dm.METRICS])
+    rows.append(total_label + [result.total.get(m.key) for m in md.METRICS])
     return Table("指标", header, kinds, rows, _about(result, scope, tz))
 
 
@@ -109,9 +109,9 @@ def scorecard_table(
     header = ["排名", "部门" if kind == "department" else "网格员", "得分", "等级"]
     kinds = ["count", "text", "score", "text"]
     for line in config_lines:
-        name = dm.METRIC_BY_KEY[line["metric"]].zh
+        name = md.METRIC_BY_KEY[line["metric"]].zh
         header += [f"{name}", f"{name}得分(权重{line['weight']:g})"]
-        kinds += [dm.METRIC_BY_KEY[line["metric"]].kind, "score"]
+        kinds += [md.METRIC_BY_KEY[line["metric"]].kind, "score"]
     rows = []
     for card in cards:
         row: list[Any] = [card["rank"], card["subject"].get("name"), card["score"], card["grade"]]
@@ -122,7 +122,7 @@ def scorecard_table(
     return Table(title, header, kinds, rows, _about(result, scope, tz))
 
 
-def _metric_header(m: dm.Metric) -> str:
+def _metric_header(m: md.Metric) -> str:
     if m.kind == "rate":
         return f"{m.zh}(%)"
     if m.kind == "hours":
@@ -132,7 +132,7 @@ def _metric_header(m: dm.Metric) -> str:
 
 def definitions_rows() -> list[list[str]]:
     rows = []
-    for m in dm.METRICS:
+    for m in md.METRICS:
         rows.append([m.zh, m.en, m.key, FAMILY_ZH[m.family], m.definition, m.formula])
     return rows
 

@@ -1,7 +1,7 @@
 """Scorecards for departments (派驻机构/专业部门) and grid workers (网格员).
 
-A scorecard is the metrics of :func:`server.metrics.query.compute` grouped by department or by
-worker, each indicator scored 0–100 and weighted (:mod:`server.domain.metrics`). Weights,
+A scorecard is the metrics of :func:`server.metrics.counting.compute` grouped by department or by
+worker, each indicator scored 0–100 and weighted (:mod:`server.domain.scorecards`). Weights,
 targets and grade bands are kept per kind in ``scorecard_configs``; without a row the defaults
 apply.
 """
@@ -15,28 +15,30 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
-from server.domain import metrics as dm
+from server.domain import metric_definitions as md
+from server.domain import scorecards as scoring
 from server.domain.worktime import WorkCalendar
-from server.metrics.query import MetricsQuery, Plan, Result, compute_plan, plan
+from server.metrics.counting import Result, compute_plan
+from server.metrics.planning import MetricsQuery, Plan, plan
 from server.models import GridAssignment, Region, User
-from server.models.metrics import ScorecardConfig as ConfigRow
+from server.models.scorecard_configs import ScorecardConfig as ConfigRow
 
 
-def load_config(conn: Connection, kind: dm.ScorecardKind) -> dm.ScorecardConfig:
+def load_config(conn: Connection, kind: scoring.ScorecardKind) -> scoring.ScorecardConfig:
     row = conn.execute(select(ConfigRow.config).where(ConfigRow.kind == kind)).first()
     if row is None:
-        return dm.default_scorecard(kind)
+        return scoring.default_scorecard(kind)
     try:
-        return dm.parse_scorecard(kind, row[0])
-    except dm.ConfigError:
-        return dm.default_scorecard(kind)
+        return scoring.parse_scorecard(kind, row[0])
+    except scoring.ConfigError:
+        return scoring.default_scorecard(kind)
 
 
 def save_config(
-    conn: Connection, kind: dm.ScorecardKind, data: dict[str, Any], user_id: int | None
-) -> dm.ScorecardConfig:
-    """Validate (``dm.ConfigError``) and store a configuration; None-like ``{}`` resets."""
-    config = dm.parse_scorecard(kind, data)
+    conn: Connection, kind: scoring.ScorecardKind, data: dict[str, Any], user_id: int | None
+) -> scoring.ScorecardConfig:
+    """Validate (``scoring.ConfigError``) and store a configuration; None-like ``{}`` resets."""
+    config = scoring.parse_scorecard(kind, data)
     conn.execute(delete(ConfigRow).where(ConfigRow.kind == kind))
     conn.execute(
         insert(ConfigRow).values(
@@ -49,9 +51,9 @@ def save_config(
     return config
 
 
-def reset_config(conn: Connection, kind: dm.ScorecardKind) -> dm.ScorecardConfig:
+def reset_config(conn: Connection, kind: scoring.ScorecardKind) -> scoring.ScorecardConfig:
     conn.execute(delete(ConfigRow).where(ConfigRow.kind == kind))
-    return dm.default_scorecard(kind)
+    return scoring.default_scorecard(kind)
 
 
 def _workers_in_scope(conn: Connection, p: Plan) -> dict[int, dict[str, Any]]:
@@ -93,12 +95,12 @@ def _workers_in_scope(conn: Connection, p: Plan) -> dict[int, dict[str, Any]]:
 
 def scorecards(
     conn: Connection,
-    kind: dm.ScorecardKind,
+    kind: scoring.ScorecardKind,
     query: MetricsQuery,
     cal: WorkCalendar,
-    config: dm.ScorecardConfig | None = None,
+    config: scoring.ScorecardConfig | None = None,
     now: datetime | None = None,
-) -> tuple[Result, list[dm.Scorecard], dm.ScorecardConfig]:
+) -> tuple[Result, list[scoring.Scorecard], scoring.ScorecardConfig]:
     """Scored, ranked cards for every department or grid worker of the query's scope."""
     config = config or load_config(conn, kind)
     p = plan(conn, replace(query, by=kind, group=None), cal, now)
@@ -111,18 +113,18 @@ def scorecards(
         subjects = {k: v for k, v in subjects.items() if roles.get(k) == "grid_worker"}
         for k, label in _workers_in_scope(conn, p).items():
             subjects.setdefault(k, label)
-    zero = dm.derive({k: 0 for k in dm.COUNT_KEYS} | {"handling_us": 0})
+    zero = md.derive({k: 0 for k in md.COUNT_KEYS} | {"handling_us": 0})
     cards = []
     for key, label in subjects.items():
         values = by_key[key].values if key in by_key else zero
-        card = dm.score_card(label, values, config, p.query.period.days)
-        card.lines = [line | {"name": dm.METRIC_BY_KEY[line["metric"]].zh} for line in card.lines]
+        card = scoring.score_card(label, values, config, p.query.period.days)
+        card.lines = [line | {"name": md.METRIC_BY_KEY[line["metric"]].zh} for line in card.lines]
         card.subject = {**label, "figures": values}
         cards.append(card)
-    return result, dm.rank(cards), config
+    return result, scoring.rank(cards), config
 
 
-def card_json(card: dm.Scorecard) -> dict[str, Any]:
+def card_json(card: scoring.Scorecard) -> dict[str, Any]:
     subject = dict(card.subject)
     figures = subject.pop("figures", {})
     return {

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from server.domain import metrics as dm
+from server.domain import periods
 from server.domain.worktime import WorkCalendar
-from server.metrics.query import MetricsQuery, QueryError, Scope
+from server.metrics.planning import MetricsQuery, QueryError, Scope
 from server.models import GridAssignment, Region, User
 from server.usecases import policy
 from server.usecases.context import Actor, calendar_from
@@ -63,7 +63,7 @@ def parse_period(args: Mapping[str, str | None]) -> tuple[date, date]:
     period = (args.get("period") or "").strip()
     if period:
         try:
-            p = dm.Period.month(period)
+            p = periods.Period.month(period)
         except ValueError:
             raise QueryError(
                 400, "invalid_date", "period 应为 YYYY-MM / a month", "period"

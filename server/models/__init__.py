@@ -5,9 +5,10 @@ from server.models.calendar import CalendarChange, CalendarEntry, CalendarYear
 from server.models.cases import Attachment, Incident, IncidentEvent, Rating
 from server.models.catalog import Category
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
-from server.models.metrics import MetricEvent, ScorecardConfig
+from server.models.metric_events import MetricEvent
 from server.models.open311 import ApiKey, Open311Request
 from server.models.people import ROLES, Department, LoginAttempt, SignIn, User
+from server.models.scorecard_configs import ScorecardConfig
 
 __all__ = [
     "DUTIES",

@@ -28,7 +28,7 @@ from server.domain import workflow as wf
 from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
 from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
 from server.models import Attachment, Category, Department, Incident, IncidentEvent, Rating
-from server.usecases import locating, photos, policy
+from server.usecases import grid_locator, photos, policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
@@ -256,12 +256,12 @@ def report(
             "紧急程度无效 / invalid urgency", fields={"urgency": "normal|urgent"}
         )
     now = ctx.now()
-    place = locating.locate(ctx.db, lon, lat, ctx.locate_tolerance_m)
+    place = grid_locator.locate(ctx.db, lon, lat, ctx.locate_tolerance_m)
     community_id, town_id, county_id = place.community_id, place.town_id, place.county_id
     policy.check_report_place(ctx.db, actor, community_id or town_id or county_id)
     if county_id is None:
         # Outside every grid: keep it with the reporter's jurisdiction so it is not lost.
-        community_id, town_id, county_id = locating.region_chain(ctx.db, actor.region_id)
+        community_id, town_id, county_id = grid_locator.region_chain(ctx.db, actor.region_id)
     if actor.role == "grid_worker" and self_handle and place.grid_code not in actor.grid_codes:
         raise ValidationFailed(
             "只能在本人网格内自行处置 / self-handle only inside your own grids",

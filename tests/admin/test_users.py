@@ -277,7 +277,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one_on_postgres(
     import contextlib
     import threading
 
-    from server.usecases import admin as uc_admin
+    from server.usecases.admin import users as uc_admin
     from tests.workflow.world import build
 
     w = build(pg_app)

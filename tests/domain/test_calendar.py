@@ -23,7 +23,7 @@ from server.domain.worktime import (
     deadline,
     package_year,
 )
-from server.metrics.worktime import to_us, work_micros
+from server.metrics.office_clock import to_us, work_micros
 
 SH = ZoneInfo("Asia/Shanghai")
 SPRING_2027 = [

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import Connection
 
-import server.models.metrics  # noqa: F401  (registers the metric tables on Base.metadata)
+import server.models.metric_events  # noqa: F401  (registers the metric tables on Base.metadata)
 from server.domain.worktime import WorkCalendar
 from server.metrics.service import calendar_for
 from tests.metrics.support import World, build_world, session

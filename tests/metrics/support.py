@@ -27,7 +27,7 @@ from server.models import (
     Region,
     User,
 )
-from server.models.metrics import MetricEvent
+from server.models.metric_events import MetricEvent
 from tests import factories
 
 

@@ -11,7 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from server.domain import metrics as dm
+from server.domain import metric_definitions as md
+from server.domain import scorecards as scoring
 from tests import factories
 from tests.metrics.support import World, session
 from tests.metrics.test_worked_examples import EXPECTED_TOTAL, build_example
@@ -46,7 +47,7 @@ def test_the_answer(sapp: Flask, world: World, example: dict[str, int]) -> None:
     assert body["period"] == {"from": "2026-11-01", "to": "2026-11-30"}
     assert body["as_of"] == "2026-11-20T04:00:00Z"
     assert body["scope"][0]["kind"] == "region" and body["scope"][0]["name"] == "灵武市"
-    assert set(body["total"]) == set(dm.METRIC_KEYS)
+    assert set(body["total"]) == set(md.METRIC_KEYS)
     for key, value in EXPECTED_TOTAL.items():
         assert body["total"][key] == pytest.approx(value, abs=1e-12)
     names = [g["label"]["name"] for g in body["groups"]]
@@ -118,8 +119,8 @@ def test_drilldown_counts_are_the_numbers(
 
 def test_definitions(sapp: Flask, world: World) -> None:
     body = _get(_client(sapp, "supervisor"), f"{BASE}/definitions")
-    assert [m["key"] for m in body["metrics"]] == list(dm.METRIC_KEYS)
-    assert {g["key"] for g in body["groupings"]} == set(dm.GROUP_BYS)
+    assert [m["key"] for m in body["metrics"]] == list(md.METRIC_KEYS)
+    assert {g["key"] for g in body["groupings"]} == set(md.GROUP_BYS)
 
 
 # --- jurisdiction -----------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def test_scorecards(sapp: Flask, world: World, example: dict[str, int]) -> None:
 def test_scorecard_config(sapp: Flask, world: World, example: dict[str, int]) -> None:
     sup, admin = _client(sapp, "supervisor"), _client(sapp, "admin")
     default = _get(sup, f"{BASE}/scorecards/config?kind=department")
-    assert default == dm.default_scorecard("department").to_json()
+    assert default == scoring.default_scorecard("department").to_json()
     new = {
         "indicators": [{"metric": "on_time_handling_rate", "mode": "rate", "weight": 1}],
         "grades": [{"grade": "优", "min": 80}, {"grade": "良", "min": 50}],
@@ -265,7 +266,7 @@ def test_xlsx_export(sapp: Flask, world: World, example: dict[str, int]) -> None
     assert total[header.index("结案率(%)")] == pytest.approx(5 / 7)
     assert total[header.index("立案数")] == 8
     defs = [r[0] for r in wb["指标口径"].iter_rows(min_row=2, values_only=True) if r[0]]
-    assert [m.zh for m in dm.METRICS] == defs[: len(dm.METRICS)]
+    assert [m.zh for m in md.METRICS] == defs[: len(md.METRICS)]
     # the scope in Chinese, not the API's kind name (issue 14 §3: "灵武市（region）")
     scope = next(r[1] for r in rows if r[0] == "统计范围")
     assert "（行政区划）" in scope and "region" not in scope, scope

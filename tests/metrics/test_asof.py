@@ -7,13 +7,14 @@ from datetime import date, timedelta
 from flask import Flask
 from sqlalchemy.engine import Connection
 
-from server.domain import metrics as dm
+from server.domain import metric_definitions as md
 from server.domain.worktime import WorkCalendar
-from server.metrics.query import MetricsQuery, Scope, compute
+from server.metrics.counting import compute
+from server.metrics.planning import MetricsQuery, Scope
 from tests.metrics.support import Ev, World, add_case, iso, session
 from tests.metrics.test_worked_examples import AS_OF, PERIOD, build_example, t
 
-GROUPINGS = [None, *dm.GROUP_BYS]
+GROUPINGS = [None, *md.GROUP_BYS]
 
 
 def _snapshot(conn: Connection, world: World, cal: WorkCalendar) -> dict[object, object]:

@@ -10,7 +10,9 @@ from flask import Flask
 from sqlalchemy.engine import Connection
 
 from server.domain.worktime import WorkCalendar
-from server.metrics.query import MetricsQuery, QueryError, Scope, compute, drilldown, plan
+from server.metrics.counting import compute
+from server.metrics.drilldown import drilldown
+from server.metrics.planning import MetricsQuery, QueryError, Scope, plan
 from tests.metrics.support import Ev, World, add_case, iso, session
 
 TZ = ZoneInfo("Asia/Shanghai")

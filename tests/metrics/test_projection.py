@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from server.metrics import projection
 from server.models import IncidentEvent
-from server.models import metrics as model
+from server.models import metric_events as model
 from tests.metrics.support import World, session
 from tests.metrics.test_worked_examples import build_example, t
 

@@ -3,7 +3,7 @@
 Histories follow the lifecycle of docs/workflow.md (with returns, rework, extensions,
 suspensions, reopens, clocks that step back, ties, microseconds); they are written straight into
 the trail; random questions (period, as-of, grouping, scope) are asked of
-``server.metrics.query`` and of ``tests/metrics/oracle.py``, which computes from the event lists
+``server.metrics.counting`` and of ``tests/metrics/oracle.py``, which computes from the event lists
 as docs/metrics.md says. Both databases.
 """
 
@@ -19,9 +19,11 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.domain import metrics as dm
+from server.domain import metric_definitions as md
 from server.domain.worktime import WorkCalendar
-from server.metrics.query import MetricsQuery, Scope, compute, drilldown, plan
+from server.metrics.counting import compute
+from server.metrics.drilldown import drilldown
+from server.metrics.planning import MetricsQuery, Scope, plan
 from server.metrics.service import calendar_for
 from tests.metrics import oracle
 from tests.metrics.support import Ev, World, add_case, clear_cases, iso, session
@@ -169,7 +171,7 @@ asks = st.builds(
     as_of=st.integers(0, WINDOW_MINUTES + 20 * 24 * 60).map(
         lambda m: WINDOW_START + timedelta(minutes=m)
     ),
-    by=st.sampled_from([None, *dm.GROUP_BYS]),
+    by=st.sampled_from([None, *md.GROUP_BYS]),
     scope=st.sampled_from(
         ["none", "none", "none", "town", "grid", "department", "category", "worker"]
     ),
@@ -231,7 +233,7 @@ def _scope(world: World, kind: str, pick: int) -> tuple[tuple[Scope, ...], list[
 
 
 def _oracle_values(counts: dict[str, Any]) -> dict[str, Any]:
-    """The rates of docs/metrics.md §3, computed here from the counts (not with dm.derive)."""
+    """The rates of docs/metrics.md §3, computed here from the counts (not with md.derive)."""
 
     def rate(a: str, b: str) -> float | None:
         if counts.get(a) is None or counts.get(b) is None or not counts[b]:
@@ -276,8 +278,8 @@ def check_question(
         got_total = {k: result.total_counts.get(k) for k in total}
         assert got_total == total, (ask, filters)
         expected_values = _oracle_values(total)
-        assert set(expected_values) == set(dm.METRIC_KEYS)
-        for key in dm.METRIC_KEYS:
+        assert set(expected_values) == set(md.METRIC_KEYS)
+        for key in md.METRIC_KEYS:
             assert result.total[key] == expected_values[key], (key, ask)
         if ask.by:
             got = {g.key: g.counts for g in result.groups}
@@ -291,7 +293,7 @@ def check_question(
                     a, b = mine.get(metric) or 0, theirs.get(metric) or 0
                     assert a == b, (k, metric, ask, filters)
         # the drill-down of a count lists exactly the oracle's cases
-        metric = dm.COUNT_KEYS[pick % len(dm.COUNT_KEYS)]
+        metric = md.COUNT_KEYS[pick % len(md.COUNT_KEYS)]
         if total.get(metric) is not None:
             p = plan(conn, q, cal, now=datetime(2026, 11, 1, tzinfo=TZ))
             d = drilldown(conn, p, cal, metric, limit=100_000)

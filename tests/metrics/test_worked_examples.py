@@ -9,10 +9,12 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import Connection
 
-from server.domain import metrics as dm
+from server.domain import metric_definitions as md
 from server.domain.worktime import WorkCalendar
 from server.metrics import scorecards
-from server.metrics.query import MetricsQuery, Scope, compute, drilldown, plan
+from server.metrics.counting import compute
+from server.metrics.drilldown import drilldown
+from server.metrics.planning import MetricsQuery, Scope, plan
 from tests.metrics.support import Ev, World, add_case, iso, session
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -220,7 +222,7 @@ def test_every_quoted_total(
     conn: Connection, world: World, example: dict[str, int], cal: WorkCalendar
 ) -> None:
     result = compute(conn, _query(world), cal)
-    assert set(EXPECTED_TOTAL) == set(dm.METRIC_KEYS)
+    assert set(EXPECTED_TOTAL) == set(md.METRIC_KEYS)
     for key, value in EXPECTED_TOTAL.items():
         assert result.total[key] == pytest.approx(value, abs=1e-12), key
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from server.domain.worktime import OfficeHours, WorkCalendar
-from server.metrics.worktime import OfficeClock, sql_clock, to_us, work_micros
+from server.metrics.office_clock import OfficeClock, sql_clock, to_us, work_micros
 
 CALENDARS = [
     WorkCalendar(),

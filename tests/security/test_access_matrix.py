@@ -27,10 +27,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from server.domain import metrics as dm
+from server.domain import scorecards as scoring
 from server.domain import workflow as wf
 from server.models import Attachment, Department, Grid, GridPlan, Incident, Region
-from server.usecases import locating, policy
+from server.usecases import grid_locator, policy
 from server.usecases.context import Actor
 from tests import factories as f
 from tests.workflow.world import G1, G2, G3, GB, IN_G1, IN_G2, IN_G3, IN_GB, World, build, widen
@@ -348,7 +348,7 @@ def _create_expect(env: Env, who: str, obj: str) -> frozenset[int]:
     if wf.Action.REPORT not in wf.allowed_actions(actor.role, None):
         return _one(403)
     with env.w.session() as db:
-        place = locating.locate(db, IN_G1[0], IN_G1[1], 0)
+        place = grid_locator.locate(db, IN_G1[0], IN_G1[1], 0)
         where = place.community_id or place.town_id or place.county_id
         return _one(201 if policy.may_report_in(db, actor, where) else 400)
 
@@ -632,7 +632,7 @@ ROWS: dict[tuple[str, str], Row] = {
         NONE,
         lambda e, w, o: e.clients[w].put(
             "/api/v1/metrics/scorecards/config?kind=worker",
-            json=dm.default_scorecard("worker").to_json(),
+            json=scoring.default_scorecard("worker").to_json(),
         ),
         _ok,
     ),

@@ -224,7 +224,7 @@ def test_case_keeps_its_grid_when_a_new_plan_is_published(world: World) -> None:
 
     from geo.problems import ValidationReport
     from server.models import Grid
-    from server.usecases.gridplans import PlanCheck, publish, store_plan
+    from server.usecases.grid_plan_versions import PlanCheck, publish, store_plan
 
     cid = world.report()
     with world.session() as db:

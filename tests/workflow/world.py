@@ -25,7 +25,7 @@ from server.catalog_seed import seed_catalog
 from server.models import Category, Department, Region
 from server.usecases import cases as uc
 from server.usecases.context import Actor, Context
-from server.usecases.gridplans import PlanCheck, publish, store_plan
+from server.usecases.grid_plan_versions import PlanCheck, publish, store_plan
 from tests import factories as f
 
 G1 = "640181001001001"

@@ -1,4 +1,4 @@
-"""Tables of the metrics: a typed projection of the event trail, and scorecard settings.
+"""The ``metric_events`` table: a typed projection of the event trail, and its codes.
 
 ``metric_events`` holds one row per ``incident_events`` row, written by database triggers
 (migration 0002) in the same transaction as the event, so it is never behind or ahead of the
@@ -8,22 +8,16 @@ case "as of T" is the one row with ``at_us <= T < valid_to_us``, so a county mon
 range scan instead of a replay of every event. Nothing here is new information: ``flask
 metrics rebuild`` recomputes the table from the trail, and ``server.metrics.projection.check``
 compares the two.
-
-``scorecard_configs`` keeps the weights, targets and grade bands of the scorecards, one JSON
-document per scorecard kind (``department``, ``worker``); without a row the defaults of
-``server.domain.metrics`` apply.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base
-from server.models.types import UTCDateTime, utcnow
 
 # Codes used in metric_events. The migration that writes the triggers keeps its own frozen
 # copy of these tables; tests check that the two agree.
@@ -185,14 +179,3 @@ class MetricEvent(Base):
     grid_code: Mapped[str | None] = mapped_column(String(15))
     category_id: Mapped[int | None] = mapped_column(Integer)
     reporter_id: Mapped[int | None] = mapped_column(Integer)
-
-
-class ScorecardConfig(Base):
-    """Weights, targets and grade bands of one scorecard kind (JSON, validated by the API)."""
-
-    __tablename__ = "scorecard_configs"
-
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    config: Mapped[dict[str, Any]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

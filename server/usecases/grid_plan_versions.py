@@ -28,7 +28,7 @@ from geo.problems import ValidationReport
 from geo.validate import households_value, report_codes, validate_plan
 from server.models import Grid, GridPlan, Region
 from server.models.types import utcnow
-from server.usecases import locating
+from server.usecases import grid_locator
 
 
 class PlanError(Exception):
@@ -274,5 +274,5 @@ def publish(db: Session, plan: GridPlan, *, now: datetime | None = None) -> Grid
     plan.status, plan.published_at = "active", now
     db.execute(update(Grid).where(Grid.plan_id == plan.id).values(valid_from=now))
     db.flush()
-    locating.forget()
+    grid_locator.forget()
     return plan

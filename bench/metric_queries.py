@@ -5,9 +5,9 @@ PostgreSQL, executemany on SQLite; the event histories follow docs/events.md), t
 ``server.metrics.compute`` for one month of the county by town and by grid, each in a fresh
 subprocess so that its peak memory (ru_maxrss) is that of the query alone.
 
-    .venv/bin/python bench/metrics.py                       # 1 M cases on PG, 100 k on SQLite
-    .venv/bin/python bench/metrics.py --pg-cases 200000 --skip-sqlite
-    .venv/bin/python bench/metrics.py --reuse               # keep an already loaded database
+    .venv/bin/python bench/metric_queries.py                 # 1 M cases on PG, 100 k on SQLite
+    .venv/bin/python bench/metric_queries.py --pg-cases 200000 --skip-sqlite
+    .venv/bin/python bench/metric_queries.py --reuse         # keep an already loaded database
 
 PostgreSQL: ``--pg-url`` or WANGGE_BENCH_PG_URL or WANGGE_TEST_PG_URL (a server; a database
 ``wangge_bench_metrics`` is created there). SQLite: ``instance/bench-metrics.db``.

@@ -1,0 +1,230 @@
+"""Scorecards of departments and grid workers (DESIGN §4): indicators, weights, grades, ranks.
+
+No Flask and no SQL here. Each indicator is a metric of :mod:`server.domain.metric_definitions`,
+scored 0–100; the defaults below apply until an admin stores a setting (docs/metrics.md,
+"Scorecards").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from server.domain.metric_definitions import METRIC_BY_KEY
+
+ScorecardKind = Literal["department", "worker"]
+SCORECARD_KINDS: tuple[ScorecardKind, ...] = ("department", "worker")
+DEFAULT_GRADES: tuple[tuple[str, float], ...] = (("A", 90), ("B", 75), ("C", 60), ("D", 40))
+LOWEST_GRADE = "E"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One line of a scorecard: a metric, scored 0–100.
+
+    ``mode``: ``rate`` scores a rate as itself (0.95 → 95); ``inverse`` scores 1 − rate (a
+    return rate of 0.05 → 95); ``target`` scores a count against a target per 30 days
+    (min(100, 100 × value ÷ (target × days ÷ 30))).
+    """
+
+    metric: str
+    mode: Literal["rate", "inverse", "target"]
+    weight: float
+    target: float | None = None
+
+
+DEFAULT_SCORECARDS: dict[ScorecardKind, tuple[Indicator, ...]] = {
+    "department": (
+        Indicator("on_time_handling_rate", "rate", 35),
+        Indicator("rework_rate", "inverse", 20),
+        Indicator("return_rate", "inverse", 15),
+        Indicator("extension_rate", "inverse", 10),
+        Indicator("satisfaction_rate", "rate", 20),
+    ),
+    "worker": (
+        Indicator("reported", "target", 30, target=20),
+        Indicator("valid_report_rate", "rate", 30),
+        Indicator("verification_on_time_rate", "rate", 25),
+        Indicator("self_handled", "target", 15, target=5),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ScorecardConfig:
+    kind: ScorecardKind
+    indicators: tuple[Indicator, ...]
+    grades: tuple[tuple[str, float], ...] = DEFAULT_GRADES
+    lowest: str = LOWEST_GRADE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "indicators": [
+                {"metric": i.metric, "mode": i.mode, "weight": i.weight, "target": i.target}
+                for i in self.indicators
+            ],
+            "grades": [{"grade": g, "min": s} for g, s in self.grades],
+            "lowest": self.lowest,
+        }
+
+
+def default_scorecard(kind: ScorecardKind) -> ScorecardConfig:
+    return ScorecardConfig(kind, DEFAULT_SCORECARDS[kind])
+
+
+class ConfigError(ValueError):
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def parse_scorecard(kind: ScorecardKind, data: Mapping[str, Any]) -> ScorecardConfig:
+    """A scorecard configuration from JSON, or :class:`ConfigError` saying what is wrong."""
+    errors: dict[str, str] = {}
+    raw = data.get("indicators")
+    indicators: list[Indicator] = []
+    if not isinstance(raw, list) or not raw:
+        errors["indicators"] = "需要至少一个指标 / at least one indicator"
+        raw = []
+    seen: set[str] = set()
+    for n, item in enumerate(raw):
+        where = f"indicators[{n}]"
+        if not isinstance(item, Mapping):
+            errors[where] = "应为对象 / must be an object"
+            continue
+        metric = item.get("metric")
+        mode = item.get("mode")
+        weight = _number(item.get("weight"))
+        target = _number(item.get("target")) if item.get("target") is not None else None
+        if metric not in METRIC_BY_KEY:
+            errors[f"{where}.metric"] = "未知指标 / unknown metric"
+            continue
+        if metric in seen:
+            errors[f"{where}.metric"] = "重复的指标 / duplicate metric"
+        seen.add(str(metric))
+        kind_of = METRIC_BY_KEY[str(metric)].kind
+        if mode not in ("rate", "inverse", "target"):
+            errors[f"{where}.mode"] = "应为 rate、inverse 或 target / rate, inverse or target"
+            continue
+        if mode in ("rate", "inverse") and kind_of != "rate":
+            errors[f"{where}.mode"] = "该指标不是比率 / not a rate metric"
+        if mode == "target" and kind_of != "count":
+            errors[f"{where}.mode"] = "目标计分只适用于计数指标 / target mode needs a count"
+        if mode == "target" and (target is None or target <= 0):
+            errors[f"{where}.target"] = "需要正数目标 / a positive target is required"
+        if weight is None or weight < 0:
+            errors[f"{where}.weight"] = "权重应为非负数 / weight must be a number ≥ 0"
+            continue
+        indicators.append(Indicator(str(metric), mode, weight, target))
+    if indicators and not any(i.weight > 0 for i in indicators):
+        errors["indicators"] = "权重之和应大于 0 / the weights must not all be 0"
+    grades: list[tuple[str, float]] = []
+    raw_grades = data.get("grades", [{"grade": g, "min": s} for g, s in DEFAULT_GRADES])
+    if not isinstance(raw_grades, list):
+        errors["grades"] = "应为列表 / must be a list"
+        raw_grades = []
+    for n, item in enumerate(raw_grades):
+        g = item.get("grade") if isinstance(item, Mapping) else None
+        s = _number(item.get("min")) if isinstance(item, Mapping) else None
+        if not isinstance(g, str) or not g.strip() or len(g) > 8 or s is None or not 0 <= s <= 100:
+            errors[f"grades[{n}]"] = "应为 {grade: 文本, min: 0–100} / {grade, min 0-100}"
+            continue
+        grades.append((g.strip(), s))
+    mins = [s for _, s in grades]
+    if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+        errors["grades"] = "分数线应从高到低且不重复 / thresholds must strictly decrease"
+    lowest = data.get("lowest", LOWEST_GRADE)
+    if not isinstance(lowest, str) or not lowest.strip() or len(lowest) > 8:
+        errors["lowest"] = "应为文本 / must be text"
+        lowest = LOWEST_GRADE
+    if errors:
+        raise ConfigError(errors)
+    return ScorecardConfig(kind, tuple(indicators), tuple(grades), lowest.strip())
+
+
+def grade(score: float | None, config: ScorecardConfig) -> str | None:
+    """The grade of a score: the first band whose minimum it reaches (A ≥ 90, B ≥ 75 …)."""
+    if score is None:
+        return None
+    for letter, minimum in config.grades:
+        if score >= minimum:
+            return letter
+    return config.lowest
+
+
+def indicator_score(ind: Indicator, value: float | None, days: int) -> float | None:
+    """0–100 for one indicator, or None when the metric has no value (nothing to judge)."""
+    if value is None:
+        return None
+    if ind.mode == "rate":
+        return max(0.0, min(100.0, 100.0 * value))
+    if ind.mode == "inverse":
+        return max(0.0, min(100.0, 100.0 * (1.0 - value)))
+    target = (ind.target or 0) * days / 30
+    if target <= 0:
+        return None
+    return max(0.0, min(100.0, 100.0 * value / target))
+
+
+@dataclass
+class Scorecard:
+    subject: Any
+    score: float | None
+    grade: str | None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    rank: int | None = None
+
+
+def score_card(
+    subject: Any, values: Mapping[str, Any], config: ScorecardConfig, days: int
+) -> Scorecard:
+    """Weighted mean of the indicator scores that have a value (weights renormalised).
+
+    An indicator with no value (e.g. no dispatches, so no 按期处置率) neither helps nor hurts;
+    a subject with no indicator at all gets no score and no grade.
+    """
+    lines = []
+    total = weight = 0.0
+    for ind in config.indicators:
+        value = values.get(ind.metric)
+        s = indicator_score(ind, value, days)
+        lines.append(
+            {
+                "metric": ind.metric,
+                "mode": ind.mode,
+                "weight": ind.weight,
+                "target": ind.target,
+                "value": value,
+                "score": None if s is None else round(s, 2),
+            }
+        )
+        if s is not None and ind.weight > 0:
+            total += s * ind.weight
+            weight += ind.weight
+    score = round(total / weight, 2) if weight else None
+    return Scorecard(subject, score, grade(score, config), lines)
+
+
+def rank(cards: Iterable[Scorecard]) -> list[Scorecard]:
+    """Best first; equal scores share a rank (1, 2, 2, 4); unscored cards last, unranked."""
+    ordered = sorted(cards, key=lambda c: (c.score is None, -(c.score or 0)))
+    previous: float | None = None
+    for n, card in enumerate(ordered, start=1):
+        if card.score is None:
+            card.rank = None
+            continue
+        if card.score != previous:
+            current = n
+        card.rank = current
+        previous = card.score
+    return ordered
