@@ -24,6 +24,8 @@ from server.config import ROOT
 bp = Blueprint("pages", __name__, template_folder="templates")
 DIST = ROOT / "webapp" / "dist"
 FIELD_ROLES = {"grid_worker", "handler"}
+# who works in which app: grid workers only in the field app, handlers in both (phone or desk)
+CONSOLE_ROLES = {"handler", "dispatcher", "supervisor", "admin"}
 
 
 def home_for(role: str) -> str:
@@ -39,18 +41,42 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def landing(role: str, target: str | None) -> str:
+    """Where a signed-in ``role`` goes: ``next`` when it is a page of this site that the role
+    works in (a dispatcher sent here from /app/ lands in the console), else the role's app."""
+    nxt = _safe_next(target)
+    if nxt is None:
+        return home_for(role)
+    if nxt.startswith("/app") and role not in FIELD_ROLES:
+        return home_for(role)
+    if nxt.startswith("/console") and role not in CONSOLE_ROLES:
+        return home_for(role)
+    if nxt in {"/", "/login"} or nxt.startswith("/login?"):
+        return home_for(role)
+    return nxt
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login_page() -> str | WResponse | tuple[str, int]:
+    """The one sign-in page of both apps (and of ``/``): each role lands where it works."""
     error = ""
     status = 200
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(landing(current_user.role, request.args.get("next")))
     if request.method == "POST":  # the form carries a CSRF token (checked before we get here)
         result = check_password(request.form.get("username", ""), request.form.get("password", ""))
         if result.user is not None:
             begin_session(result.user, remember=True)
-            return redirect(_safe_next(request.args.get("next")) or home_for(result.user.role))
-        error = result.message
+            return redirect(landing(result.user.role, request.args.get("next")))
+        error = zh_part(result.message)  # the page is Chinese; the API keeps both languages
         status = {"throttled": 429, "disabled": 403}.get(result.error or "", 401)
     return render_template("login.html", error=error), status
+
+
+def zh_part(message: str) -> str:
+    """The Chinese half of a "中文 / English" message."""
+    head, sep, _ = message.partition(" / ")
+    return head if sep else message
 
 
 @bp.get("/")

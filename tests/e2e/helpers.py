@@ -12,8 +12,9 @@ PASSWORD = "wangge-demo"
 def sign_in(
     page: Any, base_url: str, username: str = "wgy", *, settings: dict[str, str] | None = None
 ) -> None:
-    """Open the app and sign in; wait for the service worker and the cached data."""
-    page.goto(base_url + "/app/")
+    """Sign in on the one sign-in page (the field app sends a signed-out browser there) and come
+    back to the field app; wait for the service worker and the cached data."""
+    page.goto(base_url + "/login?next=/app/")
     if settings:
         page.evaluate(
             "s => { for (const [k, v] of Object.entries(s)) localStorage.setItem(k, v) }", settings
@@ -22,6 +23,7 @@ def sign_in(
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url("**/app/**")
     page.wait_for_function("() => window.wangge && window.wangge.state.casesFetchedAt > 0")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     # the precache is complete once the worker is active and controls the page

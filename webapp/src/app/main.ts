@@ -1,7 +1,7 @@
 import { createApp } from 'vue'
 import App from './App.vue'
 import { router } from './router'
-import { init, refreshAll, requestPersistence, state, startTriggers } from './state'
+import { adoptServerSession, init, refreshAll, requestPersistence, signInUrl, state, startTriggers } from './state'
 import { registerServiceWorker } from './sw-register'
 import './styles.css'
 
@@ -14,9 +14,16 @@ const app = createApp(App)
 app.use(router)
 app.mount('#app')
 
-void init().then(() => {
-  startTriggers()
-  if (state.session) void refreshAll()
+void init().then(async () => {
   void requestPersistence()
   registerServiceWorker()
+  if (state.dbError) return
+  // the session the sign-in page (/login) started on this browser: no second password
+  const known = await adoptServerSession()
+  if (known === 'signed-out' && !state.session) {
+    location.replace(signInUrl())
+    return
+  }
+  startTriggers()
+  if (state.session && known !== 'signed-out') void refreshAll()
 })

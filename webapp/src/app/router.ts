@@ -1,12 +1,10 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
 import ReportView from './views/ReportView.vue'
-import { state } from './state'
+import { sessionKnown, state } from './state'
 
 const routes: RouteRecordRaw[] = [
-  {
-    path: '/',
-    redirect: () => (state.session?.user.role === 'grid_worker' ? '/report' : '/cases'),
-  },
+  // home: 上报 for a grid worker, 案件 for a handler (decided once the session is known: see below)
+  { path: '/', component: ReportView },
   // the report form is in the first chunk: it must be usable before anything else loads
   { path: '/report', component: ReportView, meta: { tab: 'report' } },
   { path: '/cases', component: () => import('./views/CasesView.vue'), meta: { tab: 'cases' } },
@@ -22,4 +20,12 @@ export const router = createRouter({
   history: createWebHashHistory(),
   routes,
   scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+})
+
+// Opening the app (or its icon on the home screen) lands on '/' before the session is read from
+// IndexedDB: wait for it, or every worker would land on 案件 (a redirect record decides at once).
+router.beforeEach(async (to) => {
+  if (to.path !== '/') return true
+  await sessionKnown
+  return state.session?.user.role === 'grid_worker' ? '/report' : '/cases'
 })

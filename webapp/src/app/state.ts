@@ -90,6 +90,12 @@ export const state: AppState = reactive({
 let db: AppDB | null = null
 let outbox: Outbox | null = null
 
+let markSessionKnown: () => void = () => {}
+/** Resolves once the app knows who is signed in: the phone's copy, or the server's answer. */
+export const sessionKnown = new Promise<void>((resolve) => {
+  markSessionKnown = resolve
+})
+
 export const api = new ApiClient({
   getCsrf: () => state.session?.csrf ?? null,
   setCsrf: (token) => {
@@ -179,6 +185,7 @@ export async function init(): Promise<void> {
   } catch (err) {
     state.dbError = `无法打开本机存储：${String((err as Error)?.message ?? err)}。请关闭无痕模式或检查浏览器设置。`
     state.ready = true
+    markSessionKnown()
     return
   }
   outbox = new Outbox({
@@ -208,6 +215,7 @@ export async function init(): Promise<void> {
   await outbox.purgeSent()
   await reloadOutbox()
   state.ready = true
+  if (state.session) markSessionKnown()
 }
 
 function sortCases(list: CaseSummary[]): CaseSummary[] {
@@ -228,21 +236,54 @@ function noteNetwork(err: unknown): void {
 
 // --- sign-in --------------------------------------------------------------------------------
 
-export async function login(username: string, password: string): Promise<void> {
-  const ans = await api.login(username, password, true)
+/** `user` signed in on this browser (by the sign-in page or again): keep the session; another
+ * account on this phone drops the previous one's cached data (not its outbox). */
+async function setSession(u: User, csrf: string): Promise<void> {
   const previous = state.session?.user.id
-  state.session = { user: ans.user, csrf: ans.csrf_token, signedInAt: Date.now() }
+  state.session = { user: u, csrf, signedInAt: Date.now() }
   state.sessionExpired = false
   state.unreachable = false
   await saveSession()
-  if (previous !== ans.user.id && db) {
-    // another account on this phone: drop the previous one's cached data (not its outbox)
+  if (previous !== u.id && db) {
     state.bootstrap = null
     state.grids = null
     state.cases = []
+    state.casesFetchedAt = 0
     await Promise.all([kvDelete(db, 'bootstrap'), kvDelete(db, 'grids'), kvDelete(db, 'casesMeta'), db.clear('cases'), db.clear('details')])
   }
   await reloadOutbox()
+}
+
+/** The sign-in page (`/login`, one for both apps), coming back to `back` (a field-app URL). */
+export function signInUrl(back = '/app/' + location.hash): string {
+  return '/login?next=' + encodeURIComponent(back)
+}
+
+/**
+ * Take over the browser's server session (the cookie the sign-in page set): a worker who signed
+ * in at `/login` is not asked again here. Answers 'signed-in', 'signed-out' (the server knows
+ * nobody: go to the sign-in page) or 'offline' (no answer: keep what the phone has).
+ */
+export async function adoptServerSession(): Promise<'signed-in' | 'signed-out' | 'offline'> {
+  try {
+    const ans = await api.me()
+    await setSession(ans.user, ans.csrf_token)
+    return 'signed-in'
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      if (state.session) markExpired()
+      return 'signed-out'
+    }
+    noteNetwork(err)
+    return 'offline'
+  } finally {
+    markSessionKnown()
+  }
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  const ans = await api.login(username, password, true)
+  await setSession(ans.user, ans.csrf_token)
   await refreshAll()
   void syncNow(true)
 }

@@ -33,9 +33,19 @@ export const session: ConsoleSession = reactive({
 export const api = new ApiClient({
   onUnauthorized: () => {
     if (session.user) session.expired = true
-    else session.needLogin = true
+    else toSignIn()
   },
 })
+
+/**
+ * Nobody signed in: the one sign-in page of both apps (`/login`, server/templates/login.html),
+ * back here afterwards. The dialog sign-in stays for a session that expired mid-work.
+ */
+export function toSignIn(): void {
+  session.needLogin = true
+  const here = window.location.pathname + window.location.search + window.location.hash
+  window.location.replace('/login?next=' + encodeURIComponent(here.startsWith('/console') ? here : '/console/'))
+}
 
 let waiters: Array<() => void> = []
 
@@ -72,8 +82,8 @@ export async function loadBootstrap(): Promise<void> {
     setWorkflow(b.workflow)
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      session.needLogin = !session.user
       if (session.user) session.expired = true
+      else toSignIn()
     } else session.bootError = err instanceof Error ? err.message : String(err)
   } finally {
     session.ready = true
@@ -104,7 +114,7 @@ export async function signOut(): Promise<void> {
     session.user = null
     session.bootstrap = null
     session.needLogin = true
-    window.location.href = '/console/'
+    window.location.href = '/login'
   }
 }
 
