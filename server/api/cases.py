@@ -76,6 +76,7 @@ def _filter(query: CaseListQuery) -> queries.CaseFilter:
         source=query.source,
         urgency=query.urgency,
         overdue=query.overdue,
+        off_grid=query.off_grid,
         q=(query.q or "").strip() or None,
         date_from=query.date_from,
         date_to=query.date_to,
@@ -134,6 +135,8 @@ def get_case(case_id: int) -> Response:
         a.value
         for a in allowed_actions(who.role, case.state)
         if a not in (Action.REPORT, Action.SELF_HANDLE)
+        # put on a grid: offered only for a case outside every grid (the rule's precondition)
+        and not (a is Action.ASSIGN_GRID and case.grid_id is not None)
     ]
     body = {
         "case": case_json(ctx, who, case, look),

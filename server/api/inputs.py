@@ -81,7 +81,7 @@ Source = Literal["field", "hotline", "open311", "console"]
 ActionName = Literal[
     "report", "self_handle", "accept", "reject", "dispatch", "sign", "return", "resolve",
     "verify", "request_extension", "decide_extension", "suspend", "resume", "supervise", "rate",
-    "reopen", "comment",
+    "reopen", "comment", "assign_grid",
 ]  # fmt: skip
 assert set(get_args(ActionName)) == {a.value for a in Action}, "ActionName follows the workflow"
 PhotoIds = Annotated[list[UuidText], Field(max_length=20)]
@@ -127,6 +127,7 @@ class ActionBody(TolerantBody):
     urgency: Urgency | None = None
     rating: Rating | None = None
     duplicate_of: Id | None = None
+    grid_code: GridCode | None = Field(None, description="assign_grid: the grid to put the case on")
     hours: Annotated[Number, Field(gt=0, le=8760)] | None = None
     days: Annotated[int, Field(ge=1, le=365)] | None = None
     photos: PhotoIds | None = None
@@ -160,6 +161,7 @@ class CaseListQuery(Query):
     source: Source | None = None
     urgency: Urgency | None = None
     overdue: QBool = False
+    off_grid: QBool = Field(False, description="only cases outside every grid (no grid yet)")
     q: Annotated[Text, Field(max_length=100)] | None = None
     date_from: QDay | None = Field(None, alias="from")
     date_to: QDay | None = Field(None, alias="to")

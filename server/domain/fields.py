@@ -16,6 +16,7 @@ rules table and the docs show; payload keys are what the API receives.
 | `approved`     | `approved`            | bool                                                   |
 | `urgency`      | `urgency`             | `normal` or `urgent` (default `normal`)                |
 | `duplicate_of` | `duplicate_of`        | positive int or non-blank string case id               |
+| `grid`         | `grid_code`           | a grid code: 15 digits (docs/geo.md)                   |
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ TOKEN_LABELS: dict[str, tuple[str, str]] = {
     "approved": ("审批结果", "approved"),
     "urgency": ("紧急程度", "urgency"),
     "duplicate_of": ("重复案件", "duplicate of"),
+    "grid": ("网格", "grid"),
 }
 
 
@@ -182,6 +184,16 @@ def _duration(payload: Mapping[str, Any], required: bool) -> None:
         raise InvalidField("days", "must be a whole number from 1 to 365", "必须是 1 到 365 的整数")
 
 
+def _grid_code(payload: Mapping[str, Any], required: bool) -> None:
+    value = payload.get("grid_code")
+    if _absent(value):
+        if required:
+            raise MissingField("grid_code", TOKEN_LABELS["grid"][0])
+        return
+    if not isinstance(value, str) or not (value.strip().isdigit() and len(value.strip()) == 15):
+        raise InvalidField("grid_code", "must be a 15-digit grid code", "必须是 15 位网格编码")
+
+
 VALIDATORS: dict[str, Callable[[Mapping[str, Any], bool], None]] = {
     "reason": _text("reason", MAX_REASON),
     "note": _text("note", MAX_NOTE),
@@ -193,6 +205,7 @@ VALIDATORS: dict[str, Callable[[Mapping[str, Any], bool], None]] = {
     "approved": _flag("approved"),
     "urgency": _choice("urgency", Urgency),
     "duplicate_of": _identifier("duplicate_of", "duplicate_of"),
+    "grid": _grid_code,
 }
 
 TOKENS = frozenset(VALIDATORS)

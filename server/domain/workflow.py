@@ -91,6 +91,7 @@ class Action(StrEnum):
     RATE = "rate"
     REOPEN = "reopen"
     COMMENT = "comment"
+    ASSIGN_GRID = "assign_grid"
 
 
 OPEN_STATES: frozenset[State] = frozenset(
@@ -214,6 +215,8 @@ RULES: tuple[Rule, ...] = (
          "重办", "Reopen"),
     Rule(Action.COMMENT, _r(_G, _D, _H, _S, _A), frozenset(State), None, _t("note"),
          "备注", "Comment", optional=_t("photos")),
+    Rule(Action.ASSIGN_GRID, _r(_D), OPEN_STATES | {State.SUSPENDED}, None, _t("grid"),
+         "划入网格", "Assign to grid", optional=_t("note")),
 )  # fmt: skip
 
 RULES_BY_ACTION: dict[Action, Rule] = {rule.action: rule for rule in RULES}
@@ -253,6 +256,7 @@ def check(
     *,
     suspended_from: State | str | None = None,
     last_rating: str | None = None,
+    on_grid: bool = False,
 ) -> State:
     """Validate one action and return the case's state after it.
 
@@ -279,6 +283,14 @@ def check(
             message_zh=f"案件当前状态为“{shown}”，不能执行“{rule.label_zh}”",
         )
 
+    if rule.action is Action.ASSIGN_GRID and on_grid:
+        raise PreconditionFailed(
+            rule.action.value,
+            state.value if state is not None else None,
+            message_zh="案件已在网格内，无需划入",
+            message_en="The case is already on a grid",
+            code="already_on_grid",
+        )
     if rule.action is Action.REOPEN and last_rating != Rating.UNSATISFIED:
         raise PreconditionFailed(
             rule.action.value,

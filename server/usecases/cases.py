@@ -27,7 +27,18 @@ from server.domain import sources
 from server.domain import workflow as wf
 from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
 from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
-from server.models import Attachment, Category, Department, Incident, IncidentEvent, Rating
+from server.metrics import projection
+from server.models import (
+    Attachment,
+    Category,
+    Department,
+    Grid,
+    GridPlan,
+    Incident,
+    IncidentEvent,
+    Rating,
+    Region,
+)
 from server.usecases import grid_locator, photos, policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -403,6 +414,7 @@ ACTION_FIELDS = (
     "urgency",
     "rating",
     "duplicate_of",
+    "grid_code",
     "hours",
     "days",
     "photos",
@@ -441,6 +453,7 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
             body,
             suspended_from=case.suspended_from if action is wf.Action.RESUME else None,
             last_rating=case.last_rating,
+            on_grid=case.grid_id is not None,
         )
     except DomainError as err:
         raise _domain_error(err, case) from None
@@ -491,6 +504,10 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
                 )
             )
         case.last_event_id = event.id
+        if action is wf.Action.ASSIGN_GRID:
+            # the figures follow the case's grid (docs/metrics.md): fold its rows again
+            ctx.db.flush()
+            projection.rebuild(ctx.db.connection(), case.id)
         ctx.db.commit()
     except StaleDataError:
         ctx.db.rollback()
@@ -619,12 +636,42 @@ def apply_change(
     elif action is A.RATE:
         data.update(rating=body["rating"], source="callback" if case.source == "hotline" else "")
         case.last_rating = body["rating"]
+    elif action is A.ASSIGN_GRID:
+        _assign_grid(ctx, actor, case, str(body["grid_code"]).strip(), data)
     elif action is A.REOPEN:
         data["reason"] = body["reason"]
         case.closed_at = None
         case.last_rating = None
         case.department_id = None
         case.deadline_at = None
+
+
+def _assign_grid(
+    ctx: Context, actor: Actor, case: Incident, code: str, data: dict[str, Any]
+) -> None:
+    """Put a case that fell outside every grid on an active grid of the actor's jurisdiction
+    (issue 14 §4): its grid, community and town follow; the point stays where it was reported."""
+    row = ctx.db.execute(
+        select(Grid, Region)
+        .join(GridPlan, Grid.plan_id == GridPlan.id)
+        .join(Region, Region.id == Grid.community_id)
+        .where(Grid.code == code, GridPlan.status == "active")
+    ).first()
+    # a grid outside the jurisdiction answers exactly like a missing one
+    if row is None or not policy.may_assign_grid(ctx.db, actor, case, row[1]):
+        raise ValidationFailed(
+            "没有这个网格 / no such grid", code="unknown_grid", fields={"grid_code": "unknown"}
+        )
+    grid, community = row
+    data.update(
+        grid_code=grid.code,
+        grid_name=grid.name,
+        community_id=community.id,
+        location_status=case.location_status,
+    )
+    case.grid_id, case.grid_code = grid.id, grid.code
+    case.community_id, case.town_id = community.id, community.parent_id
+    case.location_status = "assigned"
 
 
 def _iso(value: datetime | None) -> str | None:

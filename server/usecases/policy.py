@@ -332,6 +332,15 @@ def grids_clause(db: DB, actor: Actor) -> ColumnElement[bool]:
     return clause
 
 
+def may_assign_grid(db: DB, actor: Actor, case: Incident, community: Region) -> bool:
+    """May ``actor`` put ``case`` on a grid of ``community``? The grid must be inside the
+    actor's jurisdiction and in the case's county (a case does not change counties)."""
+    if not inside(community.path, roots(db, actor)):
+        return False
+    county = _path(db, case.county_id)
+    return county is None or on_line(county, community.path or "")
+
+
 def grids_key(db: DB, actor: Actor) -> tuple[Any, ...]:
     """What decides which grids the actor sees: part of every cache key and ETag of grid maps."""
     where = roots(db, actor)

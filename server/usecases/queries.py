@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
+from server.domain import workflow as wf
 from server.models import Category, Incident, Region
 from server.usecases import policy
 from server.usecases.context import Actor, Context
@@ -26,6 +27,10 @@ SORTS = {
 STATES = {"reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rejected",
           "suspended"}  # fmt: skip
 WORKING = ("dispatched", "in_progress")
+# states in which a case outside every grid waits to be put on one (the assign_grid rule's)
+OFF_GRID_STATES = tuple(
+    sorted(s.value for s in wf.RULES_BY_ACTION[wf.Action.ASSIGN_GRID].from_states or ())
+)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class CaseFilter:
     source: str | None = None
     urgency: str | None = None
     overdue: bool = False
+    off_grid: bool = False  # outside every grid: no grid yet (issue 14 §4)
     q: str | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -86,6 +92,7 @@ class CaseFilter:
             source=args.get("source") or None,
             urgency=args.get("urgency") or None,
             overdue=args.get("overdue") in {"1", "true", "yes"},
+            off_grid=args.get("off_grid") in {"1", "true", "yes"},
             q=(args.get("q") or "").strip() or None,
             date_from=day("from"),
             date_to=day("to"),
@@ -138,6 +145,8 @@ def _where(ctx: Context, actor: Actor, f: CaseFilter, *, with_state: bool = True
         clauses.append(Incident.urgency == f.urgency)
     if f.overdue:
         clauses.append(and_(Incident.state.in_(WORKING), Incident.deadline_at < ctx.now()))
+    if f.off_grid:
+        clauses.append(Incident.grid_id.is_(None))
     tz = ctx.calendar.tz
     if f.date_from:
         clauses.append(Incident.created_at >= datetime.combine(f.date_from, time(), tz))
@@ -250,6 +259,15 @@ def _count_states(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, int]:
             select(func.count())
             .select_from(Incident)
             .where(*where, Incident.state.in_(WORKING), Incident.deadline_at < ctx.now())
+        )
+        or 0
+    )
+    # open cases outside every grid: the dispatcher's to put on a grid
+    out["off_grid"] = int(
+        ctx.db.scalar(
+            select(func.count())
+            .select_from(Incident)
+            .where(*where, Incident.state.in_(OFF_GRID_STATES), Incident.grid_id.is_(None))
         )
         or 0
     )

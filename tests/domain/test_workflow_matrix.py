@@ -74,6 +74,18 @@ EXPECTED: dict[str, tuple[set[str], dict[str | None, str]]] = {
             "suspended": "same",
         },
     ),
+    # a case outside every grid put on one (issue 14 §4): open or suspended, by the dispatcher
+    "assign_grid": (
+        {"dispatcher"},
+        {
+            "reported": "same",
+            "accepted": "same",
+            "dispatched": "same",
+            "in_progress": "same",
+            "resolved": "same",
+            "suspended": "same",
+        },
+    ),
 }
 
 # a complete, valid payload for each action
@@ -95,6 +107,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "rate": {"rating": "satisfied"},
     "reopen": {"reason": "群众反映问题仍未解决"},
     "comment": {"note": "补充说明"},
+    "assign_grid": {"grid_code": "640181001001001"},
 }
 
 STATES: list[str | None] = [
@@ -169,3 +182,13 @@ def test_strings_are_accepted_for_action_and_role() -> None:
         Action.REQUEST_EXTENSION,
         Action.COMMENT,
     ]
+
+
+def test_assign_grid_only_for_a_case_outside_every_grid() -> None:
+    from server.domain.workflow import PreconditionFailed
+
+    payload = PAYLOADS["assign_grid"]
+    assert check("assign_grid", "dispatcher", "accepted", payload, on_grid=False) == "accepted"
+    with pytest.raises(PreconditionFailed) as err:
+        check("assign_grid", "dispatcher", "accepted", payload, on_grid=True)
+    assert err.value.code == "already_on_grid"

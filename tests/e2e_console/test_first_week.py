@@ -178,3 +178,82 @@ def test_hotline_header_and_favicon(console: Any) -> None:
     icon = page.locator("link[rel=icon]").get_attribute("href")
     assert icon
     assert page.request.get(icon).ok
+
+
+def _hotline_case_without_a_place(ddy: Any, text: str) -> dict[str, Any]:
+    ans = ddy.post(
+        "/cases",
+        {
+            "uuid": str(uuid.uuid4()),
+            "source": "hotline",
+            "category_code": "0101",
+            "description": text,
+            "caller_name": "李先生",
+            "caller_phone": "13800001111",
+        },
+    )
+    return dict(ans["case"])
+
+
+def test_a_case_outside_every_grid_is_visible_and_put_on_a_grid(console: Any, api_as: Any) -> None:
+    ddy = api_as("ddy")
+    case = _hotline_case_without_a_place(ddy, f"网格外测试 {uuid.uuid4().hex[:6]}：无地址来电")
+    assert case["grid"] is None
+
+    page = console("ddy")
+    guard = EnglishGuard(page)
+    tab = page.locator("[data-test=tabs] [data-tab=off_grid]")
+    tab.wait_for()
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-count=off_grid]')?.textContent ?? 0) >= 1"
+    )
+    tab.click()
+    row = page.locator(f'table[data-test=queue] tr[data-case="{case["number"]}"]')
+    row.wait_for()
+    # a visible state, not "—"
+    assert row.locator("[data-test=off-grid]").is_visible()
+    assert "网格外" in row.inner_text()
+
+    page.goto(f"/console/cases/{case['id']}")
+    page.locator("[data-test=case-grid] [data-test=off-grid]").wait_for()
+    page.click('[data-test=actions] [data-action="assign_grid"]')
+    form = page.locator('form[data-action="assign_grid"]')
+    form.wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll('form[data-action=assign_grid] "
+        "select[name=grid_code] option').length > 1"
+    )
+    code = form.locator("select[name=grid_code] option").nth(1).get_attribute("value")
+    form.locator("select[name=grid_code]").select_option(code)
+    form.locator("[data-test=submit]").click()
+    page.wait_for_selector('form[data-action="assign_grid"]', state="detached")
+    event = page.locator('[data-test=trail] li[data-action="assign_grid"]')
+    event.wait_for()
+    assert code in event.inner_text() and "划入网格" in event.inner_text()
+    assert code in page.locator("[data-test=case-grid]").inner_text()
+    assert page.locator("[data-test=case-grid] [data-test=off-grid]").count() == 0
+    assert page.locator('[data-test=actions] [data-action="assign_grid"]').count() == 0
+    detail = ddy.get(f"/cases/{case['id']}")
+    assert detail["case"]["grid"]["code"] == code
+    assert "assign_grid" not in detail["allowed_actions"]
+    assert detail["events"][-1]["data"]["location_status"] == "none"
+    guard.assert_clean()
+    assert not page.js_errors
+
+
+def test_rankings_have_no_ranked_none_row(console: Any, api_as: Any) -> None:
+    ddy = api_as("ddy")
+    _hotline_case_without_a_place(ddy, f"排名测试 {uuid.uuid4().hex[:6]}：无地址来电")
+    page = console("ddy", "/console/dashboard?rk=grid&preset=month")
+    page.locator("[data-test=ranking] tbody tr[data-group]").first.wait_for()
+    page.locator("[data-test=ranking] [data-test=unranked]").wait_for()
+    ranked = page.locator("[data-test=ranking] tbody tr[data-group]:not([data-test=unranked])")
+    names = ranked.all_inner_texts()
+    assert not any("（无）" in n for n in names), names
+    unranked = page.locator("[data-test=unranked]").inner_text()
+    assert "不在任何网格内" in unranked and "不参与排名" in unranked
+    # the dispatcher who filed hotline cases is not in the grid-worker ranking
+    page.goto("/console/dashboard?rk=worker&preset=month")
+    page.locator("[data-test=ranking] tbody tr[data-group]").first.wait_for()
+    ranked = page.locator("[data-test=ranking] tbody tr[data-group]:not([data-test=unranked])")
+    assert not any(ddy.user["display_name"] in n for n in ranked.all_inner_texts())

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from server.domain.workflow import Action, allowed_actions
 from server.models import IncidentEvent
 from tests import factories as f
-from tests.workflow.world import IN_G2, World
+from tests.workflow.world import G1, G2, GB, IN_G2, OUTSIDE, World
 
 
 def _client(w: World, who: str) -> FlaskClient:
@@ -234,6 +234,9 @@ def test_every_action_for_every_role_through_the_api(world: World, state: str) -
             visible_to_handler = state in ("dispatched", "in_progress", "resolved", "closed")
             if role == "handler" and not visible_to_handler:
                 assert status == 404, (role, action, state, body)
+            elif allowed and action is Action.ASSIGN_GRID:
+                # the case is on a grid already: the rule's precondition refuses it
+                assert body["error"] == "already_on_grid", (role, state, body)
             elif allowed:
                 assert status == 200, (role, action, state, body)
             else:
@@ -290,3 +293,37 @@ def test_each_event_bumps_the_version_by_exactly_one(world: World) -> None:
         assert status == 200, answer
         assert answer["case"]["version"] == v + 1
         v += 1
+
+
+def test_a_case_outside_every_grid_is_put_on_one(world: World) -> None:
+    """issue 14 §4: assign_grid, offered only off-grid, an event, jurisdiction, the figures."""
+    from server.metrics import projection
+
+    cid = world.report("wg1", OUTSIDE)
+    disp = _client(world, "disp")
+    detail = disp.get(f"/api/v1/cases/{cid}").get_json()
+    assert detail["case"]["grid"] is None and "assign_grid" in detail["allowed_actions"]
+    listed = disp.get("/api/v1/cases?off_grid=1&counts=1").get_json()
+    assert cid in [c["id"] for c in listed["items"]] and listed["counts"]["off_grid"] >= 1
+    # another county's grid answers like a missing one
+    status, body = _act(disp, cid, "assign_grid", grid_code=GB)
+    assert status == 400 and body["error"] == "unknown_grid", body
+    status, body = _act(disp, cid, "assign_grid", grid_code=G1)
+    assert status == 200, body
+    case = body["case"]
+    assert case["grid"]["code"] == G1 and case["location_status"] == "assigned"
+    assert case["community"] is not None and case["town"] is not None
+    detail = disp.get(f"/api/v1/cases/{cid}").get_json()
+    assert "assign_grid" not in detail["allowed_actions"]
+    ev = detail["events"][-1]
+    assert ev["action"] == "assign_grid" and ev["data"]["grid_code"] == G1
+    assert ev["data"]["location_status"] == "outside"
+    # once on a grid, not again
+    status, body = _act(disp, cid, "assign_grid", grid_code=G2)
+    assert status == 409 and body["error"] == "already_on_grid"
+    # the stored figures follow the case's grid (a fresh fold agrees)
+    db = world.session()
+    try:
+        assert projection.check(db.connection()) == []
+    finally:
+        db.close()

@@ -30,6 +30,7 @@ export type ActionName =
   | 'rate'
   | 'reopen'
   | 'comment'
+  | 'assign_grid'
 
 export type Rating = 'satisfied' | 'basically_satisfied' | 'unsatisfied'
 
