@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from server import create_app, migrate
 from server.config import Settings
 from server.db import make_engine, normalise_url
+from tests.live import CHROMIUM, CHROMIUM_ARGS, Api, LiveServer, ensure_webapp_built, seed
 from tests.support import require
 
 PG_ENV = "WANGGE_TEST_PG_URL"
@@ -166,29 +167,66 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture(scope="session")
-def playwright_session() -> Iterator[Any]:
-    """The one sync Playwright of this test run (skips, or fails in CI, without Chromium)."""
-    from tests.browser import CHROMIUM
+# -- end-to-end: pytest-playwright's fixtures (``playwright``, ``browser``, ``new_context``,
+# ``context``, ``page``) on Debian's Chromium, and the app of tests/live.py
 
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright for Python is not installed", "WANGGE_REQUIRE_BROWSER")
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's /usr/bin/chromium, never a downloaded one (skips, or fails in CI, without it)."""
     require(
         CHROMIUM.exists(),
         f"Chromium not found at {CHROMIUM} (apt-get install chromium): end-to-end tests skipped",
         "WANGGE_REQUIRE_BROWSER",
     )
-    with sync_playwright() as p:
-        yield p
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")
-def chromium(playwright_session: Any) -> Iterator[Any]:
-    """One headless Chromium for every end-to-end suite."""
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+def e2e_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One instance directory migrated and demo-seeded for the whole run (copied, never used)."""
+    ensure_webapp_built()
+    return seed(tmp_path_factory.mktemp("e2e") / "template")
 
-    browser = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
+
+@pytest.fixture(scope="session")
+def live_server(
+    e2e_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The app shared by every end-to-end test (tests add their own cases, named by text)."""
+    srv = LiveServer.copy_of(e2e_template, tmp_path_factory.mktemp("e2e") / "shared").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def own_server(e2e_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """A private copy of the seeded app, for a test that kills or rewrites it."""
+    srv = LiveServer.copy_of(e2e_template, tmp_path / "instance").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def api_as(playwright: Any, live_server: LiveServer) -> Iterator[Any]:
+    """``api_as("ddy")``: the shared app's JSON API signed in as a demo user."""
+    made: list[Api] = []
+
+    def make(username: str) -> Api:
+        made.append(Api(playwright, live_server.url, username))
+        return made[-1]
+
+    yield make
+    for a in made:
+        a.close()
+
+
+# the names these had before pytest-playwright (kept for tests written against them)
+@pytest.fixture(scope="session")
+def playwright_session(playwright: Any) -> Any:
+    return playwright
+
+
+@pytest.fixture(scope="session")
+def chromium(browser: Any) -> Any:
+    return browser

@@ -11,24 +11,14 @@ Starts the app on a free port with a fresh seeded instance, signs in as the demo
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    IN_MY_GRID,
-    ROOT,
-    LiveServer,
-    _flask,
-    _free_port,
-    make_photo,
-    resolved_case,
-)
+from tests.e2e.conftest import IN_MY_GRID, make_photo, resolved_case
 from tests.e2e.helpers import fill_report, go, sign_in, wait_outbox
+from tests.live import CHROMIUM, CHROMIUM_ARGS, ROOT, Api, LiveServer, ensure_webapp_built, seed
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -48,30 +38,17 @@ def shoot(page: Any, name: str, large: bool) -> None:
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
-    if not (ROOT / "webapp" / "dist" / "app" / "index.html").exists():
-        subprocess.run(["npm", "run", "build"], cwd=ROOT / "webapp", check=True)
+    ensure_webapp_built()
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="wangge-shots-"))
-    instance = tmp / "instance"
-    instance.mkdir()
-    _flask(instance, "db", "upgrade")
-    _flask(instance, "demo", "seed")
-    server = LiveServer(instance, _free_port())
-    server.start()
+    server = LiveServer(seed(tmp / "instance")).start()
     photo = make_photo(tmp / "photo.jpg", 2400, 1800, noise=30)
     small = make_photo(tmp / "small.jpg", 1000, 750, noise=20, seed=3)
     try:
         with sync_playwright() as p:
-            req = p.request
 
             def api(username: str) -> Any:
-                from tests.e2e.conftest import ApiAs
-
-                ctx = req.new_context(base_url=server.url)
-                r = ctx.post(
-                    "/api/v1/auth/login", data={"username": username, "password": "wangge-demo"}
-                )
-                return ApiAs(ctx, r.json()["csrf_token"])
+                return Api(p, server.url, username)
 
             case = resolved_case(api, small, "小区门口垃圾桶满溢，周边散落垃圾")
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

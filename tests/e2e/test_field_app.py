@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import LiveServer, make_photo, resolved_case
+from tests.e2e.conftest import make_photo, resolved_case
 from tests.e2e.helpers import (
     fill_report,
     go,
@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     sign_in,
     wait_outbox,
 )
+from tests.live import LiveServer
 
 FAST_RETRY = {"wangge.retryBaseMs": "300"}
 
@@ -145,8 +146,9 @@ def test_lost_answer_is_replayed_not_duplicated(page: Any, server: LiveServer, p
 
 
 def test_server_killed_in_the_middle_of_an_upload(
-    page: Any, server: LiveServer, tmp_path: Path
+    page: Any, own_server: LiveServer, tmp_path: Path
 ) -> None:
+    server = own_server  # a private app: this test kills it
     big = make_photo(tmp_path / "big.jpg", noise=80, seed=7)
     sign_in(page, server.url, settings={**FAST_RETRY, "wangge.pieceBytes": str(64 * 1024)})
     offsets: list[int] = []

@@ -1,7 +1,6 @@
 """A live app full of hostile strings, for the browser test of stored XSS (issue 11).
 
-Reuses the admin suite's live server (``tests/e2e_admin/conftest.py``: ``flask run`` on a free
-port, SQLite, migrated and demo-seeded) and the session's one Chromium. ``hostile`` then stores
+A private copy of the seeded app (tests/live.py), in the session's one Chromium. ``hostile`` stores
 a payload in every field a user, an admin, a plan file or an Open311 client can write, through
 the same APIs they use (plan upload, admin PATCHes, case reports and actions, Open311 POST), plus
 region names (which come from imported boundary files) in the database.
@@ -10,22 +9,18 @@ region names (which come from imported boundary files) in the database.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import shapely
 
 from server.demo import COUNTY
-from tests.e2e_admin import conftest as admin_suite
-from tests.e2e_admin.conftest import PASSWORD, Live
 from tests.e2e_admin.plans import active_grids
-from tests.support import ROOT
+from tests.live import Api, LiveServer
 
 
 def payload(tag: str, *, short: bool = False, tiny: bool = False) -> str:
@@ -50,71 +45,22 @@ def payload(tag: str, *, short: bool = False, tiny: bool = False) -> str:
     return out
 
 
-# the admin suite's live server and Chromium, shared (one server, one browser, one database)
-live = admin_suite.live
-browser = admin_suite.browser
+@pytest.fixture(scope="session")
+def live(e2e_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A private copy of the seeded app: ``hostile`` rewrites every name in it."""
+    srv = LiveServer.copy_of(e2e_template, tmp_path_factory.mktemp("e2e") / "hostile").start()
+    yield srv
+    srv.stop()
 
 
 @dataclass
 class Hostile:
-    live: Live
+    live: LiveServer
     cases: dict[str, int] = field(default_factory=dict)  # what it is → case id
     open311_id: str = ""
 
 
-class Client:
-    """The JSON API as one user, through Playwright's request context (multipart for plans)."""
-
-    def __init__(self, pw: Any, base: str, user: str) -> None:
-        self.ctx = pw.request.new_context(base_url=base)
-        r = self.ctx.post("/api/v1/auth/login", data={"username": user, "password": PASSWORD})
-        assert r.ok, r.text()
-        self.csrf = r.json()["csrf_token"]
-
-    def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
-        r = self.ctx.fetch(
-            "/api/v1" + path,
-            method=method,
-            headers={"X-CSRFToken": self.csrf},
-            **({"data": body} if body is not None else {}),
-            **kw,
-        )
-        assert r.ok, f"{method} {path}: {r.status} {r.text()[:500]}"
-        return r.json() if r.text() else None
-
-    def act(self, case: dict[str, Any], action: str, **body: Any) -> dict[str, Any]:
-        ans = self.call(
-            "POST",
-            f"/cases/{case['id']}/actions",
-            {"uuid": str(uuid.uuid4()), "action": action, "version": case["version"], **body},
-        )
-        return dict(ans["case"])
-
-    def close(self) -> None:
-        self.ctx.dispose()
-
-
-def _flask(live: Live, *args: str) -> str:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WANGGE_") or k.startswith("WANGGE_REQUIRE")
-    }
-    env.update(WANGGE_INSTANCE_DIR=str(live.instance), WANGGE_DATABASE_URL=live.database_url)
-    out = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
-
-
-def _sql(live: Live, *statements: tuple[str, dict[str, Any]]) -> None:
+def _sql(live: LiveServer, *statements: tuple[str, dict[str, Any]]) -> None:
     from sqlalchemy import text
 
     from server.db import make_engine
@@ -129,10 +75,10 @@ def _sql(live: Live, *statements: tuple[str, dict[str, Any]]) -> None:
 
 
 @pytest.fixture(scope="session")
-def hostile(live: Live, playwright_session: Any) -> Iterator[Hostile]:
-    pw = playwright_session
+def hostile(live: LiveServer, playwright: Any) -> Iterator[Hostile]:
+    pw = playwright
     world = Hostile(live)
-    admin = Client(pw, live.url, "admin")
+    admin = Api(pw, live.url, "admin")
     clients = [admin]
     try:
         # -- region names (from boundary files; no API writes them): towns and communities
@@ -202,9 +148,9 @@ def hostile(live: Live, playwright_session: Any) -> Iterator[Hostile]:
         )
 
         # -- cases: a worker's report, a hotline call, actions with notes and reasons
-        wgy = Client(pw, live.url, "wgy")
-        ddy = Client(pw, live.url, "ddy")
-        czry = Client(pw, live.url, "czry")
+        wgy = Api(pw, live.url, "wgy")
+        ddy = Api(pw, live.url, "ddy")
+        czry = Api(pw, live.url, "czry")
         clients += [wgy, ddy, czry]
         mine = wgy.call("GET", "/grids.geojson", params={"mine": 1})
         point = shapely.geometry.shape(mine["features"][0]["geometry"]).representative_point()
@@ -251,7 +197,7 @@ def hostile(live: Live, playwright_session: Any) -> Iterator[Hostile]:
         world.cases["rejected"] = call["id"]
 
         # -- Open311: a key from the CLI, a request with every free-text field hostile
-        key = _flask(live, "open311", "create-key", "hostile-test", "--region", COUNTY[0])
+        key = live.flask("open311", "create-key", "hostile-test", "--region", COUNTY[0])
         anon = pw.request.new_context(base_url=live.url)
         resp = anon.post(
             "/open311/v2/requests.json",
