@@ -7,21 +7,31 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WEBAPP_SOURCES := $(shell find webapp -path webapp/node_modules -prune -o -path webapp/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: run test lint format webapp venv clean bench
+.PHONY: run test lint format webapp venv lock clean bench
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# Every Python package, direct or not, at the version and hashes of the lock (`make lock`).
+$(BIN)/.installed: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
 venv: $(BIN)/.installed
 
+# After editing requirements.txt or requirements-dev.txt (direct dependencies): resolve them into
+# the locks, keeping every other pin where it is. requirements.lock is what production installs.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock"
+lock: venv
+	$(UV_COMPILE) -o requirements.lock requirements.txt
+	$(UV_COMPILE) -c requirements.lock -o requirements-dev.lock requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+
 # The web app is built only once it exists (webapp/package.json).
 webapp/node_modules/.installed: $(wildcard webapp/package.json webapp/package-lock.json)
-	@# `npm install` with the committed lock, not `npm ci`: this npm writes locks without the
-	@# other platforms' optional packages (rollup's), and then `npm ci` refuses its own lock.
-	@if [ -f webapp/package.json ]; then cd webapp && npm install --no-audit --no-fund; fi
+	@# `npm ci`: exactly the committed lock, which it never rewrites (the lock lists every
+	@# platform's optional packages, e.g. rollup's; `npm ci` refuses a lock that does not).
+	@if [ -f webapp/package.json ]; then cd webapp && npm ci --no-audit --no-fund; fi
 	@mkdir -p webapp/node_modules && touch $@
 
 webapp/dist/.built: webapp/node_modules/.installed $(WEBAPP_SOURCES)
