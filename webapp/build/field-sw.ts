@@ -26,7 +26,7 @@ function md5(data: string | Uint8Array): string {
 
 function walk(dir: string): string[] {
   const out: string[] = []
-  let names: string[] = []
+  let names: string[]
   try {
     names = readdirSync(dir)
   } catch {

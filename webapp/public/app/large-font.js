@@ -2,6 +2,6 @@
 // script: the Content-Security-Policy allows scripts from 'self' only. Precached by the SW.
 try {
   if (localStorage.getItem('wangge.largeFont') === '1') document.documentElement.classList.add('large-font')
-} catch (e) {
+} catch {
   /* private mode */
 }
