@@ -48,12 +48,14 @@ run: venv webapp
 test: venv webapp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	@if [ -f webapp/package.json ]; then cd webapp && npm run --silent lint && npm run --silent typecheck && npm run --silent test; fi
 	$(BIN)/pytest
 
 lint: venv webapp/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	@if [ -f webapp/package.json ]; then cd webapp && npm run --silent lint; fi
 
 format: venv

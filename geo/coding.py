@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 
 from geo.errors import GeoError
-from geo.metric import GeomArray, LocalScale, area_m2
+from geo.metric import GeomArray, LocalScale, area_m2, or_none
 from geo.parents import (
     GRID_CODE_DIGITS,
     column_codes,
@@ -215,7 +215,7 @@ def code_grids(
     usable = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     # Topology (parents, IoU) in lon/lat; the reading order in metres.
     proj = LocalScale.around(geoms[usable], parent_geoms)
-    gm = np.where(usable, geoms, None)
+    gm = or_none(usable, geoms)
     parent_of = match_parents(
         codes, column_codes(grids, parent_field), gm, parent_codes, parent_geoms
     )
@@ -249,7 +249,7 @@ def code_grids(
         taken.update(c for c in old_codes if c is not None and _is_sequence_code(c))
         old_geoms = _geoms(previous)
         old_ok = ~shapely.is_missing(old_geoms) & ~shapely.is_empty(old_geoms)
-        old_m = np.where(old_ok, old_geoms, None)
+        old_m = or_none(old_ok, old_geoms)
         need_ok = [i for i in needs if usable[i]]
         in_use = {c for i, c in enumerate(codes) if c is not None and i not in reason}
         used_old: set[int] = set()

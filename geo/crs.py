@@ -155,7 +155,9 @@ def to_wgs84(gdf: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFrame:
             f"{ACCEPTED})"
         )
     epsg = source.to_epsg()
-    if epsg in (4326, 4490) or (source.is_geographic and source.datum.name.startswith("China")):
+    if epsg in (4326, 4490) or (
+        source.is_geographic and source.datum is not None and source.datum.name.startswith("China")
+    ):
         return out.set_crs(WGS84, allow_override=True)
     out = out.set_crs(source, allow_override=True)
     return out.to_crs(WGS84)

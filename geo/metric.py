@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,11 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 GeomArray = npt.NDArray[np.object_]
+
+
+def or_none(ok: npt.NDArray[np.bool_], geoms: GeomArray) -> GeomArray:
+    """``geoms`` with None where ``ok`` is false (STRtree and shapely's functions skip None)."""
+    return np.where(ok, geoms, np.full(len(geoms), None, dtype=np.object_))
 
 
 @dataclass(frozen=True)
@@ -50,12 +56,14 @@ class LocalProjection:
     def forward(self, geoms: GeomArray) -> GeomArray:
         """lon/lat geometries → metres."""
         t = self._transformer(False)
-        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        out = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        return cast(GeomArray, out)
 
     def inverse(self, geoms: GeomArray) -> GeomArray:
         """metres → lon/lat geometries."""
         t = self._transformer(True)
-        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        out = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        return cast(GeomArray, out)
 
 
 _TRANSFORMERS: dict[tuple[float, float, bool], Transformer] = {}
@@ -100,7 +108,8 @@ def area_m2(geoms: GeomArray) -> npt.NDArray[np.float64]:
         return np.zeros(0)
     bounds = shapely.bounds(arr)
     m_lat, m_lon = _radii(np.nan_to_num((bounds[:, 1] + bounds[:, 3]) / 2.0))
-    return np.nan_to_num(shapely.area(arr)) * m_lat * m_lon * (np.pi / 180.0) ** 2
+    area = np.nan_to_num(shapely.area(arr)) * m_lat * m_lon * (np.pi / 180.0) ** 2
+    return cast(npt.NDArray[np.float64], area)
 
 
 @dataclass(frozen=True)
@@ -121,4 +130,4 @@ class LocalScale:
         kx, ky = float(m_lon[0]) * np.pi / 180.0, float(m_lat[0]) * np.pi / 180.0
         offset = np.array([self.lon0, self.lat0])
         scale = np.array([kx, ky])
-        return shapely.transform(geoms, lambda xy: (xy - offset) * scale)
+        return cast(GeomArray, shapely.transform(geoms, lambda xy: (xy - offset) * scale))

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from geo.metric import GeomArray
+from geo.metric import GeomArray, or_none
 
 GRID_CODE_DIGITS = 15
 PARENT_CODE_DIGITS = 12
@@ -97,7 +97,7 @@ def largest_overlap(geoms: GeomArray, targets: GeomArray) -> npt.NDArray[np.intp
     valid_targets = ~shapely.is_missing(targets) & ~shapely.is_empty(targets)
     if not valid_targets.any() or not len(geoms):
         return out
-    tree = shapely.STRtree(np.where(valid_targets, targets, None))
+    tree = shapely.STRtree(or_none(valid_targets, targets))
     shapely.prepare(targets[valid_targets])
     g_idx, t_idx = tree.query(geoms, predicate="intersects")
     if not len(g_idx):

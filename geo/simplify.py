@@ -17,7 +17,7 @@ _TILE_PX = 256
 
 def tolerance_for_zoom(zoom: int) -> float:
     """About half a screen pixel at ``zoom``, in degrees (at the equator; smaller elsewhere)."""
-    return 360.0 / (_TILE_PX * 2**zoom) / 2.0
+    return 360.0 / (_TILE_PX * 2.0**zoom) / 2.0
 
 
 def simplify_coverage(

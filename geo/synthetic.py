@@ -8,6 +8,7 @@ once, so neighbouring cells share exactly the same vertices (a valid coverage in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias, cast
 
 import geopandas as gpd
 import numpy as np
@@ -18,7 +19,7 @@ from geo.coding import assign_codes
 from geo.errors import GeoError
 from geo.metric import GeomArray
 
-Polygonal = Polygon | MultiPolygon
+Polygonal: TypeAlias = Polygon | MultiPolygon
 
 
 def random_points_in(boundary: Polygonal, n: int, rng: np.random.Generator) -> GeomArray:
@@ -36,7 +37,7 @@ def random_points_in(boundary: Polygonal, n: int, rng: np.random.Generator) -> G
             break
     else:
         raise GeoError("无法在边界内取点 / could not sample points inside the boundary")
-    return shapely.points(np.concatenate(found)[:n])
+    return cast(GeomArray, shapely.points(np.concatenate(found)[:n]))
 
 
 def _renode(cells: GeomArray, boundary: Polygonal | None = None) -> GeomArray:
@@ -84,7 +85,7 @@ def _relax(points: GeomArray, boundary: Polygonal) -> GeomArray:
     clipped = shapely.intersection(_cells(points, boundary), boundary)
     moved = shapely.centroid(clipped)
     inside = shapely.contains(boundary, moved)
-    return np.where(inside, moved, shapely.point_on_surface(clipped))
+    return cast(GeomArray, np.where(inside, moved, shapely.point_on_surface(clipped)))
 
 
 def voronoi_partition(boundary: Polygonal, n: int, seed: int, *, relax: int = 2) -> list[Polygonal]:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import shapely
 
 from geo.coding import IOU_MATCH, CodeChange, CodeMove, code_problem
-from geo.metric import GeomArray, LocalScale, area_m2
+from geo.metric import GeomArray, LocalScale, area_m2, or_none
 from geo.parents import (
     GRID_CODE_DIGITS,
     column_codes,
@@ -185,11 +185,11 @@ def validate_plan(
 
     # -- geometry: empty, not polygonal, invalid ----------------------------------------------
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    for i in np.flatnonzero(missing):
+    for i in np.flatnonzero(missing).tolist():
         errors.append(Problem("empty", [ids[i]], f"几何为空 / empty geometry: {ids[i]}", None))
     types = shapely.get_type_id(geoms)
     not_poly = ~missing & ~np.isin(types, _POLYGONAL)
-    for i in np.flatnonzero(not_poly):
+    for i in np.flatnonzero(not_poly).tolist():
         geom = geoms[i]
         where = geom if types[i] in (0, 1, 2, 4, 5) else shapely.point_on_surface(geom)
         errors.append(
@@ -208,7 +208,7 @@ def validate_plan(
     if len(bad_rows):
         reasons = shapely.is_valid_reason(geoms[bad_rows])
         repaired = shapely.make_valid(geoms[bad_rows], method="structure", keep_collapsed=False)
-        for i, reason, fixed in zip(bad_rows, reasons, repaired, strict=True):
+        for i, reason, fixed in zip(bad_rows.tolist(), reasons, repaired, strict=True):
             match = _REASON_POINT.search(str(reason))
             where = (
                 shapely.Point(float(match.group(1)), float(match.group(2)))
@@ -277,9 +277,9 @@ def validate_plan(
             parent_values,
             grid_ll,
             parent_codes,
-            np.where(parent_ok, parent_geoms, None),
+            or_none(parent_ok, parent_geoms),
         )
-        for i in np.flatnonzero(usable & (parent_of < 0)):
+        for i in np.flatnonzero(usable & (parent_of < 0)).tolist():
             errors.append(
                 Problem(
                     "no_parent",
@@ -359,7 +359,7 @@ def validate_plan(
     if households_field in plan.frame.columns:
         low, high = HOUSEHOLDS_RANGE
         flagged = ~dedicated & ~np.isnan(households) & ((households < low) | (households > high))
-        for i in np.flatnonzero(flagged):
+        for i in np.flatnonzero(flagged).tolist():
             warnings.append(
                 Problem(
                     "households_outlier",
@@ -549,12 +549,12 @@ def _check_holes(
     covered = _union(grid_ll[idx], exact_coverage=not suspect.any())
     polys = shapely.get_parts(covered)
     n_rings = shapely.get_num_interior_rings(polys)
-    holes = []
+    holes: list[shapely.Geometry] = []
     for poly, count in zip(polys, n_rings, strict=True):
         holes.extend(shapely.polygons(shapely.get_interior_ring(poly, j)) for j in range(count))
     if not holes:
         return
-    parts, _, areas = _gap_parts(np.array(holes, dtype=object), proj, gap_width_m, tolerance)
+    parts, _, areas = _gap_parts(np.array(holes, dtype=np.object_), proj, gap_width_m, tolerance)
     _report_gaps(parts, areas, [""] * len(parts), grid_ll, tree, idx, ids, errors)
 
 

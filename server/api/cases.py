@@ -12,7 +12,7 @@ from server.api.edge import operation
 from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBody
 from server.api.longpoll import PollSlots
 from server.api.serialize import Lookups, case_json, event_json, photo_json
-from server.api.util import actor, context, login_required_api, use_case_error
+from server.api.util import actor, context, login_required_api, me, use_case_error
 from server.domain.workflow import Action, allowed_actions
 from server.models import Attachment, IncidentEvent
 from server.usecases import cases as uc
@@ -178,7 +178,7 @@ def changes(query: ChangesQuery) -> Response:
     after = query.after
     wait = min(query.wait, float(current_app.config.get("WANGGE_LONG_POLL_SECONDS", 25)))
     slots: PollSlots = current_app.extensions["wangge.poll_slots"]
-    with slots.slot(who.id) as may_wait:
+    with slots.slot(me().id) as may_wait:
         # Beyond the caps (per user, per process) the poll answers at once: the client polls
         # again with the same cursor (server/api/longpoll.py).
         deadline = time.monotonic() + (wait if may_wait else 0)

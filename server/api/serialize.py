@@ -87,7 +87,8 @@ class Lookups:
         for i in ids:
             self._photos[i] = (0, None)
         for incident_id, n, first in rows:
-            self._photos[incident_id] = (int(n), firsts.get(first))
+            if incident_id is not None:  # never (the query asks for these cases' photos)
+                self._photos[incident_id] = (int(n), firsts.get(first))
 
     def photos(self, incident_id: int) -> tuple[int, str | None]:
         if incident_id not in self._photos:
