@@ -1,10 +1,16 @@
-"""Alembic environment: the models' metadata and the URL set by ``server.migrate``."""
+"""Alembic environment: the models' metadata and the database's URL.
+
+``server.migrate`` (``flask db …``, the tests) sets the URL; the plain ``alembic`` command (which
+reads alembic.ini) takes the app's own: WANGGE_DATABASE_URL, else the SQLite file in the
+instance directory.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 
-from server.db import make_engine
+from server.config import Settings
+from server.db import make_engine, normalise_url
 from server.migrate import include_object
 from server.models import Base
 
@@ -12,9 +18,17 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def database_url() -> str:
+    if config.config_file_name is None:  # server.migrate.alembic_config
+        url = config.get_main_option("sqlalchemy.url")
+        assert url
+        return url
+    return normalise_url(Settings.from_env().database_url)
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=database_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         include_object=include_object,
@@ -25,9 +39,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    url = config.get_main_option("sqlalchemy.url")
-    assert url
-    engine = make_engine(url, poolclass=__import__("sqlalchemy.pool").pool.NullPool)
+    engine = make_engine(database_url(), poolclass=__import__("sqlalchemy.pool").pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

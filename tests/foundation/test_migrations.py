@@ -97,3 +97,27 @@ def test_postgis_column_is_real_geometry(pg_clean_url: str) -> None:
     assert indexes >= {"gix_regions_boundary", "gix_grids_geom", "gix_incidents_location"}
     # Trigram and pattern indexes for the queue's search (migration 0004).
     assert indexes >= {"gix_incidents_description_trgm", "gix_incidents_number_pattern"}
+
+
+def test_the_alembic_command_migrates_the_database_of_wangge_database_url(tmp_path: Path) -> None:
+    """``alembic upgrade head`` run by hand migrates WANGGE_DATABASE_URL's database, as the app
+    and ``flask db upgrade`` do (it used to migrate alembic.ini's instance/wangge.db instead)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    target = tmp_path / "chosen.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANGGE_")}
+    env |= {"WANGGE_DATABASE_URL": f"sqlite:///{target}", "WANGGE_INSTANCE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    engine = make_engine(f"sqlite:///{target}", poolclass=NullPool)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
