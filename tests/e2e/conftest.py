@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.live import LiveServer
+from tests.live import PASSWORD, LiveServer
+
+__all__ = ["PASSWORD", "LiveServer"]
 
 # the demo worker wgy's first grid (城区街道第1社区 第001网格)
 IN_MY_GRID: Any = {"latitude": 38.1185, "longitude": 106.2690, "accuracy": 12}
