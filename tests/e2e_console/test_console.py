@@ -83,8 +83,9 @@ def test_accept_dispatch_resolve_verify_close_through_the_ui(console: Any, api_a
     ddy.keyboard.press("Control+Enter")
     _wait_state(ddy, "dispatched")
     deadline = ddy.locator("[data-test=case-deadline]").inner_text()
-    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", deadline), deadline
-    assert "工时" in deadline or "小时" in deadline
+    # the moment and the working time left, as on the phone (src/shared/deadline.ts)
+    assert re.search(r"(今天|明天|后天|\d{2}-\d{2}) \d{2}:\d{2} 前", deadline), deadline
+    assert re.search(r"剩余 [\d.]+ 工时", deadline), deadline
     assert "综合执法局" in ddy.locator("[data-test=case-department]").inner_text()
 
     # handler at a desk: sign, then resolve with a photo

@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiClient } from '@/shared/api'
 import { openFieldDB, StorageFullError, type AppDB } from '@/app/db'
-import { backoffDelay, Outbox, type NewItem } from '@/app/outbox'
+import { backoffDelay, Outbox, type NewItem, type OutboxChannel } from '@/app/outbox'
 import { FakeServer } from './fake-server'
 
 let server: FakeServer
@@ -415,5 +415,58 @@ describe('outbox: storage', () => {
     const items = await again.getAll('outbox')
     expect(items.map((i) => i.id)).toEqual(['a'])
     expect((await again.get('photos', 'a-p0'))?.data.byteLength).toBe(2500)
+  })
+})
+
+describe('outbox: two open tabs (issue 14 item 11)', () => {
+  /** BroadcastChannel between tabs, in memory: a message reaches every other listener. */
+  function hub() {
+    const listeners: Array<{ from: number; fn: () => void }> = []
+    let n = 0
+    return (): OutboxChannel => {
+      const me = ++n
+      return {
+        post: () => listeners.filter((l) => l.from !== me).forEach((l) => l.fn()),
+        listen: (fn) => void listeners.push({ from: me, fn }),
+      }
+    }
+  }
+
+  it('the tab that did not win the sending lock shows what the other tab sent', async () => {
+    const channel = hub()
+    const api = new ApiClient({ fetch: server.fetch as typeof fetch, getCsrf: () => csrf })
+    let bChanges = 0
+    const dbB = await openFieldDB()
+    const tabA = new Outbox({ db, api, userId: () => user, now: () => now, lock: (fn) => fn(), channel: channel() })
+    const tabB = new Outbox({
+      db: dbB,
+      api,
+      userId: () => user,
+      now: () => now,
+      lock: async () => null, // tab A holds the lock
+      onChange: () => bChanges++,
+      channel: channel(),
+    })
+    await tabB.add(report('x'))
+    await tabB.add(report('y'))
+    expect((await tabB.sync()).skipped).toBe(true)
+    const before = bChanges
+    expect((await tabA.sync()).sent).toBe(2)
+    // tab B was told, and reading its store again shows them sent
+    expect(bChanges).toBeGreaterThan(before)
+    expect((await tabB.list()).map((i) => i.state)).toEqual(['sent', 'sent'])
+    expect(server.cases.length).toBe(2)
+  })
+
+  it('a tab is not told of its own changes twice (no echo between tabs)', async () => {
+    const channel = hub()
+    const api = new ApiClient({ fetch: server.fetch as typeof fetch, getCsrf: () => csrf })
+    let aChanges = 0
+    let bChanges = 0
+    const tabA = new Outbox({ db, api, userId: () => user, lock: (fn) => fn(), onChange: () => aChanges++, channel: channel() })
+    new Outbox({ db, api, userId: () => user, lock: (fn) => fn(), onChange: () => bChanges++, channel: channel() })
+    await tabA.add(report('z'))
+    expect(aChanges).toBe(1)
+    expect(bChanges).toBe(1)
   })
 })

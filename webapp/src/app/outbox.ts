@@ -58,6 +58,29 @@ export interface OutboxDeps {
   onCase?: (c: CaseSummary) => void
   /** Cross-tab mutual exclusion; runs fn, or answers null when another tab holds the lock. */
   lock?: <T>(fn: () => Promise<T>) => Promise<T | null>
+  /**
+   * The other open tabs of the app (same IndexedDB): told of every change here, and their
+   * changes arrive as `onChange` — the tab that did not win the lock shows what the other sent.
+   */
+  channel?: OutboxChannel
+}
+
+/** A line between the open tabs of the app (BroadcastChannel in the browser: `tabChannel`). */
+export interface OutboxChannel {
+  /** Tell the other tabs that the outbox changed. */
+  post(): void
+  /** Call `fn` when another tab changed the outbox. */
+  listen(fn: () => void): void
+}
+
+/** The browser's BroadcastChannel as an OutboxChannel; null where there is none. */
+export function tabChannel(name = 'wangge-outbox'): OutboxChannel | null {
+  if (typeof BroadcastChannel === 'undefined') return null
+  const ch = new BroadcastChannel(name)
+  return {
+    post: () => ch.postMessage('changed'),
+    listen: (fn) => ch.addEventListener('message', () => fn()),
+  }
 }
 
 export interface NewPhoto {
@@ -116,8 +139,8 @@ function defaultLock<T>(fn: () => Promise<T>): Promise<T | null> {
 }
 
 export class Outbox {
-  private readonly d: Required<Omit<OutboxDeps, 'onChange' | 'onUnauthorized' | 'onCase'>> &
-    Pick<OutboxDeps, 'onChange' | 'onUnauthorized' | 'onCase'>
+  private readonly d: Required<Omit<OutboxDeps, 'onChange' | 'onUnauthorized' | 'onCase' | 'channel'>> &
+    Pick<OutboxDeps, 'onChange' | 'onUnauthorized' | 'onCase' | 'channel'>
   private running: Promise<SyncReport> | null = null
   private again = false
   private againForce = false
@@ -132,10 +155,13 @@ export class Outbox {
       lock: defaultLock,
       ...deps,
     }
+    // another tab changed the shared store: this tab's view is read again (no echo back)
+    deps.channel?.listen(() => this.d.onChange?.())
   }
 
   private changed(): void {
     this.d.onChange?.()
+    this.d.channel?.post()
   }
 
   /** All items, oldest first. */

@@ -27,7 +27,7 @@ import {
   type OutboxItem,
   type Session,
 } from './db'
-import { Outbox, type NewPhoto } from './outbox'
+import { Outbox, tabChannel, type NewPhoto } from './outbox'
 import { uuid4 } from './uuid'
 
 export interface AppState {
@@ -197,6 +197,8 @@ export async function init(): Promise<void> {
     onChange: onOutboxChange,
     onUnauthorized: () => markExpired(),
     onCase: (c) => void upsertCase(c),
+    // every open tab shows the outbox as it is, not only the tab that sent it
+    channel: tabChannel() ?? undefined,
   })
   const [session, bootstrap, grids, cases, meta] = await Promise.all([
     kvGet(db, 'session'),
@@ -572,7 +574,9 @@ export function startTriggers(): void {
     state.online = false
   })
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') kick(false, Date.now() - state.casesFetchedAt > 5 * 60_000)
+    if (document.visibilityState !== 'visible') return
+    void reloadOutbox() // another tab may have sent (a browser without BroadcastChannel)
+    kick(false, Date.now() - state.casesFetchedAt > 5 * 60_000)
   })
   setInterval(() => {
     if (document.visibilityState === 'visible' && Date.now() - state.casesFetchedAt > 10 * 60_000) void refreshAll()

@@ -4,6 +4,7 @@
  * State and action labels come from the server's workflow table (bootstrap) when loaded.
  */
 import { ref } from 'vue'
+import { formatDeadline, formatDeadlineMoment, formatHoursLeft, hoursUnit, WORK_HOURS_LEGEND, type WithDeadline } from '@/shared/deadline'
 import type { Workflow } from '@/shared/types'
 
 export type Locale = 'zh' | 'en'
@@ -146,7 +147,6 @@ const D: Record<string, [string, string]> = {
   f_add_photo: ['添加照片', 'Add photos'],
   f_rating: ['满意度', 'Rating'],
   f_duration: ['延期时长', 'Extension'],
-  f_hours: ['小时', 'hours'],
   f_days: ['工作日', 'work days'],
   f_passed: ['核查结果', 'Verification'],
   f_pass: ['通过，结案', 'Passed: close'],
@@ -295,11 +295,28 @@ export function ratingLabel(r: string | null | undefined): string {
 }
 export const RATINGS = Object.keys(RATING)
 
-/** Working hours left → "剩余 5.5 工作小时" / "超期 2 工作小时" (urgent cases count natural hours). */
+/** Working hours left → "剩余 5.5 工时" / "超期 2 工时" (urgent cases count natural hours: 小时):
+ * the shared formatter of both apps (src/shared/deadline.ts), in the console's language. */
 export function timeLeftText(hours: number | null | undefined, urgent = false): string {
-  if (hours == null) return ''
-  const h = Math.abs(hours)
-  const num = h >= 100 ? String(Math.round(h)) : h.toFixed(1).replace(/\.0$/, '')
-  const unit = urgent ? t('h') : t('wh')
-  return hours < 0 ? `${t('late')} ${num} ${unit}` : `${t('left')} ${num} ${unit}`
+  return formatHoursLeft(hours, urgent, locale.value === 'zh' ? 'zh' : 'en')
+}
+
+/** "明天 14:30 前": the moment of a deadline (src/shared/deadline.ts). */
+export function deadlineMoment(iso: string | null | undefined): string {
+  return formatDeadlineMoment(iso, new Date(), locale.value === 'zh' ? 'zh' : 'en')
+}
+
+/** 工时 (a normal case: working hours), 小时 (an urgent one: natural hours). */
+export function hoursLabel(urgent: boolean): string {
+  return hoursUnit(urgent, locale.value === 'zh' ? 'zh' : 'en')
+}
+
+/** What 工时 means (the overdue board's legend). */
+export function workHoursLegend(): string {
+  return WORK_HOURS_LEGEND[locale.value === 'zh' ? 'zh' : 'en']
+}
+
+/** "明天 14:30 前 · 剩余 4 工时": the moment and the working time left (src/shared/deadline.ts). */
+export function deadlineText(c: WithDeadline): string {
+  return formatDeadline(c, new Date(), locale.value === 'zh' ? 'zh' : 'en')
 }

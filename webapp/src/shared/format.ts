@@ -86,11 +86,3 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`
   return `${(n / 1024 / 1024).toFixed(1)} MB`
 }
-
-/** Hours left (working hours for normal cases) → "剩余 5.5 小时" / "超期 2 小时". */
-export function formatTimeLeft(hours: number | null | undefined): string {
-  if (hours == null) return ''
-  const h = Math.abs(hours)
-  const txt = `${h.toFixed(1).replace(/\.0$/, '')} 小时`
-  return hours < 0 ? `超期 ${txt}` : `剩余 ${txt}`
-}
