@@ -9,6 +9,8 @@ from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from server.usecases.errors import UseCaseError
+
 
 class ApiError(Exception):
     """An error the API answers with: ``{"error": code, "message": ..., "fields": {...}}``."""
@@ -36,10 +38,20 @@ class ApiError(Exception):
         return body
 
 
-def json_error(status: int, code: str, message: str, **extra: Any) -> Response:
-    resp = jsonify(ApiError(status, code, message, **extra).to_dict())
-    resp.status_code = status
+def error_response(err: ApiError) -> Response:
+    """The one JSON shape of an error answer."""
+    resp = jsonify(err.to_dict())
+    resp.status_code = err.status
     return resp
+
+
+def json_error(status: int, code: str, message: str, **extra: Any) -> Response:
+    return error_response(ApiError(status, code, message, **extra))
+
+
+def use_case_error(err: UseCaseError) -> ApiError:
+    """A use case's refusal as the API's answer (the status travels on the exception)."""
+    return ApiError(err.status, err.code, err.message, err.fields or None, **err.extra)
 
 
 def _wants_json() -> bool:
@@ -113,18 +125,20 @@ def validation_error(err: ValidationError) -> ApiError:
 
 
 def register_error_handlers(app: Flask) -> None:
+    """Errors become responses here, once; a blueprint adds handlers only for errors of its
+    own (metrics queries, calendar entries, plan files), next to its views."""
+
     @app.errorhandler(ValidationError)
     def _validation_error(err: ValidationError) -> Response:
-        api_err = validation_error(err)
-        resp = jsonify(api_err.to_dict())
-        resp.status_code = api_err.status
-        return resp
+        return error_response(validation_error(err))
 
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
-        resp = jsonify(err.to_dict())
-        resp.status_code = err.status
-        return resp
+        return error_response(err)
+
+    @app.errorhandler(UseCaseError)
+    def _use_case_error(err: UseCaseError) -> Response:
+        return error_response(use_case_error(err))
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err: CSRFError) -> Response | tuple[str, int]:

@@ -4,7 +4,6 @@ grid plans. Thin: parsing and JSON around ``server.usecases.admin.*``. Role ``ad
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, TypeVar
 
@@ -26,14 +25,13 @@ from server.api.inputs import (
     UserPatch,
     UserQuery,
 )
-from server.api.util import actor, context, me, use_case_error
-from server.errors import ApiError
+from server.api.util import actor, context, me
+from server.errors import ApiError, error_response
 from server.usecases.admin import categories as uc_categories
 from server.usecases.admin import departments as uc_departments
 from server.usecases.admin import grids as uc_grids
 from server.usecases.admin import plans as uc_plans
 from server.usecases.admin import users as uc_users
-from server.usecases.errors import UseCaseError
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
@@ -66,13 +64,6 @@ def _admin_only() -> None:
         raise ApiError(403, "forbidden", "仅限系统管理员 / admins only", required_roles=["admin"])
 
 
-def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    try:
-        return fn(*args, **kwargs)
-    except UseCaseError as err:
-        raise use_case_error(err) from None
-
-
 def _created(body: dict[str, Any]) -> Response:
     resp = jsonify(body)
     resp.status_code = 201
@@ -94,7 +85,7 @@ def list_departments() -> Response:
 def create_department(body: NewDepartment) -> Response:
     """Create a department: {code, name, region_code?}; a taken code → 409."""
     return _created(
-        {"department": _run(uc_departments.create_department, context(), actor(), body.given())}
+        {"department": uc_departments.create_department(context(), actor(), body.given())}
     )
 
 
@@ -103,11 +94,7 @@ def create_department(body: NewDepartment) -> Response:
 def update_department(dep_id: int, body: DepartmentPatch) -> Response:
     """Rename or retire/reactivate a department: {name?, active?}."""
     return jsonify(
-        {
-            "department": _run(
-                uc_departments.update_department, context(), actor(), dep_id, body.given()
-            )
-        }
+        {"department": uc_departments.update_department(context(), actor(), dep_id, body.given())}
     )
 
 
@@ -125,9 +112,7 @@ def list_categories() -> Response:
 @operation(body=NewCategory, responses={201: "CategoryAnswer", 409: None}, roles=ADMIN)
 def create_category(body: NewCategory) -> Response:
     """Create a major (2 digits) or minor (4 digits) category with its time limits."""
-    return _created(
-        {"category": _run(uc_categories.create_category, context(), actor(), body.given())}
-    )
+    return _created({"category": uc_categories.create_category(context(), actor(), body.given())})
 
 
 @bp.patch("/categories/<int:cat_id>")
@@ -135,7 +120,7 @@ def create_category(body: NewCategory) -> Response:
 def update_category(cat_id: int, body: CategoryPatch) -> Response:
     """Change a category's name, limits, default department or retire it (never deleted)."""
     return jsonify(
-        {"category": _run(uc_categories.update_category, context(), actor(), cat_id, body.given())}
+        {"category": uc_categories.update_category(context(), actor(), cat_id, body.given())}
     )
 
 
@@ -146,9 +131,9 @@ def update_category(cat_id: int, body: CategoryPatch) -> Response:
 @operation(query=UserQuery, responses={200: "UserPage"}, roles=ADMIN)
 def list_users(query: UserQuery) -> Response:
     """Users with their grid duties: filters role, q, active, department, region; cursor."""
-    f = _run(uc_users.UserFilter.parse, query.filter_args())
+    f = uc_users.UserFilter.parse(query.filter_args())
     cursor = str(query.cursor) if query.cursor is not None else None
-    items, next_cursor = _run(uc_users.list_users, context(), f, cursor=cursor, limit=query.limit)
+    items, next_cursor = uc_users.list_users(context(), f, cursor=cursor, limit=query.limit)
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
@@ -156,14 +141,14 @@ def list_users(query: UserQuery) -> Response:
 @operation(responses={200: "UserAnswer", 404: None}, roles=ADMIN)
 def get_user(user_id: int) -> Response:
     """One user with their grid duties."""
-    return jsonify({"user": _run(uc_users.get_user, context(), user_id)})
+    return jsonify({"user": uc_users.get_user(context(), user_id)})
 
 
 @bp.post("/users")
 @operation(body=NewUser, responses={201: "UserAnswer", 409: None}, roles=ADMIN)
 def create_user(body: NewUser) -> Response:
     """Create a user: {username, display_name, role, password, region_code?, department_id?}."""
-    return _created({"user": _run(uc_users.create_user, context(), actor(), body.given())})
+    return _created({"user": uc_users.create_user(context(), actor(), body.given())})
 
 
 @bp.patch("/users/<int:user_id>")
@@ -171,7 +156,7 @@ def create_user(body: NewUser) -> Response:
 def update_user(user_id: int, body: UserPatch) -> Response:
     """Change a user; disabling or a new password ends their sessions."""
     who = actor()
-    result = _run(uc_users.update_user, context(), who, user_id, body.given())
+    result = uc_users.update_user(context(), who, user_id, body.given())
     if result.sessions_ended and user_id == who.id:
         # An admin who changes their own password stays signed in here; other sessions end.
         login_user(me(), remember=bool(request.cookies.get("wangge_remember")))
@@ -182,9 +167,7 @@ def update_user(user_id: int, body: UserPatch) -> Response:
 @operation(body=DutiesBody, responses={200: "UserAnswer", 404: None}, roles=ADMIN)
 def set_duties(user_id: int, body: DutiesBody) -> Response:
     """Replace a user's grid duties: {"duties": [{"grid_code", "duty"}]}."""
-    return jsonify(
-        {"user": _run(uc_users.set_duties, context(), actor(), user_id, body.model_dump())}
-    )
+    return jsonify({"user": uc_users.set_duties(context(), actor(), user_id, body.model_dump())})
 
 
 # -- grids --------------------------------------------------------------------------------------
@@ -195,8 +178,7 @@ def set_duties(user_id: int, body: DutiesBody) -> Response:
 def list_grids(query: AdminGridsQuery) -> Response:
     """Active grids with the users of each duty; unstaffed=1: grids without a full-time worker."""
     return jsonify(
-        _run(
-            uc_grids.list_grids,
+        uc_grids.list_grids(
             context(),
             region=query.region,
             unstaffed=query.unstaffed,
@@ -219,7 +201,7 @@ def list_plans() -> Response:
 @operation(responses={200: "PlanDetail", 404: None}, roles=ADMIN)
 def get_plan(plan_id: int) -> Response:
     """One grid plan version with its validation report."""
-    return jsonify(_run(uc_plans.get_plan, context(), plan_id))
+    return jsonify(uc_plans.get_plan(context(), plan_id))
 
 
 def _safe_name(filename: str, suffix: str) -> str:
@@ -258,21 +240,15 @@ def upload_plan() -> Response:
             "请选择网格文件 / choose a grid plan file (multipart field 'file')",
             {"file": "必填 / required"},
         )
-    suffix = _run(uc_plans.upload_suffix, upload.filename)
-    options = _run(uc_plans.PlanOptions.parse, request.form.to_dict())
+    suffix = uc_plans.upload_suffix(upload.filename)
+    options = uc_plans.PlanOptions.parse(request.form.to_dict())
     name = _safe_name(upload.filename, suffix)
     with tempfile.TemporaryDirectory(prefix="wangge-plan-") as tmp:
         path = Path(tmp) / name
         upload.save(path)
         if path.stat().st_size > plan_cap():
             raise _too_large()
-        try:
-            outcome = _run(uc_plans.upload_plan, context(), actor(), path, name, options)
-        except CRSError as exc:
-            # what to do on this page: pick the file's CRS in the form's 坐标系 field
-            raise ApiError(400, "unreadable", str(exc), {"crs": _CRS_HINT}) from None
-        except GeoError as exc:
-            raise ApiError(400, "unreadable", str(exc), {"file": str(exc)}) from None
+        outcome = uc_plans.upload_plan(context(), actor(), path, name, options)
     if outcome.plan is None:
         errors = len(outcome.report.get("errors", []))
         raise ApiError(
@@ -290,8 +266,19 @@ _CRS_HINT = (
 )
 
 
+@bp.errorhandler(CRSError)
+def _crs_error(exc: CRSError) -> Response:
+    # what to do on the upload page: pick the file's CRS in the form's 坐标系 field
+    return error_response(ApiError(400, "unreadable", str(exc), {"crs": _CRS_HINT}))
+
+
+@bp.errorhandler(GeoError)
+def _unreadable_plan(exc: GeoError) -> Response:
+    return error_response(ApiError(400, "unreadable", str(exc), {"file": str(exc)}))
+
+
 @bp.post("/plans/<int:plan_id>/publish")
 @operation(responses={200: "PlanAnswer", 404: None, 409: None}, roles=ADMIN)
 def publish_plan(plan_id: int) -> Response:
     """Publish a draft plan: it becomes its county's active plan, the old one is retired."""
-    return jsonify({"plan": _run(uc_plans.publish_plan, context(), actor(), plan_id)})
+    return jsonify({"plan": uc_plans.publish_plan(context(), actor(), plan_id)})

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from server.api.edge import Body, Text, operation
 from server.api.util import me
 from server.domain.worktime import MAX_NAME, PACKAGE_YEARS, CalendarDay, CalendarInputError
-from server.errors import ApiError
+from server.errors import ApiError, error_response
 from server.extensions import db, settings
 from server.models import User
 from server.models.types import utcnow
@@ -111,9 +111,13 @@ def _year(year: int) -> int:
     return year
 
 
-def _invalid(err: CalendarInputError) -> ApiError:
+@bp.errorhandler(CalendarInputError)
+def _invalid(err: CalendarInputError) -> Response:
+    """Entries of a year that cannot be accepted: 400 naming each field."""
     first = next(iter(err.problems))
-    return ApiError(400, "validation_failed", f"{first}: {err.problems[first]}", err.problems)
+    return error_response(
+        ApiError(400, "validation_failed", f"{first}: {err.problems[first]}", err.problems)
+    )
 
 
 def _who(user: User) -> str:
@@ -151,12 +155,9 @@ def put_year(year: int, body: YearIn) -> Response:
     year = _year(year)
     days = [CalendarDay(d.date_, "holiday", d.name) for d in body.holidays]
     days += [CalendarDay(d.date_, "workday", d.name) for d in body.workdays]
-    try:
-        view = uc.replace_year(
-            db(), year, days, reason=body.reason, actor_name=_who(user), actor_id=user.id
-        )
-    except CalendarInputError as err:
-        raise _invalid(err) from None
+    view = uc.replace_year(
+        db(), year, days, reason=body.reason, actor_name=_who(user), actor_id=user.id
+    )
     return jsonify(view)
 
 
@@ -173,19 +174,16 @@ def import_year(year: int) -> Response:
             400, "validation_failed", "缺少文件 / file is required", {"file": "required"}
         )
     reason = request.form.get("reason", "")
-    try:
-        days = uc.parse_file(upload.filename, upload.read(uc.MAX_FILE_BYTES + 1))
-        view = uc.replace_year(
-            db(),
-            year,
-            days,
-            reason=reason,
-            actor_name=_who(user),
-            actor_id=user.id,
-            action="import",
-        )
-    except CalendarInputError as err:
-        raise _invalid(err) from None
+    days = uc.parse_file(upload.filename, upload.read(uc.MAX_FILE_BYTES + 1))
+    view = uc.replace_year(
+        db(),
+        year,
+        days,
+        reason=reason,
+        actor_name=_who(user),
+        actor_id=user.id,
+        action="import",
+    )
     return jsonify(view)
 
 
@@ -195,12 +193,7 @@ def delete_year(year: int, body: ReasonIn) -> Response:
     """Remove an entered year ({reason}): it goes back to the package's data, or is unknown."""
     user = me()
     year = _year(year)
-    try:
-        view = uc.delete_year(
-            db(), year, reason=body.reason, actor_name=_who(user), actor_id=user.id
-        )
-    except CalendarInputError as err:
-        raise _invalid(err) from None
+    view = uc.delete_year(db(), year, reason=body.reason, actor_name=_who(user), actor_id=user.id)
     if view is None:
         raise ApiError(
             404, "not_found", f"{year} 年未录入 / {year} was not entered", {"year": "not entered"}

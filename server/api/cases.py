@@ -12,8 +12,9 @@ from server.api.edge import operation
 from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBody
 from server.api.longpoll import PollSlots
 from server.api.serialize import Lookups, case_json, event_json, photo_json
-from server.api.util import actor, context, login_required_api, me, use_case_error
+from server.api.util import actor, context, login_required_api, me
 from server.domain.workflow import Action, allowed_actions
+from server.errors import error_response, use_case_error
 from server.models import Attachment, IncidentEvent
 from server.usecases import cases as uc
 from server.usecases import queries
@@ -52,6 +53,13 @@ def _conflict_with_case(err: UseCaseError) -> UseCaseError:
     return err
 
 
+@bp.errorhandler(UseCaseError)
+def _refused(err: UseCaseError) -> Response:
+    """A use case's refusal; a 409 on a case (a report replayed, a stale action) carries the
+    case as it stands now."""
+    return error_response(use_case_error(_conflict_with_case(err)))
+
+
 @bp.post("/cases")
 @operation(
     body=ReportBody, responses={200: "CaseAnswer", 201: "CaseAnswer", 403: None, 409: "Conflict"}
@@ -59,10 +67,7 @@ def _conflict_with_case(err: UseCaseError) -> UseCaseError:
 @login_required_api
 def create_case(body: ReportBody) -> Response:
     """Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``."""
-    try:
-        outcome = uc.report(context(), actor(), body.given())
-    except UseCaseError as err:
-        raise use_case_error(_conflict_with_case(err)) from None
+    outcome = uc.report(context(), actor(), body.given())
     return _answer(outcome, created=True)
 
 
@@ -91,21 +96,18 @@ def _filter(query: CaseListQuery) -> queries.CaseFilter:
 def list_cases(query: CaseListQuery) -> Response:
     """Cases in my jurisdiction, filtered, newest first; cursor pagination."""
     ctx, who = context(), actor()
-    try:
-        f = _filter(query)
-        rows, next_cursor = queries.list_cases(
-            ctx, who, f, sort=query.sort, cursor=query.cursor, limit=query.limit
-        )
-        look = Lookups(ctx.db)
-        look.prefetch(rows)
-        body: dict[str, Any] = {
-            "items": [case_json(ctx, who, c, look) for c in rows],
-            "next_cursor": next_cursor,
-        }
-        if query.counts:
-            body["counts"] = queries.counts(ctx, who, f)
-    except UseCaseError as err:
-        raise use_case_error(err) from None
+    f = _filter(query)
+    rows, next_cursor = queries.list_cases(
+        ctx, who, f, sort=query.sort, cursor=query.cursor, limit=query.limit
+    )
+    look = Lookups(ctx.db)
+    look.prefetch(rows)
+    body: dict[str, Any] = {
+        "items": [case_json(ctx, who, c, look) for c in rows],
+        "next_cursor": next_cursor,
+    }
+    if query.counts:
+        body["counts"] = queries.counts(ctx, who, f)
     return jsonify(body)
 
 
@@ -115,10 +117,7 @@ def list_cases(query: CaseListQuery) -> Response:
 def get_case(case_id: int) -> Response:
     """One case with its events, photos, the actions I may take and possible duplicates."""
     ctx, who = context(), actor()
-    try:
-        case = uc.load_visible(ctx, who, case_id)
-    except UseCaseError as err:
-        raise use_case_error(err) from None
+    case = uc.load_visible(ctx, who, case_id)
     look = Lookups(ctx.db)
     events = list(
         ctx.db.scalars(
@@ -157,10 +156,7 @@ def get_case(case_id: int) -> Response:
 @login_required_api
 def act(case_id: int, body: ActionBody) -> Response:
     """Take one action on a case (one event); idempotent by ``uuid``, 409 on a stale version."""
-    try:
-        outcome = uc.act(context(), actor(), case_id, body.given())
-    except UseCaseError as err:
-        raise use_case_error(_conflict_with_case(err)) from None
+    outcome = uc.act(context(), actor(), case_id, body.given())
     return _answer(outcome, created=False)
 
 

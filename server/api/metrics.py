@@ -25,7 +25,7 @@ from server.api.util import me, roles_required
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
 from server.domain.worktime import WorkCalendar
-from server.errors import ApiError
+from server.errors import ApiError, error_response
 from server.extensions import db, settings
 from server.metrics import export, scorecards
 from server.metrics.counting import Result, compute_plan
@@ -53,9 +53,18 @@ def _conn() -> Connection:
     return db().connection()
 
 
-def _error(err: QueryError) -> ApiError:
+@bp.errorhandler(QueryError)
+def _unanswerable(err: QueryError) -> Response:
+    """A question the metrics cannot answer (unknown scope, metric, grouping…): a 4xx."""
     fields = {err.field: err.message} if err.field else None
-    return ApiError(err.status, err.code, err.message, fields)
+    return error_response(ApiError(err.status, err.code, err.message, fields))
+
+
+@bp.errorhandler(scoring.ConfigError)
+def _invalid_config(err: scoring.ConfigError) -> Response:
+    return error_response(
+        ApiError(400, "validation_failed", "考核配置无效 / invalid configuration", err.fields)
+    )
 
 
 def _query(
@@ -85,11 +94,8 @@ def _head(result: Result) -> dict[str, Any]:
 def metrics(query: MetricsParams) -> Response:
     """Every metric for a scope and period, as of a moment, optionally grouped."""
     cal, conn = _calendar(), _conn()
-    try:
-        p = plan(conn, _query(conn, cal, query), cal)
-        result = compute_plan(conn, p, cal)
-    except QueryError as err:
-        raise _error(err) from None
+    p = plan(conn, _query(conn, cal, query), cal)
+    result = compute_plan(conn, p, cal)
     return jsonify(
         {
             **_head(result),
@@ -140,11 +146,8 @@ def cases(query: MetricsCasesQuery) -> Response:
     """The cases behind one number (``metric``; ``part`` for a rate; ``by`` + ``group``)."""
     metric, part, offset, limit = query.metric, query.part, query.offset, query.limit
     cal, conn = _calendar(), _conn()
-    try:
-        p = plan(conn, _query(conn, cal, query), cal)
-        d = drilldown(conn, p, cal, metric, part, offset, limit)
-    except QueryError as err:
-        raise _error(err) from None
+    p = plan(conn, _query(conn, cal, query), cal)
+    d = drilldown(conn, p, cal, metric, part, offset, limit)
     return jsonify(
         {
             "period": {"from": p.query.start.isoformat(), "to": p.query.end.isoformat()},
@@ -171,11 +174,8 @@ def scorecard_list(query: ScorecardsQuery) -> Response:
     """Scored and ranked cards of the departments or grid workers (``kind``) of the scope."""
     kind = query.kind
     cal, conn = _calendar(), _conn()
-    try:
-        q = _query(conn, cal, query, by=kind)
-        result, cards, config = scorecards.scorecards(conn, kind, q, cal)
-    except QueryError as err:
-        raise _error(err) from None
+    q = _query(conn, cal, query, by=kind)
+    result, cards, config = scorecards.scorecards(conn, kind, q, cal)
     return jsonify(
         {
             **_head(result),
@@ -204,12 +204,7 @@ def scorecard_config_put(query: KindQuery, body: ScorecardConfigBody) -> Respons
     """Replace the configuration of a scorecard kind (admin); 400 with ``fields`` if invalid."""
     kind = query.kind
     session = db()
-    try:
-        config = scorecards.save_config(session.connection(), kind, body.given(), me().id)
-    except scoring.ConfigError as err:
-        raise ApiError(
-            400, "validation_failed", "考核配置无效 / invalid configuration", err.fields
-        ) from None
+    config = scorecards.save_config(session.connection(), kind, body.given(), me().id)
     session.commit()
     return jsonify(config.to_json())
 
@@ -266,10 +261,7 @@ def _filename(q: MetricsQuery, ext: str, report: str) -> str:
 def export_xlsx(query: ExportQuery) -> Response:
     """The metrics (or a scorecard: ``report``) as .xlsx, definitions on a second sheet."""
     cal, conn = _calendar(), _conn()
-    try:
-        table, q = _export_table(conn, cal, query)
-    except QueryError as err:
-        raise _error(err) from None
+    table, q = _export_table(conn, cal, query)
     resp = Response(
         export.to_xlsx(table),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -286,10 +278,7 @@ def export_xlsx(query: ExportQuery) -> Response:
 def export_csv(query: ExportQuery) -> Response:
     """The same table as CSV, UTF-8 with a BOM."""
     cal, conn = _calendar(), _conn()
-    try:
-        table, q = _export_table(conn, cal, query)
-    except QueryError as err:
-        raise _error(err) from None
+    table, q = _export_table(conn, cal, query)
     resp = Response(export.to_csv(table), mimetype="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = (
         f'attachment; filename="{_filename(q, "csv", query.report)}"'

@@ -16,7 +16,7 @@ from server.api.edge import operation
 from server.api.inputs import GridsQuery
 from server.api.util import actor, context, login_required_api
 from server.domain.workflow import action_labels, role_labels, rules_table, state_labels
-from server.errors import ApiError
+from server.errors import ApiError, error_response
 from server.extensions import db, settings
 from server.models import Category, Department
 from server.usecases import grid_map_shapes, policy
@@ -105,18 +105,20 @@ def bootstrap() -> Response:
     )
 
 
+@bp.errorhandler(grid_map_shapes.UnknownRegion)
+def _unknown_region(err: grid_map_shapes.UnknownRegion) -> Response:
+    return error_response(ApiError(404, "not_found", "未知区域 / unknown region"))
+
+
 @bp.get("/grids.geojson")
 @operation(query=GridsQuery, responses={200: "GridCollection", 304: None, 403: None, 404: None})
 @login_required_api
 def grids_geojson(query: GridsQuery) -> Response:
     """Active grids as GeoJSON, simplified for ``zoom``; ETag + gzip."""
     ctx, who = context(), actor()
-    try:
-        collection, tag = grid_map_shapes.grids_collection(
-            ctx, who, region=query.region, zoom=query.zoom, mine=query.mine
-        )
-    except grid_map_shapes.UnknownRegion:
-        raise ApiError(404, "not_found", "未知区域 / unknown region") from None
+    collection, tag = grid_map_shapes.grids_collection(
+        ctx, who, region=query.region, zoom=query.zoom, mine=query.mine
+    )
     etag = hashlib.sha256(f"{tag}".encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
         resp = Response(status=304)

@@ -6,9 +6,8 @@ from flask import Blueprint, Response, jsonify
 
 from server.api.edge import operation
 from server.api.inputs import RegionsQuery
-from server.api.util import actor, context, login_required_api, use_case_error
+from server.api.util import actor, context, login_required_api
 from server.usecases.admin import regions as uc_regions
-from server.usecases.errors import UseCaseError
 
 bp = Blueprint("regions", __name__, url_prefix="/api/v1")
 
@@ -18,10 +17,7 @@ bp = Blueprint("regions", __name__, url_prefix="/api/v1")
 @login_required_api
 def children(query: RegionsQuery) -> Response:
     """Children of ``parent``; without it, the user's own region and its children."""
-    try:
-        items = uc_regions.regions_children(context(), actor(), query.parent)
-    except UseCaseError as err:
-        raise use_case_error(err) from None
+    items = uc_regions.regions_children(context(), actor(), query.parent)
     return jsonify({"items": items})
 
 

@@ -7,11 +7,10 @@ from sqlalchemy import select
 
 from server.api.edge import operation
 from server.api.inputs import PieceQuery, UploadBody
-from server.api.util import actor, context, login_required_api, use_case_error
+from server.api.util import actor, context, login_required_api
 from server.errors import ApiError
 from server.models import Attachment, Incident
 from server.usecases import photos, policy
-from server.usecases.errors import UseCaseError
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 
@@ -38,12 +37,9 @@ def _state(att: Attachment) -> dict[str, object]:
 @login_required_api
 def begin(body: UploadBody) -> Response:
     """Start a photo upload (or look it up to resume it); idempotent by ``uuid``."""
-    try:
-        ctx = context()
-        existing = ctx.db.scalar(select(Attachment.id).where(Attachment.uuid == body.uuid))
-        att = photos.begin(ctx, actor(), body.uuid, body.total_bytes)
-    except UseCaseError as err:
-        raise use_case_error(err) from None
+    ctx = context()
+    existing = ctx.db.scalar(select(Attachment.id).where(Attachment.uuid == body.uuid))
+    att = photos.begin(ctx, actor(), body.uuid, body.total_bytes)
     resp = jsonify(_state(att))
     resp.status_code = 200 if existing else 201
     return resp
@@ -54,10 +50,7 @@ def begin(body: UploadBody) -> Response:
 @login_required_api
 def status(upload_uuid: str) -> Response:
     """How much of an upload has arrived."""
-    try:
-        return jsonify(_state(photos.get(context(), actor(), upload_uuid)))
-    except UseCaseError as err:
-        raise use_case_error(err) from None
+    return jsonify(_state(photos.get(context(), actor(), upload_uuid)))
 
 
 @bp.put("/uploads/<upload_uuid>")
@@ -70,10 +63,7 @@ def status(upload_uuid: str) -> Response:
 def piece(upload_uuid: str, query: PieceQuery) -> Response:
     """Send the bytes of an upload from ``offset``; the last piece finishes it."""
     data = request.get_data(cache=False)
-    try:
-        att = photos.put_piece(context(), actor(), upload_uuid, query.offset, data)
-    except UseCaseError as err:
-        raise use_case_error(err) from None
+    att = photos.put_piece(context(), actor(), upload_uuid, query.offset, data)
     return jsonify(_state(att))
 
 

@@ -13,7 +13,6 @@ from server.errors import ApiError
 from server.extensions import db, settings
 from server.models import User
 from server.usecases.context import Actor, Context, calendar_from
-from server.usecases.errors import UseCaseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,7 +89,3 @@ def actor() -> Actor:
     if "actor" not in g:
         g.actor = Actor.of(db(), me())
     return cast(Actor, g.actor)
-
-
-def use_case_error(err: UseCaseError) -> ApiError:
-    return ApiError(err.status, err.code, err.message, err.fields or None, **err.extra)
