@@ -656,10 +656,10 @@ def load_sqlite(url: str, n: int, seed: int) -> dict[str, float]:
 def run_query(url: str, by: str, repeat: int, as_of: datetime = AS_OF) -> dict[str, Any]:
     """One measurement, in this (fresh) process: timings and peak memory."""
     from server.metrics import MetricsQuery, Scope, compute
-    from server.metrics.service import calendar_for
+    from server.usecases.context import calendar_from
 
     engine = make_engine(url)
-    cal = calendar_for("08:30-12:00,14:00-17:30", "Asia/Shanghai")
+    cal = calendar_from("08:30-12:00,14:00-17:30", "Asia/Shanghai")
     with engine.connect() as conn:
         county = conn.execute(
             text("SELECT code FROM regions WHERE level = 'county' ORDER BY id LIMIT 1")

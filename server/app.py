@@ -7,23 +7,23 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from server.api.auth import install_login
 from server.api.edge import install as install_edge
 from server.api.longpoll import PollSlots
 from server.config import Settings
-from server.csp import content_security_policy
+from server.csp import install_security_headers
 from server.db import make_engine, make_session_factory, redact
 from server.errors import register_error_handlers
-from server.extensions import close_db, csrf, db, login_manager
+from server.extensions import close_db, csrf
+from server.health import install as install_health
 from server.logs import install as install_log_redaction
-from server.models import User
 from server.models.types import utcnow
 from server.schema_guard import install as install_schema_guard
-from server.security import signed_in_user
 
 
 class StartupError(SystemExit):
@@ -94,78 +94,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
     install_schema_guard(app)  # first: no request reaches a handler on an unmigrated database
-    login_manager.init_app(app)
-    login_manager.login_view = "pages.login_page"
-    login_manager.session_protection = "basic"
-
-    @login_manager.user_loader
-    def _load_user(user_id: str) -> User | None:
-        # "user:epoch:sign-in key" from the session or the remember cookie (server/security.py)
-        return signed_in_user(db(), user_id)
-
-    @login_manager.unauthorized_handler
-    def _unauthorized() -> Any:
-        from flask import redirect, url_for
-
-        from server.errors import json_error
-
-        if request.path.startswith("/api/") or request.is_json:
-            return json_error(401, "unauthorized", "请先登录 / sign in first")
-        return redirect(url_for("pages.login_page", next=request.full_path))
-
-    @app.after_request
-    def _security_headers(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            content_security_policy(
-                settings.basemap_url, service_worker=request.path == "/app/sw.js"
-            ),
-        )
-        if request.path.startswith("/api/"):
-            resp.headers.setdefault("Cache-Control", "no-store")
-        return resp
-
+    install_login(app)
+    install_security_headers(app, settings.basemap_url)
     register_error_handlers(app)
     install_edge(app)  # bounded integer path ids, before the blueprints' URL rules
     _register_blueprints(app)
+    install_health(app)
     _register_cli(app)
-
-    @app.get("/healthz")
-    def health() -> Response:
-        """Checks the database, the schema revision and the statutory calendar."""
-        from server.migrate import current_revision, head_revision
-
-        try:
-            current = current_revision(engine)
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", exc))[:200]
-            resp = jsonify({"status": "error", "database": "unreachable", "detail": detail})
-            resp.status_code = 503
-            return resp
-        head = head_revision()
-        ok = current == head
-        body: dict[str, Any] = {
-            "status": "ok" if ok else "degraded",
-            "database": engine.dialect.name,
-            "schema": current,
-            "schema_head": head,
-            "reasons": [] if ok else [f"schema: {current} is not {head} (flask db upgrade)"],
-        }
-        if ok:
-            # Serving, but an operator must act: the calendar of this or next year is unknown.
-            from server.api.calendar import today
-            from server.usecases.calendar import statutory_for
-
-            body["reasons"] = statutory_for(db()).warnings(today())
-            if body["reasons"]:
-                body["status"] = "degraded"
-        resp = jsonify(body)
-        resp.status_code = 200 if ok else 503
-        return resp
-
     return app
 
 

@@ -1,4 +1,5 @@
-"""The Content-Security-Policy sent with every response (issue 11, stored XSS).
+"""The Content-Security-Policy and the other security headers sent with every response (issue 11,
+stored XSS).
 
 Escaping (webapp/src/shared/html.ts, Jinja's autoescape) keeps data out of markup; the policy is
 the second wall: should markup slip through, the browser runs no script that is not a file from
@@ -27,6 +28,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
 
 # {s}, {a-c}, {switch:a,b} in a host name: any one label, i.e. a wildcard subdomain
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
@@ -90,3 +93,21 @@ def content_security_policy(basemap_url: str, *, service_worker: bool = False) -
         "manifest-src": ["'self'"],
     }
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def install_security_headers(app: Flask, basemap_url: str) -> None:
+    """Send the policy and the other security headers with every response (never replacing a
+    header a view set itself); API answers are not cached."""
+
+    @app.after_request
+    def _security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            content_security_policy(basemap_url, service_worker=request.path == "/app/sw.js"),
+        )
+        if request.path.startswith("/api/"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp

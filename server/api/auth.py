@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, session
+from flask import Blueprint, Flask, Response, g, jsonify, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from server.api.edge import operation
 from server.api.inputs import LoginBody, LogoutBody
 from server.api.util import json_body, me
-from server.errors import ApiError
-from server.extensions import csrf, db, settings
+from server.errors import ApiError, json_error
+from server.extensions import csrf, db, login_manager, settings
 from server.models import User
-from server.security import SignInResult, end_sign_in, sign_in, start_sign_in
+from server.security import (
+    SignInResult,
+    end_sign_in,
+    sign_in,
+    signed_in_user,
+    start_sign_in,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -159,3 +165,24 @@ def whoami() -> Response:
 def csrf_token() -> Response:
     """A CSRF token for this session (signed in or not)."""
     return jsonify({"csrf_token": generate_csrf()})
+
+
+def install_login(app: Flask) -> None:
+    """Flask-Login for this app: who a session or remember cookie is, and what a request that
+    needs a sign-in gets without one (a JSON 401 from the API, the sign-in page otherwise)."""
+    login_manager.init_app(app)
+    login_manager.login_view = "pages.login_page"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _load_user(user_id: str) -> User | None:
+    # "user:epoch:sign-in key" from the session or the remember cookie (server/security.py)
+    return signed_in_user(db(), user_id)
+
+
+def _unauthorized() -> Response:
+    if request.path.startswith("/api/") or request.is_json:
+        return json_error(401, "unauthorized", "请先登录 / sign in first")
+    return redirect(url_for("pages.login_page", next=request.full_path))

@@ -21,7 +21,7 @@ from server.api.inputs import (
     ScorecardConfigBody,
     ScorecardsQuery,
 )
-from server.api.util import me, roles_required
+from server.api.util import me, roles_required, work_calendar
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
 from server.domain.worktime import WorkCalendar
@@ -32,7 +32,6 @@ from server.metrics.counting import Result, compute_plan
 from server.metrics.drilldown import drilldown
 from server.metrics.planning import MetricsQuery, QueryError, plan
 from server.metrics.service import (
-    calendar_for,
     effective_scopes,
     query_from_args,
     scope_json,
@@ -42,11 +41,6 @@ bp = Blueprint("metrics", __name__, url_prefix="/api/v1/metrics")
 
 ALL_ROLES = ("grid_worker", "dispatcher", "handler", "supervisor", "admin")
 MAX_LIMIT = 1000
-
-
-def _calendar() -> WorkCalendar:
-    cfg = settings()
-    return calendar_for(cfg.office_hours, cfg.timezone, db())
 
 
 def _conn() -> Connection:
@@ -93,7 +87,7 @@ def _head(result: Result) -> dict[str, Any]:
 @roles_required(*ALL_ROLES)
 def metrics(query: MetricsParams) -> Response:
     """Every metric for a scope and period, as of a moment, optionally grouped."""
-    cal, conn = _calendar(), _conn()
+    cal, conn = work_calendar(), _conn()
     p = plan(conn, _query(conn, cal, query), cal)
     result = compute_plan(conn, p, cal)
     return jsonify(
@@ -145,7 +139,7 @@ def definitions() -> Response:
 def cases(query: MetricsCasesQuery) -> Response:
     """The cases behind one number (``metric``; ``part`` for a rate; ``by`` + ``group``)."""
     metric, part, offset, limit = query.metric, query.part, query.offset, query.limit
-    cal, conn = _calendar(), _conn()
+    cal, conn = work_calendar(), _conn()
     p = plan(conn, _query(conn, cal, query), cal)
     d = drilldown(conn, p, cal, metric, part, offset, limit)
     return jsonify(
@@ -173,7 +167,7 @@ def cases(query: MetricsCasesQuery) -> Response:
 def scorecard_list(query: ScorecardsQuery) -> Response:
     """Scored and ranked cards of the departments or grid workers (``kind``) of the scope."""
     kind = query.kind
-    cal, conn = _calendar(), _conn()
+    cal, conn = work_calendar(), _conn()
     q = _query(conn, cal, query, by=kind)
     result, cards, config = scorecards.scorecards(conn, kind, q, cal)
     return jsonify(
@@ -260,7 +254,7 @@ def _filename(q: MetricsQuery, ext: str, report: str) -> str:
 @roles_required(*ALL_ROLES)
 def export_xlsx(query: ExportQuery) -> Response:
     """The metrics (or a scorecard: ``report``) as .xlsx, definitions on a second sheet."""
-    cal, conn = _calendar(), _conn()
+    cal, conn = work_calendar(), _conn()
     table, q = _export_table(conn, cal, query)
     resp = Response(
         export.to_xlsx(table),
@@ -277,7 +271,7 @@ def export_xlsx(query: ExportQuery) -> Response:
 @roles_required(*ALL_ROLES)
 def export_csv(query: ExportQuery) -> Response:
     """The same table as CSV, UTF-8 with a BOM."""
-    cal, conn = _calendar(), _conn()
+    cal, conn = work_calendar(), _conn()
     table, q = _export_table(conn, cal, query)
     resp = Response(export.to_csv(table), mimetype="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = (

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import request
 from flask_login import current_user
 
+from server.domain.worktime import WorkCalendar
 from server.errors import ApiError
 from server.extensions import db, settings
 from server.models import User
@@ -66,12 +67,19 @@ def login_required_api(fn: F) -> F:
     return cast(F, wrapper)
 
 
+def work_calendar() -> WorkCalendar:
+    """The request's working calendar (office hours, time zone, statutory calendar): deadlines
+    and metrics count working time on the same one."""
+    cfg = settings()
+    return calendar_from(cfg.office_hours, cfg.timezone, db())
+
+
 def context() -> Context:
     """The use-case context for this request (session, calendar, limits)."""
     cfg = settings()
     return Context(
         db=db(),
-        calendar=calendar_from(cfg.office_hours, cfg.timezone, db()),
+        calendar=work_calendar(),
         upload_dir=cfg.upload_dir,
         locate_tolerance_m=cfg.locate_tolerance_m,
         duplicate_radius_m=cfg.duplicate_radius_m,

@@ -15,7 +15,8 @@ from server.extensions import db, settings
 from server.metrics import export, projection, scorecards
 from server.metrics.counting import compute_plan
 from server.metrics.planning import QueryError, plan
-from server.metrics.service import calendar_for, query_from_args, scope_json
+from server.metrics.service import query_from_args, scope_json
+from server.usecases.context import calendar_from
 
 group = AppGroup("metrics", help="督查统计 / supervisor metrics")
 
@@ -72,7 +73,7 @@ def export_cmd(
 ) -> None:
     """Write the monthly report (.xlsx with the definitions sheet, or .csv with a BOM)."""
     cfg = settings()
-    cal = calendar_for(cfg.office_hours, cfg.timezone, db())
+    cal = calendar_from(cfg.office_hours, cfg.timezone, db())
     conn = db().connection()
     try:
         q = query_from_args(_query_args(period, start, end, as_of, by), list(scopes), cal)
@@ -108,7 +109,7 @@ def show(
 ) -> None:
     """Print the main figures in the terminal."""
     cfg = settings()
-    cal = calendar_for(cfg.office_hours, cfg.timezone, db())
+    cal = calendar_from(cfg.office_hours, cfg.timezone, db())
     conn = db().connection()
     try:
         q = query_from_args(_query_args(period, start, end, as_of, by), list(scopes), cal)

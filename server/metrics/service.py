@@ -14,12 +14,7 @@ from server.domain.worktime import WorkCalendar
 from server.metrics.planning import MetricsQuery, QueryError, Scope
 from server.models import GridAssignment, Region, User
 from server.usecases import policy
-from server.usecases.context import Actor, calendar_from
-
-#: The same factory as deadlines use (``calendar_for(office_hours, tz, conn)``), so deadlines
-#: and metrics count working time on the same statutory calendar.
-calendar_for = calendar_from
-
+from server.usecases.context import Actor
 
 # --- parameters ------------------------------------------------------------------------------
 

@@ -40,7 +40,6 @@ STATES = (
     "suspended",
 )
 SOURCES = ("field", "hotline", "open311", "console")
-LOCATION_STATUSES = ("inside", "nearest", "outside", "none")
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
 
 

@@ -23,9 +23,6 @@ from server.models.types import Geometry, UTCDateTime, utcnow
 if TYPE_CHECKING:
     from server.models.people import User
 
-REGION_LEVELS = ("county", "town", "community")
-GRID_KINDS = ("basic", "dedicated")  # 基础网格 / 专属网格
-GRID_SUBKINDS = ("urban", "living", "production")  # 城镇 / 生活网格 / 生产网格 (rural)
 DUTIES = ("full_time", "part_time", "grid_leader", "instructor")
 DUTY_LABELS = {
     "full_time": "专职网格员",
@@ -33,7 +30,6 @@ DUTY_LABELS = {
     "grid_leader": "网格长",
     "instructor": "网格指导员",
 }
-PLAN_STATUSES = ("draft", "active", "retired")
 
 
 class Region(Base):

@@ -15,7 +15,6 @@ from sqlalchemy import select, text
 
 from server.domain.worktime import TimeLimit, deadline
 from server.extensions import settings
-from server.metrics.service import calendar_for
 from server.models import CalendarChange
 from server.usecases import calendar as uc
 from server.usecases.context import calendar_from
@@ -188,7 +187,7 @@ def test_deadlines_and_metrics_use_the_entered_year(any_world: World) -> None:
         )
         with f.session(app) as db:
             cal = calendar_from(cfg.office_hours, cfg.timezone, db)
-            assert calendar_for(cfg.office_hours, cfg.timezone, db.connection()) is cal
+            assert calendar_from(cfg.office_hours, cfg.timezone, db.connection()) is cal
             after = deadline(start, TimeLimit(2, "work_days"), cal)
         assert after == datetime(2027, 2, 15, 10, tzinfo=SH)
 

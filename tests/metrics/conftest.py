@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 import server.models.metric_events  # noqa: F401  (registers the metric tables on Base.metadata)
 from server.domain.worktime import WorkCalendar
-from server.metrics.service import calendar_for
+from server.usecases.context import calendar_from
 from tests.metrics.support import World, build_world, session
 
 
@@ -64,4 +64,4 @@ def conn(request: pytest.FixtureRequest) -> Iterator[Connection]:
 
 @pytest.fixture
 def cal() -> Iterator[WorkCalendar]:
-    yield calendar_for("08:30-12:00,14:00-17:30", "Asia/Shanghai")
+    yield calendar_from("08:30-12:00,14:00-17:30", "Asia/Shanghai")

@@ -24,7 +24,7 @@ from server.domain.worktime import WorkCalendar
 from server.metrics.counting import compute
 from server.metrics.drilldown import drilldown
 from server.metrics.planning import MetricsQuery, Scope, plan
-from server.metrics.service import calendar_for
+from server.usecases.context import calendar_from
 from tests.metrics import oracle
 from tests.metrics.support import Ev, World, add_case, clear_cases, iso, session
 
@@ -32,7 +32,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 WINDOW_START = datetime(2026, 6, 1, tzinfo=TZ)
 WINDOW_MINUTES = 20 * 24 * 60
 EXAMPLES = int(os.environ.get("WANGGE_METRICS_EXAMPLES", "40"))
-CAL = calendar_for("08:30-12:00,14:00-17:30", "Asia/Shanghai")
+CAL = calendar_from("08:30-12:00,14:00-17:30", "Asia/Shanghai")
 RATINGS = ["satisfied", "basically_satisfied", "unsatisfied"]
 
 
@@ -321,7 +321,7 @@ def test_metrics_equal_the_oracle(mapp: Flask, world: World) -> None:
 
 def test_metrics_equal_the_oracle_in_a_zone_with_daylight_saving(mapp: Flask, world: World) -> None:
     """Working time then comes from Python instead of the database (same numbers)."""
-    berlin = calendar_for("08:00-12:00,13:00-17:00", "Europe/Berlin")
+    berlin = calendar_from("08:00-12:00,13:00-17:00", "Europe/Berlin")
     _run(mapp, world, berlin, max(5, EXAMPLES // 4))
 
 

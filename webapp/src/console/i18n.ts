@@ -215,7 +215,6 @@ const D: Record<string, [string, string]> = {
   cluster_hint: ['缩放查看单个案件', 'Zoom in for single cases'],
   grids_n: ['个网格', 'grids'],
   cases_on_map: ['件案件', 'cases'],
-  coming_soon: ['该模块由其他同事开发中', 'This part is being built'],
   page_missing: ['页面不存在', 'Page not found'],
   role_field: ['网格员请使用手机端', 'Grid workers use the field app'],
   go_field: ['打开手机端', 'Open the field app'],

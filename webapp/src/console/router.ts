@@ -1,6 +1,6 @@
 /**
- * Console routes (history base /console/). The admin screens and the dashboard are another
- * engineer's: their route lists come from routes/admin.ts and routes/dashboard.ts.
+ * Console routes (history base /console/): the case screens here, the admin screens in
+ * routes/admin.ts, the dashboard in routes/dashboard.ts; any other path is "page not found".
  */
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { adminRoutes } from './routes/admin'
@@ -16,20 +16,9 @@ const core: RouteRecordRaw[] = [
   { path: '/calendar', name: 'calendar', component: () => import('./pages/calendar/CalendarPage.vue') },
 ]
 
-const placeholder = (): Promise<unknown> => import('./pages/PlaceholderPage.vue')
-
-function hasPrefix(list: RouteRecordRaw[], prefix: string): boolean {
-  return list.some((r) => r.path === prefix || r.path.startsWith(prefix + '/'))
-}
-
 /** Where the "管理" / "统计分析" nav entries go. */
-export const adminHome = adminRoutes.find((r) => !r.path.includes(':'))?.path ?? '/admin'
-export const dashboardHome = dashboardRoutes.find((r) => !r.path.includes(':'))?.path ?? '/dashboard'
-
-const fallbacks: RouteRecordRaw[] = []
-if (!hasPrefix(adminRoutes, '/admin')) fallbacks.push({ path: '/admin/:rest(.*)*', component: placeholder, meta: { section: 'admin' } })
-if (!hasPrefix(dashboardRoutes, '/dashboard'))
-  fallbacks.push({ path: '/dashboard/:rest(.*)*', component: placeholder, meta: { section: 'dashboard' } })
+export const adminHome = '/admin'
+export const dashboardHome = '/dashboard'
 
 export const router = createRouter({
   history: createWebHistory('/console/'),
@@ -37,7 +26,6 @@ export const router = createRouter({
     ...core,
     ...adminRoutes,
     ...dashboardRoutes,
-    ...fallbacks,
-    { path: '/:rest(.*)*', component: placeholder, meta: { section: 'missing' } },
+    { path: '/:rest(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
   ],
 })
