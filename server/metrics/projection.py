@@ -2,42 +2,28 @@
 
 Triggers written by migration 0002 keep it in step with ``incident_events``, one row per event
 in the same transaction. :func:`rebuild` recomputes it from the trail with the window-function
-form of the fold (the SQL of that migration), and :func:`check` lists the rows that differ
-from a fresh fold, so an operator can prove, or restore, that the metrics read exactly the
-trail (``flask metrics check`` / ``flask metrics rebuild``).
+form of the fold (:mod:`server.metrics.fold`, of which that migration keeps a frozen copy that a
+test compares), and :func:`check` lists the rows that differ from a fresh fold, so an operator
+can prove, or restore, that the metrics read exactly the trail (``flask metrics check`` /
+``flask metrics rebuild``).
 """
 
 from __future__ import annotations
 
-import importlib.util
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from server.config import ROOT
-
-
-@cache
-def migration() -> ModuleType:
-    """Migration 0002, whose SQL defines the fold (the triggers and the rebuild share it)."""
-    path = ROOT / "migrations" / "versions" / "0002_metrics.py"
-    spec = importlib.util.spec_from_file_location("wangge_migration_0002", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from server.metrics import fold
 
 
 def columns() -> list[str]:
-    return list(migration().COLUMNS)
+    return list(fold.COLUMNS)
 
 
 def rebuild(conn: Connection, incident_id: int | None = None) -> int:
     """Fold the trail again into ``metric_events`` (all cases, or one); returns the row count."""
-    m = migration()
     dialect = conn.dialect.name
     where = "" if incident_id is None else f"e.incident_id = {int(incident_id)}"
     if incident_id is None:
@@ -47,16 +33,17 @@ def rebuild(conn: Connection, incident_id: int | None = None) -> int:
             text("DELETE FROM metric_events WHERE incident_id = :i"), {"i": int(incident_id)}
         )
     conn.execute(
-        text(f"INSERT INTO metric_events ({m.COLUMN_LIST}) {m.rebuild_select(dialect, where)}")
+        text(
+            f"INSERT INTO metric_events ({fold.COLUMN_LIST}) {fold.rebuild_select(dialect, where)}"
+        )
     )
     return int(conn.execute(text("SELECT count(*) FROM metric_events")).scalar_one())
 
 
 def check(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
     """Rows of ``metric_events`` that differ from a fresh fold of the trail (both directions)."""
-    m = migration()
-    cols = m.COLUMN_LIST
-    fresh = m.rebuild_select(conn.dialect.name)
+    cols = fold.COLUMN_LIST
+    fresh = fold.rebuild_select(conn.dialect.name)
     out: list[dict[str, Any]] = []
     for problem, sql in (
         (
