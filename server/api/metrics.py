@@ -34,6 +34,7 @@ from server.metrics.planning import MetricsQuery, QueryError, plan
 from server.metrics.service import (
     effective_scopes,
     query_from_args,
+    report_table,
     scope_json,
 )
 
@@ -219,34 +220,34 @@ def _export_table(
     conn: Connection, cal: WorkCalendar, params: ExportQuery
 ) -> tuple[export.Table, MetricsQuery]:
     report = params.report
-    tz = settings().timezone
-    if report == "metrics":
-        q = _query(conn, cal, params)
-        p = plan(conn, q, cal)
-        result = compute_plan(conn, p, cal)
-        return export.metrics_table(result, scope_json(p.filters), tz), q
-    if report not in scoring.SCORECARD_KINDS:
+    if report != "metrics" and report not in scoring.SCORECARD_KINDS:
         raise ApiError(
             400,
             "validation_failed",
             "report 应为 metrics、department 或 worker",
             {"report": "metrics|department|worker"},
         )
-    q = _query(conn, cal, params, by=report)
-    result, cards, _config = scorecards.scorecards(conn, report, q, cal)  # type: ignore[arg-type]
-    table = export.scorecard_table(
-        report,
-        [scorecards.card_json(c) for c in cards],
-        result,
-        scope_json(result.plan.filters),
-        tz,
-    )
+    q = _query(conn, cal, params, by=None if report == "metrics" else report)
+    table, _result = report_table(conn, report, q, cal, settings().timezone)
     return table, q
 
 
-def _filename(q: MetricsQuery, ext: str, report: str) -> str:
-    by = f"-by-{q.by}" if q.by and report == "metrics" else ""
-    return f"wangge-{report}-{q.start.isoformat()}-{q.end.isoformat()}{by}.{ext}"
+def _download(query: ExportQuery, ext: str) -> Response:
+    """The export as a file to save: .xlsx (definitions on a second sheet) or .csv."""
+    cal, conn = work_calendar(), _conn()
+    table, q = _export_table(conn, cal, query)
+    if ext == "xlsx":
+        data, mimetype = export.to_xlsx(table), XLSX
+    else:
+        data, mimetype = export.to_csv(table), "text/csv; charset=utf-8"
+    by = f"-by-{q.by}" if q.by and query.report == "metrics" else ""
+    name = f"wangge-{query.report}-{q.start.isoformat()}-{q.end.isoformat()}{by}.{ext}"
+    resp = Response(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/export.xlsx")
@@ -254,16 +255,7 @@ def _filename(q: MetricsQuery, ext: str, report: str) -> str:
 @roles_required(*ALL_ROLES)
 def export_xlsx(query: ExportQuery) -> Response:
     """The metrics (or a scorecard: ``report``) as .xlsx, definitions on a second sheet."""
-    cal, conn = work_calendar(), _conn()
-    table, q = _export_table(conn, cal, query)
-    resp = Response(
-        export.to_xlsx(table),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    resp.headers["Content-Disposition"] = (
-        f'attachment; filename="{_filename(q, "xlsx", query.report)}"'
-    )
-    return resp
+    return _download(query, "xlsx")
 
 
 @bp.get("/export.csv")
@@ -271,10 +263,4 @@ def export_xlsx(query: ExportQuery) -> Response:
 @roles_required(*ALL_ROLES)
 def export_csv(query: ExportQuery) -> Response:
     """The same table as CSV, UTF-8 with a BOM."""
-    cal, conn = work_calendar(), _conn()
-    table, q = _export_table(conn, cal, query)
-    resp = Response(export.to_csv(table), mimetype="text/csv; charset=utf-8")
-    resp.headers["Content-Disposition"] = (
-        f'attachment; filename="{_filename(q, "csv", query.report)}"'
-    )
-    return resp
+    return _download(query, "csv")

@@ -5,18 +5,25 @@ The CLI acts for an administrator: no jurisdiction is added; narrow with ``--sco
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.engine import Connection
 
 from server.domain import metric_definitions as md
+from server.domain.worktime import WorkCalendar
 from server.extensions import db, settings
-from server.metrics import export, projection, scorecards
+from server.metrics import export, projection
 from server.metrics.counting import compute_plan
-from server.metrics.planning import QueryError, plan
-from server.metrics.service import query_from_args, scope_json
+from server.metrics.planning import MetricsQuery, QueryError, plan
+from server.metrics.service import query_from_args, report_table
 from server.usecases.context import calendar_from
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 group = AppGroup("metrics", help="督查统计 / supervisor metrics")
 
@@ -41,14 +48,37 @@ def _options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
-def _query_args(
-    period: str | None, start: str | None, end: str | None, as_of: str | None, by: str | None
-) -> dict[str, str | None]:
-    return {"period": period, "from": start, "to": end, "as_of": as_of, "by": by}
+def _question(
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    as_of: str | None,
+    by: str | None,
+    scopes: tuple[str, ...],
+) -> tuple[WorkCalendar, Connection, MetricsQuery]:
+    """The calendar, the connection and the question of the command's options."""
+    cfg = settings()
+    cal = calendar_from(cfg.office_hours, cfg.timezone, db())
+    args = {"period": period, "from": start, "to": end, "as_of": as_of, "by": by}
+    return cal, db().connection(), query_from_args(args, list(scopes), cal)
+
+
+def _usage_errors(fn: F) -> F:
+    """A question the metrics cannot answer is a usage error of the command (exit 2)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except QueryError as err:
+            raise click.UsageError(err.message) from None
+
+    return cast(F, wrapper)
 
 
 @group.command("export")
 @_options
+@_usage_errors
 @click.option(
     "--report",
     type=click.Choice(["metrics", "department", "worker"]),
@@ -72,26 +102,8 @@ def export_cmd(
     out: str,
 ) -> None:
     """Write the monthly report (.xlsx with the definitions sheet, or .csv with a BOM)."""
-    cfg = settings()
-    cal = calendar_from(cfg.office_hours, cfg.timezone, db())
-    conn = db().connection()
-    try:
-        q = query_from_args(_query_args(period, start, end, as_of, by), list(scopes), cal)
-        if report == "metrics":
-            p = plan(conn, q, cal)
-            result = compute_plan(conn, p, cal)
-            table = export.metrics_table(result, scope_json(p.filters), cfg.timezone)
-        else:
-            result, cards, _ = scorecards.scorecards(conn, report, q, cal)  # type: ignore[arg-type]
-            table = export.scorecard_table(
-                report,
-                [scorecards.card_json(c) for c in cards],
-                result,
-                scope_json(result.plan.filters),
-                cfg.timezone,
-            )
-    except QueryError as err:
-        raise click.UsageError(err.message) from None
+    cal, conn, q = _question(period, start, end, as_of, by, scopes)
+    table, result = report_table(conn, report, q, cal, settings().timezone)
     data = export.to_xlsx(table) if fmt == "xlsx" else export.to_csv(table)
     Path(out).write_bytes(data)
     click.echo(f"{out}: {len(table.rows)} rows, as of {result.plan.as_of.isoformat()}")
@@ -99,6 +111,7 @@ def export_cmd(
 
 @group.command("show")
 @_options
+@_usage_errors
 def show(
     period: str | None,
     start: str | None,
@@ -108,14 +121,8 @@ def show(
     by: str | None,
 ) -> None:
     """Print the main figures in the terminal."""
-    cfg = settings()
-    cal = calendar_from(cfg.office_hours, cfg.timezone, db())
-    conn = db().connection()
-    try:
-        q = query_from_args(_query_args(period, start, end, as_of, by), list(scopes), cal)
-        result = compute_plan(conn, plan(conn, q, cal), cal)
-    except QueryError as err:
-        raise click.UsageError(err.message) from None
+    cal, conn, q = _question(period, start, end, as_of, by, scopes)
+    result = compute_plan(conn, plan(conn, q, cal), cal)
     keys = [
         "reported",
         "accepted",

@@ -11,7 +11,9 @@ from sqlalchemy.engine import Connection
 
 from server.domain import periods
 from server.domain.worktime import WorkCalendar
-from server.metrics.planning import MetricsQuery, QueryError, Scope
+from server.metrics import export, scorecards
+from server.metrics.counting import Result, compute_plan
+from server.metrics.planning import MetricsQuery, QueryError, Scope, plan
 from server.models import GridAssignment, Region, User
 from server.usecases import policy
 from server.usecases.context import Actor
@@ -162,3 +164,24 @@ def scope_json(filters: Sequence[Any]) -> list[dict[str, Any]]:
         label = {k: v for k, v in f.label.items() if k != "path"}
         out.append({"kind": f.kind, **label})
     return out
+
+
+def report_table(
+    conn: Connection, report: str, q: MetricsQuery, cal: WorkCalendar, tz: str
+) -> tuple[export.Table, Result]:
+    """The table of an export, and the figures it shows: the metrics (``report="metrics"``) or
+    a scorecard (``department``, ``worker``; ``q`` grouped by that kind). For the API's
+    downloads and ``flask metrics export`` alike."""
+    if report == "metrics":
+        p = plan(conn, q, cal)
+        result = compute_plan(conn, p, cal)
+        return export.metrics_table(result, scope_json(p.filters), tz), result
+    result, cards, _config = scorecards.scorecards(conn, report, q, cal)  # type: ignore[arg-type]
+    table = export.scorecard_table(
+        report,
+        [scorecards.card_json(c) for c in cards],
+        result,
+        scope_json(result.plan.filters),
+        tz,
+    )
+    return table, result
