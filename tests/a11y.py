@@ -135,6 +135,9 @@ def small_targets(page: Any, min_px: float = 48, ignore: tuple[str, ...] = ()) -
               const box = (el) => el.getBoundingClientRect()
               for (const el of all) {
                 if (el.disabled) continue
+                // visually hidden and out of the tab order: operated through another control
+                const own = el.getBoundingClientRect()
+                if (el.getAttribute('tabindex') === '-1' && own.width <= 2 && own.height <= 2) continue
                 if (ignore.some(s => el.closest(s))) continue
                 // an icon or input inside a larger control is part of that control
                 const outer = el.parentElement && el.parentElement.closest(sel)

@@ -1,5 +1,6 @@
 import { createApp } from 'vue'
 import App from './App.vue'
+import { nameUnnamedControls } from './a11y'
 import { router } from './router'
 import { adoptServerSession, init, refreshAll, requestPersistence, signInUrl, state, startTriggers } from './state'
 import { registerServiceWorker } from './sw-register'
@@ -13,6 +14,7 @@ document.documentElement.classList.toggle('large-font', state.largeFont)
 const app = createApp(App)
 app.use(router)
 app.mount('#app')
+nameUnnamedControls()
 
 void init().then(async () => {
   void requestPersistence()
