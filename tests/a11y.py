@@ -137,7 +137,8 @@ def small_targets(page: Any, min_px: float = 48, ignore: tuple[str, ...] = ()) -
                 if (el.disabled) continue
                 // visually hidden and out of the tab order: operated through another control
                 const own = el.getBoundingClientRect()
-                if (el.getAttribute('tabindex') === '-1' && own.width <= 2 && own.height <= 2) continue
+                const tiny = own.width <= 2 && own.height <= 2
+                if (el.getAttribute('tabindex') === '-1' && tiny) continue
                 if (ignore.some(s => el.closest(s))) continue
                 // an icon or input inside a larger control is part of that control
                 const outer = el.parentElement && el.parentElement.closest(sel)
