@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_user
@@ -35,7 +35,6 @@ from server.usecases.admin import users as uc_users
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
-T = TypeVar("T")
 ADMIN = ("admin",)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
@@ -182,7 +183,7 @@ def _load_user(user_id: str) -> User | None:
     return signed_in_user(db(), user_id)
 
 
-def _unauthorized() -> Response:
+def _unauthorized() -> ResponseReturnValue:
     if request.path.startswith("/api/") or request.is_json:
         return json_error(401, "unauthorized", "请先登录 / sign in first")
     return redirect(url_for("pages.login_page", next=request.full_path))

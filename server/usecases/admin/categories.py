@@ -17,10 +17,11 @@ from server.usecases.admin.request_body import (
     BodyReader,
     commit_unique,
     department_field,
+    get_or_not_found,
     json_number,
 )
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Conflict, NotFound
+from server.usecases.errors import Conflict
 
 log = logging.getLogger("wangge.admin")
 
@@ -93,10 +94,7 @@ def _check_limits(
 
 
 def _get_category(ctx: Context, cat_id: int) -> Category:
-    cat = ctx.db.get(Category, cat_id)
-    if cat is None:
-        raise NotFound("未知类别 / unknown category")
-    return cat
+    return get_or_not_found(ctx, Category, cat_id, "未知类别 / unknown category")
 
 
 def create_category(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,14 @@ from server.models import (
     Department,
     User,
 )
-from server.usecases.admin.request_body import BodyReader, commit_unique, region_field
+from server.usecases.admin.request_body import (
+    BodyReader,
+    commit_unique,
+    get_or_not_found,
+    region_field,
+)
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Conflict, NotFound
+from server.usecases.errors import Conflict
 
 log = logging.getLogger("wangge.admin")
 
@@ -49,10 +54,7 @@ def list_departments(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _get_department(ctx: Context, dep_id: int) -> Department:
-    dep = ctx.db.get(Department, dep_id)
-    if dep is None:
-        raise NotFound("未知部门 / unknown department")
-    return dep
+    return get_or_not_found(ctx, Department, dep_id, "未知部门 / unknown department")
 
 
 def create_department(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

@@ -23,9 +23,9 @@ from server.models import (
     Region,
     User,
 )
-from server.usecases.admin.request_body import iso
+from server.usecases.admin.request_body import get_or_not_found, iso
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Conflict, NotFound, Unprocessable, ValidationFailed
+from server.usecases.errors import Conflict, Unprocessable, ValidationFailed
 from server.usecases.grid_plan_versions import PlanCheck, PlanError, check_plan, publish, store_plan
 
 log = logging.getLogger("wangge.admin")
@@ -95,9 +95,7 @@ def list_plans(ctx: Context) -> list[dict[str, Any]]:
 
 
 def get_plan(ctx: Context, plan_id: int) -> dict[str, Any]:
-    plan = ctx.db.get(GridPlan, plan_id)
-    if plan is None:
-        raise NotFound("未知网格方案 / unknown grid plan")
+    plan = get_or_not_found(ctx, GridPlan, plan_id, "未知网格方案 / unknown grid plan")
     return {"plan": _plans_json(ctx, [plan])[0], "report": plan.report}
 
 
@@ -213,9 +211,7 @@ def upload_plan(
 
 
 def publish_plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
-    plan = ctx.db.get(GridPlan, plan_id)
-    if plan is None:
-        raise NotFound("未知网格方案 / unknown grid plan")
+    plan = get_or_not_found(ctx, GridPlan, plan_id, "未知网格方案 / unknown grid plan")
     try:
         publish(ctx.db, plan, now=ctx.now())
         ctx.db.commit()

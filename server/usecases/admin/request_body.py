@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,9 @@ from server.models import (
     Region,
 )
 from server.usecases.context import Context
-from server.usecases.errors import Conflict, ValidationFailed
+from server.usecases.errors import Conflict, NotFound, ValidationFailed
+
+M = TypeVar("M")
 
 REGION_CODE_LENGTHS = (6, 9, 12)
 
@@ -156,6 +158,14 @@ def department_field(
         inp.fail(key, "该部门已停用 / this department is retired")
         return None
     return dep
+
+
+def get_or_not_found(ctx: Context, model: type[M], ident: int, message: str) -> M:
+    """The row of ``model`` with this id, or a 404 saying ``message``."""
+    row = ctx.db.get(model, ident)
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def commit_unique(ctx: Context, conflict_field: str, message: str) -> None:

@@ -30,13 +30,14 @@ from server.usecases.admin.request_body import (
     BodyReader,
     commit_unique,
     department_field,
+    get_or_not_found,
     iso,
     normal_region_code,
     region_by_code,
     region_field,
 )
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Conflict, NotFound, ValidationFailed
+from server.usecases.errors import Conflict, ValidationFailed
 
 log = logging.getLogger("wangge.admin")
 
@@ -167,10 +168,7 @@ def list_users(
 
 
 def _get_user(ctx: Context, user_id: int) -> User:
-    user = ctx.db.get(User, user_id)
-    if user is None:
-        raise NotFound("未知用户 / unknown user")
-    return user
+    return get_or_not_found(ctx, User, user_id, "未知用户 / unknown user")
 
 
 def get_user(ctx: Context, user_id: int) -> dict[str, Any]:
