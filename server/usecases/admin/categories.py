@@ -8,10 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from server.models import (
-    Category,
-    Incident,
-)
+from server.models import Category, Incident
 from server.models.catalog import LIMIT_UNITS
 from server.usecases.admin.request_body import (
     BodyReader,

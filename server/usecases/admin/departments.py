@@ -8,10 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from server.models import (
-    Department,
-    User,
-)
+from server.models import Department, User
 from server.usecases.admin.request_body import (
     BodyReader,
     commit_unique,

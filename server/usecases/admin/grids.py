@@ -7,14 +7,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from server.models import (
-    DUTIES,
-    Grid,
-    GridAssignment,
-    GridPlan,
-    Region,
-    User,
-)
+from server.models import DUTIES, Grid, GridAssignment, GridPlan, Region, User
 from server.usecases.admin.request_body import normal_region_code, region_by_code
 from server.usecases.context import Context
 from server.usecases.errors import NotFound, ValidationFailed

@@ -17,12 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.crs import parse_crs
 from geo.errors import CRSError
 from geo.io import SUPPORTED_SUFFIXES
-from server.models import (
-    Grid,
-    GridPlan,
-    Region,
-    User,
-)
+from server.models import Grid, GridPlan, Region, User
 from server.usecases.admin.request_body import get_or_not_found, iso
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Unprocessable, ValidationFailed

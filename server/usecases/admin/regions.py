@@ -7,9 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.models import (
-    Region,
-)
+from server.models import Region
 from server.usecases import policy
 from server.usecases.admin.request_body import normal_region_code, region_by_code
 from server.usecases.context import Actor, Context

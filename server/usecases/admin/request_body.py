@@ -14,10 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.models import (
-    Department,
-    Region,
-)
+from server.models import Department, Region
 from server.usecases.context import Context
 from server.usecases.errors import Conflict, NotFound, ValidationFailed
 

@@ -14,16 +14,7 @@ from typing import Any
 from sqlalchemy import false, or_, select
 
 from geo.parents import is_grid_code
-from server.models import (
-    DUTIES,
-    ROLES,
-    Department,
-    Grid,
-    GridAssignment,
-    GridPlan,
-    Region,
-    User,
-)
+from server.models import DUTIES, ROLES, Department, Grid, GridAssignment, GridPlan, Region, User
 from server.models.geography import DUTY_LABELS
 from server.security import MIN_PASSWORD_LENGTH, hash_password
 from server.usecases.admin.request_body import (
