@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from server.models import DUTIES, Grid, GridAssignment, GridPlan, Region, User
-from server.usecases.admin.request_body import normal_region_code, region_by_code
+from server.usecases.admin.request_body import region_parameter
 from server.usecases.context import Context
-from server.usecases.errors import NotFound, ValidationFailed
+from server.usecases.errors import NotFound
 
 
 def list_grids(
@@ -27,12 +27,7 @@ def list_grids(
         .order_by(Grid.code)
     )
     if region:
-        if normal_region_code(region) is None:
-            raise ValidationFailed(
-                "区划代码应为 6、9 或 12 位数字 / a region code has 6, 9 or 12 digits",
-                fields={"region": "6, 9 or 12 digits"},
-            )
-        reg = region_by_code(ctx, region)
+        reg = region_parameter(ctx, region, "region")
         if reg is None:
             raise NotFound("未知区域 / unknown region")
         stmt = stmt.where(community.c.path.startswith(reg.path))

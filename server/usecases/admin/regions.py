@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from server.models import Region
 from server.usecases import policy
-from server.usecases.admin.request_body import normal_region_code, region_by_code
+from server.usecases.admin.request_body import region_parameter
 from server.usecases.context import Actor, Context
-from server.usecases.errors import NotFound, ValidationFailed
+from server.usecases.errors import NotFound
 
 
 def region_json(region: Region, codes: dict[int, str]) -> dict[str, Any]:
@@ -49,12 +49,7 @@ def regions_children(ctx: Context, actor: Actor, parent: str | None) -> list[dic
     the counties). A parent outside the user's subtree does not exist for them (404)."""
     starts = _picker_roots(ctx, actor)
     if parent:
-        if normal_region_code(parent) is None:
-            raise ValidationFailed(
-                "区划代码应为 6、9 或 12 位数字 / a region code has 6, 9 or 12 digits",
-                fields={"parent": "6, 9 or 12 digits"},
-            )
-        region = region_by_code(ctx, parent)
+        region = region_parameter(ctx, parent, "parent")
         if region is None or not policy.may_see_region(ctx.db, actor, region):
             raise NotFound("未知区域 / unknown region")
         rows = list(

@@ -131,6 +131,17 @@ def region_by_code(ctx: Context, code: str) -> Region | None:
     return ctx.db.scalar(select(Region).where(Region.code == normal))
 
 
+def region_parameter(ctx: Context, code: str, name: str) -> Region | None:
+    """The region a query parameter names by its 6-, 9- or 12-digit code (None: no such region);
+    a malformed code is a 400 naming the parameter."""
+    if normal_region_code(code) is None:
+        raise ValidationFailed(
+            "区划代码应为 6、9 或 12 位数字 / a region code has 6, 9 or 12 digits",
+            fields={name: "6, 9 or 12 digits"},
+        )
+    return region_by_code(ctx, code)
+
+
 def region_field(ctx: Context, inp: BodyReader, key: str = "region_code") -> Region | None:
     code = inp.text(key, max_len=12)
     if not code:
