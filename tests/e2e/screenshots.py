@@ -62,7 +62,7 @@ def main() -> int:
                     permissions=["geolocation"],
                 )
                 page = ctx.new_page()
-                page.goto(server.url + "/app/")
+                page.goto(server.url + "/login?next=/app/")  # the one sign-in page
                 page.evaluate(
                     f"() => localStorage.setItem('wangge.largeFont', '{1 if large else 0}')"
                 )

@@ -120,10 +120,22 @@ def test_large_font_case_tabs_fit_the_screen(page: Any, server: LiveServer) -> N
     sign_in(page, server.url, settings={"wangge.largeFont": "1"})
     go(page, "#/cases")
     page.wait_for_selector(".case-tabs .van-tab")
+    # every tab's name and count are inside the tab and the screen (not cut off, no "…")
     clipped = page.evaluate(
         """() => [...document.querySelectorAll('.case-tabs .van-tab')].filter(t => {
             const r = t.getBoundingClientRect(), x = t.querySelector('.van-tab__text')
-            return r.left < 0 || r.right > innerWidth + 0.5 || x.scrollWidth > x.clientWidth + 1
+            const xr = x.getBoundingClientRect()
+            const inside = (el) => {
+              const range = document.createRange()
+              range.selectNodeContents(el)
+              const e = range.getBoundingClientRect()
+              return e.left >= xr.left - 1 && e.right <= xr.right + 1
+                && e.top >= xr.top - 1 && e.bottom <= xr.bottom + 1
+            }
+            return r.left < 0 || r.right > innerWidth + 0.5
+              || x.scrollWidth > x.clientWidth + 1 || x.scrollHeight > x.clientHeight + 1
+              || !inside(t.querySelector('.case-tab__name'))
+              || !inside(t.querySelector('.case-tab__count'))
           }).map(t => t.textContent)"""
     )
     assert clipped == []
