@@ -177,8 +177,8 @@ def validate_plan(
                 Problem(
                     "duplicate_code",
                     [ids[i] for i in rows],
-                    f"编码重复 / duplicate code: {code} "
-                    f"(rows {', '.join(str(i + 1) for i in rows)})",
+                    f"编码重复：{code}（第 {'、'.join(str(i + 1) for i in rows)} 行） / duplicate "
+                    f"code: {code} (rows {', '.join(str(i + 1) for i in rows)})",
                     geojson_location(points),
                 )
             )
@@ -186,7 +186,8 @@ def validate_plan(
     # -- geometry: empty, not polygonal, invalid ----------------------------------------------
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing).tolist():
-        errors.append(Problem("empty", [ids[i]], f"几何为空 / empty geometry: {ids[i]}", None))
+        message = f"几何为空：{ids[i]} / empty geometry: {ids[i]}"
+        errors.append(Problem("empty", [ids[i]], message, None))
     types = shapely.get_type_id(geoms)
     not_poly = ~missing & ~np.isin(types, _POLYGONAL)
     for i in np.flatnonzero(not_poly).tolist():
@@ -196,7 +197,8 @@ def validate_plan(
             Problem(
                 "not_polygon",
                 [ids[i]],
-                f"不是面 / not a polygon: {ids[i]} ({geom.geom_type})",
+                f"不是面：{ids[i]}（{geom.geom_type}） / not a polygon: {ids[i]} "
+                f"({geom.geom_type})",
                 geojson_location(where),
             )
         )
@@ -232,7 +234,8 @@ def validate_plan(
                 Problem(
                     "invalid_geometry",
                     [ids[i]],
-                    f"几何无效 / invalid geometry: {ids[i]}: {reason}; {note}",
+                    f"几何无效：{ids[i]}（{reason}），{note.split(' / ')[0]} / invalid geometry: "
+                    f"{ids[i]}: {reason}; {note.split(' / ')[-1]}",
                     geojson_location(where),
                 )
             )
@@ -284,7 +287,7 @@ def validate_plan(
                 Problem(
                     "no_parent",
                     [ids[i]],
-                    f"不在任何上级区域内 / in no known parent area: {ids[i]}",
+                    f"不在任何上级区域内：{ids[i]} / in no known parent area: {ids[i]}",
                     plan.rep_point(i),
                 )
             )
@@ -317,17 +320,17 @@ def validate_plan(
             continue
         parent_code = parent_codes[parent_of[i]] if parent_of[i] >= 0 else None
         if code_problem(code, parent_code) is not None:
-            rule = (
-                f"{GRID_CODE_DIGITS} 位数字，序号不为 000 / {GRID_CODE_DIGITS} digits, "
-                "sequence not 000"
-            )
+            rule_zh = f"{GRID_CODE_DIGITS} 位数字，序号不为 000"
+            rule = f"{GRID_CODE_DIGITS} digits, sequence not 000"
             if parent_code is not None:
-                rule += f", 以上级编码开头 / starting with parent code {parent_code}"
+                rule_zh += f"，以上级编码 {parent_code} 开头"
+                rule += f", starting with parent code {parent_code}"
             errors.append(
                 Problem(
                     "bad_code",
                     [ids[i]],
-                    f"编码不合规 / malformed code: {code} (应为 / must be {rule})",
+                    f"编码不合规：{code}（应为 {rule_zh}） / malformed code: {code} "
+                    f"(must be {rule})",
                     plan.rep_point(i),
                 )
             )
@@ -342,8 +345,10 @@ def validate_plan(
                     Problem(
                         "bad_households",
                         [ids[i]],
-                        f"户数不是整数 / households is not a whole number: {ids[i]} has "
-                        f"{str(raw)[:40]!r} (应为 / must be 0–{HOUSEHOLDS_MAX:,} or empty)",
+                        f"户数不是整数：{ids[i]} 为 {str(raw)[:40]!r}"
+                        f"（应为 0–{HOUSEHOLDS_MAX:,} 或留空） / households is not a whole "
+                        f"number: {ids[i]} has "
+                        f"{str(raw)[:40]!r} (must be 0–{HOUSEHOLDS_MAX:,} or empty)",
                         plan.rep_point(i),
                     )
                 )
@@ -364,8 +369,8 @@ def validate_plan(
                 Problem(
                     "households_outlier",
                     [ids[i]],
-                    f"户数异常 / households outlier: {ids[i]} has {households[i]:g} households "
-                    f"(常见 / usual {low}–{high})",
+                    f"户数异常：{ids[i]} 有 {households[i]:g} 户（常见 {low}–{high}） / households "
+                    f"outlier: {ids[i]} has {households[i]:g} households (usual {low}–{high})",
                     plan.rep_point(i),
                 )
             )
@@ -407,7 +412,8 @@ def _check_overlaps(
             Problem(
                 "overlap",
                 [ids[i], ids[j]],
-                f"网格重叠 / grids overlap: {ids[i]} and {ids[j]} ({_fmt_area(areas[k])})",
+                f"网格重叠：{ids[i]} 与 {ids[j]}（{_fmt_area(areas[k])}） / grids overlap: "
+                f"{ids[i]} and {ids[j]} ({_fmt_area(areas[k])})",
                 geojson_location(shape),
             )
         )
@@ -440,7 +446,8 @@ def _check_outside(
             Problem(
                 "outside_boundary",
                 [ids[i]],
-                f"超出上级边界 / outside its parent boundary: {ids[i]} extends "
+                f"超出上级边界：{ids[i]} 超出 {parent_ids[parent_of[i]]} {_fmt_area(areas[k])} / "
+                f"outside its parent boundary: {ids[i]} extends "
                 f"{_fmt_area(areas[k])} beyond {parent_ids[parent_of[i]]}",
                 geojson_location(shape),
             )
@@ -467,6 +474,11 @@ def _gap_parts(
     return parts[keep], source[keep], areas[keep]
 
 
+def _in_zh(where: str) -> str:
+    """ " in 640181001001" → "（640181001001 内）" (the Chinese half of a gap message)."""
+    return f"（{where[4:]} 内）" if where.startswith(" in ") else ""
+
+
 def _report_gaps(
     parts: GeomArray,
     areas: npt.NDArray[np.float64],
@@ -490,8 +502,8 @@ def _report_gaps(
             Problem(
                 "gap",
                 [ids[i] for i in rows],
-                f"网格间有缝隙 / gap not covered by any grid{where[k]}: {_fmt_area(areas[k])} "
-                f"(next to {names})",
+                f"网格间有缝隙{_in_zh(where[k])}：{_fmt_area(areas[k])}（邻接 {names}） / gap not "
+                f"covered by any grid{where[k]}: {_fmt_area(areas[k])} (next to {names})",
                 geojson_location(shape),
             )
         )
@@ -580,7 +592,8 @@ def _check_area_outliers(
             Problem(
                 "area_outlier",
                 [ids[i]],
-                f"面积异常 / area outlier: {ids[i]} is {_fmt_area(areas[k])}, "
+                f"面积异常：{ids[i]} 为 {_fmt_area(areas[k])}，是中位数 {_fmt_area(median)} 的 "
+                f"{ratio[k]:.1f} 倍 / area outlier: {ids[i]} is {_fmt_area(areas[k])}, "
                 f"{ratio[k]:.1f}× the median {_fmt_area(median)}",
                 plan.rep_point(i),
             )
@@ -646,7 +659,8 @@ def report_codes(
             Problem(
                 "code_renumbered",
                 [ids[c.row]],
-                f"编码已重新编号 / code renumbered: {c.old} → {c.new} ({_REASON_TEXT[c.reason]})",
+                f"编码已重新编号：{c.old} → {c.new}（{_REASON_TEXT[c.reason].split(' / ')[0]}） / "
+                f"code renumbered: {c.old} → {c.new} ({_REASON_TEXT[c.reason].split(' / ')[-1]})",
                 geojson_location(point),
             )
         )

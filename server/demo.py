@@ -1,9 +1,13 @@
 """The demo county: 灵武市 (640181) with four towns, sixteen communities and ~320 grids.
 
-The outline is synthetic (no real boundary data ships with the product); towns carry their real
-统计用区划代码. Grids are a Voronoi partition built with ``geo.synthetic`` and go through the same
-validation, coding and publishing as an imported plan. Cases are made through the use cases with a
-clock set in the past, so their trails are real.
+The county is drawn from its real boundary when the public data set beside the project has it
+(``../shared/data/boundaries/county_640181.json``: Alibaba DataV GeoAtlas, GCJ-02, converted to
+WGS84 here; it is read, never copied into the product); without it, from the union of the towns.
+The towns, communities and grids are synthetic, around the county seat (no public town- or
+grid-level polygons exist); towns carry their real 统计用区划代码. The county area outside them is
+outside every grid, as in life. Grids are a Voronoi partition built with ``geo.synthetic`` and
+go through the same validation, coding and publishing as an imported plan. Cases are made
+through the use cases with a clock set in the past, so their trails are real.
 """
 
 from __future__ import annotations
@@ -47,6 +51,34 @@ def demo_outline() -> Polygon:
     return outline
 
 
+BOUNDARY_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "boundaries"
+
+
+def real_county_boundary(code: str = COUNTY[0], folder: Path | None = None) -> MultiPolygon | None:
+    """The county's real outline in WGS84 from the public boundary data set, or None when the
+    file is not there (an installation without ``../shared/data``)."""
+    import json
+
+    import numpy as np
+
+    from geo.crs import gcj02_to_wgs84
+
+    path = (folder or BOUNDARY_FILE) / f"county_{code}.json"
+    if not path.is_file():
+        return None
+    features = json.loads(path.read_text(encoding="utf-8")).get("features") or []
+    if not features:
+        return None
+    gcj = shapely.geometry.shape(features[0]["geometry"])
+
+    def to_wgs84(coords: np.ndarray) -> np.ndarray:
+        lon, lat = gcj02_to_wgs84(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    outline = shapely.make_valid(shapely.transform(gcj, to_wgs84))
+    return _multi(outline) if outline.geom_type in ("Polygon", "MultiPolygon") else None
+
+
 def _multi(g: object) -> MultiPolygon:
     return g if isinstance(g, MultiPolygon) else MultiPolygon([g])  # type: ignore[list-item]
 
@@ -72,9 +104,11 @@ def build_geography(db: Session, seed: int) -> Region:
     towns_gdf, comms_gdf, grids_gdf = build_hierarchy(
         demo_outline(), COUNTY[0], TOWNS, communities_per_town=4, grids_per_community=20, seed=seed
     )
-    county = _region(
-        db, COUNTY[0], COUNTY[1], "county", None, shapely.union_all(towns_gdf.geometry.values)
-    )
+    towns_union = shapely.union_all(towns_gdf.geometry.values)
+    real = real_county_boundary()
+    # the real outline when it holds every town (it does for 灵武市), else the towns' union
+    outline = real if real is not None and real.buffer(1e-9).contains(towns_union) else towns_union
+    county = _region(db, COUNTY[0], COUNTY[1], "county", None, outline)
     towns = {
         row.code: _region(db, row.code, row.name, "town", county, row.geometry)
         for row in towns_gdf.itertuples()

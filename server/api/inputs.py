@@ -230,6 +230,13 @@ class RegionsQuery(Query):
     parent: RegionCode | None = None
 
 
+class RegionShapesQuery(Query):
+    level: Annotated[
+        Text,
+        Field(pattern=r"^(county|town|community)(,(county|town|community))*$"),
+    ] = Field("county,town,community", description="levels, comma separated")
+
+
 class UploadBody(TolerantBody):
     """POST /uploads: start (or resume) a photo upload. Phones queue it offline, so it is
     tolerant like a report; the file's own name is informational and not stored."""

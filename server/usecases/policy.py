@@ -473,6 +473,7 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
             ("reference.bootstrap", "GET"),
             ("reference.grids_geojson", "GET"),
             ("regions.children", "GET"),
+            ("regions.shapes", "GET"),
             ("regions.tree", "GET"),
             ("cases.create_case", "POST"),  # and the workflow table: who may report
             ("cases.list_cases", "GET"),

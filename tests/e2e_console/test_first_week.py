@@ -257,3 +257,32 @@ def test_rankings_have_no_ranked_none_row(console: Any, api_as: Any) -> None:
     page.locator("[data-test=ranking] tbody tr[data-group]").first.wait_for()
     ranked = page.locator("[data-test=ranking] tbody tr[data-group]:not([data-test=unranked])")
     assert not any(ddy.user["display_name"] in n for n in ranked.all_inner_texts())
+
+
+def test_maps_orient_without_a_basemap(console: Any, api_as: Any) -> None:
+    """No tiles configured: the county, towns and communities are drawn under the grids, with
+    names; the demo county is its real outline (when the public boundary data is beside us)."""
+    import os
+
+    from shapely.geometry import shape
+
+    from server.demo import BOUNDARY_FILE
+
+    page = console("ddy", "/console/map")
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-test=map-stats]')?.dataset.regions ?? 0) > 0"
+    )
+    labels = page.locator(".wg-region-label").all_inner_texts()
+    assert "东塔镇" in labels and "城区街道" in labels, labels
+    shapes = api_as("ddy").get("/regions.geojson")
+    levels = {f["properties"]["level"] for f in shapes["features"]}
+    assert levels == {"county", "town", "community"}, levels
+    county = next(f for f in shapes["features"] if f["properties"]["level"] == "county")
+    if not (BOUNDARY_FILE / "county_640181.json").exists():
+        if os.environ.get("CI"):
+            raise AssertionError(f"{BOUNDARY_FILE} missing")
+        pytest.skip("../shared/data/boundaries absent: the demo county is the towns' union")
+    minx, miny, maxx, maxy = shape(county["geometry"]).bounds
+    # 灵武市 spans ~0.68° × 0.72° (the synthetic towns: ~0.2°)
+    assert maxx - minx > 0.6 and maxy - miny > 0.6, (minx, miny, maxx, maxy)
+    assert not page.js_errors

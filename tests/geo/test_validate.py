@@ -49,7 +49,7 @@ def test_overlap(plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> None:
     [problem] = report.errors
     assert problem.kind == "overlap"
     assert problem.features == [code(1), code(2)]
-    assert problem.message.startswith("网格重叠 / grids overlap: ")
+    assert problem.message.startswith("网格重叠：") and " / grids overlap: " in problem.message
     strip = box(X0 + STEP, Y0 + STEP, X0 + STEP + 0.002, Y0 + 2 * STEP)
     assert location(problem).symmetric_difference(strip).area < 1e-10
     area_m2 = float(problem.message.split("(")[1].split(" ")[0])

@@ -89,3 +89,57 @@ def regions_tree(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
         else:
             top.append(node)
     return top
+
+
+LEVELS = ("county", "town", "community")
+# simplification tolerance (degrees) per level: the outlines orient a person, they are not
+# a survey (a county ~100 m, a community ~10 m)
+_TOLERANCE = {"county": 0.001, "town": 0.0003, "community": 0.0001}
+
+
+def regions_collection(ctx: Context, actor: Actor, levels: Iterable[str]) -> dict[str, Any]:
+    """The boundaries of the user's regions of ``levels`` as GeoJSON (name and code in the
+    properties): drawn under the grids so a map orients a person without a basemap."""
+    import shapely
+
+    where = None if actor.role == "admin" else policy.roots(ctx.db, actor)
+    wanted = [lv for lv in LEVELS if lv in set(levels)]
+    stmt = (
+        select(Region)
+        .where(policy.path_clause(Region.path, where), Region.level.in_(wanted))
+        .where(Region.boundary.is_not(None))
+        .order_by(Region.code)
+    )
+    rows = list(ctx.db.scalars(stmt))
+    # a user below the county (a town's dispatcher) still sees their county's outline
+    if where is not None and "county" in wanted and actor.region_id is not None:
+        own = ctx.db.get(Region, actor.region_id)
+        county_path = "/".join((own.path if own else "").split("/")[:2]) + "/"
+        rows += list(
+            ctx.db.scalars(
+                select(Region).where(Region.path == county_path, Region.level == "county")
+            )
+        )
+    seen: set[int] = set()
+    features = []
+    for r in rows:
+        if r.id in seen or r.boundary is None:
+            continue
+        seen.add(r.id)
+        geom = shapely.simplify(r.boundary, _TOLERANCE.get(r.level, 0.0001))
+        label = shapely.point_on_surface(r.boundary)
+        features.append(
+            {
+                "type": "Feature",
+                "id": r.id,
+                "properties": {
+                    "code": r.code,
+                    "name": r.name,
+                    "level": r.level,
+                    "label_lon": round(label.x, 6),
+                    "label_lat": round(label.y, 6),
+                },
+                "geometry": shapely.geometry.mapping(geom),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -42,6 +42,7 @@ const D: Record<string, [string, string]> = {
   nav_dashboard: ['统计分析', 'Analytics'],
   nav_desk: ['部门工作台', 'Department desk'],
   logout: ['退出', 'Sign out'],
+  large_font: ['大字版', 'Large text'],
   login: ['登录', 'Sign in'],
   login_title: ['登录指挥中心控制台', 'Sign in to the command centre'],
   relogin_title: ['登录已过期，请重新登录', 'Session expired: sign in again'],

@@ -108,6 +108,58 @@ export function gridsLayer(
   return layer
 }
 
+/** A region boundary from `GET /regions.geojson` (county, town or community). */
+export interface RegionProperties {
+  code: string
+  name: string
+  level: 'county' | 'town' | 'community'
+  label_lon: number
+  label_lat: number
+}
+
+const REGION_STYLE: Record<RegionProperties['level'], L.PathOptions> = {
+  county: { color: '#37474f', weight: 3, opacity: 0.9, fill: true, fillColor: '#fbfaf5', fillOpacity: 0.6 },
+  town: { color: '#546e7a', weight: 2, opacity: 0.9, dashArray: '8 4', fill: false },
+  community: { color: '#78909c', weight: 1, opacity: 0.8, dashArray: '3 3', fill: false },
+}
+
+/**
+ * County, town and community boundaries with their names, for under the grids: without a
+ * basemap (or offline) they are what orients a person. Not interactive (clicks reach the grids
+ * and cases above); community names only from `communityZoom` on.
+ */
+export function regionsLayer(collection: { features: Array<{ properties: RegionProperties; geometry: unknown }> }, map: L.Map, communityZoom = 14): L.LayerGroup {
+  const group = L.layerGroup()
+  const shapes = L.geoJSON(collection as unknown as GeoJSON.FeatureCollection, {
+    interactive: false,
+    style: (f) => REGION_STYLE[(f?.properties as RegionProperties).level] ?? REGION_STYLE.community,
+  })
+  group.addLayer(shapes)
+  const labels: Array<{ level: string; marker: L.Marker }> = []
+  for (const f of collection.features) {
+    const p = f.properties
+    if (p.level === 'county') continue
+    const marker = L.marker([p.label_lat, p.label_lon], {
+      interactive: false,
+      keyboard: false,
+      icon: divIcon(L, { className: `wg-region-label wg-region-${p.level}`, html: html`<span>${p.name}</span>`, iconSize: [0, 0] }),
+    })
+    labels.push({ level: p.level, marker })
+  }
+  const sync = (): void => {
+    const z = map.getZoom()
+    for (const { level, marker } of labels) {
+      const show = level === 'town' ? z < communityZoom + 2 : z >= communityZoom
+      if (show && !group.hasLayer(marker)) group.addLayer(marker)
+      if (!show && group.hasLayer(marker)) group.removeLayer(marker)
+    }
+  }
+  map.on('zoomend', sync)
+  group.on('remove', () => map.off('zoomend', sync))
+  sync()
+  return group
+}
+
 export function fitCollection(map: L.Map, collection: GridCollection | null | undefined, padding = 16): boolean {
   if (!collection?.features.length) return false
   const b = L.geoJSON(collection as unknown as GeoJSON.FeatureCollection).getBounds()

@@ -63,6 +63,8 @@ const D: Record<string, [string, string]> = {
   n_grids: ['{n} 个网格', '{n} grids'],
   no_duties: ['尚未分配网格', 'No grid duties yet'],
   add_duty: ['添加网格职责', 'Add a grid duty'],
+  duty: ['网格职责', 'Grid duty'],
+  user: ['人员', 'Person'],
   save_duties: ['保存网格职责', 'Save grid duties'],
   duties_saved: ['网格职责已保存', 'Grid duties saved'],
   grid_code_ph: ['网格编码或名称', 'Grid code or name'],
