@@ -1,32 +1,52 @@
-"""Report intake and dispatch under sustained load: gunicorn + PostgreSQL, load from this process.
+"""Report intake side by side with its bare stack, while hundreds of consoles are connected.
 
-    .venv/bin/python bench/api_load.py [--seconds 60] [--rate 60] [--workers 4]
+    .venv/bin/python bench/api_load.py [--workers 2] [--consoles 300] [--step-seconds 5]
         [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
-Creates a throw-away database (with PostGIS), migrates it, seeds the demo county, starts gunicorn
-on a free loopback port, then drives a fixed request rate (open loop: requests are sent on
-schedule whether or not earlier ones have answered) for ``--seconds``: grid workers report cases
-(each with a client UUID) and the dispatcher accepts and dispatches them. Prints throughput,
-p50/p95/p99 latency per kind, errors, and the count of acknowledged reports against the count in
-the database, which must match. Goal: p99 < 100 ms with zero errors.
+Creates a throw-away database (with PostGIS), migrates it, seeds the demo county and starts two
+servers with the same gunicorn config (``gunicorn.conf.py``, same workers and worker class):
+
+- the product, ``wsgi:app``: ``POST /api/v1/cases`` signed in as a grid worker;
+- the bare stack, ``bench/bare_app.py``: Flask + a psycopg pool + one INSERT of the same body.
+
+The load generator is ``wrk`` (compiled, C + LuaJIT; ``bench/intake.lua`` makes each body with a
+fresh UUID and records the UUID of every acknowledged answer). For each stack it prints a fixed
+run (``wrk -t2 -c16``) and a closed-loop search: ``-c`` is stepped 1, 2, 4, … and the
+"maximum sustainable rate" is the highest throughput of a step with p99 < 100 ms and no errors.
+Every step checks that each acknowledged report is in the database (rows stored beyond those
+acknowledged are requests in flight when wrk stopped, at most one per connection).
+
+While the product is loaded, ``--consoles`` long polls (``GET /api/v1/changes``, as
+``webapp/src/console/live.ts`` does) run in a separate process: county dispatchers and town
+dispatchers, each console checking at the end that it received every change in its scope, and
+the delay from a change (its ``updated_at``) to its arrival.
+
+Done when (issue 13): product max rate >= 0.5 x bare max rate, zero errors, acknowledged =
+stored, every console got every change within 5 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
 import json
+import multiprocessing as mp
 import os
-import random
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from statistics import quantiles
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,6 +57,14 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from server.db import make_engine, normalise_url  # noqa: E402
 
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+LUA = ROOT / "bench" / "intake.lua"
+P99_GOAL_MS = 100.0
+STEPS = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
+BARE_DDL = (
+    "CREATE TABLE IF NOT EXISTS bench_reports (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -44,53 +72,279 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Client:
-    """One keep-alive connection with a signed-in session."""
+def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise SystemExit(f"server on :{port} exited ({proc.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on :{port} did not start")
 
-    def __init__(self, port: int, username: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookie = ""
-        self.csrf = ""
-        status, body = self.call(
-            "POST", "/api/v1/auth/login", {"username": username, "password": "wangge-demo"}
+
+def login(port: int, username: str) -> tuple[str, str]:
+    """(Cookie header, CSRF token) of a fresh sign-in."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/auth/login",
+        data=json.dumps({"username": username, "password": "wangge-demo"}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body = json.loads(resp.read())
+        cookies = [v.split(";", 1)[0] for k, v in resp.headers.items() if k.lower() == "set-cookie"]
+    return "; ".join(cookies), body["csrf_token"]
+
+
+# --- one wrk run ---------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    connections: int
+    seconds: float
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+    acked: list[str]
+
+    def ok(self) -> bool:
+        return self.errors == 0 and self.p99 < P99_GOAL_MS
+
+
+def _ms(value: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value.strip())
+    if not m:
+        return float("nan")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+def wrk(port: int, path: str, env: dict[str, str], connections: int, seconds: float) -> Run:
+    ackdir = Path(tempfile.mkdtemp(prefix="wangge-acks-"))
+    threads = min(2, connections)
+    out = subprocess.run(
+        [
+            WRK,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        env={**os.environ, **env, "BENCH_PATH": path, "BENCH_ACKDIR": str(ackdir)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lat = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)\s*$", out, re.M))
+    if "50" not in lat:
+        print(out, file=sys.stderr)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors += int(non2xx.group(1)) if non2xx else 0
+    acked = [k for f in ackdir.glob("acked-*.txt") for k in f.read_text().split()]
+    shutil.rmtree(ackdir, ignore_errors=True)
+    return Run(
+        connections, seconds, rps, _ms(lat.get("50", "")), _ms(lat.get("99", "")), errors, acked
+    )
+
+
+class Store:
+    """Checks acknowledged reports against the database of one stack."""
+
+    def __init__(self, engine: Any, table: str, key: str) -> None:
+        self.engine, self.table, self.key = engine, table, key
+        self.acked = 0
+        self.missing = 0
+        self.in_flight = 0
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one())
+
+    def settle(self) -> int:
+        """The row count once requests still in flight when wrk stopped have finished."""
+        last, same_since = self.count(), time.monotonic()
+        deadline = time.monotonic() + 15
+        while time.monotonic() - same_since < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.count()
+            if now != last:
+                last, same_since = now, time.monotonic()
+        return last
+
+    def check(self, run: Run, before: int) -> str:
+        self.settle()
+        with self.engine.connect() as conn:
+            stored = conn.execute(
+                text(f"SELECT count(*) FROM {self.table} WHERE {self.key} = ANY(:keys)"),
+                {"keys": run.acked},
+            ).scalar_one()
+        new_rows = self.count() - before
+        missing = len(set(run.acked)) - stored
+        extra = new_rows - stored
+        self.acked += len(run.acked)
+        self.missing += missing + (len(run.acked) - len(set(run.acked)))
+        self.in_flight += extra
+        bad = missing or extra < 0 or extra > run.connections
+        return (
+            f"acked {len(run.acked)} stored {stored}"
+            + (f" (+{extra} in flight at stop)" if extra else "")
+            + (" MISMATCH" if bad else "")
         )
-        if status != 200:
-            raise SystemExit(f"login {username}: {status} {body}")
-        self.csrf = body["csrf_token"]
 
-    def call(self, method: str, path: str, body: object = None) -> tuple[int, dict]:
-        headers = {"Content-Type": "application/json", "Cookie": self.cookie}
-        if self.csrf:
-            headers["X-CSRFToken"] = self.csrf
-        data = json.dumps(body).encode() if body is not None else None
-        for attempt in (1, 2):
-            try:
-                self.conn.request(method, path, body=data, headers=headers)
-                resp = self.conn.getresponse()
-                raw = resp.read()
+
+def measure(
+    name: str, port: int, path: str, env: dict[str, str], store: Store, args: argparse.Namespace
+) -> tuple[Run, Run | None]:
+    """The fixed run and the closed-loop search; answers (fixed run, best sustainable step)."""
+    before = store.settle()
+    fixed = wrk(port, path, env, 16, args.fixed_seconds)
+    print(
+        f"  {name:8s} wrk -t2 -c16 -d{args.fixed_seconds:g}s: {fixed.rps:7.1f} req/s  "
+        f"p50 {fixed.p50:6.1f} ms  p99 {fixed.p99:6.1f} ms  errors {fixed.errors}  "
+        f"{store.check(fixed, before)}",
+        flush=True,
+    )
+    best: Run | None = None
+    misses = 0
+    for c in STEPS:
+        before = store.settle()
+        run = wrk(port, path, env, c, args.step_seconds)
+        verdict = store.check(run, before)
+        print(
+            f"  {name:8s} -c{c:<3d} {run.rps:7.1f} req/s  p50 {run.p50:6.1f} ms  "
+            f"p99 {run.p99:6.1f} ms  errors {run.errors}  {verdict}"
+            + ("" if run.ok() else "  (p99 >= 100 ms or errors)"),
+            flush=True,
+        )
+        if run.ok():
+            misses = 0
+            if best is None or run.rps > best.rps:
+                best = run
+        else:
+            misses += 1
+            if misses >= 2:
                 break
-            except (OSError, http.client.HTTPException):
-                # The server closed an idle keep-alive connection: reconnect and send again
-                # (safe: every report and action carries its UUID, so a repeat is a replay).
-                self.conn.close()
-                if attempt == 2:
-                    raise
-        for header, value in resp.getheaders():
-            if header.lower() == "set-cookie":
-                name_value = value.split(";", 1)[0]
-                jar = dict(c.split("=", 1) for c in self.cookie.split("; ") if "=" in c)
-                k, v = name_value.split("=", 1)
-                jar[k] = v
-                self.cookie = "; ".join(f"{a}={b}" for a, b in jar.items())
-        return resp.status, (json.loads(raw) if raw else {})
+    return fixed, best
+
+
+# --- consoles ------------------------------------------------------------------------------
+
+
+def _consoles_main(
+    port: int,
+    sessions: list[tuple[str, str, str]],  # (cookie, scope kind, scope id) per console
+    stop: Any,
+    ready: Any,
+    out: Any,
+) -> None:
+    asyncio.run(_consoles(port, sessions, stop, ready, out))
+
+
+async def _get(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, cookie: str
+) -> tuple[int, bytes]:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+    return status, await reader.readexactly(length)
+
+
+async def _consoles(
+    port: int, sessions: list[tuple[str, str, str]], stop: Any, ready: Any, out: Any
+) -> None:
+    seen: list[dict[int, float]] = [{} for _ in sessions]  # case id -> worst delay (s)
+    starts: list[int] = [0] * len(sessions)
+    errors: list[str] = []
+    polls = [0]
+    refused = [0]
+    started = [0]
+
+    async def console(i: int, cookie: str) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        status, body = await _get(reader, writer, "/api/v1/changes", cookie)
+        cursor = json.loads(body)["cursor"]
+        starts[i] = int(cursor)
+        started[0] += 1
+        if started[0] == len(sessions):
+            ready.set()
+        while not stop.is_set():
+            try:
+                status, body = await _get(
+                    reader, writer, f"/api/v1/changes?after={cursor}&wait=20", cookie
+                )
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                errors.append(type(exc).__name__)
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            now = time.time()
+            polls[0] += 1
+            if status != 200:
+                errors.append(str(status))
+                await asyncio.sleep(1)
+                continue
+            answer = json.loads(body)
+            cursor = answer["cursor"]
+            for item in answer["items"]:
+                at = datetime.fromisoformat(item["updated_at"].replace("Z", "+00:00"))
+                delay = now - at.timestamp()
+                if delay > seen[i].get(item["id"], -1.0):
+                    seen[i][item["id"]] = delay
+            if answer.get("retry_after"):
+                refused[0] += 1
+                await asyncio.sleep(answer["retry_after"])
+        writer.close()
+
+    if not sessions:
+        ready.set()
+    tasks = [asyncio.create_task(console(i, s[0])) for i, s in enumerate(sessions)]
+    while not stop.is_set():
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0)
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    out.put(
+        {
+            "seen": [{k: v for k, v in s.items()} for s in seen],
+            "starts": starts,
+            "errors": errors,
+            "polls": polls[0],
+            "refused": refused[0],
+        }
+    )
+
+
+# --- main ----------------------------------------------------------------------------------
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--rate", type=float, default=60, help="requests per second, all kinds")
-    ap.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    ap.add_argument("--threads", type=int, default=16, help="load-generator threads")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both)")
+    ap.add_argument("--consoles", type=int, default=300)
+    ap.add_argument(
+        "--county-consoles",
+        type=int,
+        default=60,
+        help="of --consoles, how many see the whole county (the rest a town each)",
+    )
+    ap.add_argument("--per-user", type=int, default=10, help="consoles per console account")
+    ap.add_argument("--fixed-seconds", type=float, default=10)
+    ap.add_argument("--step-seconds", type=float, default=5)
+    ap.add_argument("--skip-bare", action="store_true", help="only the product (trying things)")
+    ap.add_argument("--settle", type=float, default=6, help="seconds for consoles to catch up")
     ap.add_argument(
         "--pg",
         default=os.environ.get(
@@ -98,6 +352,7 @@ def main() -> None:
         ),
     )
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up servers and database
 
     server_url = normalise_url(args.pg)
     name = f"wangge_bench_{uuid.uuid4().hex[:8]}"
@@ -111,10 +366,11 @@ def main() -> None:
         "WANGGE_DATABASE_URL": db_url,
         "WANGGE_INSTANCE_DIR": str(instance),
         "WANGGE_LOGIN_MAX_FAILURES": "1000",
+        "WANGGE_LONG_POLL_PER_USER": str(args.per_user),
+        "GUNICORN_WORKERS": str(args.workers),
     }
     flask = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi"]
-    port = free_port()
-    server = None
+    servers: list[subprocess.Popen[bytes]] = []
     try:
         engine = make_engine(db_url, poolclass=NullPool)
         with engine.begin() as conn:
@@ -123,8 +379,8 @@ def main() -> None:
             [*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True
         )
         subprocess.run([*flask, "demo", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
-        with engine.connect() as conn:
-            before = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+        with engine.begin() as conn:
+            conn.execute(text(BARE_DDL))
             points = conn.execute(
                 text(
                     "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids"
@@ -132,152 +388,184 @@ def main() -> None:
             ).all()
             cats = [
                 r[0]
-                for r in conn.execute(text("SELECT id FROM categories WHERE parent_id IS NOT NULL"))
+                for r in conn.execute(
+                    text("SELECT id FROM categories WHERE parent_id IS NOT NULL AND active")
+                )
             ]
-            dep = conn.execute(text("SELECT id FROM departments ORDER BY id LIMIT 1")).scalar_one()
-        server = subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/gunicorn"),
-                "-w",
-                str(args.workers),
-                "-k",
-                "gthread",
-                "--threads",
-                "4",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        print(f"gunicorn: {args.workers} workers (gthread x4) on :{port}; PostgreSQL db {name}")
-        print(f"load: {args.rate:g} req/s for {args.seconds:g} s from {args.threads} threads")
-
-        lat: dict[str, list[float]] = {"report": [], "accept": [], "dispatch": []}
-        errors: list[str] = []
-        acked: set[str] = set()
-        lock = threading.Lock()
-        pending: list[tuple[int, int]] = []  # (case id, version) waiting for accept/dispatch
-        start = time.monotonic() + 1.0
-        interval = args.threads / args.rate
-
-        def worker(n: int) -> None:
-            rng = random.Random(n)
-            field = Client(port, "wgy" if n % 2 else f"wgy{(n % 15) + 2:02d}")
-            desk = Client(port, "ddy")
-            t_next = start + n * (interval / args.threads)
-            while t_next < start + args.seconds:
-                delay = t_next - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                t_next += interval
-                with lock:
-                    job = pending.pop() if pending and rng.random() < 0.5 else None
-                try:
-                    if job is None:
-                        x, y = rng.choice(points)
-                        key = str(uuid.uuid4())
-                        body = {
-                            "uuid": key,
-                            "category_id": rng.choice(cats),
-                            "description": "负载测试上报",
-                            "lon": x,
-                            "lat": y,
-                            "accuracy_m": 10,
-                        }
-                        t0 = time.perf_counter()
-                        status, answer = field.call("POST", "/api/v1/cases", body)
-                        dt = time.perf_counter() - t0
-                        kind = "report"
-                        if status in (200, 201):
-                            with lock:
-                                acked.add(key)
-                                pending.append((answer["case"]["id"], answer["case"]["version"]))
-                    else:
-                        cid, version = job
-                        t0 = time.perf_counter()
-                        status, answer = desk.call(
-                            "POST",
-                            f"/api/v1/cases/{cid}/actions",
-                            {"uuid": str(uuid.uuid4()), "action": "accept", "version": version},
-                        )
-                        lat["accept"].append(time.perf_counter() - t0)
-                        if status == 200:
-                            t0 = time.perf_counter()
-                            status, answer = desk.call(
-                                "POST",
-                                f"/api/v1/cases/{cid}/actions",
-                                {
-                                    "uuid": str(uuid.uuid4()),
-                                    "action": "dispatch",
-                                    "department_id": dep,
-                                    "version": answer["case"]["version"],
-                                },
-                            )
-                        dt = time.perf_counter() - t0
-                        kind = "dispatch"
-                    with lock:
-                        lat[kind].append(dt)
-                        if status not in (200, 201):
-                            errors.append(f"{kind} {status} {answer.get('error')}")
-                except Exception as exc:  # noqa: BLE001 - a bench counts every failure
-                    with lock:
-                        errors.append(f"{type(exc).__name__}: {exc}")
-                    field = Client(port, "wgy")
-                    desk = Client(port, "ddy")
-
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.threads)]
-        t0 = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - max(t0, start)
-        total = sum(len(v) for v in lat.values())
-        print(
-            f"\nrequests: {total} in {elapsed:.1f} s = {total / elapsed:.1f} req/s; "
-            f"errors: {len(errors)}"
-        )
-        for kind, values in lat.items():
-            if len(values) < 2:
-                continue
-            q = quantiles(values, n=100)
-            print(
-                f"  {kind:9s} n={len(values):6d}  p50 {q[49] * 1000:6.1f} ms  "
-                f"p95 {q[94] * 1000:6.1f} ms  p99 {q[98] * 1000:6.1f} ms  "
-                f"max {max(values) * 1000:6.1f} ms"
+            towns = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT id FROM regions WHERE level = 'town' ORDER BY id")
+                )
+            ]
+            county = conn.execute(text("SELECT region_id FROM users WHERE username = 'ddy'"))
+            county_id = county.scalar_one()
+            # Console accounts: dispatchers of the county and of each town (ddy's password).
+            n_accounts = -(-args.consoles // args.per_user)
+            n_county = -(-args.county_consoles // args.per_user)
+            accounts: list[tuple[str, str, int]] = []
+            for a in range(n_accounts):
+                scope, rid = (
+                    ("county", county_id) if a < n_county else ("town", towns[a % len(towns)])
+                )
+                accounts.append((f"console{a:03d}", scope, rid))
+                conn.execute(
+                    text(
+                        "INSERT INTO users (username, display_name, password_hash, role, "
+                        "region_id, phone, active, session_epoch, created_at) "
+                        "SELECT :u, :u, password_hash, 'dispatcher', :r, '', true, 0, now() "
+                        "FROM users WHERE username = 'ddy'"
+                    ),
+                    {"u": f"console{a:03d}", "r": rid},
+                )
+        lua_env = {
+            "BENCH_POINTS": ";".join(f"{x:.6f},{y:.6f}" for x, y in points),
+            "BENCH_CATS": ";".join(str(c) for c in cats),
+        }
+        conf = ["-c", str(ROOT / "gunicorn.conf.py"), "--log-level", "warning"]
+        gunicorn = str(ROOT / ".venv/bin/gunicorn")
+        product_port, bare_port = free_port(), free_port()
+        servers.append(
+            subprocess.Popen(
+                [gunicorn, *conf, "-b", f"127.0.0.1:{product_port}", "wsgi:app"], env=env, cwd=ROOT
             )
-        for e in sorted(set(errors))[:10]:
-            print(f"  error: {e} (x{errors.count(e)})")
-        with engine.connect() as conn:
-            stored = conn.execute(
-                text("SELECT count(*) FROM incidents WHERE uuid = ANY(:keys)"),
-                {"keys": sorted(acked)},
-            ).scalar_one()
-            total_now = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
-        new_rows = total_now - before
-        verdict = "MATCH" if stored == len(acked) == new_rows else "MISMATCH"
+        )
+        servers.append(
+            subprocess.Popen(
+                [gunicorn, *conf, "-b", f"127.0.0.1:{bare_port}", "bench.bare_app:app"],
+                env=env,
+                cwd=ROOT,
+            )
+        )
+        wait_port(product_port, servers[0])
+        wait_port(bare_port, servers[1])
+        from gunicorn.config import Config
+
+        cfg = Config()
+        ns: dict[str, Any] = {}
+        exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), ns)
+        worker_class = ns.get("worker_class", cfg.worker_class_str)
         print(
-            f"acknowledged reports: {len(acked)}; in the database: {stored} "
-            f"(new rows: {new_rows}) -> {verdict}"
+            f"servers: gunicorn -c gunicorn.conf.py, {args.workers} workers, worker class "
+            f"{worker_class!r} (both stacks); PostgreSQL db {name}"
+        )
+        print(
+            f"load generator: {WRK} (wrk, compiled C + LuaJIT, script bench/intake.lua), "
+            f"closed loop; {os.cpu_count()} CPUs on this machine"
+        )
+
+        cookie, csrf = login(product_port, "wgy")
+        product_env = {**lua_env, "BENCH_COOKIE": cookie, "BENCH_CSRF": csrf}
+
+        print("\nbare stack (Flask + psycopg pool + one INSERT), POST /report:")
+        bare_fixed, bare_best = Run(16, 0, 0, 0, 0, 0, []), None
+        if not args.skip_bare:
+            bare_fixed, bare_best = measure(
+                "bare",
+                bare_port,
+                "/report",
+                lua_env,
+                Store(engine, "bench_reports", "body->>'uuid'"),
+                args,
+            )
+
+        # Consoles: sign in the accounts, then one process holding every long poll.
+        sessions: list[tuple[str, str, str]] = []
+        for username, scope, rid in accounts:
+            c, _ = login(product_port, username)
+            sessions += [(c, scope, str(rid))] * args.per_user
+        sessions = sessions[: args.consoles]
+        ctx = mp.get_context("fork")
+        stop, ready, outq = ctx.Event(), ctx.Event(), ctx.Queue()
+        proc = ctx.Process(
+            target=_consoles_main, args=(product_port, sessions, stop, ready, outq), daemon=True
+        )
+        proc.start()
+        if not ready.wait(60):
+            raise SystemExit("consoles did not connect")
+        with engine.connect() as conn:
+            first_case = conn.execute(text("SELECT coalesce(max(id), 0) FROM incidents")).scalar()
+        print(
+            f"\nproduct POST /api/v1/cases (signed in as wgy), with {len(sessions)} consoles "
+            f"long-polling /api/v1/changes ({args.county_consoles} county-wide, the rest one "
+            f"town each, {args.per_user} per account):"
+        )
+        product_store = Store(engine, "incidents", "uuid")
+        prod_fixed, prod_best = measure(
+            "product", product_port, "/api/v1/cases", product_env, product_store, args
+        )
+        time.sleep(args.settle)
+        stop.set()
+        result = outq.get(timeout=120)
+        proc.join(30)
+
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, county_id, town_id FROM incidents WHERE id > :f"),
+                {"f": first_case},
+            ).all()
+        worst: list[float] = []
+        missed = 0
+        consoles_missing = 0
+        for i, (_, scope, rid) in enumerate(sessions):
+            want = {
+                r.id for r in rows if (r.county_id if scope == "county" else r.town_id) == int(rid)
+            }
+            got = result["seen"][i]
+            lost = want - set(got)
+            missed += len(lost)
+            consoles_missing += bool(lost)
+            worst += [got[k] for k in want if k in got]
+        print("\nconsoles:")
+        if worst:
+            q = quantiles(worst, n=100) if len(worst) > 1 else [worst[0]] * 99
+            print(
+                f"  {len(sessions)} consoles, {len(rows)} changes, {len(worst)} deliveries: "
+                f"delay p50 {q[49]:.2f} s  p99 {q[98]:.2f} s  max {max(worst):.2f} s; "
+                f"missed {missed} (consoles missing any: {consoles_missing}); polls "
+                f"{result['polls']}, refused {result['refused']}, errors "
+                f"{len(result['errors'])}"
+            )
+        consoles_ok = bool(worst) and missed == 0 and max(worst) <= 5.0
+
+        print("\nside by side (same run, same generator):")
+        ratio_fixed = prod_fixed.rps / bare_fixed.rps if bare_fixed.rps else 0.0
+        print(
+            f"  wrk -t2 -c16: bare {bare_fixed.rps:.1f} req/s (p99 {bare_fixed.p99:.1f} ms), "
+            f"product {prod_fixed.rps:.1f} req/s (p99 {prod_fixed.p99:.1f} ms): "
+            f"ratio {ratio_fixed:.3f}"
+        )
+        b = bare_best.rps if bare_best else 0.0
+        p = prod_best.rps if prod_best else 0.0
+        ratio = p / b if b else 0.0
+        print(
+            f"  max sustainable at p99 < {P99_GOAL_MS:g} ms: bare {b:.1f} req/s "
+            f"(-c{bare_best.connections if bare_best else 0}), product {p:.1f} req/s "
+            f"(-c{prod_best.connections if prod_best else 0}): ratio {ratio:.3f}"
+        )
+        print(
+            f"  product acknowledged {product_store.acked}, missing from the database "
+            f"{product_store.missing}; stored while in flight at wrk's stop "
+            f"{product_store.in_flight}"
+        )
+        done = ratio >= 0.5 and product_store.missing == 0 and consoles_ok
+        print(
+            f"\nissue 13 goal (>= 0.5x, zero errors, acknowledged = stored, "
+            f"{len(sessions)} consoles within 5 s): {'MET' if done else 'NOT MET'}"
         )
         engine.dispose()
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
+        for s in servers:
+            s.terminate()
+        for s in servers:
+            try:
+                s.wait(15)
+            except subprocess.TimeoutExpired:
+                s.kill()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        shutil.rmtree(instance, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.api.auth import install_login
 from server.api.edge import install as install_edge
+from server.api.feed import Feed
 from server.api.longpoll import PollSlots
 from server.config import Settings
 from server.csp import install_security_headers
@@ -85,6 +86,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.extensions["wangge.clock"] = utcnow  # tests replace it (e.g. the calendar warnings)
     app.extensions["wangge.sessions"] = make_session_factory(engine)
+    # One watcher of changes per process for every console's long poll (started on first use,
+    # so in each gunicorn worker after the fork).
+    app.extensions["wangge.feed"] = Feed(
+        lambda: make_session_factory(make_engine(settings.database_url, pool_size=1))
+    )
     if settings.check_db_on_start:
         _check_database(app, settings)
 

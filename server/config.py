@@ -152,9 +152,10 @@ class Settings:
     max_plan_bytes: int = 50 * 2**20
     #: The longest a ``GET /changes`` long poll waits (the query's ``wait`` is capped to it).
     long_poll_seconds: float = 25.0
-    #: Long polls waiting at once per process: per user, and in all (a share of the threads).
+    #: Long polls waiting at once per process: per user, and in all (a waiting poll is a parked
+    #: greenlet of the gevent worker, not a thread; keep the total below its connections, 1000).
     long_poll_per_user: int = 2
-    long_poll_total: int = 4
+    long_poll_total: int = 500
     open311_jurisdiction: str = ""
     #: How many reverse proxies (nginx) stand in front of the app and append X-Forwarded-For;
     #: 0 trusts no forwarding header (docs/deployment.md, docs/security.md).
@@ -193,7 +194,7 @@ class Settings:
             max_plan_bytes=_int(e, "WANGGE_MAX_PLAN_BYTES", 50 * 2**20, least=1, most=2**30),
             long_poll_seconds=_float(e, "WANGGE_LONG_POLL_SECONDS", 25.0, most=60.0),
             long_poll_per_user=_int(e, "WANGGE_LONG_POLL_PER_USER", 2, least=0, most=100),
-            long_poll_total=_int(e, "WANGGE_LONG_POLL_TOTAL", 4, least=0, most=1000),
+            long_poll_total=_int(e, "WANGGE_LONG_POLL_TOTAL", 500, least=0, most=1000),
             proxy_count=_int(e, "WANGGE_PROXY_COUNT", 0),
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
         )

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from server import cache
 from server.models import LoginAttempt, SignIn, User
 from server.models.types import utcnow
 
@@ -143,8 +144,11 @@ def signed_in_user(db: Session, cookie_id: str, now: datetime | None = None) -> 
     if not uid.isdigit() or not epoch.isdigit() or not key:
         return None
     now = now or utcnow()
+    # The request's cache epochs come in the same statement (server/cache.py): one round trip
+    # checks the sign-in and says which per-process caches are current.
+    topics = list(cache.TOPICS)
     row = db.execute(
-        select(User, SignIn)
+        select(User, *cache.epoch_columns(topics))
         .join(SignIn, SignIn.user_id == User.id)
         .where(
             User.id == int(uid),
@@ -156,6 +160,7 @@ def signed_in_user(db: Session, cookie_id: str, now: datetime | None = None) -> 
     if row is None:
         return None
     user = row[0]
+    cache.remember(db, {t: int(n) for t, n in zip(topics, row[1:], strict=True) if n is not None})
     if not user.active or user.session_epoch != int(epoch):
         return None
     user.sign_in_key = key

@@ -9,12 +9,14 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import select
 
 from server.api.edge import operation
+from server.api.feed import Feed, encoded
+from server.api.feed import body as feed_body
 from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBody
 from server.api.longpoll import PollSlots
 from server.api.serialize import Lookups, case_json, event_json, photo_json
 from server.api.util import actor, context, login_required_api, me
 from server.domain.workflow import Action, allowed_actions
-from server.errors import error_response, use_case_error
+from server.errors import ApiError, error_response, use_case_error
 from server.models import Attachment, IncidentEvent
 from server.usecases import cases as uc
 from server.usecases import queries
@@ -26,11 +28,15 @@ bp = Blueprint("cases", __name__, url_prefix="/api/v1")
 def _answer(outcome: uc.Outcome, created: bool) -> Response:
     ctx, who = context(), actor()
     look = Lookups(ctx.db)
+    if outcome.photo_summary is not None:
+        look.known_photos(outcome.case.id, *outcome.photo_summary)
     body: dict[str, Any] = {"case": case_json(ctx, who, outcome.case, look)}
     if outcome.event is not None:
-        photos = list(
-            ctx.db.scalars(select(Attachment).where(Attachment.event_id == outcome.event.id))
-        )
+        photos = outcome.event_photos
+        if photos is None:  # a replay: the photos the first answer had
+            photos = list(
+                ctx.db.scalars(select(Attachment).where(Attachment.event_id == outcome.event.id))
+            )
         body["event"] = event_json(outcome.event, look, photos, who)
     resp = jsonify(body)
     resp.status_code = 201 if created and not outcome.replay else 200
@@ -167,31 +173,44 @@ POLL_RETRY_SECONDS = 5
 @operation(query=ChangesQuery, responses={200: "Changes"})
 @login_required_api
 def changes(query: ChangesQuery) -> Response:
-    """Long poll: cases in my scope changed after ``after`` (an event id cursor)."""
+    """Long poll: cases in my scope changed after ``after`` (an event id cursor).
+
+    Answered from the process's change feed (server/api/feed.py): a waiting poll holds no
+    database connection and queries nothing; only a cursor older than the feed's buffer is
+    answered from the database."""
     ctx, who = context(), actor()
-    if query.after is None:
-        return jsonify({"cursor": str(queries.latest_cursor(ctx)), "items": []})
-    after = query.after
+    feed: Feed = current_app.extensions["wangge.feed"]
     wait = min(query.wait, float(current_app.config.get("WANGGE_LONG_POLL_SECONDS", 25)))
+    ctx.db.close()  # the sign-in is checked: hold no pooled connection while waiting
+    if not feed.wait_ready(10):
+        raise ApiError(503, "feed_starting", "实时更新启动中 / live updates are starting")
+    if query.after is None:
+        return _changes_answer(feed.released, [])
+    after = query.after
+    if not feed.covers(after):
+        rows, cursor = queries.changes(ctx, who, after)
+        look = Lookups(ctx.db)
+        look.prefetch(rows)
+        return jsonify(
+            {"cursor": str(cursor), "items": [case_json(ctx, who, c, look) for c in rows]}
+        )
     slots: PollSlots = current_app.extensions["wangge.poll_slots"]
     with slots.slot(me().id) as may_wait:
         # Beyond the caps (per user, per process) the poll answers at once: the client polls
         # again with the same cursor (server/api/longpoll.py).
-        deadline = time.monotonic() + (wait if may_wait else 0)
-        while True:
-            rows, cursor = queries.changes(ctx, who, after)
-            if rows or time.monotonic() >= deadline:
-                break
-            ctx.db.rollback()  # end the read transaction so the next look sees new commits
-            time.sleep(0.5)
+        picked, cursor = feed.pick(who, after)
+        if not picked and may_wait and wait > 0:
+            deadline = time.monotonic() + wait
+            while not picked and time.monotonic() < deadline:
+                feed.wait_beyond(cursor, deadline - time.monotonic())
+                picked, cursor = feed.pick(who, after)
     look = Lookups(ctx.db)
-    look.prefetch(rows)
-    body: dict[str, Any] = {
-        "cursor": str(cursor),
-        "items": [case_json(ctx, who, c, look) for c in rows],
-    }
-    if not may_wait and wait > 0 and not rows:
-        # Refused a wait: say when to poll again, so a client does not spin (the console waits
-        # this long; webapp/src/console/live.ts).
-        body["retry_after"] = POLL_RETRY_SECONDS
-    return jsonify(body)
+    parts = [encoded(e, ctx, who, look) for e in picked]
+    refused = not may_wait and wait > 0 and not picked
+    # Refused a wait: say when to poll again, so a client does not spin (the console waits
+    # this long; webapp/src/console/live.ts).
+    return _changes_answer(max(after, cursor), parts, POLL_RETRY_SECONDS if refused else None)
+
+
+def _changes_answer(cursor: int, parts: list[bytes], retry_after: int | None = None) -> Response:
+    return Response(feed_body(cursor, parts, retry_after), mimetype="application/json")

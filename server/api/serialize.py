@@ -8,17 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server import cache
 from server.domain.workflow import state_labels
-from server.models import (
-    Attachment,
-    Category,
-    Department,
-    Grid,
-    Incident,
-    IncidentEvent,
-    Region,
-    User,
-)
+from server.models import Attachment, Incident, IncidentEvent, User
 from server.usecases.context import Actor, Context
 from server.usecases.photos import sees_gps
 from server.usecases.scope import mask_name, mask_phone, sees_caller_phone
@@ -30,85 +22,83 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+_user_names = cache.PerKey(("people",))
+
+
 class Lookups:
-    """Caches of small reference rows for serialising many cases with few queries."""
+    """What serialising cases needs besides the case rows: reference rows from the process's
+    cache (``server.cache``: no query while nothing changed), users' names (cached the same
+    way, loaded for many cases in one query) and photo counts (one query per batch)."""
 
     def __init__(self, db: Session) -> None:
         self.db = db
-        self._cats: dict[int, Category] = {}
-        self._deps: dict[int, Department] = {}
-        self._regions: dict[int, Region] = {}
-        self._grids: dict[int, Grid] = {}
-        self._users: dict[int, User] = {}
+        self.ref = cache.reference(db)
+        self._names: dict[int, Any] = _user_names.get(db, "names", dict)
         self._photos: dict[int, tuple[int, str | None]] = {}
         self._numbers: dict[int, str] = {}
 
-    def _get(self, cache: dict[int, Any], model: Any, key: int | None) -> Any:
-        if key is None:
-            return None
-        if key not in cache:
-            cache[key] = self.db.get(model, key)
-        return cache[key]
-
     def prefetch(self, cases: list[Incident]) -> None:
-        def load(cache: dict[int, Any], model: Any, ids: set[int | None]) -> None:
-            want = {i for i in ids if i is not None and i not in cache}
-            if want:
-                for row in self.db.scalars(select(model).where(model.id.in_(want))):
-                    cache[row.id] = row
-
-        load(self._cats, Category, {c.category_id for c in cases})
-        load(self._deps, Department, {c.department_id for c in cases})
-        load(
-            self._regions,
-            Region,
-            {c.community_id for c in cases} | {c.town_id for c in cases},
-        )
-        load(self._grids, Grid, {c.grid_id for c in cases})
-        load(self._users, User, {c.reporter_id for c in cases})
+        self._load_users({c.reporter_id for c in cases})
         self._load_photos([c.id for c in cases if c.id not in self._photos])
+
+    def _load_users(self, ids: set[int | None]) -> None:
+        want = {i for i in ids if i is not None and i not in self._names}
+        if want:
+            for row in self.db.execute(select(User.id, User.display_name).where(User.id.in_(want))):
+                self._names[row.id] = row
+
+    def known_photos(self, incident_id: int, count: int, first: str | None) -> None:
+        """The case's photo count and first photo, when the caller knows them already."""
+        self._photos[incident_id] = (count, first)
 
     def _load_photos(self, ids: list[int]) -> None:
         """Photo count and the first photo of each case, in one query."""
         if not ids:
             return
-        rows = self.db.execute(
-            select(Attachment.incident_id, func.count(), func.min(Attachment.id))
+        agg = (
+            select(
+                Attachment.incident_id.label("incident_id"),
+                func.count().label("n"),
+                func.min(Attachment.id).label("first"),
+            )
             .where(Attachment.incident_id.in_(ids), Attachment.status == "ready")
             .group_by(Attachment.incident_id)
-        ).all()
-        firsts = dict(
-            self.db.execute(
-                select(Attachment.id, Attachment.uuid).where(
-                    Attachment.id.in_([r[2] for r in rows])
-                )
-            ).all()
+            .subquery()
         )
+        rows = self.db.execute(
+            select(agg.c.incident_id, agg.c.n, Attachment.uuid).join(
+                Attachment, Attachment.id == agg.c.first
+            )
+        ).all()
         for i in ids:
             self._photos[i] = (0, None)
         for incident_id, n, first in rows:
             if incident_id is not None:  # never (the query asks for these cases' photos)
-                self._photos[incident_id] = (int(n), firsts.get(first))
+                self._photos[incident_id] = (int(n), first)
 
     def photos(self, incident_id: int) -> tuple[int, str | None]:
         if incident_id not in self._photos:
             self._load_photos([incident_id])
         return self._photos[incident_id]
 
-    def category(self, i: int | None) -> Category | None:
-        return self._get(self._cats, Category, i)  # type: ignore[no-any-return]
+    def category(self, i: int | None) -> Any:
+        return self.ref.categories.get(i) if i is not None else None
 
-    def department(self, i: int | None) -> Department | None:
-        return self._get(self._deps, Department, i)  # type: ignore[no-any-return]
+    def department(self, i: int | None) -> Any:
+        return self.ref.departments.get(i) if i is not None else None
 
-    def region(self, i: int | None) -> Region | None:
-        return self._get(self._regions, Region, i)  # type: ignore[no-any-return]
+    def region(self, i: int | None) -> Any:
+        return self.ref.regions.get(i) if i is not None else None
 
-    def grid(self, i: int | None) -> Grid | None:
-        return self._get(self._grids, Grid, i)  # type: ignore[no-any-return]
+    def grid(self, i: int | None) -> Any:
+        return self.ref.grids.get(i) if i is not None else None
 
-    def user(self, i: int | None) -> User | None:
-        return self._get(self._users, User, i)  # type: ignore[no-any-return]
+    def user(self, i: int | None) -> Any:
+        if i is None:
+            return None
+        if i not in self._names:
+            self._load_users({i})
+        return self._names.get(i)
 
     def case_number(self, i: int | None) -> str | None:
         """The number people know a case by (a merge names its target by it, not by id)."""

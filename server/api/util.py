@@ -13,7 +13,7 @@ from server.domain.worktime import WorkCalendar
 from server.errors import ApiError
 from server.extensions import db, settings
 from server.models import User
-from server.usecases.context import Actor, Context, calendar_from
+from server.usecases.context import Actor, Context, actor_of, calendar_from
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,5 +95,5 @@ def actor() -> Actor:
     from flask import g
 
     if "actor" not in g:
-        g.actor = Actor.of(db(), me())
+        g.actor = actor_of(db(), me())
     return cast(Actor, g.actor)

@@ -4,6 +4,7 @@ from server.models.base import Base
 from server.models.calendar import CalendarChange, CalendarEntry, CalendarYear
 from server.models.cases import Attachment, Incident, IncidentEvent, Rating
 from server.models.catalog import Category
+from server.models.epochs import CacheEpoch
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
 from server.models.metric_events import MetricEvent
 from server.models.open311 import ApiKey, Open311Request
@@ -16,6 +17,7 @@ __all__ = [
     "ApiKey",
     "Attachment",
     "Base",
+    "CacheEpoch",
     "CalendarChange",
     "CalendarEntry",
     "CalendarYear",

@@ -2,11 +2,13 @@
 changes with their trail. No Flask here: the API (``server/api/calendar.py``) and the CLI
 (``flask calendar``) call these.
 
-Every process keeps the :class:`StatutoryCalendar` it built and checks the calendar's *version*
-(the largest id of ``calendar_changes``, one indexed lookup) at most every ``VERSION_TTL``
-seconds, as the grid locator does for plans: a change made by one process reaches every other
-within 2 s. The process that makes a change forgets its copy at once. Deadlines (use-case
-context) and metrics (working time) both get their :class:`WorkCalendar` from
+Every process keeps the :class:`StatutoryCalendar` it built. With a session (requests, use
+cases) it is current by the ``calendar`` cache epoch (``server.cache``: a trigger moves it on
+any write to the calendar tables; a request reads it once with its sign-in check), so a change
+made by one process is seen by every other at its next request. With a bare connection
+(metrics jobs) it checks the calendar's *version* (the largest id of ``calendar_changes``) at
+most every ``VERSION_TTL`` seconds. The process that makes a change forgets its copy at once.
+Deadlines (use-case context) and metrics (working time) both get their :class:`WorkCalendar` from
 :func:`work_calendar`, so they agree.
 """
 
@@ -26,6 +28,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from server import cache
 from server.domain.worktime import (
     DAY_KINDS,
     PACKAGE_YEARS,
@@ -93,9 +96,14 @@ _lock = threading.Lock()
 def forget() -> None:
     """Reload the calendar at the next use (this process changed it)."""
     _cache.clear()
+    _by_epoch.memo.clear()
 
 
 def _cached(db: Bind) -> _Cached:
+    if isinstance(db, Session):
+        # A request's session: the calendar's cache epoch (server.cache), read once per request
+        # with the sign-in check, says whether the copy is current: no query of its own.
+        return _by_epoch.get(db, "calendar", lambda: _Cached(0.0, load(db), {}))
     key = _engine(db)
     now = time.monotonic()
     cached = _cache.get(key)
@@ -110,6 +118,9 @@ def _cached(db: Bind) -> _Cached:
         else:
             cached.checked = now
     return cached
+
+
+_by_epoch = cache.PerKey(("calendar",))
 
 
 def statutory_for(db: Bind) -> StatutoryCalendar:

@@ -19,29 +19,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from server import cache
 from server.domain import sources
 from server.domain import workflow as wf
 from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
 from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
 from server.metrics import projection
-from server.models import (
-    Attachment,
-    Category,
-    Department,
-    Grid,
-    GridPlan,
-    Incident,
-    IncidentEvent,
-    Rating,
-    Region,
-)
+from server.models import Attachment, Grid, GridPlan, Incident, IncidentEvent, Rating, Region
 from server.usecases import grid_locator, photos, policy
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.usecases.errors import Conflict, Forbidden, NotFound, UseCaseError, ValidationFailed
 
 MAX_DESCRIPTION = 4000
 # China's extent (with a margin) for sanity checks on reported points.
@@ -54,6 +45,10 @@ class Outcome:
     case: Incident
     event: IncidentEvent | None
     replay: bool = False
+    #: the case's photo count and first photo, and the event's photos, when known (not on a
+    #: replay): the answer then needs no query for them
+    photo_summary: tuple[int, str | None] | None = None
+    event_photos: list[Attachment] | None = None
 
 
 def _hash(payload: dict[str, Any]) -> str:
@@ -127,14 +122,16 @@ def _domain_error(err: DomainError, case: Incident | None = None) -> Exception:
     return ValidationFailed(err.message, code=err.code, fields=fields)
 
 
-def _category(ctx: Context, body: dict[str, Any]) -> Category:
-    cat: Category | None = None
+def _category(ctx: Context, body: dict[str, Any]) -> Any:
+    """The category row (from the process's reference cache, ``server.cache``)."""
+    ref = cache.reference(ctx.db)
+    cat: Any = None
     if body.get("category_id") is not None:
         cid = body["category_id"]
         if isinstance(cid, int) and not isinstance(cid, bool):
-            cat = ctx.db.get(Category, cid)
+            cat = ref.categories.get(cid)
     elif body.get("category_code"):
-        cat = ctx.db.scalar(select(Category).where(Category.code == str(body["category_code"])))
+        cat = ref.category_codes.get(str(body["category_code"]))
     else:
         raise ValidationFailed("请选择类别 / category required", fields={"category_id": "required"})
     if cat is None or cat.parent_id is None:
@@ -168,15 +165,12 @@ def _text(body: dict[str, Any], key: str, limit: int) -> str:
 def _attach(
     ctx: Context, actor: Actor, uuids: list[Any], case: Incident, event: IncidentEvent
 ) -> list[Attachment]:
-    atts = photos.for_attaching(ctx, actor, uuids)
-    for att in atts:
-        if att.event_id is not None:
-            raise ValidationFailed(
-                "照片已用于其他记录 / photo already used", fields={"photos": att.uuid}
-            )
-        att.incident_id = case.id
-        att.event_id = event.id
-    return atts
+    """The photos attached to the event, in one statement (``photos.attach``)."""
+    return photos.attach(ctx, actor, uuids, case.id, event.id)
+
+
+def _first(atts: list[Attachment]) -> str | None:
+    return min(atts, key=lambda a: a.id).uuid if atts else None
 
 
 def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome | None:
@@ -238,10 +232,28 @@ def report(
             )
         }
     )
-    replay = _replay_case(ctx, actor, key, digest)
-    if replay:
-        return replay
+    # No look for a replay first (a query per report): a replay fails on the UUID's unique
+    # index or, earlier, on a check; either way it is found then and answered as before.
+    try:
+        return _report(ctx, actor, body, key, digest, self_handle, photo_ids, also)
+    except (UseCaseError, IntegrityError):
+        ctx.db.rollback()
+        replay = _replay_case(ctx, actor, key, digest)
+        if replay:
+            return replay
+        raise
 
+
+def _report(
+    ctx: Context,
+    actor: Actor,
+    body: dict[str, Any],
+    key: str,
+    digest: str,
+    self_handle: bool,
+    photo_ids: list[Any],
+    also: Callable[[Incident], list[Any]] | None,
+) -> Outcome:
     action = wf.Action.SELF_HANDLE if self_handle else wf.Action.REPORT
     description = _text(body, "description", MAX_DESCRIPTION)
     if actor.role != "open311":
@@ -315,9 +327,10 @@ def report(
     if self_handle:
         case.accepted_at = case.resolved_at = case.closed_at = now
     try:
+        # Four statements: INSERT the case, INSERT its event, attach the photos (one UPDATE),
+        # and at commit one UPDATE of the case (its number and last event).
         ctx.db.add(case)
         ctx.db.flush()
-        case.number = now.astimezone(ctx.calendar.tz).strftime("%Y%m%d") + f"{case.id:06d}"
         event = IncidentEvent(
             uuid=key,
             content_hash=digest,
@@ -343,21 +356,17 @@ def report(
         )
         ctx.db.add(event)
         ctx.db.flush()
-        _attach(ctx, actor, photo_ids, case, event)
+        with ctx.db.no_autoflush:
+            atts = _attach(ctx, actor, photo_ids, case, event)
+        case.number = now.astimezone(ctx.calendar.tz).strftime("%Y%m%d") + f"{case.id:06d}"
         case.last_event_id = event.id
         if also is not None:
             ctx.db.add_all(also(case))
         ctx.db.commit()
-    except IntegrityError:
-        ctx.db.rollback()
-        replay = _replay_case(ctx, actor, key, digest)
-        if replay:
-            return replay
-        raise
     except Exception:
         ctx.db.rollback()
         raise
-    return Outcome(case, event)
+    return Outcome(case, event, photo_summary=(len(atts), _first(atts)), event_photos=atts)
 
 
 # --- actions on an existing case -----------------------------------------------------------
@@ -370,10 +379,10 @@ def load_visible(ctx: Context, actor: Actor, case_id: int) -> Incident:
     return case
 
 
-def _department(ctx: Context, actor: Actor, case: Incident, value: Any) -> Department:
+def _department(ctx: Context, actor: Actor, case: Incident, value: Any) -> Any:
     """The department to dispatch to: active, and one the policy lets this actor send this
     case to (another county's department answers exactly like an unknown one)."""
-    dep = ctx.db.get(Department, value) if isinstance(value, int) else None
+    dep = cache.reference(ctx.db).departments.get(value) if isinstance(value, int) else None
     if dep is None or not dep.active or not policy.may_refer_department(ctx.db, actor, dep, case):
         raise ValidationFailed(
             "处置部门无效 / unknown department", fields={"department_id": "unknown or inactive"}
@@ -425,10 +434,40 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
     """Take one action on a case (one transaction, one event). Idempotent by ``uuid``."""
     key = _uuid(body.get("uuid"))
     digest = _hash({k: body.get(k) for k in ACTION_FIELDS} | {"case": case_id})
-    replay = _replay_event(ctx, actor, key, digest, case_id)
-    if replay:
-        return replay
-    case = load_visible(ctx, actor, case_id)
+    # As for reports, a replay is looked for only when the action fails (a stale version, a
+    # transition no longer allowed, or the event's UUID already taken).
+    try:
+        return _act(ctx, actor, case_id, body, key, digest)
+    except (UseCaseError, IntegrityError):
+        ctx.db.rollback()
+        replay = _replay_event(ctx, actor, key, digest, case_id)
+        if replay:
+            return replay
+        raise
+
+
+def _load_for_action(ctx: Context, actor: Actor, case_id: int) -> tuple[Incident, int, str | None]:
+    """The case (visible to the actor) with its photo count and first photo, in one query."""
+    ready = (Attachment.incident_id == Incident.id, Attachment.status == "ready")
+    count = select(func.count()).where(*ready).correlate(Incident).scalar_subquery()
+    first = (
+        select(Attachment.uuid)
+        .where(*ready)
+        .order_by(Attachment.id)
+        .limit(1)
+        .correlate(Incident)
+        .scalar_subquery()
+    )
+    row = ctx.db.execute(select(Incident, count, first).where(Incident.id == case_id)).first()
+    if row is None or not policy.may_see_case(actor, row[0]):
+        raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
+    return row[0], int(row[1] or 0), row[2]
+
+
+def _act(
+    ctx: Context, actor: Actor, case_id: int, body: dict[str, Any], key: str, digest: str
+) -> Outcome:
+    case, n_photos, first_photo = _load_for_action(ctx, actor, case_id)
     try:
         action = wf.Action(str(body.get("action")))
     except ValueError:
@@ -462,8 +501,7 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
     now = ctx.now()
     note = _text(body, "note", 4000) or _text(body, "reason", 2000)
     data: dict[str, Any] = {}
-    apply_change(ctx, actor, action, case, body, now, data)
-    event = IncidentEvent(
+    event_values = dict(
         uuid=key,
         content_hash=digest,
         incident_id=case.id,
@@ -480,7 +518,18 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
         lat=_coordinate(body, "lat"),
         public=action.value in PUBLIC_ACTIONS,
     )
+    atts: list[Attachment] = []
     try:
+        # Three statements: INSERT the event, attach the photos (one UPDATE, if any), and at
+        # commit one UPDATE of the case (checked against its version). Nothing is flushed
+        # early: the case's changes wait for the commit.
+        with ctx.db.no_autoflush:
+            apply_change(ctx, actor, action, case, body, now, data)
+            event = ctx.db.scalars(
+                insert(IncidentEvent).returning(IncidentEvent), [event_values]
+            ).one()
+            if body.get("photos"):
+                atts = _attach(ctx, actor, list(body["photos"]), case, event)
         if action is wf.Action.SUSPEND:
             case.suspended_from = state_before
         elif action is wf.Action.RESUME:
@@ -488,10 +537,6 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
         case.state = new_state.value
         case.updated_at = now
         case.version = case.version + 1  # one event, one version
-        ctx.db.add(event)
-        ctx.db.flush()
-        if body.get("photos"):
-            _attach(ctx, actor, list(body["photos"]), case, event)
         if action is wf.Action.RATE:
             ctx.db.add(
                 Rating(
@@ -516,16 +561,13 @@ def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outco
             code="stale_version",
             case_id=case_id,
         ) from None
-    except IntegrityError:
-        ctx.db.rollback()
-        replay = _replay_event(ctx, actor, key, digest, case_id)
-        if replay:
-            return replay
-        raise
     except Exception:
         ctx.db.rollback()
         raise
-    return Outcome(case, event)
+    if atts:
+        n_photos += len(atts)
+        first_photo = first_photo or _first(atts)
+    return Outcome(case, event, photo_summary=(n_photos, first_photo), event_photos=atts)
 
 
 def apply_change(
@@ -558,7 +600,7 @@ def apply_change(
     elif action is A.DISPATCH:
         dep = _department(ctx, actor, case, body.get("department_id"))
         urgency = body.get("urgency") or case.urgency or "normal"
-        cat = ctx.db.get(Category, case.category_id)
+        cat = cache.reference(ctx.db).categories.get(case.category_id)
         assert cat is not None
         due = dispatch_deadline(
             now,

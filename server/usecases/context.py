@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from server import cache
 from server.domain.worktime import OfficeHours, WorkCalendar
 from server.models import Region, User
 from server.models.types import utcnow
@@ -55,6 +56,15 @@ class Actor:
         if user is None:
             raise LookupError(f"no user {user_id}")
         return cls.of(db, user)
+
+
+_actors = cache.PerKey(("people", "reference"))
+
+
+def actor_of(db: Session, user: User) -> Actor:
+    """:meth:`Actor.of`, kept per process until a user, an assignment or a region changes
+    (``server.cache``)."""
+    return _actors.get(db, user.id, lambda: Actor.of(db, user))
 
 
 @dataclass

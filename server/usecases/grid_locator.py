@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo.locate import GridLocator
-from server.models import Grid, GridPlan, Region
+from server import cache
+from server.models import Grid, GridPlan
 
 
 @dataclass(frozen=True)
@@ -24,26 +23,6 @@ class Place:
     distance_m: float = 0.0
 
 
-@dataclass
-class _Cached:
-    key: tuple[object, ...]
-    locator: GridLocator | None
-    places: dict[int, Place]
-
-
-_cache: dict[str, _Cached] = {}
-_lock = threading.Lock()
-
-
-def _signature(db: Session) -> tuple[object, ...]:
-    row = db.execute(
-        select(
-            func.count(GridPlan.id), func.max(GridPlan.id), func.max(GridPlan.published_at)
-        ).where(GridPlan.status == "active")
-    ).one()
-    return tuple(row)
-
-
 def _build(db: Session, tolerance_m: float) -> tuple[GridLocator | None, dict[int, Place]]:
     rows = db.execute(
         select(Grid.id, Grid.code, Grid.geom, Grid.community_id)
@@ -52,7 +31,7 @@ def _build(db: Session, tolerance_m: float) -> tuple[GridLocator | None, dict[in
     ).all()
     if not rows:
         return None, {}
-    regions = {r.id: r for r in db.scalars(select(Region))}
+    regions = cache.reference(db).regions
     places: dict[int, Place] = {}
     for gid, code, _geom, community_id in rows:
         community = regions.get(community_id)
@@ -70,36 +49,18 @@ def _build(db: Session, tolerance_m: float) -> tuple[GridLocator | None, dict[in
     return locator, places
 
 
-#: How long a process trusts its locator before checking for a newly published plan.
-SIGNATURE_TTL = 2.0
-_checked: dict[str, tuple[float, tuple[object, ...]]] = {}
+_locators = cache.PerKey(("reference",))
 
 
 def forget() -> None:
-    """Look for a new plan at the next report (called when this process publishes one)."""
-    _checked.clear()
+    """Rebuild at the next report (kept for callers; the epoch of ``grid_plans`` already moved)."""
+    _locators.memo.clear()
 
 
 def locator_for(db: Session, tolerance_m: float) -> tuple[GridLocator | None, dict[int, Place]]:
-    """The locator over the active grids, rebuilt when a plan is published (seen within
-    ``SIGNATURE_TTL`` seconds by every process)."""
-    bind = db.get_bind()
-    url = str(bind.engine.url) if hasattr(bind, "engine") else str(bind)
-    now = time.monotonic()
-    seen = _checked.get(url)
-    if seen is None or now - seen[0] > SIGNATURE_TTL:
-        seen = (now, _signature(db))
-        _checked[url] = seen
-    key = (*seen[1], tolerance_m)
-    cached = _cache.get(url)
-    if cached is None or cached.key != key:
-        with _lock:
-            cached = _cache.get(url)
-            if cached is None or cached.key != key:
-                locator, places = _build(db, tolerance_m)
-                cached = _Cached(key, locator, places)
-                _cache[url] = cached
-    return cached.locator, cached.places
+    """The locator over the active grids, rebuilt when a plan is published (or any grid or
+    region changes; ``server.cache``: seen by every process at its next request)."""
+    return _locators.get(db, tolerance_m, lambda: _build(db, tolerance_m))
 
 
 def locate(db: Session, lon: float | None, lat: float | None, tolerance_m: float) -> Place:
@@ -127,10 +88,10 @@ def region_chain(db: Session, region_id: int | None) -> tuple[int | None, int | 
     """(community, town, county) ids of a region and its ancestors, by its materialised path."""
     if region_id is None:
         return None, None, None
-    region = db.get(Region, region_id)
+    regions = cache.reference(db).regions
+    region = regions.get(region_id)
     if region is None:
         return None, None, None
     ids = [int(p) for p in region.path.strip("/").split("/") if p]
-    levels = dict(db.execute(select(Region.id, Region.level).where(Region.id.in_(ids))).all())
-    by_level = {levels[i]: i for i in ids if i in levels}
+    by_level = {regions[i].level: i for i in ids if i in regions}
     return by_level.get("community"), by_level.get("town"), by_level.get("county")

@@ -25,7 +25,7 @@ from typing import Any
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.models import Attachment
@@ -320,11 +320,34 @@ def finish(ctx: Context, att: Attachment) -> Attachment:
     return att
 
 
-def for_attaching(ctx: Context, actor: Actor, uuids: list[Any]) -> list[Attachment]:
-    """The ready uploads of ``actor`` named by ``uuids``, in order; a clear 400 otherwise."""
+def attach(
+    ctx: Context, actor: Actor, uuids: list[Any], incident_id: int, event_id: int
+) -> list[Attachment]:
+    """Attach the ready uploads of ``actor`` named by ``uuids`` to an event, in one statement;
+    answers them in the order given, or a clear 400 (the caller rolls back)."""
     keys = [_check_uuid(u, "photos") for u in uuids]
+    if not keys:
+        return []
+    attached = {
+        a.uuid: a
+        for a in ctx.db.scalars(
+            update(Attachment)
+            .where(
+                Attachment.uuid.in_(keys),
+                Attachment.uploader_id == actor.id,
+                Attachment.status == "ready",
+                Attachment.event_id.is_(None),
+            )
+            .values(incident_id=incident_id, event_id=event_id)
+            .returning(Attachment),
+            execution_options={"synchronize_session": False},
+        )
+    }
+    if len(attached) == len(keys):
+        return [attached[k] for k in keys]
+    # Some photo could not be attached: say which and why (a second look, on failure only).
     rows = {a.uuid: a for a in ctx.db.scalars(select(Attachment).where(Attachment.uuid.in_(keys)))}
-    out = []
+    seen: set[str] = set()
     for key in keys:
         att = rows.get(key)
         if att is None or att.uploader_id != actor.id:
@@ -337,5 +360,9 @@ def for_attaching(ctx: Context, actor: Actor, uuids: list[Any]) -> list[Attachme
                 code="photo_incomplete",
                 fields={"photos": key},
             )
-        out.append(att)
-    return out
+        if key in seen or key not in attached:
+            raise ValidationFailed(
+                "照片已用于其他记录 / photo already used", fields={"photos": key}
+            )
+        seen.add(key)
+    raise ValidationFailed("照片已用于其他记录 / photo already used", fields={"photos": keys[-1]})

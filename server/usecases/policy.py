@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from server import cache
 from server.domain import workflow as wf
 from server.models import Department, Grid, GridAssignment, Incident, Region, User
 from server.usecases.context import Actor
@@ -61,6 +62,9 @@ _LEVEL_COLUMN = {
 def _path(db: DB, region_id: int | None) -> str | None:
     if region_id is None:
         return None
+    if isinstance(db, Session):  # the process's copy of the regions (server/cache.py)
+        region = cache.reference(db).regions.get(region_id)
+        return region.path if region is not None else None
     return db.execute(select(Region.path).where(Region.id == region_id)).scalar()
 
 
@@ -68,6 +72,9 @@ def department_path(db: DB, department_id: int | None) -> str | None:
     """The region path of a department (None: no such department, or no region)."""
     if department_id is None:
         return None
+    if isinstance(db, Session):
+        dep = cache.reference(db).departments.get(department_id)
+        return _path(db, dep.region_id) if dep is not None else None
     region_id = db.execute(
         select(Department.region_id).where(Department.id == department_id)
     ).scalar()
@@ -97,6 +104,9 @@ def grid_paths(db: DB, codes: Iterable[str]) -> list[str]:
     wanted = sorted(set(codes))
     if not wanted:
         return []
+    if isinstance(db, Session):
+        by_code = cache.reference(db).community_paths
+        return sorted({p for code in wanted for p in by_code.get(code, ())})
     return sorted(
         set(
             db.execute(

@@ -3,6 +3,7 @@ log (werkzeug) and gunicorn's access log both write ``api_key=[redacted]``."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -119,16 +121,50 @@ def test_gunicorn_access_log_has_no_key(
     assert "api_key=[redacted]" in text
 
 
-def test_gunicorn_conf_uses_threaded_workers(tmp_path: Path, sqlite_template: Path) -> None:
-    """Started as the README says, gunicorn runs gthread workers (a long poll would hold a
-    sync worker: four open consoles froze ``-w 4``)."""
+def test_gunicorn_conf_serves_long_polls_without_starving_intake(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """Started as the README says, gunicorn runs the gevent worker, and 60 open long polls on
+    one worker process do not keep a sign-in or ``/healthz`` waiting (issue 13: under the
+    former gthread config each waiting poll held one of 8 threads; a sync worker froze at 4)."""
+    from server.db import make_engine
+    from server.models import User
+    from server.security import hash_password
+
     instance = tmp_path / "instance"
     instance.mkdir()
     shutil.copy(sqlite_template, instance / "wangge.db")
+    url = f"sqlite:///{instance / 'wangge.db'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        row = {"username": "desk", "display_name": "desk", "role": "admin", "phone": "",
+               "password_hash": hash_password("desk-pass-1"), "active": True,
+               "session_epoch": 0, "created_at": datetime.now(UTC)}  # fmt: skip
+        conn.execute(User.__table__.insert().values(**row))
+    engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANGGE_", "GUNICORN_"))}
-    env.update({"WANGGE_INSTANCE_DIR": str(instance), "WANGGE_SECRET_KEY": "conf-test"})
+    env.update({"WANGGE_INSTANCE_DIR": str(instance), "WANGGE_SECRET_KEY": "conf-test",
+                "WANGGE_DATABASE_URL": url, "WANGGE_LONG_POLL_PER_USER": "100"})  # fmt: skip
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
     err = tmp_path / "err.log"
+
+    def login() -> str:
+        req = urllib.request.Request(
+            f"{base}/api/v1/auth/login",
+            data=b'{"username": "desk", "password": "desk-pass-1"}',
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return "; ".join(
+                v.split(";", 1)[0] for k, v in resp.headers.items() if k.lower() == "set-cookie"
+            )
+
+    def get(path: str, cookie: str, timeout: float = 30) -> bytes:
+        req = urllib.request.Request(f"{base}{path}", headers={"Cookie": cookie})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.read()  # type: ignore[no-any-return]
+
     with err.open("wb") as errors:
         proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"],
@@ -144,10 +180,39 @@ def test_gunicorn_conf_uses_threaded_workers(tmp_path: Path, sqlite_template: Pa
                 assert proc.poll() is None, err.read_text()
                 assert time.monotonic() < deadline, "gunicorn did not start in 30 s"
                 time.sleep(0.2)
+            while True:
+                try:
+                    cookie = login()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, err.read_text()
+                    time.sleep(0.2)
+            cursor = json.loads(get("/api/v1/changes", cookie))["cursor"]
+            answers: list[bytes] = []
+            polls = [
+                threading.Thread(
+                    target=lambda: answers.append(
+                        get(f"/api/v1/changes?after={cursor}&wait=6", cookie)
+                    )
+                )
+                for _ in range(60)
+            ]
+            for t in polls:
+                t.start()
+            time.sleep(1.5)  # the polls are waiting now
+            t0 = time.monotonic()
+            get("/healthz", "", timeout=5)
+            login()
+            took = time.monotonic() - t0
+            assert all(t.is_alive() for t in polls)  # still waiting: nothing to say yet
+            for t in polls:
+                t.join(20)
+            assert len(answers) == 60
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
-    assert "Using worker: gthread" in err.read_text(), err.read_text()
+    assert took < 3.0, took
+    assert "Using worker: gevent" in err.read_text(), err.read_text()
     conf: dict[str, object] = {}
     exec((ROOT / "gunicorn.conf.py").read_text(), conf)
-    assert (conf["worker_class"], conf["threads"]) == ("gthread", 8)
+    assert conf["worker_class"] == "gevent"

@@ -1,0 +1,218 @@
+"""Live changes for every console of a process from one watcher (issue 13).
+
+Before, each waiting ``GET /changes`` long poll queried the database every 0.5 s on its own
+thread: 300 open consoles were 600 queries a second and 300 threads. Now one :class:`Feed` per
+process looks once per ``interval`` for cases whose last event is new, keeps them (a bounded
+buffer of recent changes) and wakes the waiting polls; each poll picks from the buffer the cases
+its actor may see (``policy.may_see_case``, the same rule as the SQL of ``queries.changes``) and
+answers with JSON encoded once per case version (and masking variant) for all consoles. A
+waiting poll holds no database connection and, under the gevent worker (``gunicorn.conf.py``),
+no thread: it is a parked greenlet.
+
+Event ids are taken before commit, so transactions commit out of id order: a poll told "cursor
+105" would never see event 104 committed a moment later. The feed releases a change to polls
+only once every transaction that was writing when the change was first seen has ended
+(PostgreSQL: ``pg_current_snapshot()``'s in-progress list; SQLite writes one transaction at a
+time, so what is seen is settled). The cursor a poll answers is the released horizon: every
+change at or below it has been looked at. A cursor older than the buffer (a console back after
+a long sleep) is answered from the database as before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.api.serialize import Lookups, case_json
+from server.models import Incident
+from server.usecases import policy
+from server.usecases.context import Actor, Context
+from server.usecases.scope import sees_caller_phone
+
+log = logging.getLogger(__name__)
+
+#: Seconds between looks at the database (a change reaches consoles within about two).
+INTERVAL = 1.0
+#: Changes kept for polls (older cursors are answered from the database).
+KEEP = 20_000
+#: A change is released at the latest this long after it was seen, even if some transaction
+#: that was writing then is still open (a long bulk import must not stall every console).
+MAX_SETTLE = 10.0
+#: Changes fetched per look (a burst larger than this is read over the following looks).
+BATCH = 2_000
+
+
+@dataclass
+class Entry:
+    """One version of one case (its ``last_event_id``), as the feed saw it."""
+
+    id: int  # the case's last_event_id: the position in the feed
+    case: Incident
+    photos: tuple[int, str | None]
+    encoded: dict[bool, bytes] = field(default_factory=dict)  # by "sees the caller's phone"
+
+
+class Feed:
+    """``make_sessions`` is called once, when the feed starts (in the serving process): the
+    feed reads through its own engine, so waiting polls and intake never compete with it for
+    pooled connections."""
+
+    def __init__(
+        self, make_sessions: Callable[[], sessionmaker[Session]], interval: float = INTERVAL
+    ) -> None:
+        self.make_sessions = make_sessions
+        self.sessions: sessionmaker[Session] | None = None
+        self.interval = interval
+        self.entries: deque[Entry] = deque()
+        self.floor = -1  # every change above this and at or below `released` is in entries
+        self.released = -1
+        self._seen: set[tuple[int, int]] = set()  # (case id, last_event_id) in entries/pending
+        # looks not yet released: (when, transactions writing then, new entries, horizon)
+        self._pending: list[tuple[float, set[int], list[Entry], int]] = []
+        self._cond = threading.Condition()
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._postgres: bool | None = None
+
+    # --- the watcher ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._started:
+            return
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            self.sessions = self.make_sessions()
+            threading.Thread(target=self._run, name="wangge-feed", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.look()
+            except Exception:
+                log.exception("live feed: looking for changes failed")
+            time.sleep(self.interval)
+
+    def look(self) -> None:
+        """One look: fetch what is new, release what has settled, wake waiting polls."""
+        if self.sessions is None:
+            self.sessions = self.make_sessions()
+        with self.sessions() as db:
+            if self._postgres is None:
+                self._postgres = db.get_bind().dialect.name == "postgresql"
+            running: set[int] = set()
+            if self._postgres:
+                # Transactions writing now (their ids); taken before the rows are read.
+                snap = str(db.execute(text("SELECT pg_current_snapshot()::text")).scalar())
+                running = {int(x) for x in snap.split(":")[2].split(",") if x}
+            if self.released < 0 and not self._pending:
+                # First look: start from the newest change (older cursors: the database path).
+                top = int(db.scalar(select(func.max(Incident.last_event_id))) or 0)
+                self.floor = top
+                self._pending.append((time.monotonic(), running, [], top))
+            else:
+                scan_from = self.released if self.released >= 0 else self.floor
+                rows = list(
+                    db.scalars(
+                        select(Incident)
+                        .where(Incident.last_event_id > scan_from)
+                        .order_by(Incident.last_event_id)
+                        .limit(BATCH)
+                    )
+                )
+                fresh = [r for r in rows if (r.id, r.last_event_id or 0) not in self._seen]
+                look = Lookups(db)
+                look.prefetch(fresh)
+                db.expunge_all()
+                new = [Entry(int(r.last_event_id or 0), r, look.photos(r.id)) for r in fresh]
+                for e in new:
+                    self._seen.add((e.case.id, e.id))
+                tops = [self.released, *(p[3] for p in self._pending)]
+                if rows:
+                    tops.append(int(rows[-1].last_event_id or 0))
+                top = max(tops)
+                self._pending.append((time.monotonic(), running, new, top))
+        self._settle(running)
+
+    def _settle(self, running: set[int]) -> None:
+        """Release, in order, the looks none of whose then-writing transactions still runs."""
+        now = time.monotonic()
+        released: list[Entry] = []
+        horizon = self.released
+        while self._pending:
+            seen_at, was_running, batch, top = self._pending[0]
+            if was_running & running and now - seen_at <= MAX_SETTLE:
+                break
+            self._pending.pop(0)
+            released += batch
+            horizon = max(horizon, top)
+        if horizon == self.released and not released:
+            return
+        released.sort(key=lambda e: e.id)
+        with self._cond:
+            self.entries.extend(released)
+            while len(self.entries) > KEEP:
+                old = self.entries.popleft()
+                self.floor = old.id
+                self._seen.discard((old.case.id, old.id))
+            self.released = horizon
+            self._cond.notify_all()
+
+    # --- the polls -----------------------------------------------------------------------------
+
+    def wait_ready(self, timeout: float) -> bool:
+        self.start()
+        with self._cond:
+            return self._cond.wait_for(lambda: self.released >= 0, timeout)
+
+    def covers(self, after: int) -> bool:
+        return self.released >= 0 and after >= self.floor
+
+    def wait_beyond(self, after: int, timeout: float) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self.released > after, timeout)
+
+    def pick(self, actor: Actor, after: int, limit: int = 200) -> tuple[list[Entry], int]:
+        """The newest version of each case the actor may see changed after ``after``, oldest
+        first, at most ``limit``; and the cursor to answer."""
+        with self._cond:
+            horizon = self.released
+            newer = [e for e in reversed(self.entries) if e.id > after] if after < horizon else []
+        newer.reverse()
+        latest: dict[int, Entry] = {}
+        for e in newer:
+            if policy.may_see_case(actor, e.case):
+                latest[e.case.id] = e  # later versions replace earlier ones
+        picked = sorted(latest.values(), key=lambda e: e.id)
+        if len(picked) > limit:
+            picked = picked[:limit]
+            return picked, picked[-1].id
+        return picked, horizon
+
+
+def encoded(entry: Entry, ctx: Context, actor: Actor, look: Lookups) -> bytes:
+    """The case's JSON for this actor, encoded once per case version and masking variant."""
+    sees = sees_caller_phone(actor, entry.case)
+    hit = entry.encoded.get(sees)
+    if hit is None:
+        look.known_photos(entry.case.id, *entry.photos)
+        body = case_json(ctx, actor, entry.case, look)
+        hit = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        entry.encoded[sees] = hit
+    return hit
+
+
+def body(cursor: int, parts: list[bytes], retry_after: int | None = None) -> bytes:
+    out = b'{"cursor":"' + str(cursor).encode() + b'","items":[' + b",".join(parts) + b"]"
+    if retry_after is not None:
+        out += b',"retry_after":' + str(retry_after).encode()
+    return out + b"}"

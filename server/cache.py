@@ -1,0 +1,200 @@
+"""Per-process caches of rows that rarely change, correct across processes (issue 13).
+
+What is cached, per database and per *topic* (``cache_epochs``, migration 0007):
+
+- ``reference``: regions, grids, categories, departments (without geometry), the grid locator
+  (``server.usecases.locating``);
+- ``people``: the actor built from a user (region, grid assignments), users' display names;
+- ``calendar``: the statutory calendar (``server.usecases.calendar``).
+
+The invalidation contract: database triggers move a topic's number in the same transaction as
+any write to its tables, whoever writes (another gunicorn process, the ``flask`` command,
+``psql``). A request reads the numbers once (:func:`epochs`; for a signed-in request in the same
+statement as its sign-in check, ``server.security.signed_in_user``) and every cache built at
+other numbers is rebuilt before use: a change is seen by every process at its next request, not
+after a delay. A topic whose row is missing is never trusted (rebuilt at each use).
+
+The sign-in itself is never cached: every request checks its sign-in row, so a sign-out (one
+or everywhere), a disabled account or a password change ends the session at once everywhere.
+
+Within a request, after a commit that wrote a cached table (an admin edit), the numbers are
+read again, so the request sees its own change. No Flask here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from server.models import (
+    CacheEpoch,
+    CalendarChange,
+    CalendarEntry,
+    CalendarYear,
+    Category,
+    Department,
+    Grid,
+    GridAssignment,
+    GridPlan,
+    Region,
+    User,
+)
+
+Epochs = dict[str, int]
+T = TypeVar("T")
+
+#: The tables of each topic (the triggers of migration 0007 say the same for the database).
+TOPICS: dict[str, tuple[type, ...]] = {
+    "reference": (Region, Grid, GridPlan, Category, Department),
+    "people": (User, GridAssignment),
+    "calendar": (CalendarYear, CalendarEntry, CalendarChange),
+}
+_TOPIC_OF = {cls: topic for topic, classes in TOPICS.items() for cls in classes}
+_INFO = "wangge.epochs"
+_WROTE = "wangge.epochs_wrote"
+
+
+def epochs_query() -> Any:
+    return select(CacheEpoch.topic, CacheEpoch.n)
+
+
+def epoch_columns(topics: list[str]) -> list[Any]:
+    """Scalar subqueries of the topics' numbers, to read them with another query."""
+    return [
+        select(CacheEpoch.n).where(CacheEpoch.topic == t).scalar_subquery().label(f"epoch_{t}")
+        for t in topics
+    ]
+
+
+def remember(db: Session, rows: Epochs) -> None:
+    """Keep the numbers read (by :func:`epochs` or with the sign-in check) for this session's
+    transaction."""
+    db.info[_INFO] = rows
+
+
+def epochs(db: Session) -> Epochs:
+    """The topics' numbers, read once per session transaction."""
+    got = db.info.get(_INFO)
+    if got is None:
+        got = {t: int(n) for t, n in db.execute(epochs_query()).all()}
+        db.info[_INFO] = got
+    return got  # type: ignore[no-any-return]
+
+
+def _key(db: Session) -> str:
+    bind = db.get_bind()
+    return str(bind.engine.url) if hasattr(bind, "engine") else str(bind)
+
+
+class Memo:
+    """One cached value per database, rebuilt when its topics' numbers move."""
+
+    def __init__(self, topics: tuple[str, ...], build: Callable[[Session], Any]) -> None:
+        self.topics = topics
+        self.build = build
+        self._values: dict[str, tuple[tuple[int | None, ...], Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: Session) -> Any:
+        if db.info.get(_WROTE):
+            # This transaction wrote a cached table and has not committed: build from what it
+            # sees, keep nothing (a rollback would leave the cache with rows that never were).
+            return self.build(db)
+        now = epochs(db)
+        stamp = tuple(now.get(t) for t in self.topics)
+        key = _key(db)
+        hit = self._values.get(key)
+        if hit is not None and hit[0] == stamp and None not in stamp:
+            return hit[1]
+        with self._lock:
+            hit = self._values.get(key)
+            if hit is not None and hit[0] == stamp and None not in stamp:
+                return hit[1]
+            value = self.build(db)
+            self._values[key] = (stamp, value)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+class Reference:
+    """Regions, grids, categories and departments by id: plain rows (attributes named like the
+    models' columns, no geometry), read only, shared by every thread of the process."""
+
+    def __init__(self, db: Session) -> None:
+        def rows(model: type, skip: str = "") -> dict[int, Any]:
+            cols = [c for c in model.__table__.c if c.name != skip]  # type: ignore[attr-defined]
+            return {r.id: r for r in db.execute(select(*cols))}
+
+        self.regions = rows(Region, "boundary")
+        self.grids = rows(Grid, "geom")
+        self.categories = rows(Category)
+        self.departments = rows(Department)
+        self.category_codes = {c.code: c for c in self.categories.values()}
+        #: grid code -> the region paths of its communities (any plan version)
+        self.community_paths: dict[str, set[str]] = {}
+        for g in self.grids.values():
+            community = self.regions.get(g.community_id)
+            if community is not None:
+                self.community_paths.setdefault(g.code, set()).add(community.path)
+
+
+reference_memo = Memo(("reference",), Reference)
+
+
+def reference(db: Session) -> Reference:
+    return reference_memo.get(db)  # type: ignore[no-any-return]
+
+
+class PerKey:
+    """Values computed per key (e.g. per user id), all dropped when the topics move."""
+
+    def __init__(self, topics: tuple[str, ...]) -> None:
+        self.memo = Memo(topics, lambda _db: {})
+
+    def get(self, db: Session, key: Any, make: Callable[[], T]) -> T:
+        table: dict[Any, Any] = self.memo.get(db)
+        if key not in table:
+            table[key] = make()
+        return table[key]  # type: ignore[no-any-return]
+
+
+# --- seeing one's own writes -------------------------------------------------------------------
+
+
+def _wrote(session: Session, classes: list[type]) -> None:
+    if any(c in _TOPIC_OF for c in classes):
+        session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
+    _wrote(session, [type(o) for o in (*session.new, *session.dirty, *session.deleted)])
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) -> None:
+    _wrote(session, [type(o) for o in (*session.new, *session.dirty, *session.deleted)])
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _orm_execute(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is not None:
+        _wrote(state.session, [state.bind_mapper.class_])
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        session.info.pop(_INFO, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_WROTE, None)
