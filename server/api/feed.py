@@ -12,10 +12,10 @@ no thread: it is a parked greenlet.
 Event ids are taken before commit, so transactions commit out of id order: a poll told "cursor
 105" would never see event 104 committed a moment later. The feed releases a change to polls
 only once every transaction that was writing when the change was first seen has ended
-(PostgreSQL: ``pg_current_snapshot()``'s in-progress list; SQLite writes one transaction at a
-time, so what is seen is settled). The cursor a poll answers is the released horizon: every
-change at or below it has been looked at. A cursor older than the buffer (a console back after
-a long sleep) is answered from the database as before.
+(PostgreSQL: the transaction ids of ``pg_stat_activity`` in this database; SQLite writes one
+transaction at a time, so what is seen is settled). The cursor a poll answers is the released
+horizon: every change at or below it has been looked at. A cursor older than the buffer (a
+console back after a long sleep) is answered from the database as before.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ KEEP = 20_000
 MAX_SETTLE = 10.0
 #: Changes fetched per look (a burst larger than this is read over the following looks).
 BATCH = 2_000
+
+
+_WRITING = text(
+    "SELECT backend_xid::text FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_xid IS NOT NULL"
+)
 
 
 @dataclass
@@ -111,9 +117,9 @@ class Feed:
                 self._postgres = db.get_bind().dialect.name == "postgresql"
             running: set[int] = set()
             if self._postgres:
-                # Transactions writing now (their ids); taken before the rows are read.
-                snap = str(db.execute(text("SELECT pg_current_snapshot()::text")).scalar())
-                running = {int(x) for x in snap.split(":")[2].split(",") if x}
+                # Transactions writing in this database now (their ids), taken before the rows
+                # are read (other databases of the server do not hold our event ids).
+                running = {int(x) for x in db.execute(_WRITING).scalars() if x}
             if self.released < 0 and not self._pending:
                 # First look: start from the newest change (older cursors: the database path).
                 top = int(db.scalar(select(func.max(Incident.last_event_id))) or 0)

@@ -216,7 +216,7 @@ class ChangesQuery(Query):
         20,
         description="seconds to wait for a change; the server waits at most "
         "WANGGE_LONG_POLL_SECONDS (default 25, at most 60), and not at all beyond 2 waiting polls "
-        "per user or 4 per process (it answers at once; poll again)",
+        "per user or 500 per process (it answers at once; poll again)",
     )
 
 

@@ -1,11 +1,13 @@
 """How many ``GET /changes`` long polls may wait at once in this process.
 
-A waiting poll holds one of gunicorn's threads for up to ``WANGGE_LONG_POLL_SECONDS``; without a
-bound one account opening 16 polls took every thread and the server stopped answering
-(``/healthz`` took 23 s). ``PollSlots`` grants a wait only while the user holds fewer than
-``per_user`` waits and the process fewer than ``total`` (a share of the threads, the rest stay
-free for intake). A poll refused a slot answers at once, without waiting: the client polls again
-(its cursor is unchanged, nothing is lost). Issue 13 replaces long polls with a fan-out.
+Under the former gthread worker a waiting poll held one of gunicorn's threads for up to
+``WANGGE_LONG_POLL_SECONDS``; without a bound one account opening 16 polls took every thread and
+the server stopped answering (``/healthz`` took 23 s). Under the gevent worker a waiting poll is
+a greenlet fed by the process's change feed (server/api/feed.py); the caps now bound sockets and
+memory (500 per process by default, below the worker's 1000 connections). ``PollSlots`` grants
+a wait only while the user holds fewer than ``per_user`` waits and the process fewer than
+``total``. A poll refused a slot answers at once, without waiting: the client polls again (its
+cursor is unchanged, nothing is lost).
 """
 
 from __future__ import annotations
