@@ -23,7 +23,6 @@ read again, so the request sees its own change. No Flask here.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -97,7 +96,6 @@ class Memo:
         self.topics = topics
         self.build = build
         self._values: dict[str, tuple[tuple[int | None, ...], Any]] = {}
-        self._lock = threading.Lock()
 
     def get(self, db: Session) -> Any:
         if db.info.get(_WROTE):
@@ -110,17 +108,15 @@ class Memo:
         hit = self._values.get(key)
         if hit is not None and hit[0] == stamp and None not in stamp:
             return hit[1]
-        with self._lock:
-            hit = self._values.get(key)
-            if hit is not None and hit[0] == stamp and None not in stamp:
-                return hit[1]
-            value = self.build(db)
-            self._values[key] = (stamp, value)
-            return value
+        # No lock held while building: a build reads the database, and under gevent a lock held
+        # across that wait (for a pooled connection) stalled every request behind it. Two
+        # requests may build the same value at once; the later one is kept, both are correct.
+        value = self.build(db)
+        self._values[key] = (stamp, value)
+        return value
 
     def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
+        self._values.clear()
 
 
 class Reference:
