@@ -210,6 +210,11 @@ def test_a_case_outside_every_grid_is_visible_and_put_on_a_grid(console: Any, ap
     tab.click()
     row = page.locator(f'table[data-test=queue] tr[data-case="{case["number"]}"]')
     row.wait_for()
+    # the tab narrows the list, not the other tabs' counts
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-count=all]')?.textContent ?? 0)"
+        " > Number(document.querySelector('[data-count=off_grid]')?.textContent ?? 0)"
+    )
     # a visible state, not "—"
     assert row.locator("[data-test=off-grid]").is_visible()
     assert "网格外" in row.inner_text()

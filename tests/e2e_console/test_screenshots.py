@@ -25,48 +25,80 @@ pytestmark = [
 ]
 
 
-def test_console_screenshots(console: Any, api_as: Any) -> None:
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_console_screenshots(console: Any, api_as: Any, large: bool) -> None:
+    """Each screen in normal and 大字版 mode (``console-*-large.png``)."""
     OUT.mkdir(parents=True, exist_ok=True)
+    sfx = "-large" if large else ""
+
+    def shot(page: Any, name: str) -> None:
+        page.screenshot(path=str(OUT / f"{name}{sfx}.png"))
+
+    def open_as(who: str, path: str = "/console/queue") -> Any:
+        page = console(who, path)
+        page.evaluate(f"() => localStorage.setItem('wangge.largeFont', '{int(large)}')")
+        page.reload()
+        page.wait_for_selector(".topbar")
+        return page
+
     worker = api_as("wgy")
     dup = report_as_worker(worker, "小区东门垃圾桶满溢，周边有异味")
     text = f"小区东门垃圾桶满溢，垃圾散落在人行道上（{uuid.uuid4().hex[:4]}）"
     case = report_as_worker(worker, text)
     assert dup["id"] != case["id"]
 
-    page = console("ddy")
+    ddy = api_as("ddy")
+    ddy.post(
+        "/cases",
+        {
+            "uuid": str(uuid.uuid4()),
+            "source": "hotline",
+            "category_code": "0101",
+            "description": "来电反映：垃圾乱堆（来电人说不清地点）",
+            "caller_name": "赵女士",
+            "caller_phone": "13700001234",
+        },
+    )
+    page = open_as("ddy")
     page.wait_for_selector("table[data-test=queue] tbody tr")
     page.keyboard.press("j")
     page.wait_for_timeout(600)
-    page.screenshot(path=str(OUT / "console-queue.png"))
+    shot(page, "console-queue")
 
     page.keyboard.press("?")
     page.wait_for_selector("[data-test=help]")
-    page.screenshot(path=str(OUT / "console-shortcuts.png"))
+    shot(page, "console-shortcuts")
     page.keyboard.press("Escape")
 
     page.goto("/console/map")
     page.wait_for_selector(".wg-cluster")
+    page.wait_for_selector(".wg-region-label")
     page.wait_for_timeout(800)
-    page.screenshot(path=str(OUT / "console-map.png"))
+    shot(page, "console-map")
 
     page.goto(f"/console/cases/{case['id']}")
     page.wait_for_selector("[data-test=case-map] .leaflet-interactive")
     page.wait_for_timeout(600)
-    page.screenshot(path=str(OUT / "console-case.png"))
+    shot(page, "console-case")
 
-    page.click('[data-test=actions] [data-action="reject"]')
+    page.click('[data-test=actions] [data-action="merge"]')
     page.wait_for_selector('form[data-action="reject"]')
-    page.screenshot(path=str(OUT / "console-reject-merge.png"))
+    shot(page, "console-reject-merge")
     page.keyboard.press("Escape")
 
+    # the queue's 网格外 tab: cases outside every grid, to put on one
+    page.goto("/console/queue?tab=off_grid")
+    page.wait_for_selector("table[data-test=queue] tbody tr [data-test=off-grid]")
+    page.wait_for_timeout(400)
+    shot(page, "console-off-grid")
+
     # a dispatched case with its deadline and trail
-    ddy = api_as("ddy")
     c = ddy.act(case, "accept")
     c = ddy.act(c, "dispatch", department_id=1, note="请当日清运")
     page.goto(f"/console/cases/{case['id']}")
     page.wait_for_selector('[data-test=case-page][data-state="dispatched"]')
     page.wait_for_timeout(600)
-    page.screenshot(path=str(OUT / "console-case-dispatched.png"))
+    shot(page, "console-case-dispatched")
 
     page.goto("/console/hotline")
     page.wait_for_selector("[data-test=pick-map] .leaflet-interactive")
@@ -78,21 +110,21 @@ def test_console_screenshots(console: Any, api_as: Any) -> None:
     box = page.locator("[data-test=pick-map]").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector("[data-test=picked]")
-    page.screenshot(path=str(OUT / "console-hotline.png"))
+    shot(page, "console-hotline")
 
     page.goto("/console/overdue")
     page.wait_for_selector('[data-action="supervise"]')
-    page.screenshot(path=str(OUT / "console-overdue.png"))
+    shot(page, "console-overdue")
 
-    desk = console("czry", f"/console/cases/{case['id']}")
+    desk = open_as("czry", f"/console/cases/{case['id']}")
     desk.wait_for_selector('[data-test=actions] [data-action="sign"]')
     desk.goto("/console/queue")
     desk.wait_for_selector("table[data-test=queue] tbody tr")
     desk.wait_for_timeout(500)
-    desk.screenshot(path=str(OUT / "console-desk.png"))
+    shot(desk, "console-desk")
 
     admin_pages = ROOT / "webapp" / "src" / "console" / "pages" / "admin"
     if admin_pages.is_dir() and any(admin_pages.iterdir()):
-        adm = console("admin", "/console/admin")
+        adm = open_as("admin", "/console/admin")
         adm.wait_for_timeout(1500)
-        adm.screenshot(path=str(OUT / "console-admin.png"))
+        shot(adm, "console-admin")
