@@ -392,6 +392,14 @@ def _tree_check(env: Env, who: str, obj: str, resp: TestResponse) -> str | None:
     return f"regions outside the jurisdiction: {bad}" if bad else None
 
 
+def _shapes_check(env: Env, who: str, obj: str, resp: TestResponse) -> str | None:
+    if env.actor(who).role == "admin":  # type: ignore[union-attr]
+        return None
+    codes = [f["properties"]["code"] for f in resp.get_json()["features"]]
+    bad = [c for c in codes if not _sees_region(env, who, c)]
+    return f"region outlines outside the jurisdiction: {bad}" if bad else None
+
+
 def _departments_check(env: Env, who: str, obj: str, resp: TestResponse) -> str | None:
     actor = env.actor(who)
     assert actor is not None
@@ -566,6 +574,7 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda e, w, o: OK if o == "-" or _sees_region(e, w, o) else _one(404),
     ),
     ("regions.tree", "GET"): Row(NONE, _get("/api/v1/regions/tree"), _ok, _tree_check),
+    ("regions.shapes", "GET"): Row(NONE, _get("/api/v1/regions.geojson"), _ok, _shapes_check),
     ("cases.create_case", "POST"): Row(
         ("report@G1", "replay:case@B"), _create_call, _create_expect
     ),

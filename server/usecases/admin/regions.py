@@ -111,15 +111,6 @@ def regions_collection(ctx: Context, actor: Actor, levels: Iterable[str]) -> dic
         .order_by(Region.code)
     )
     rows = list(ctx.db.scalars(stmt))
-    # a user below the county (a town's dispatcher) still sees their county's outline
-    if where is not None and "county" in wanted and actor.region_id is not None:
-        own = ctx.db.get(Region, actor.region_id)
-        county_path = "/".join((own.path if own else "").split("/")[:2]) + "/"
-        rows += list(
-            ctx.db.scalars(
-                select(Region).where(Region.path == county_path, Region.level == "county")
-            )
-        )
     seen: set[int] = set()
     features = []
     for r in rows:
