@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from geo.synthetic import build_hierarchy
 from geo.validate import validate_plan
 from server.catalog_seed import seed_catalog
+from server.domain import workflow as wf
 from server.models import Category, Department, Grid, GridAssignment, Region, User
 from server.models.types import utcnow
 from server.security import hash_password
@@ -210,16 +211,16 @@ def seed_demo(
     grids = list(db.scalars(select(Grid).order_by(Grid.code)))
     communities = sorted({g.code[:12] for g in grids})
     first = [g.code for g in grids if g.code.startswith(communities[0])]
-    _user(db, "admin", "系统管理员", "admin", region=county)
-    _user(db, "ddy", "指挥中心 李调度", "dispatcher", region=county, phone="13800000001")
-    _user(db, "dcy", "督查室 王督查", "supervisor", region=county)
-    _user(db, "czry", "综合执法局 赵处置", "handler", region=county, department=deps["CGJ"])
-    _user(db, "jtry", "交通运输局 钱处置", "handler", region=county, department=deps["JTJ"])
-    _user(db, "zjry", "住建局 孙处置", "handler", region=county, department=deps["ZJJ"])
-    _user(db, "wgy", "网格员 张秀兰", "grid_worker", region=county, grids=first[:6])
+    _user(db, "admin", "系统管理员", wf.Role.ADMIN, region=county)
+    _user(db, "ddy", "指挥中心 李调度", wf.Role.DISPATCHER, region=county, phone="13800000001")
+    _user(db, "dcy", "督查室 王督查", wf.Role.SUPERVISOR, region=county)
+    _user(db, "czry", "综合执法局 赵处置", wf.Role.HANDLER, region=county, department=deps["CGJ"])
+    _user(db, "jtry", "交通运输局 钱处置", wf.Role.HANDLER, region=county, department=deps["JTJ"])
+    _user(db, "zjry", "住建局 孙处置", wf.Role.HANDLER, region=county, department=deps["ZJJ"])
+    _user(db, "wgy", "网格员 张秀兰", wf.Role.GRID_WORKER, region=county, grids=first[:6])
     for i, community in enumerate(communities[1:], start=2):
         codes = [g.code for g in grids if g.code.startswith(community)]
-        _user(db, f"wgy{i:02d}", f"网格员{i:02d}", "grid_worker", region=county, grids=codes)
+        _user(db, f"wgy{i:02d}", f"网格员{i:02d}", wf.Role.GRID_WORKER, region=county, grids=codes)
     db.commit()
     _seed_cases(db, rng, grids, upload_dir)
     return (
@@ -235,8 +236,8 @@ def _seed_cases(
     """About 80 cases over the last 30 days, in every state."""
     users = {u.username: u for u in db.scalars(select(User))}
     cats = {c.code: c for c in db.scalars(select(Category))}
-    workers = [u for u in users.values() if u.role == "grid_worker"]
-    handlers = {u.department_id: u for u in users.values() if u.role == "handler"}
+    workers = [u for u in users.values() if u.role == wf.Role.GRID_WORKER]
+    handlers = {u.department_id: u for u in users.values() if u.role == wf.Role.HANDLER}
     now = utcnow()
     clock = {"t": now - timedelta(days=30)}
     ctx = Context(
@@ -255,14 +256,14 @@ def _seed_cases(
     ddy = users["ddy"]
     # The end states, in proportions a real month would show.
     plan = (
-        ["closed"] * 30
-        + ["resolved"] * 6
-        + ["in_progress"] * 8
-        + ["dispatched"] * 8
-        + ["accepted"] * 5
-        + ["reported"] * 8
-        + ["rejected"] * 4
-        + ["suspended"] * 3
+        [wf.State.CLOSED] * 30
+        + [wf.State.RESOLVED] * 6
+        + [wf.State.IN_PROGRESS] * 8
+        + [wf.State.DISPATCHED] * 8
+        + [wf.State.ACCEPTED] * 5
+        + [wf.State.REPORTED] * 8
+        + [wf.State.REJECTED] * 4
+        + [wf.State.SUSPENDED] * 3
         + ["self"] * 6
         + ["rework"] * 2
     )
@@ -291,24 +292,30 @@ def _seed_cases(
             uc.report(ctx, actor(worker), body)
             continue
         case = uc.report(ctx, actor(worker), body).case
-        if goal == "reported":
+        if goal == wf.State.REPORTED:
             continue
         step(rng.uniform(5, 90))
-        if goal == "rejected":
-            do(ddy, case.id, "reject", reason="不属于网格化管理范围，已告知反映人")
+        if goal == wf.State.REJECTED:
+            do(ddy, case.id, wf.Action.REJECT, reason="不属于网格化管理范围，已告知反映人")
             continue
-        do(ddy, case.id, "accept")
-        if goal == "accepted":
+        do(ddy, case.id, wf.Action.ACCEPT)
+        if goal == wf.State.ACCEPTED:
             continue
         step(rng.uniform(5, 60))
         dep_id = cats[code].default_department_id
         urgent = code in {"0302", "0601"}
-        do(ddy, case.id, "dispatch", department_id=dep_id, urgency="urgent" if urgent else "normal")
-        if goal == "suspended":
+        do(
+            ddy,
+            case.id,
+            wf.Action.DISPATCH,
+            department_id=dep_id,
+            urgency="urgent" if urgent else "normal",
+        )
+        if goal == wf.State.SUSPENDED:
             step(60)
-            do(ddy, case.id, "suspend", reason="涉及多部门，待协调会确定责任单位")
+            do(ddy, case.id, wf.Action.SUSPEND, reason="涉及多部门，待协调会确定责任单位")
             continue
-        if goal == "dispatched":
+        if goal == wf.State.DISPATCHED:
             continue
         handler = handlers.get(dep_id)
         if handler is None:
@@ -316,39 +323,39 @@ def _seed_cases(
                 db,
                 f"hd{dep_id}",
                 f"处置人员{dep_id}",
-                "handler",
+                wf.Role.HANDLER,
                 region=db.get(Region, ddy.region_id),
                 department=db.get(Department, dep_id),
             )
             db.commit()
             handlers[dep_id] = handler
         step(rng.uniform(10, 240))
-        do(handler, case.id, "sign")
-        if goal == "in_progress":
+        do(handler, case.id, wf.Action.SIGN)
+        if goal == wf.State.IN_PROGRESS:
             continue
         step(rng.uniform(60, 60 * 30))
         do(
             handler,
             case.id,
-            "resolve",
+            wf.Action.RESOLVE,
             note="已安排人员现场处置完毕",
             photos=[_photo(ctx, actor(handler), rng)],
         )
-        if goal == "resolved":
+        if goal == wf.State.RESOLVED:
             continue
         step(rng.uniform(30, 300))
         reporter = db.get(User, case.reporter_id)
         assert reporter is not None
         if goal == "rework":
-            do(reporter, case.id, "verify", passed=False, reason="现场仍有残留，未处理彻底")
+            do(reporter, case.id, wf.Action.VERIFY, passed=False, reason="现场仍有残留，未处理彻底")
             continue
-        do(reporter, case.id, "verify", passed=True, note="现场核查已整改")
+        do(reporter, case.id, wf.Action.VERIFY, passed=True, note="现场核查已整改")
         if rng.random() < 0.6:
             step(rng.uniform(60, 600))
             do(
                 reporter,
                 case.id,
-                "rate",
+                wf.Action.RATE,
                 rating=rng.choice(["satisfied", "satisfied", "basically_satisfied", "unsatisfied"]),
             )
 

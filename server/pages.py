@@ -20,12 +20,13 @@ from werkzeug.wrappers import Response as WResponse
 
 from server.api.auth import begin_session, check_password
 from server.config import ROOT
+from server.domain import workflow as wf
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 DIST = ROOT / "webapp" / "dist"
-FIELD_ROLES = {"grid_worker", "handler"}
+FIELD_ROLES = {wf.Role.GRID_WORKER, wf.Role.HANDLER}
 # who works in which app: grid workers only in the field app, handlers in both (phone or desk)
-CONSOLE_ROLES = {"handler", "dispatcher", "supervisor", "admin"}
+CONSOLE_ROLES = {wf.Role.HANDLER, wf.Role.DISPATCHER, wf.Role.SUPERVISOR, wf.Role.ADMIN}
 
 
 def home_for(role: str) -> str:

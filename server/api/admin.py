@@ -26,6 +26,7 @@ from server.api.inputs import (
     UserQuery,
 )
 from server.api.util import actor, context, me
+from server.domain import workflow as wf
 from server.errors import ApiError, error_response
 from server.usecases.admin import categories as uc_categories
 from server.usecases.admin import departments as uc_departments
@@ -35,7 +36,7 @@ from server.usecases.admin import users as uc_users
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
-ADMIN = ("admin",)
+ADMIN = (wf.Role.ADMIN,)
 
 
 def plan_cap() -> int:
@@ -51,7 +52,7 @@ def _plan_upload_cap(endpoint: str | None, _values: dict[str, Any] | None) -> No
     if (
         endpoint == "admin.upload_plan"
         and current_user.is_authenticated
-        and getattr(current_user, "role", None) == "admin"
+        and getattr(current_user, "role", None) == wf.Role.ADMIN
     ):
         request.max_content_length = plan_cap()
 
@@ -59,8 +60,10 @@ def _plan_upload_cap(endpoint: str | None, _values: dict[str, Any] | None) -> No
 @bp.before_request
 def _admin_only() -> None:
     user = me()  # 401 when signed out
-    if user.role != "admin":
-        raise ApiError(403, "forbidden", "仅限系统管理员 / admins only", required_roles=["admin"])
+    if user.role != wf.Role.ADMIN:
+        raise ApiError(
+            403, "forbidden", "仅限系统管理员 / admins only", required_roles=[wf.Role.ADMIN]
+        )
 
 
 def _created(body: dict[str, Any]) -> Response:

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from server.api.edge import Body, Text, operation
 from server.api.util import me
+from server.domain import workflow as wf
 from server.domain.worktime import MAX_NAME, PACKAGE_YEARS, CalendarDay, CalendarInputError
 from server.errors import ApiError, error_response
 from server.extensions import db, settings
@@ -24,8 +25,8 @@ from server.usecases import calendar as uc
 
 bp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar")
 
-READ_ROLES = ("dispatcher", "handler", "supervisor", "admin")
-ADMIN = ("admin",)
+READ_ROLES = (wf.Role.DISPATCHER, wf.Role.HANDLER, wf.Role.SUPERVISOR, wf.Role.ADMIN)
+ADMIN = (wf.Role.ADMIN,)
 MAX_YEAR = 2100
 MAX_DAYS = 366
 
@@ -83,8 +84,10 @@ def _roles() -> None:
             raise ApiError(
                 403, "forbidden", "无权查看 / your role may not see this", required_roles=READ_ROLES
             )
-    elif user.role != "admin":
-        raise ApiError(403, "forbidden", "仅限系统管理员 / admins only", required_roles=["admin"])
+    elif user.role != wf.Role.ADMIN:
+        raise ApiError(
+            403, "forbidden", "仅限系统管理员 / admins only", required_roles=[wf.Role.ADMIN]
+        )
 
 
 def clock() -> datetime:

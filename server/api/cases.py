@@ -15,7 +15,7 @@ from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBod
 from server.api.longpoll import PollSlots
 from server.api.serialize import Lookups, case_json, event_json, photo_json
 from server.api.util import actor, context, login_required_api, me
-from server.domain.workflow import Action, allowed_actions
+from server.domain import workflow as wf
 from server.errors import ApiError, error_response, use_case_error
 from server.models import Attachment, IncidentEvent
 from server.usecases import cases as uc
@@ -136,21 +136,15 @@ def get_case(case_id: int) -> Response:
     by_event: dict[int | None, list[Attachment]] = {}
     for a in atts:
         by_event.setdefault(a.event_id, []).append(a)
-    allowed = [
-        a.value
-        for a in allowed_actions(who.role, case.state)
-        if a not in (Action.REPORT, Action.SELF_HANDLE)
-        # put on a grid: offered only for a case outside every grid (the rule's precondition)
-        and not (a is Action.ASSIGN_GRID and case.grid_id is not None)
-    ]
+    shown = case_json(ctx, who, case, look)
     body = {
-        "case": case_json(ctx, who, case, look),
+        "case": shown,
         "events": [event_json(e, look, by_event.get(e.id, []), who) for e in events],
         "photos": [photo_json(a, who) for a in atts],
-        "allowed_actions": allowed,
+        "allowed_actions": shown["allowed_actions"],
         "duplicates": [],
     }
-    if who.role in {"dispatcher", "admin"}:
+    if who.role in {wf.Role.DISPATCHER, wf.Role.ADMIN}:
         dups = uc.possible_duplicates(ctx, who, case)
         look.prefetch(dups)
         body["duplicates"] = [case_json(ctx, who, d, look) for d in dups]

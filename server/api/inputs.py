@@ -8,9 +8,10 @@ use cases; these models settle types, ranges and shapes.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from server.api.edge import (
@@ -32,7 +33,13 @@ from server.api.edge import (
     ascii_number,
     finite,
 )
+from server.domain.fields import Rating as RatingName
+from server.domain.fields import Urgency as UrgencyName
+from server.domain.sources import Source as SourceName
+from server.domain.vocabulary import names
 from server.domain.workflow import Action
+from server.domain.workflow import Role as RoleName
+from server.domain.workflow import State as StateName
 
 # Dates the system can hold: a case, a period or a moment outside these years is a typo, and
 # the calendar arithmetic (time zones, ±1 day) must never reach year 1 or 9999.
@@ -71,19 +78,34 @@ DeviceTime = Annotated[
 ]
 RegionCode = Annotated[Text, Field(pattern=r"^[0-9]{6}([0-9]{3}){0,2}$")]
 GridCode = Annotated[Text, Field(pattern=r"^[0-9]{15}$")]
-Urgency = Literal["normal", "urgent"]
-Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
-State = Literal[
-    "reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rejected",
-    "suspended",
-]  # fmt: skip
-Source = Literal["field", "hotline", "open311", "console"]
-ActionName = Literal[
-    "report", "self_handle", "accept", "reject", "dispatch", "sign", "return", "resolve",
-    "verify", "request_extension", "decide_extension", "suspend", "resume", "supervise", "rate",
-    "reopen", "comment", "assign_grid",
-]  # fmt: skip
-assert set(get_args(ActionName)) == {a.value for a in Action}, "ActionName follows the workflow"
+
+
+def _member_of(enum: type[StrEnum]) -> AfterValidator:
+    allowed = names(enum)
+    expected = ", ".join(repr(v) for v in allowed)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": expected}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _enum_schema(enum: type[StrEnum]) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "enum": list(names(enum))})
+
+
+# The vocabulary (server/domain/vocabulary.py) as request and answer fields: plain strings, one
+# of the domain's names; the OpenAPI document lists them as enums.
+Urgency = Annotated[str, _member_of(UrgencyName), _enum_schema(UrgencyName)]
+Rating = Annotated[str, _member_of(RatingName), _enum_schema(RatingName)]
+State = Annotated[str, _member_of(StateName), _enum_schema(StateName)]
+Source = Annotated[str, _member_of(SourceName), _enum_schema(SourceName)]
+ActionName = Annotated[str, _member_of(Action), _enum_schema(Action)]
+Role = Annotated[str, _member_of(RoleName), _enum_schema(RoleName)]
 PhotoIds = Annotated[list[UuidText], Field(max_length=20)]
 
 
@@ -138,7 +160,7 @@ class ActionBody(TolerantBody):
 
 def _states(value: list[str]) -> list[str]:
     out: list[str] = []
-    allowed = set(State.__args__)  # type: ignore[attr-defined]
+    allowed = set(names(StateName))
     for raw in value:
         for part in raw.split(","):
             if part and part not in allowed:
@@ -408,9 +430,6 @@ class CategoryPatch(Body):
     urgent_hours: LooseNumber | None = None
     default_department_id: Id | None = None
     active: bool | None = None
-
-
-Role = Literal["grid_worker", "dispatcher", "handler", "supervisor", "admin"]
 
 
 class UserQuery(Query):

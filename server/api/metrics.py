@@ -24,6 +24,7 @@ from server.api.inputs import (
 from server.api.util import me, roles_required, work_calendar
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
+from server.domain import workflow as wf
 from server.domain.worktime import WorkCalendar
 from server.errors import ApiError, error_response
 from server.extensions import db, settings
@@ -40,7 +41,13 @@ from server.metrics.service import (
 
 bp = Blueprint("metrics", __name__, url_prefix="/api/v1/metrics")
 
-ALL_ROLES = ("grid_worker", "dispatcher", "handler", "supervisor", "admin")
+ALL_ROLES = (
+    wf.Role.GRID_WORKER,
+    wf.Role.DISPATCHER,
+    wf.Role.HANDLER,
+    wf.Role.SUPERVISOR,
+    wf.Role.ADMIN,
+)
 MAX_LIMIT = 1000
 
 
@@ -192,9 +199,12 @@ def scorecard_config(query: KindQuery) -> Response:
 
 @bp.put("/scorecards/config")
 @operation(
-    query=KindQuery, body=ScorecardConfigBody, responses={200: "ScorecardConfig"}, roles=("admin",)
+    query=KindQuery,
+    body=ScorecardConfigBody,
+    responses={200: "ScorecardConfig"},
+    roles=(wf.Role.ADMIN,),
 )
-@roles_required("admin")
+@roles_required(wf.Role.ADMIN)
 def scorecard_config_put(query: KindQuery, body: ScorecardConfigBody) -> Response:
     """Replace the configuration of a scorecard kind (admin); 400 with ``fields`` if invalid."""
     kind = query.kind
@@ -205,8 +215,8 @@ def scorecard_config_put(query: KindQuery, body: ScorecardConfigBody) -> Respons
 
 
 @bp.delete("/scorecards/config")
-@operation(query=KindQuery, responses={200: "ScorecardConfig"}, roles=("admin",))
-@roles_required("admin")
+@operation(query=KindQuery, responses={200: "ScorecardConfig"}, roles=(wf.Role.ADMIN,))
+@roles_required(wf.Role.ADMIN)
 def scorecard_config_reset(query: KindQuery) -> Response:
     """Back to the default configuration (admin)."""
     kind = query.kind

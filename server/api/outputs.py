@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from server.api.edge import Out
+from server.api.inputs import ActionName, Rating, Role, Source, State, Urgency
 
 Ident = int
 NullableStr = str | None
@@ -41,12 +42,9 @@ class Case(Out):
     id: Ident
     uuid: str
     number: str
-    state: Literal[
-        "reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rejected",
-        "suspended",
-    ]  # fmt: skip
+    state: State
     version: int
-    source: str
+    source: Source
     category: Ref | None
     description: str | None
     address: str | None
@@ -60,14 +58,14 @@ class Case(Out):
     reporter: UserRef | None
     caller_name: str | None = Field(description="masked unless your role needs it")
     caller_phone: str | None = Field(description="masked 138****1234 unless your role needs it")
-    urgency: str
+    urgency: Urgency
     department: Ref | None
     deadline_at: str | None
     overdue: bool
     time_left_hours: float | None
     self_handled: bool
     pending_extension: dict[str, Any] | None
-    last_rating: str | None
+    last_rating: Rating | None
     duplicate_of: Ident | None
     duplicate_of_number: str | None = Field(description="the merged-into case's number")
     photo_count: int
@@ -75,6 +73,13 @@ class Case(Out):
     reported_at: str | None
     created_at: str | None
     updated_at: str | None
+    allowed_actions: list[ActionName] = Field(
+        description="the actions you may take on the case now (server/usecases/policy.py)"
+    )
+    allowed_next: dict[State, list[ActionName]] = Field(
+        description="for each state an allowed action leads to, the actions allowed there "
+        "(the field app offers these after actions queued offline)"
+    )
 
 
 class Photo(Out):
@@ -88,12 +93,12 @@ class Photo(Out):
 class Event(Out):
     id: Ident
     uuid: str | None
-    action: str
+    action: ActionName
     actor: UserRef | None
     actor_role: str | None
-    from_state: str | None
-    to_state: str | None
-    created_at: str | None
+    from_state: State | None
+    to_state: State | None
+    created_at: str
     device_time: str | None
     note: str | None
     data: dict[str, Any] | None
@@ -121,7 +126,7 @@ class CaseDetail(Out):
     case: Case
     events: list[Event]
     photos: list[Photo]
-    allowed_actions: list[str]
+    allowed_actions: list[ActionName]
     duplicates: list[Case]
 
 
@@ -155,18 +160,45 @@ class Regions(Out):
     items: list[dict[str, Any]]
 
 
+class Label(Out):
+    zh: str
+    en: str
+
+
+class RuleRow(Out):
+    action: ActionName
+    label_zh: str
+    label_en: str
+    roles: list[Role]
+    from_states: list[State] | None
+    to_state: State | None
+    requires: list[str]
+    optional: list[str]
+    decision: str | None
+    fail_to_state: State | None
+    requires_on_fail: list[str]
+    restores_previous: bool
+
+
 class Workflow(Out):
-    states: Any
-    actions: Any
-    roles: Any
-    rules: Any
+    """The vocabulary (server/domain/vocabulary.py) with its labels, and the workflow table:
+    the apps label every state, action, role, rating, urgency and source from here."""
+
+    states: dict[State, Label]
+    actions: dict[ActionName, Label]
+    roles: dict[Role, Label]
+    ratings: dict[Rating, Label]
+    urgencies: dict[Urgency, Label]
+    sources: dict[Source, Label]
+    open_states: list[State]
+    rules: list[RuleRow]
 
 
 class AuthUser(Out):
     id: Ident
     username: str
     display_name: str
-    role: str
+    role: Role
     region_id: Ident | None
     department_id: Ident | None
     grid_codes: list[str]

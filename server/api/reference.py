@@ -15,7 +15,8 @@ from server.api.auth import user_json
 from server.api.edge import operation
 from server.api.inputs import GridsQuery
 from server.api.util import actor, context, login_required_api
-from server.domain.workflow import action_labels, role_labels, rules_table, state_labels
+from server.domain import vocabulary
+from server.domain.workflow import rules_table
 from server.errors import ApiError, error_response
 from server.extensions import db, settings
 from server.models import Category, Department
@@ -61,10 +62,10 @@ def departments_json() -> list[dict[str, Any]]:
 
 
 def workflow_json() -> dict[str, Any]:
+    """Every name of the vocabulary with its zh/en labels, the open states and the rules."""
     return {
-        "states": state_labels(),
-        "actions": action_labels(),
-        "roles": role_labels(),
+        **vocabulary.labels(),
+        "open_states": vocabulary.open_state_names(),
         "rules": rules_table(),
     }
 

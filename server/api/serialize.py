@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server import cache
+from server.domain import workflow as wf
 from server.domain.workflow import state_labels
 from server.models import Attachment, Incident, IncidentEvent, User
+from server.usecases import policy
 from server.usecases.context import Actor, Context
 from server.usecases.photos import sees_gps
 from server.usecases.scope import mask_name, mask_phone, sees_caller_phone
@@ -121,10 +123,12 @@ def _ref(obj: Any, *keys: str) -> dict[str, Any] | None:
 def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict[str, Any]:
     now = ctx.now()
     overdue = bool(
-        case.deadline_at and case.state in ("dispatched", "in_progress") and case.deadline_at < now
+        case.deadline_at
+        and case.state in (wf.State.DISPATCHED, wf.State.IN_PROGRESS)
+        and case.deadline_at < now
     )
     time_left: float | None = None
-    if case.deadline_at and case.state in ("dispatched", "in_progress"):
+    if case.deadline_at and case.state in (wf.State.DISPATCHED, wf.State.IN_PROGRESS):
         if case.urgency == "urgent":
             time_left = (case.deadline_at - now).total_seconds() / 3600
         elif case.deadline_at >= now:
@@ -135,6 +139,7 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
     reporter = look.user(case.reporter_id)
     n_photos, first_photo = look.photos(case.id)
     sees_contact = sees_caller_phone(actor, case)
+    offered = policy.allowed_actions(actor, case)
     return {
         "id": case.id,
         "uuid": case.uuid,
@@ -174,6 +179,8 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),
         "last_event_id": case.last_event_id,
+        "allowed_actions": offered,
+        "allowed_next": policy.allowed_next(actor, case, offered),
     }
 
 

@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy.engine import Connection
 
 from server.domain import metric_definitions as md
+from server.domain import workflow as wf
 from server.domain.worktime import WorkCalendar
 from server.extensions import db, settings
 from server.metrics import export, projection
@@ -124,10 +125,10 @@ def show(
     cal, conn, q = _question(period, start, end, as_of, by, scopes)
     result = compute_plan(conn, plan(conn, q, cal), cal)
     keys = [
-        "reported",
-        "accepted",
+        wf.State.REPORTED,
+        wf.State.ACCEPTED,
         "due",
-        "closed",
+        wf.State.CLOSED,
         "closure_rate",
         "on_time_closure_rate",
         "overdue_open",

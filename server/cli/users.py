@@ -11,8 +11,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from server.domain import workflow as wf
+from server.domain.workflow import ROLE_NAMES as ROLES
 from server.extensions import db
-from server.models import DUTIES, ROLES, Department, User
+from server.models import DUTIES, Department, User
 from server.usecases.admin import users as uc_users
 from server.usecases.context import Actor, Context
 from server.usecases.errors import UseCaseError
@@ -20,7 +22,7 @@ from server.usecases.errors import UseCaseError
 group = AppGroup("users", help="用户管理 / manage users")
 
 #: Who the use cases see acting: an administrator at the server's command line.
-CLI_ACTOR = Actor(id=None, role="admin", display_name="command line")
+CLI_ACTOR = Actor(id=None, role=wf.Role.ADMIN, display_name="command line")
 
 
 def _context() -> Context:

@@ -16,13 +16,33 @@ open311        open311                    open311
 
 from __future__ import annotations
 
-SOURCES = ("field", "hotline", "console", "open311")
+from enum import StrEnum
+
+from .workflow import Role
+
+
+class Source(StrEnum):
+    FIELD = "field"
+    HOTLINE = "hotline"
+    OPEN311 = "open311"
+    CONSOLE = "console"
+
+
+SOURCE_LABELS: dict[Source, tuple[str, str]] = {
+    Source.FIELD: ("网格员上报", "Field"),
+    Source.HOTLINE: ("12345 热线", "Hotline"),
+    Source.OPEN311: ("Open311", "Open311"),
+    Source.CONSOLE: ("控制台", "Console"),
+}
+
+# The Open311 integration files as itself: its "role" is its source's name.
+OPEN311 = Source.OPEN311.value
 
 ALLOWED_SOURCES: dict[str, tuple[str, ...]] = {
-    "grid_worker": ("field",),
-    "dispatcher": ("hotline", "console"),
-    "admin": ("console", "hotline", "field"),
-    "open311": ("open311",),
+    Role.GRID_WORKER: (Source.FIELD,),
+    Role.DISPATCHER: (Source.HOTLINE, Source.CONSOLE),
+    Role.ADMIN: (Source.CONSOLE, Source.HOTLINE, Source.FIELD),
+    OPEN311: (Source.OPEN311,),
 }
 
 

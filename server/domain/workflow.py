@@ -28,9 +28,13 @@ from .fields import TOKENS, Rating, Urgency, validate_payload
 
 __all__ = [
     "OPEN_STATES",
+    "ROLE_LABELS",
+    "ROLE_NAMES",
     "RULES",
     "RULES_BY_ACTION",
+    "STATE_LABELS",
     "TERMINAL_STATES",
+    "WORKING_STATES",
     "Action",
     "DomainError",
     "InvalidField",
@@ -46,6 +50,7 @@ __all__ = [
     "action_labels",
     "allowed_actions",
     "check",
+    "permit",
     "role_labels",
     "rule_for",
     "rules_markdown",
@@ -71,6 +76,9 @@ class Role(StrEnum):
     HANDLER = "handler"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+
+
+ROLE_NAMES: tuple[str, ...] = tuple(r.value for r in Role)
 
 
 class Action(StrEnum):
@@ -104,8 +112,10 @@ OPEN_STATES: frozenset[State] = frozenset(
     }
 )
 TERMINAL_STATES: frozenset[State] = frozenset({State.CLOSED, State.REJECTED})
+# With a department, a deadline running (overdue is counted on these).
+WORKING_STATES: frozenset[State] = frozenset({State.DISPATCHED, State.IN_PROGRESS})
 
-_STATE_LABELS: dict[State, tuple[str, str]] = {
+STATE_LABELS: dict[State, tuple[str, str]] = {
     State.REPORTED: ("待受理", "Awaiting acceptance"),
     State.ACCEPTED: ("待派遣", "Awaiting dispatch"),
     State.DISPATCHED: ("待签收", "Awaiting sign-for"),
@@ -116,7 +126,7 @@ _STATE_LABELS: dict[State, tuple[str, str]] = {
     State.SUSPENDED: ("挂账", "Suspended"),
 }
 
-_ROLE_LABELS: dict[Role, tuple[str, str]] = {
+ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.GRID_WORKER: ("网格员", "Grid worker"),
     Role.DISPATCHER: ("受理/派遣员", "Dispatcher"),
     Role.HANDLER: ("处置人员", "Handler"),
@@ -176,7 +186,6 @@ _G, _D, _H, _S, _A = (
     Role.SUPERVISOR,
     Role.ADMIN,
 )
-_WORKING = _s(State.DISPATCHED, State.IN_PROGRESS)
 
 RULES: tuple[Rule, ...] = (
     Rule(Action.REPORT, _r(_G, _D, _A), None, State.REPORTED, _t(),
@@ -191,16 +200,16 @@ RULES: tuple[Rule, ...] = (
          "派遣", "Dispatch", optional=_t("urgency", "note")),
     Rule(Action.SIGN, _r(_H), _s(State.DISPATCHED), State.IN_PROGRESS, _t(),
          "签收", "Sign for", optional=_t("note")),
-    Rule(Action.RETURN, _r(_H), _WORKING, State.ACCEPTED, _t("reason"),
+    Rule(Action.RETURN, _r(_H), WORKING_STATES, State.ACCEPTED, _t("reason"),
          "退回", "Return", optional=_t("photos")),
-    Rule(Action.RESOLVE, _r(_H), _WORKING, State.RESOLVED, _t("note", "photos"),
+    Rule(Action.RESOLVE, _r(_H), WORKING_STATES, State.RESOLVED, _t("note", "photos"),
          "处置反馈", "Resolve"),
     Rule(Action.VERIFY, _r(_G, _D), _s(State.RESOLVED), State.CLOSED, _t("passed"),
          "核查", "Verify", optional=_t("note", "photos"), decision="passed",
          fail_to_state=State.DISPATCHED, requires_on_fail=_t("reason")),
-    Rule(Action.REQUEST_EXTENSION, _r(_H), _WORKING, None, _t("duration", "reason"),
+    Rule(Action.REQUEST_EXTENSION, _r(_H), WORKING_STATES, None, _t("duration", "reason"),
          "申请延期", "Request extension"),
-    Rule(Action.DECIDE_EXTENSION, _r(_D), _WORKING, None, _t("approved"),
+    Rule(Action.DECIDE_EXTENSION, _r(_D), WORKING_STATES, None, _t("approved"),
          "延期审批", "Decide extension", optional=_t("duration", "note"),
          decision="approved", requires_on_fail=_t("reason")),
     Rule(Action.SUSPEND, _r(_D), OPEN_STATES, State.SUSPENDED, _t("reason"),
@@ -248,35 +257,31 @@ def allowed_actions(role: Role | str, state: State | str | None) -> list[Action]
     return [r.action for r in RULES if role in r.roles and _permits_state(r, state)]
 
 
-def check(
+def permit(
     action: Action | str,
     role: Role | str,
     state: State | str | None,
-    payload: Mapping[str, Any],
     *,
-    suspended_from: State | str | None = None,
     last_rating: str | None = None,
     on_grid: bool = False,
-) -> State:
-    """Validate one action and return the case's state after it.
+) -> Rule:
+    """May ``role`` take ``action`` on a case in ``state``, whatever it carries? Its rule if so.
 
     Checks, in this order: the role (:class:`RoleNotAllowed`), the current state
-    (:class:`InvalidTransition`; ``state`` None means the case does not exist yet), the facts
-    the caller passes (:class:`PreconditionFailed`: ``last_rating`` must be ``unsatisfied`` for
-    reopen), then the payload (:class:`MissingField` / :class:`InvalidField`).
-
-    ``suspended_from`` (resume only) is the state the case was in when it was suspended; the
-    caller reads it from the event trail. Its absence is a programming error (``ValueError``).
+    (:class:`InvalidTransition`; ``state`` None means the case does not exist yet), then the
+    facts the caller passes (:class:`PreconditionFailed`: ``last_rating`` must be
+    ``unsatisfied`` for reopen; ``on_grid`` false for assign_grid). The payload is
+    :func:`check`'s.
     """
     rule = rule_for(action)
     role = Role(role)
     state = State(state) if state is not None else None
     if role not in rule.roles:
         raise RoleNotAllowed(
-            rule.action.value, role.value, action_zh=rule.label_zh, role_zh=_ROLE_LABELS[role][0]
+            rule.action.value, role.value, action_zh=rule.label_zh, role_zh=ROLE_LABELS[role][0]
         )
     if not _permits_state(rule, state):
-        shown = _STATE_LABELS[state][0] if state is not None else "尚未上报"
+        shown = STATE_LABELS[state][0] if state is not None else "尚未上报"
         raise InvalidTransition(
             rule.action.value,
             state.value if state is not None else None,
@@ -299,7 +304,29 @@ def check(
             message_en="Only a closed case rated 'unsatisfied' can be reopened",
             code="reopen_requires_unsatisfied",
         )
+    return rule
 
+
+def check(
+    action: Action | str,
+    role: Role | str,
+    state: State | str | None,
+    payload: Mapping[str, Any],
+    *,
+    suspended_from: State | str | None = None,
+    last_rating: str | None = None,
+    on_grid: bool = False,
+) -> State:
+    """Validate one action and return the case's state after it.
+
+    :func:`permit` first (role, state, facts), then the payload (:class:`MissingField` /
+    :class:`InvalidField`).
+
+    ``suspended_from`` (resume only) is the state the case was in when it was suspended; the
+    caller reads it from the event trail. Its absence is a programming error (``ValueError``).
+    """
+    rule = permit(action, role, state, last_rating=last_rating, on_grid=on_grid)
+    state = State(state) if state is not None else None
     validate_payload(payload, rule.requires, rule.optional)
     failed = rule.decision is not None and payload.get(rule.decision) is False
     if failed and rule.requires_on_fail:
@@ -321,7 +348,7 @@ def check(
 
 
 def state_labels() -> dict[str, dict[str, str]]:
-    return {s.value: {"zh": zh, "en": en} for s, (zh, en) in _STATE_LABELS.items()}
+    return {s.value: {"zh": zh, "en": en} for s, (zh, en) in STATE_LABELS.items()}
 
 
 def action_labels() -> dict[str, dict[str, str]]:
@@ -329,7 +356,7 @@ def action_labels() -> dict[str, dict[str, str]]:
 
 
 def role_labels() -> dict[str, dict[str, str]]:
-    return {r.value: {"zh": zh, "en": en} for r, (zh, en) in _ROLE_LABELS.items()}
+    return {r.value: {"zh": zh, "en": en} for r, (zh, en) in ROLE_LABELS.items()}
 
 
 def _ordered_states(states: frozenset[State]) -> list[str]:

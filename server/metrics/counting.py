@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from server.domain import metric_definitions as md
+from server.domain.workflow import Role
 from server.domain.worktime import WorkCalendar
 from server.metrics.families import (
     FAMILIES,
@@ -52,7 +53,7 @@ from server.metrics.planning import MetricsQuery, Plan, plan
 # Grouped by worker, a row counts for its person only when that person is a grid worker: the
 # worker rankings are grid workers' (a dispatcher filing a hotline case or verifying is not
 # one); other people's rows go to the "none" group, so the lines still add up to the total.
-_GRID_WORKERS = "(SELECT u.id FROM users u WHERE u.role = 'grid_worker')"
+_GRID_WORKERS = f"(SELECT u.id FROM users u WHERE u.role = '{Role.GRID_WORKER.value}')"
 
 
 def _group_column(by: str, fam: FamilySQL) -> str | None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from server.domain import metric_definitions as md
+from server.domain.workflow import State
 from server.domain.worktime import WorkCalendar
 from server.metrics.counting import applies, prepare, select_rows, timed_values
 from server.metrics.families import (
@@ -154,7 +155,7 @@ def _cohort_item(
         "rating": RATING_NAMES.get(rating) if rating else None,
         "handling_hours": None,
     }
-    if state == S["closed"] and first_disp is not None and timed is not None:
+    if state == S[State.CLOSED] and first_disp is not None and timed is not None:
         item["handling_hours"] = round(int(timed) / md.US_PER_HOUR, 4)
     return item
 
@@ -214,7 +215,7 @@ def _verify_item(
         "verify_event_id": event,
         "verified_at": _iso(at),
         "resolved_at": _iso(res),
-        "passed": state == S["closed"],
+        "passed": state == S[State.CLOSED],
         "verifier_id": actor,
         "department_id": dept,
         "work_hours": None if spent is None else round(spent / md.US_PER_HOUR, 4),

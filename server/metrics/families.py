@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.domain import metric_definitions as md
+from server.domain.workflow import Action, State
 from server.domain.worktime import WorkCalendar
 from server.models.metric_events import ACTION_CODES, OPEN_END, RATING_CODES, STATE_CODES
 
@@ -51,14 +52,14 @@ def flag(condition: str) -> str:
 
 
 CLOSED_ON_TIME = (
-    f"m.to_state = {S['closed']} AND (m.last_res_us IS NULL OR m.ep_deadline_us IS NULL "
+    f"m.to_state = {S[State.CLOSED]} AND (m.last_res_us IS NULL OR m.ep_deadline_us IS NULL "
     "OR m.last_res_us <= m.ep_deadline_us)"
 )
 OVERDUE_OPEN = (
-    f"(m.to_state IN ({S['dispatched']}, {S['in_progress']}) AND m.ep_deadline_us < :t) "
-    f"OR (m.to_state = {S['resolved']} AND m.ep_deadline_us < m.last_res_us)"
+    f"(m.to_state IN ({S[State.DISPATCHED]}, {S[State.IN_PROGRESS]}) AND m.ep_deadline_us < :t) "
+    f"OR (m.to_state = {S[State.RESOLVED]} AND m.ep_deadline_us < m.last_res_us)"
 )
-HANDLED = f"m.to_state = {S['closed']} AND m.first_disp_us IS NOT NULL"
+HANDLED = f"m.to_state = {S[State.CLOSED]} AND m.first_disp_us IS NOT NULL"
 RESOLVED_ON_TIME = "m.ep_ok = 1 AND (m.ep_deadline_us IS NULL OR m.ep_res_us <= m.ep_deadline_us)"
 
 FAMILIES: dict[str, FamilySQL] = {
@@ -73,7 +74,7 @@ FAMILIES: dict[str, FamilySQL] = {
     "reject": FamilySQL(
         "reject",
         "m.at_us",
-        (f"m.action = {A['reject']} AND m.at_us >= :s AND m.at_us < :hi",),
+        (f"m.action = {A[Action.REJECT]} AND m.at_us >= :s AND m.at_us < :hi",),
         None,
         "m.reporter_id",
         {"rejected": "1"},
@@ -87,9 +88,9 @@ FAMILIES: dict[str, FamilySQL] = {
         {
             "accepted": "1",
             "self_handled": flag("m.self_h = 1"),
-            "suspended": flag(f"m.to_state = {S['suspended']}"),
-            "due": flag(f"m.to_state <> {S['suspended']}"),
-            "closed": flag(f"m.to_state = {S['closed']}"),
+            "suspended": flag(f"m.to_state = {S[State.SUSPENDED]}"),
+            "due": flag(f"m.to_state <> {S[State.SUSPENDED]}"),
+            "closed": flag(f"m.to_state = {S[State.CLOSED]}"),
             "closed_on_time": flag(CLOSED_ON_TIME),
             "overdue_open": flag(OVERDUE_OPEN),
             "rated": flag("m.cur_rating IS NOT NULL"),
@@ -118,7 +119,7 @@ FAMILIES: dict[str, FamilySQL] = {
     "verification": FamilySQL(
         "verification",
         "m.at_us",
-        (f"m.action = {A['verify']} AND m.at_us >= :s AND m.at_us < :hi",),
+        (f"m.action = {A[Action.VERIFY]} AND m.at_us >= :s AND m.at_us < :hi",),
         "m.ep_dept",
         "m.actor_id",
         {"verifications": "1"},

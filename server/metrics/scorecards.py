@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
+from server.domain import workflow as wf
 from server.domain.worktime import WorkCalendar
 from server.metrics.counting import Result, compute_plan
 from server.metrics.planning import MetricsQuery, Plan, plan
@@ -67,7 +68,7 @@ def _workers_in_scope(conn: Connection, p: Plan) -> dict[int, dict[str, Any]]:
     paths = [x for x in paths if x]
     workers = [f for f in p.filters if f.kind == "worker"]
     stmt = select(User.id, User.username, User.display_name).where(
-        User.role == "grid_worker", User.active.is_(True)
+        User.role == wf.Role.GRID_WORKER, User.active.is_(True)
     )
     if workers:
         stmt = stmt.where(User.id.in_([v for f in workers for v in f.values]))
@@ -110,7 +111,7 @@ def scorecards(
     if kind == "worker":
         rows = conn.execute(select(User.id, User.role).where(User.id.in_(list(subjects) or [0])))
         roles = {r.id: r.role for r in rows}
-        subjects = {k: v for k, v in subjects.items() if roles.get(k) == "grid_worker"}
+        subjects = {k: v for k, v in subjects.items() if roles.get(k) == wf.Role.GRID_WORKER}
         for k, label in _workers_in_scope(conn, p).items():
             subjects.setdefault(k, label)
     zero = md.derive({k: 0 for k in md.COUNT_KEYS} | {"handling_us": 0})

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from server.domain import periods
+from server.domain import workflow as wf
 from server.domain.worktime import WorkCalendar
 from server.metrics import export, scorecards
 from server.metrics.counting import Result, compute_plan
@@ -135,9 +136,9 @@ def effective_scopes(
     not limited to a jurisdiction, whether or not their account names a region."""
     actor = _actor(conn, who)
     role = actor.role
-    if role == "admin":
+    if role == wf.Role.ADMIN:
         return tuple(scopes)
-    if role == "handler" and actor.department_id is None:
+    if role == wf.Role.HANDLER and actor.department_id is None:
         raise _forbidden("未关联处置部门 / your account has no department")
     if role in policy.REGIONAL and actor.region_id is None:
         raise _forbidden("未关联辖区 / your account has no region")
@@ -146,9 +147,9 @@ def effective_scopes(
     for s in scopes:
         if not policy.may_name_scope(conn, actor, s.kind, s.value):
             raise _forbidden(f"{s} 不在辖区内 / outside your jurisdiction")
-    if role == "handler":
+    if role == wf.Role.HANDLER:
         own = Scope("department", str(actor.department_id))
-    elif role == "grid_worker":
+    elif role == wf.Role.GRID_WORKER:
         own = Scope("worker", str(actor.id))
     else:
         code = conn.execute(select(Region.code).where(Region.id == actor.region_id)).scalar()

@@ -8,12 +8,11 @@ from server.models.epochs import CacheEpoch
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
 from server.models.metric_events import MetricEvent
 from server.models.open311 import ApiKey, Open311Request
-from server.models.people import ROLES, Department, LoginAttempt, SignIn, User
+from server.models.people import Department, LoginAttempt, SignIn, User
 from server.models.scorecard_configs import ScorecardConfig
 
 __all__ = [
     "DUTIES",
-    "ROLES",
     "ApiKey",
     "Attachment",
     "Base",

@@ -23,35 +23,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.domain.fields import Rating as RatingName
+from server.domain.fields import Urgency
+from server.domain.vocabulary import sql_in
+from server.domain.workflow import State
 from server.models.base import Base
 from server.models.catalog import Category
 from server.models.geography import Grid, Region
 from server.models.people import Department, User
 from server.models.types import Geometry, UTCDateTime, utcnow
 
-STATES = (
-    "reported",
-    "accepted",
-    "dispatched",
-    "in_progress",
-    "resolved",
-    "closed",
-    "rejected",
-    "suspended",
-)
-SOURCES = ("field", "hotline", "open311", "console")
-RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
-
 
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('reported','accepted','dispatched','in_progress','resolved',"
-            "'closed','rejected','suspended')",
-            name="state",
-        ),
-        CheckConstraint("urgency IN ('normal','urgent')", name="urgency"),
+        CheckConstraint(sql_in("state", State), name="state"),
+        CheckConstraint(sql_in("urgency", Urgency), name="urgency"),
         Index("ix_incidents_state_id", "state", "id"),
         Index("ix_incidents_county_created", "county_id", "created_at"),
         Index("ix_incidents_town_created", "town_id", "created_at"),
@@ -69,7 +56,7 @@ class Incident(Base):
     number: Mapped[str] = mapped_column(String(24), unique=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16), default="field")
-    state: Mapped[str] = mapped_column(String(16), default="reported")
+    state: Mapped[str] = mapped_column(String(16), default=State.REPORTED.value)
     version: Mapped[int] = mapped_column(Integer, default=1)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -175,9 +162,7 @@ class Rating(Base):
     """满意 / 基本满意 / 不满意, from the reporter, a hotline callback or Open311."""
 
     __tablename__ = "ratings"
-    __table_args__ = (
-        CheckConstraint("value IN ('satisfied','basically_satisfied','unsatisfied')", name="value"),
-    )
+    __table_args__ = (CheckConstraint(sql_in("value", RatingName), name="value"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)

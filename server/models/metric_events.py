@@ -17,40 +17,16 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.domain.fields import Rating
+from server.domain.workflow import Action, State
 from server.models.base import Base
 
-# Codes used in metric_events. The migration that writes the triggers keeps its own frozen
-# copy of these tables; tests check that the two agree.
-ACTION_CODES: dict[str, int] = {
-    "report": 1,
-    "self_handle": 2,
-    "accept": 3,
-    "reject": 4,
-    "dispatch": 5,
-    "sign": 6,
-    "return": 7,
-    "resolve": 8,
-    "verify": 9,
-    "request_extension": 10,
-    "decide_extension": 11,
-    "suspend": 12,
-    "resume": 13,
-    "supervise": 14,
-    "rate": 15,
-    "reopen": 16,
-    "comment": 17,
-}
-STATE_CODES: dict[str, int] = {
-    "reported": 1,
-    "accepted": 2,
-    "dispatched": 3,
-    "in_progress": 4,
-    "resolved": 5,
-    "closed": 6,
-    "rejected": 7,
-    "suspended": 8,
-}
-RATING_CODES: dict[str, int] = {"satisfied": 1, "basically_satisfied": 2, "unsatisfied": 3}
+# Codes used in metric_events: each name's place in the domain's table (1-based), so the codes
+# never spell the names again. The migration that writes the triggers keeps its own frozen copy
+# of these tables; tests check that the two agree (a reordered enum would fail them).
+ACTION_CODES: dict[str, int] = {a.value: i for i, a in enumerate(Action, 1)}
+STATE_CODES: dict[str, int] = {s.value: i for i, s in enumerate(State, 1)}
+RATING_CODES: dict[str, int] = {r.value: i for i, r in enumerate(Rating, 1)}
 
 OPEN_END = 9223372036854775807  # valid_to_us / ep_to_us of a case's latest row
 
@@ -117,7 +93,7 @@ _INDEXES: list[tuple[str, list[str], str | None, list[str]]] = [
     (
         "ix_metric_events_action_at",
         ["action", "at_us"],
-        f"action IN ({ACTION_CODES['reject']}, {ACTION_CODES['verify']})",
+        f"action IN ({ACTION_CODES[Action.REJECT]}, {ACTION_CODES[Action.VERIFY]})",
         ["incident_id", "event_id", "actor_id", "to_state", "last_res_us", "ep_dept", *_ATTRS],
     ),
 ]

@@ -8,20 +8,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.domain.vocabulary import sql_in
+from server.domain.workflow import Role
 from server.models.base import Base
 from server.models.types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from server.models.geography import GridAssignment, Region
-
-ROLES = ("grid_worker", "dispatcher", "handler", "supervisor", "admin")
-ROLE_LABELS = {
-    "grid_worker": "网格员",
-    "dispatcher": "受理/派遣员",
-    "handler": "处置人员",
-    "supervisor": "督查/领导",
-    "admin": "系统管理员",
-}
 
 
 class Department(Base):
@@ -40,12 +33,7 @@ class Department(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('grid_worker','dispatcher','handler','supervisor','admin')",
-            name="role",
-        ),
-    )
+    __table_args__ = (CheckConstraint(sql_in("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

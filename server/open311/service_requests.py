@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from server.domain import workflow as wf
 from server.models import Attachment, Category, Department, Incident, IncidentEvent, Region
 from server.models.open311 import ApiKey, Open311Request
 from server.open311.render import Open311Error
@@ -31,16 +32,16 @@ from server.usecases import cases as uc
 from server.usecases.context import Actor, Context
 from server.usecases.errors import UseCaseError
 
-OPEN_STATES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "suspended")
-CLOSED_STATES = ("closed", "rejected")
+OPEN_STATES = tuple(s.value for s in wf.State if s not in wf.TERMINAL_STATES)
+CLOSED_STATES = tuple(s.value for s in wf.State if s in wf.TERMINAL_STATES)
 MAX_RESULTS = 1000
 MAX_SPAN = timedelta(days=90)
 # Events whose note is the case's own description, not news about its status.
-_NOT_STATUS_NOTES = ("report", "self_handle")
+_NOT_STATUS_NOTES = (wf.Action.REPORT, wf.Action.SELF_HANDLE)
 
 
 def status_of(state: str) -> str:
-    return "closed" if state in CLOSED_STATES else "open"
+    return "closed" if state in CLOSED_STATES else "open"  # Open311's status, not a state
 
 
 def w3c(value: datetime | None, tz: tzinfo) -> str | None:
@@ -90,7 +91,7 @@ def search(
         )
     if statuses == {"open"}:
         stmt = stmt.where(Incident.state.in_(OPEN_STATES))
-    elif statuses == {"closed"}:
+    elif statuses == {"closed"}:  # Open311's status
         stmt = stmt.where(Incident.state.in_(CLOSED_STATES))
     stmt = stmt.order_by(Open311Request.requested_at.desc(), Open311Request.id.desc()).limit(limit)
     return list(db.scalars(stmt))
@@ -181,7 +182,9 @@ def requests_json(
     for case in cases:
         cat = ex.categories.get(case.category_id)
         dep = ex.departments.get(case.department_id) if case.department_id else None
-        updated = case.closed_at if case.state == "closed" and case.closed_at else case.updated_at
+        updated = (
+            case.closed_at if case.state == wf.State.CLOSED and case.closed_at else case.updated_at
+        )
         out.append(
             {
                 "service_request_id": case.number,

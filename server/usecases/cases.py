@@ -26,18 +26,33 @@ from sqlalchemy.orm.exc import StaleDataError
 from server import cache
 from server.domain import sources
 from server.domain import workflow as wf
-from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
+from server.domain.errors import DomainError
 from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
 from server.metrics import projection
 from server.models import Attachment, Grid, GridPlan, Incident, IncidentEvent, Rating, Region
 from server.usecases import grid_locator, photos, policy
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Conflict, Forbidden, NotFound, UseCaseError, ValidationFailed
+from server.usecases.errors import (
+    Conflict,
+    NotFound,
+    UseCaseError,
+    ValidationFailed,
+    from_domain,
+)
 
 MAX_DESCRIPTION = 4000
 # China's extent (with a margin) for sanity checks on reported points.
 CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
-PUBLIC_ACTIONS = {"report", "reject", "dispatch", "resolve", "verify", "reopen", "self_handle"}
+_A = wf.Action
+PUBLIC_ACTIONS = {
+    _A.REPORT,
+    _A.REJECT,
+    _A.DISPATCH,
+    _A.RESOLVE,
+    _A.VERIFY,
+    _A.REOPEN,
+    _A.SELF_HANDLE,
+}
 
 
 @dataclass
@@ -114,12 +129,7 @@ def _point(body: dict[str, Any]) -> tuple[float | None, float | None]:
 
 
 def _domain_error(err: DomainError, case: Incident | None = None) -> Exception:
-    if isinstance(err, RoleNotAllowed):
-        return Forbidden(err.message, code=err.code)
-    if isinstance(err, InvalidTransition):
-        return Conflict(err.message, code=err.code, case_id=case.id if case else None)
-    fields = {err.field: err.message} if err.field else {}
-    return ValidationFailed(err.message, code=err.code, fields=fields)
+    return from_domain(err, case.id if case else None)
 
 
 def _category(ctx: Context, body: dict[str, Any]) -> Any:
@@ -285,7 +295,11 @@ def _report(
     if county_id is None:
         # Outside every grid: keep it with the reporter's jurisdiction so it is not lost.
         community_id, town_id, county_id = grid_locator.region_chain(ctx.db, actor.region_id)
-    if actor.role == "grid_worker" and self_handle and place.grid_code not in actor.grid_codes:
+    if (
+        actor.role == wf.Role.GRID_WORKER
+        and self_handle
+        and place.grid_code not in actor.grid_codes
+    ):
         raise ValidationFailed(
             "只能在本人网格内自行处置 / self-handle only inside your own grids",
             code="outside_own_grid",
@@ -496,7 +510,8 @@ def _act(
         )
     except DomainError as err:
         raise _domain_error(err, case) from None
-    policy.check_act_on_case(actor, action, case)
+    # Jurisdiction and the case's own facts: the same check that lists the actions offered.
+    policy.check_action(actor, action, case)
 
     now = ctx.now()
     note = _text(body, "note", 4000) or _text(body, "reason", 2000)
@@ -544,7 +559,7 @@ def _act(
                     event_id=event.id,
                     value=body["rating"],
                     rater_id=actor.id,
-                    source="callback" if actor.role == "dispatcher" else "reporter",
+                    source="callback" if actor.role == wf.Role.DISPATCHER else "reporter",
                     created_at=now,
                 )
             )
@@ -640,23 +655,12 @@ def apply_change(
         else:
             data["reason"] = body["reason"]
     elif action is A.REQUEST_EXTENSION:
-        if case.pending_extension:
-            raise Conflict(
-                "已有待审批的延期申请 / an extension request is already pending",
-                code="extension_pending",
-                case_id=case.id,
-            )
         ask = {k: body[k] for k in ("hours", "days") if body.get(k) is not None}
         data.update(ask, reason=body["reason"])
         case.pending_extension = {**ask, "reason": body["reason"], "at": now.isoformat()}
     elif action is A.DECIDE_EXTENSION:
         pending = case.pending_extension
-        if not pending:
-            raise Conflict(
-                "没有待审批的延期申请 / no extension request is pending",
-                code="no_extension_pending",
-                case_id=case.id,
-            )
+        assert pending, "policy.check_action: a pending request"
         approved = bool(body["approved"])
         data.update(approve=approved, old_deadline=_iso(case.deadline_at))
         if approved:
@@ -738,7 +742,7 @@ def possible_duplicates(
             Incident.created_at.between(case.created_at - window, case.created_at + window),
             Incident.lon.between(case.lon - dlon, case.lon + dlon),
             Incident.lat.between(case.lat - dlat, case.lat + dlat),
-            Incident.state != "rejected",
+            Incident.state != wf.State.REJECTED,
             policy.cases_clause(actor),
         )
         .order_by(Incident.created_at.desc())

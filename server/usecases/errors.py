@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain.errors import DomainError, InvalidTransition, RoleNotAllowed
+
 
 class UseCaseError(Exception):
     """``status`` is the HTTP status the API answers with; ``code`` is stable for clients."""
@@ -50,3 +52,14 @@ class Conflict(UseCaseError):
 class Unprocessable(UseCaseError):
     status = 422
     code = "unprocessable"
+
+
+def from_domain(err: DomainError, case_id: int | None = None) -> UseCaseError:
+    """The answer to a refusal of the domain: a role that may not (403), a state that does not
+    allow it (409), anything else (a fact or a field) a 400 naming the field."""
+    if isinstance(err, RoleNotAllowed):
+        return Forbidden(err.message, code=err.code)
+    if isinstance(err, InvalidTransition):
+        return Conflict(err.message, code=err.code, case_id=case_id)
+    fields = {err.field: err.message} if err.field else {}
+    return ValidationFailed(err.message, code=err.code, fields=fields)

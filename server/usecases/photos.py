@@ -28,6 +28,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from server.domain import workflow as wf
 from server.models import Attachment
 from server.usecases import policy
 from server.usecases.context import Actor, Context
@@ -38,7 +39,7 @@ PIECE_MAX = 2**20
 # leaders (evidence: was the picture taken at the case?), admins, and the person who took it.
 # Handlers and other grid workers see the picture and the case's location, not the capture
 # point; Open311 never (its media are the stored, pixel-only files). docs/security.md "Photos".
-GPS_ROLES = frozenset({"dispatcher", "supervisor", "admin"})
+GPS_ROLES = frozenset({wf.Role.DISPATCHER, wf.Role.SUPERVISOR, wf.Role.ADMIN})
 FULL_EDGE = 2048
 THUMB_EDGE = 320
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "MPO", "GIF", "BMP"}

@@ -40,11 +40,12 @@ from server import cache
 from server.domain import workflow as wf
 from server.models import Department, Grid, GridAssignment, Incident, Region, User
 from server.usecases.context import Actor
-from server.usecases.errors import Forbidden, ValidationFailed
+from server.usecases.errors import Conflict, Forbidden, UseCaseError, ValidationFailed, from_domain
 
-ROLES = ("grid_worker", "dispatcher", "handler", "supervisor", "admin")
-UNSCOPED = frozenset({"admin", "open311"})
-REGIONAL = frozenset({"dispatcher", "supervisor"})
+ROLES = wf.ROLE_NAMES
+_ACTING_ROLES = frozenset(ROLES)
+UNSCOPED = frozenset({wf.Role.ADMIN, "open311"})
+REGIONAL = frozenset({wf.Role.DISPATCHER, wf.Role.SUPERVISOR})
 
 DB = Session | Connection
 Roots = tuple[str, ...] | None  # region paths; None = everywhere
@@ -88,10 +89,10 @@ def roots(db: DB, actor: Actor) -> Roots:
         return None
     if actor.role in REGIONAL:
         return (actor.region_path,) if actor.region_path else ()
-    if actor.role == "handler":
+    if actor.role == wf.Role.HANDLER:
         home = department_path(db, actor.department_id) or actor.region_path
         return (home,) if home and actor.department_id is not None else ()
-    if actor.role == "grid_worker":
+    if actor.role == wf.Role.GRID_WORKER:
         paths = set(grid_paths(db, actor.grid_codes))
         if actor.region_path:
             paths.add(actor.region_path)
@@ -153,7 +154,7 @@ def report_roots(db: DB, actor: Actor) -> Roots:
     if actor.role in UNSCOPED:
         return None
     where = roots(db, actor)
-    if actor.role == "grid_worker" and where:
+    if actor.role == wf.Role.GRID_WORKER and where:
         where = tuple(sorted(set(where) | {_county_of(p) for p in where}))
     return where
 
@@ -188,11 +189,11 @@ def cases_clause(actor: Actor) -> ColumnElement[bool]:
         if actor.region_id is None or actor.region_level not in _LEVEL_COLUMN:
             return false()
         return _LEVEL_COLUMN[actor.region_level] == actor.region_id
-    if actor.role == "handler":
+    if actor.role == wf.Role.HANDLER:
         if actor.department_id is None:
             return false()
         return Incident.department_id == actor.department_id
-    if actor.role == "grid_worker":
+    if actor.role == wf.Role.GRID_WORKER:
         clauses: list[ColumnElement[bool]] = []
         if actor.id is not None:
             clauses.append(Incident.reporter_id == actor.id)
@@ -209,9 +210,9 @@ def cases_key(actor: Actor) -> tuple[Any, ...]:
         return ("all",)
     if actor.role in REGIONAL:
         return ("region", actor.region_level, actor.region_id)
-    if actor.role == "handler":
+    if actor.role == wf.Role.HANDLER:
         return ("department", actor.department_id)
-    if actor.role == "grid_worker":
+    if actor.role == wf.Role.GRID_WORKER:
         return ("worker", actor.id, tuple(sorted(actor.grid_codes)))
     return ("none",)
 
@@ -224,9 +225,9 @@ def may_see_case(actor: Actor, case: Incident) -> bool:
         return actor.region_id is not None and column.get(actor.region_level or "") == (
             actor.region_id
         )
-    if actor.role == "handler":
+    if actor.role == wf.Role.HANDLER:
         return actor.department_id is not None and case.department_id == actor.department_id
-    if actor.role == "grid_worker":
+    if actor.role == wf.Role.GRID_WORKER:
         return (actor.id is not None and case.reporter_id == actor.id) or (
             case.grid_code is not None and case.grid_code in actor.grid_codes
         )
@@ -240,14 +241,102 @@ def check_act_on_case(actor: Actor, action: wf.Action, case: Incident) -> None:
         raise Forbidden("不在辖区内 / outside your jurisdiction")
     if action is wf.Action.COMMENT:
         return
-    if actor.role == "grid_worker":
+    if actor.role == wf.Role.GRID_WORKER:
         in_grid = case.grid_code is not None and case.grid_code in actor.grid_codes
         if action is wf.Action.VERIFY and not in_grid:
             raise Forbidden("只能核查本人网格的案件 / verify cases in your own grids only")
         if action is wf.Action.RATE and case.reporter_id != actor.id:
             raise Forbidden("只有上报人可以评价 / only the reporter may rate")
-    if actor.role == "handler" and case.department_id != actor.department_id:
+    if actor.role == wf.Role.HANDLER and case.department_id != actor.department_id:
         raise Forbidden("不是本部门的案件 / not your department's case")
+
+
+def check_action(actor: Actor, action: wf.Action, case: Incident) -> wf.Rule:
+    """May ``actor`` take ``action`` on ``case`` now, whatever the action carries? Its rule if
+    so, else the use-case error the action endpoint answers with.
+
+    The ONE decision behind both the actions offered (:func:`allowed_actions`, sent with every
+    case) and the actions accepted (``cases.act`` calls it after the payload is checked): the
+    workflow table (role, state, a reopen needs 不满意), then jurisdiction
+    (:func:`check_act_on_case`), then the case's own facts (an extension request pending or
+    not; a grid worker rates once). What remains is the payload and what it names (a
+    department, a duplicate).
+    """
+    try:
+        rule = wf.permit(
+            action,
+            actor.role,
+            case.state,
+            last_rating=case.last_rating,
+            on_grid=case.grid_id is not None,
+        )
+    except wf.DomainError as err:
+        raise from_domain(err, case.id) from None
+    if rule.from_states is None:
+        raise ValidationFailed("请用上报接口 / use POST /cases", fields={"action": "create only"})
+    check_act_on_case(actor, action, case)
+    if action is wf.Action.REQUEST_EXTENSION and case.pending_extension:
+        raise Conflict(
+            "已有待审批的延期申请 / an extension request is already pending",
+            code="extension_pending",
+            case_id=case.id,
+        )
+    if action is wf.Action.RATE and actor.role == wf.Role.GRID_WORKER and case.last_rating:
+        # The reporter rates once (a reopened case is rated again); a dispatcher's callback may
+        # record the citizen's rating over it.
+        raise Conflict("已评价 / already rated", code="already_rated", case_id=case.id)
+    if action is wf.Action.DECIDE_EXTENSION and not case.pending_extension:
+        raise Conflict(
+            "没有待审批的延期申请 / no extension request is pending",
+            code="no_extension_pending",
+            case_id=case.id,
+        )
+    return rule
+
+
+def allowed_actions(actor: Actor, case: Incident) -> list[str]:
+    """The actions ``actor`` may take on ``case`` now, in table order: those
+    :func:`check_action` lets through (so an offered action is never refused for who, where or
+    when; only for what it carries)."""
+    if actor.role not in _ACTING_ROLES:
+        return []
+    out = []
+    for rule in wf.RULES:
+        if rule.from_states is None or actor.role not in rule.roles:
+            continue
+        try:
+            check_action(actor, rule.action, case)
+        except UseCaseError:
+            continue
+        out.append(rule.action.value)
+    return out
+
+
+def allowed_next(actor: Actor, case: Incident, offered: list[str]) -> dict[str, list[str]]:
+    """For each state an offered action leads to, the actions :func:`allowed_actions` would
+    offer there (the rest of the case as it is): the field app queues actions offline and then
+    offers these, e.g. 处置反馈 after a queued 签收."""
+    out: dict[str, list[str]] = {}
+    for name in offered:
+        rule = wf.RULES_BY_ACTION[wf.Action(name)]
+        for to in (rule.to_state, rule.fail_to_state):
+            if to is None or to == case.state or to.value in out:
+                continue
+            then = Incident(
+                id=case.id,
+                state=to.value,
+                reporter_id=case.reporter_id,
+                grid_code=case.grid_code,
+                grid_id=case.grid_id,
+                department_id=case.department_id,
+                county_id=case.county_id,
+                town_id=case.town_id,
+                community_id=case.community_id,
+                pending_extension=case.pending_extension,
+                last_rating=case.last_rating,
+            )
+            out[to.value] = allowed_actions(actor, then)
+    return out
 
 
 def may_refer_case(actor: Actor, case: Incident, other: Incident) -> bool:
@@ -292,7 +381,7 @@ def _may_refer_department(
 ) -> bool:
     if case is not None and not department_serves(db, region_id, case):
         return False
-    if actor.role == "handler":
+    if actor.role == wf.Role.HANDLER:
         return dep_id == actor.department_id
     if actor.role in UNSCOPED or region_id is None:
         return True
@@ -307,7 +396,7 @@ def departments_clause(db: DB, actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause on ``Department``: those the actor may refer to (pickers, filters)."""
     if actor.role in UNSCOPED:
         return true()
-    if actor.role == "handler":
+    if actor.role == wf.Role.HANDLER:
         return Department.id == actor.department_id if actor.department_id else false()
     where = roots(db, actor)
     assert where is not None
@@ -337,7 +426,7 @@ def grids_clause(db: DB, actor: Actor) -> ColumnElement[bool]:
     see on a map."""
     where = roots(db, actor)
     clause = path_clause(Region.path, where)
-    if actor.role == "grid_worker" and actor.grid_codes:
+    if actor.role == wf.Role.GRID_WORKER and actor.grid_codes:
         clause = or_(clause, Grid.code.in_(sorted(actor.grid_codes)))
     return clause
 
@@ -354,7 +443,7 @@ def may_assign_grid(db: DB, actor: Actor, case: Incident, community: Region) -> 
 def grids_key(db: DB, actor: Actor) -> tuple[Any, ...]:
     """What decides which grids the actor sees: part of every cache key and ETag of grid maps."""
     where = roots(db, actor)
-    codes = tuple(sorted(actor.grid_codes)) if actor.role == "grid_worker" else ()
+    codes = tuple(sorted(actor.grid_codes)) if actor.role == wf.Role.GRID_WORKER else ()
     return ("all",) if where is None else ("roots", where, codes)
 
 
@@ -377,9 +466,9 @@ def may_see_user(db: DB, actor: Actor, user_id: int) -> bool:
     """May ``actor`` see figures of (or name) the user ``user_id``?"""
     if actor.role in UNSCOPED:
         return True
-    if actor.role == "grid_worker":
+    if actor.role == wf.Role.GRID_WORKER:
         return user_id == actor.id
-    if actor.role == "handler":
+    if actor.role == wf.Role.HANDLER:
         return False
     where = roots(db, actor)
     return any(inside(p, where) for p in user_paths(db, user_id))
@@ -438,7 +527,7 @@ def may_see_photo(actor: Actor, uploader_id: int | None, case: Incident | None) 
 
 ANYONE: frozenset[str] | None = None  # signed in or not
 SIGNED_IN = frozenset(ROLES)
-ADMIN_ONLY = frozenset({"admin"})
+ADMIN_ONLY = frozenset({wf.Role.ADMIN})
 
 # Who may call each endpoint at all, before any object is looked at; keyed by Flask endpoint
 # and method. The objects an endpoint names are then decided by the functions above (and, for
@@ -507,7 +596,9 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
     # The statutory calendar is the installation's (not a jurisdiction's): the console roles
     # read it, admins change it.
     **{
-        (e, "GET"): frozenset({"dispatcher", "handler", "supervisor", "admin"})
+        (e, "GET"): frozenset(
+            {wf.Role.DISPATCHER, wf.Role.HANDLER, wf.Role.SUPERVISOR, wf.Role.ADMIN}
+        )
         for e in ("calendar.overview", "calendar.show_year", "calendar.year_changes")
     },
     ("calendar.put_year", "PUT"): ADMIN_ONLY,

@@ -24,9 +24,8 @@ SORTS = {
     "-updated_at": (Incident.updated_at, True),
     "deadline_at": (Incident.deadline_at, False),
 }
-STATES = {"reported", "accepted", "dispatched", "in_progress", "resolved", "closed", "rejected",
-          "suspended"}  # fmt: skip
-WORKING = ("dispatched", "in_progress")
+STATES = frozenset(s.value for s in wf.State)
+WORKING = tuple(s.value for s in wf.State if s in wf.WORKING_STATES)  # a deadline runs
 # states in which a case outside every grid waits to be put on one (the assign_grid rule's)
 OFF_GRID_STATES = tuple(
     sorted(s.value for s in wf.RULES_BY_ACTION[wf.Action.ASSIGN_GRID].from_states or ())
@@ -111,12 +110,12 @@ def _where(ctx: Context, actor: Actor, f: CaseFilter, *, with_state: bool = True
     if with_state and f.states:
         clauses.append(Incident.state.in_(f.states))
     if f.mine:
-        if actor.role == "grid_worker":
+        if actor.role == wf.Role.GRID_WORKER:
             mine = [Incident.reporter_id == actor.id]
             if actor.grid_codes:
                 mine.append(Incident.grid_code.in_(sorted(actor.grid_codes)))
             clauses.append(or_(*mine))
-        elif actor.role == "handler":
+        elif actor.role == wf.Role.HANDLER:
             clauses.append(Incident.department_id == actor.department_id)
     if f.region:
         region = ctx.db.scalar(select(Region).where(Region.code == f.region.ljust(12, "0")))
@@ -160,7 +159,7 @@ def _where(ctx: Context, actor: Actor, f: CaseFilter, *, with_state: bool = True
         # trigram indexes of migration 0004.
         text = [Incident.number.like(f"{plain}%"), Incident.description.like(like),
                 Incident.address.like(like)]  # fmt: skip
-        if actor.role in {"dispatcher", "admin"}:
+        if actor.role in {wf.Role.DISPATCHER, wf.Role.ADMIN}:
             text.append(Incident.caller_phone.like(like))
         clauses.append(or_(*text))
     return clauses

@@ -6,6 +6,7 @@ Who may see what is decided in :mod:`server.usecases.policy` (the one jurisdicti
 
 from __future__ import annotations
 
+from server.domain import workflow as wf
 from server.models import Incident
 from server.usecases.context import Actor
 from server.usecases.policy import cases_clause as visible
@@ -16,9 +17,9 @@ __all__ = ["can_see", "mask_name", "mask_phone", "sees_caller_phone", "visible"]
 
 def sees_caller_phone(actor: Actor, case: Incident) -> bool:
     """Citizens' phone numbers: the command centre, admins, and the department handling it."""
-    if actor.role in {"dispatcher", "admin"}:
+    if actor.role in {wf.Role.DISPATCHER, wf.Role.ADMIN}:
         return True
-    return actor.role == "handler" and case.department_id == actor.department_id
+    return actor.role == wf.Role.HANDLER and case.department_id == actor.department_id
 
 
 def mask_phone(phone: str) -> str:

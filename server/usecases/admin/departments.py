@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.domain import workflow as wf
 from server.models import Department, User
 from server.usecases.admin.request_body import (
     BodyReader,
@@ -38,7 +39,7 @@ def department_json(dep: Department, handlers: int = 0) -> dict[str, Any]:
 def _handler_counts(ctx: Context) -> dict[int, int]:
     rows = ctx.db.execute(
         select(User.department_id, func.count())
-        .where(User.role == "handler", User.active.is_(True), User.department_id.is_not(None))
+        .where(User.role == wf.Role.HANDLER, User.active.is_(True), User.department_id.is_not(None))
         .group_by(User.department_id)
     ).all()
     return {int(d): int(n) for d, n in rows if d is not None}

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server.domain import workflow as wf
 from server.models import Region
 from server.usecases import policy
 from server.usecases.admin.request_body import region_parameter
@@ -27,7 +28,7 @@ def region_json(region: Region, codes: dict[int, str]) -> dict[str, Any]:
 def _picker_roots(ctx: Context, actor: Actor) -> list[Region]:
     """The regions a user's pickers start at (the policy's jurisdiction roots, outermost first);
     [] for the whole tree. An admin's own region is only where their pickers start."""
-    if actor.role == "admin":
+    if actor.role == wf.Role.ADMIN:
         own = ctx.db.get(Region, actor.region_id) if actor.region_id is not None else None
         return [own] if own is not None else []
     where = policy.roots(ctx.db, actor)
@@ -75,7 +76,7 @@ def regions_children(ctx: Context, actor: Actor, parent: str | None) -> list[dic
 
 def regions_tree(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     """The user's region subtree (no region: every county) nested county → town → community."""
-    where = None if actor.role == "admin" else policy.roots(ctx.db, actor)
+    where = None if actor.role == wf.Role.ADMIN else policy.roots(ctx.db, actor)
     stmt = select(Region).order_by(Region.code).where(policy.path_clause(Region.path, where))
     rows = list(ctx.db.scalars(stmt))
     codes = {r.id: r.code for r in rows}
@@ -102,7 +103,7 @@ def regions_collection(ctx: Context, actor: Actor, levels: Iterable[str]) -> dic
     properties): drawn under the grids so a map orients a person without a basemap."""
     import shapely
 
-    where = None if actor.role == "admin" else policy.roots(ctx.db, actor)
+    where = None if actor.role == wf.Role.ADMIN else policy.roots(ctx.db, actor)
     wanted = [lv for lv in LEVELS if lv in set(levels)]
     stmt = (
         select(Region)

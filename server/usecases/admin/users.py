@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import false, or_, select
 
 from geo.parents import is_grid_code
-from server.models import DUTIES, ROLES, Department, Grid, GridAssignment, GridPlan, Region, User
+from server.domain import workflow as wf
+from server.domain.workflow import ROLE_NAMES as ROLES
+from server.models import DUTIES, Department, Grid, GridAssignment, GridPlan, Region, User
 from server.models.geography import DUTY_LABELS
 from server.security import MIN_PASSWORD_LENGTH, hash_password
 from server.usecases.admin.request_body import (
@@ -35,7 +37,7 @@ log = logging.getLogger("wangge.admin")
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 PHONE_RE = re.compile(r"^[0-9+\- ]{0,32}$")
-ROLES_NEEDING_REGION = ("dispatcher", "supervisor")
+ROLES_NEEDING_REGION = (wf.Role.DISPATCHER, wf.Role.SUPERVISOR)
 
 
 def _active_grids(ctx: Context, codes: Iterable[str] | None = None) -> dict[str, str]:
@@ -190,7 +192,7 @@ def _password(inp: BodyReader) -> str | None:
 def _role_needs(inp: BodyReader, role: str, region: Region | None, dep: Department | None) -> None:
     """What a role needs to see anything (DESIGN §1): a handler a department, a dispatcher or
     supervisor a region."""
-    if role == "handler" and dep is None:
+    if role == wf.Role.HANDLER and dep is None:
         inp.fail("department_id", "处置人员须属于一个部门 / a handler needs a department")
     if role in ROLES_NEEDING_REGION and region is None:
         inp.fail("region_code", "受理员和督查须有管辖区域 / this role needs a region")
@@ -206,7 +208,7 @@ def _active_admins(ctx: Context) -> int:
     SQLAlchemy leaves ``FOR UPDATE`` out there)."""
     ids = ctx.db.scalars(
         select(User.id)
-        .where(User.role == "admin", User.active.is_(True))
+        .where(User.role == wf.Role.ADMIN, User.active.is_(True))
         .order_by(User.id)
         .with_for_update()
     ).all()
@@ -289,7 +291,9 @@ def update_user(ctx: Context, actor: Actor, user_id: int, body: dict[str, Any]) 
         _role_needs(inp, final_role, final_region, final_dep)
     inp.check()
     loses_admin = (
-        user.role == "admin" and user.active and (active is False or final_role != "admin")
+        user.role == wf.Role.ADMIN
+        and user.active
+        and (active is False or final_role != wf.Role.ADMIN)
     )
     if loses_admin and user.id == actor.id:
         raise Conflict(

@@ -4,7 +4,7 @@
  * checks and re-encodes what it gets.
  */
 import type { NewPhoto } from './outbox'
-import { uuid4 } from './uuid'
+import { uuid4 } from '@/shared/uuid'
 
 export const MAX_SIDE = 1600
 export const TARGET_BYTES = 450 * 1024

@@ -1,4 +1,5 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
+import { Role } from '@/shared/vocabulary'
 import ReportView from './views/ReportView.vue'
 import { sessionKnown, state } from './state'
 
@@ -27,5 +28,5 @@ export const router = createRouter({
 router.beforeEach(async (to) => {
   if (to.path !== '/') return true
   await sessionKnown
-  return state.session?.user.role === 'grid_worker' ? '/report' : '/cases'
+  return state.session?.user.role === Role.GRID_WORKER ? '/report' : '/cases'
 })

@@ -16,7 +16,8 @@ import type {
   NewCase,
   User,
 } from '@/shared/types'
-import { ACTION_ZH, OPEN_STATES } from '@/shared/format'
+import { label, setVocabulary } from '@/shared/i18n'
+import { Action, OPEN_STATES, State } from '@/shared/vocabulary'
 import {
   kvDelete,
   kvGet,
@@ -28,7 +29,7 @@ import {
   type Session,
 } from './db'
 import { Outbox, tabChannel, type NewPhoto } from './outbox'
-import { uuid4 } from './uuid'
+import { uuid4 } from '@/shared/uuid'
 
 export interface AppState {
   ready: boolean
@@ -209,7 +210,10 @@ export async function init(): Promise<void> {
   ])
   state.session = session ?? null
   state.sessionExpired = Boolean(session?.expired)
-  if (session && bootstrap && bootstrap.user.id === session.user.id) state.bootstrap = bootstrap
+  if (session && bootstrap && bootstrap.user.id === session.user.id) {
+    state.bootstrap = bootstrap
+    setVocabulary(bootstrap.workflow)
+  }
   if (session) state.grids = grids?.collection ?? null
   state.cases = session && meta?.userId === session.user.id ? sortCases(cases) : []
   state.casesFetchedAt = meta?.fetchedAt ?? 0
@@ -332,6 +336,7 @@ export async function refreshAll(): Promise<boolean> {
     state.sessionExpired = false
     await saveSession()
     state.bootstrap = boot
+    setVocabulary(boot.workflow)
     await kvSet(db, 'bootstrap', plain(boot))
     const cached = await kvGet(db, 'grids')
     const g = await api.grids(cached?.etag ?? null)
@@ -365,7 +370,7 @@ export async function refreshAll(): Promise<boolean> {
 /** Details of open cases, for looking at and verifying them offline (a few, in the background). */
 async function prefetchDetails(): Promise<void> {
   if (!db) return
-  const wanted = state.cases.filter((c) => c.state === 'resolved' || c.state === 'dispatched' || c.state === 'in_progress').slice(0, 40)
+  const wanted = state.cases.filter((c) => c.state === State.RESOLVED || c.state === State.DISPATCHED || c.state === State.IN_PROGRESS).slice(0, 40)
   for (const c of wanted) {
     const have = await db.get('details', c.id)
     if (have && have.case.version === c.version) continue
@@ -411,7 +416,7 @@ export async function loadDetail(id: number, quiet = false): Promise<{ detail: C
     const cached = await db?.get('details', id)
     if (cached) return { detail: cached, fromCache: true, fetchedAt: cached.fetchedAt }
     const summary = cachedCase(id)
-    if (summary) return { detail: { case: summary, events: [], photos: [], allowed_actions: [], duplicates: [] }, fromCache: true }
+    if (summary) return { detail: { case: summary, events: [], photos: [], allowed_actions: summary.allowed_actions ?? [], duplicates: [] }, fromCache: true }
     if (err instanceof ApiError) throw err
     return { detail: null, fromCache: true }
   }
@@ -512,9 +517,7 @@ export async function queueAction(c: CaseSummary, a: ActionInput): Promise<Outbo
   if (a.rating) body.rating = a.rating as NewAction['rating']
   if (a.hours) body.hours = a.hours
   if (a.days) body.days = a.days
-  const labels: Record<string, string> = {
-    verify: a.passed === false ? '核查不通过' : '核查通过',
-  }
+  const shown = a.action === Action.VERIFY ? (a.passed === false ? '核查不通过' : '核查通过') : label('actions', a.action)
   const item = await getOutbox().add({
     id: uuid4(),
     kind: 'action',
@@ -522,7 +525,7 @@ export async function queueAction(c: CaseSummary, a: ActionInput): Promise<Outbo
     caseId: c.id,
     caseNumber: c.number,
     after: lastQueued(c.id)?.id,
-    label: `${labels[a.action] ?? ACTION_ZH[a.action] ?? a.action} · ${c.number}`,
+    label: `${shown} · ${c.number}`,
     payload: body as unknown as Record<string, unknown>,
     photos: a.photos ?? [],
   })

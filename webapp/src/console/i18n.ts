@@ -5,9 +5,11 @@
  */
 import { ref } from 'vue'
 import { formatDeadline, formatDeadlineMoment, formatHoursLeft, hoursUnit, WORK_HOURS_LEGEND, type WithDeadline } from '@/shared/deadline'
+import { label, setVocabulary, translator, type Dictionary, type Locale } from '@/shared/i18n'
 import type { Workflow } from '@/shared/types'
+import { RATINGS as RATING_NAMES, SOURCES as SOURCE_NAMES } from '@/shared/vocabulary'
 
-export type Locale = 'zh' | 'en'
+export type { Locale }
 const KEY = 'wangge.console.locale'
 
 function initial(): Locale {
@@ -30,7 +32,7 @@ export function setLocale(l: Locale): void {
   }
 }
 
-const D: Record<string, [string, string]> = {
+const D: Dictionary = {
   app_title: ['指挥中心控制台', 'Command centre'],
   nav_queue: ['案件队列', 'Queue'],
   tab_open: ['在办', 'Open'],
@@ -221,79 +223,22 @@ const D: Record<string, [string, string]> = {
   go_field: ['打开手机端', 'Open the field app'],
 }
 
-export function t(key: string, params?: Record<string, string | number>): string {
-  const entry = D[key]
-  let s = entry ? entry[locale.value === 'zh' ? 0 : 1] : key
-  if (params) for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, String(v))
-  return s
-}
+export const t = translator(D, () => locale.value)
 
-// --- workflow labels (from the server's table when known) --------------------------------
+// --- the vocabulary's labels: the server's, from /bootstrap (@/shared/i18n) ------------------
 
-let workflow: Workflow | null = null
 export function setWorkflow(w: Workflow | null): void {
-  workflow = w
+  setVocabulary(w)
 }
 
-const STATE_FALLBACK: Record<string, [string, string]> = {
-  reported: ['待受理', 'Reported'],
-  accepted: ['待派遣', 'Accepted'],
-  dispatched: ['待签收', 'Dispatched'],
-  in_progress: ['处置中', 'In progress'],
-  resolved: ['待核查', 'Resolved'],
-  closed: ['已结案', 'Closed'],
-  rejected: ['不予立案', 'Rejected'],
-  suspended: ['挂账', 'Suspended'],
-}
-
-export function stateLabel(s: string | null | undefined): string {
-  if (!s) return ''
-  const l = workflow?.states[s]
-  if (l) return locale.value === 'zh' ? l.zh : (l.en ?? l.zh)
-  const f = STATE_FALLBACK[s]
-  return f ? f[locale.value === 'zh' ? 0 : 1] : s
-}
-
-export function actionLabel(a: string): string {
-  const l = workflow?.actions[a]
-  if (l) return locale.value === 'zh' ? l.zh : (l.en ?? l.zh)
-  return a
-}
-
-const ROLE: Record<string, [string, string]> = {
-  grid_worker: ['网格员', 'Grid worker'],
-  dispatcher: ['受理/派遣员', 'Dispatcher'],
-  handler: ['处置人员', 'Handler'],
-  supervisor: ['督查/领导', 'Supervisor'],
-  admin: ['系统管理员', 'Administrator'],
-}
-export function roleLabel(r: string | null | undefined): string {
-  const x = r ? ROLE[r] : undefined
-  return x ? x[locale.value === 'zh' ? 0 : 1] : (r ?? '')
-}
-
-const SOURCE: Record<string, [string, string]> = {
-  field: ['网格员上报', 'Field'],
-  hotline: ['12345 热线', 'Hotline'],
-  open311: ['Open311', 'Open311'],
-  console: ['控制台', 'Console'],
-}
-export function sourceLabel(s: string | null | undefined): string {
-  const x = s ? SOURCE[s] : undefined
-  return x ? x[locale.value === 'zh' ? 0 : 1] : (s ?? '')
-}
-export const SOURCES = Object.keys(SOURCE)
-
-const RATING: Record<string, [string, string]> = {
-  satisfied: ['满意', 'Satisfied'],
-  basically_satisfied: ['基本满意', 'Basically satisfied'],
-  unsatisfied: ['不满意', 'Unsatisfied'],
-}
-export function ratingLabel(r: string | null | undefined): string {
-  const x = r ? RATING[r] : undefined
-  return x ? x[locale.value === 'zh' ? 0 : 1] : (r ?? '')
-}
-export const RATINGS = Object.keys(RATING)
+export const stateLabel = (s: string | null | undefined): string => label('states', s, locale.value)
+export const actionLabel = (a: string): string => label('actions', a, locale.value)
+export const roleLabel = (r: string | null | undefined): string => label('roles', r, locale.value)
+export const sourceLabel = (s: string | null | undefined): string => label('sources', s, locale.value)
+export const ratingLabel = (r: string | null | undefined): string => label('ratings', r, locale.value)
+export const urgencyLabel = (u: string | null | undefined): string => label('urgencies', u, locale.value)
+export const SOURCES: readonly string[] = SOURCE_NAMES
+export const RATINGS: readonly string[] = RATING_NAMES
 
 /** Working hours left → "剩余 5.5 工时" / "超期 2 工时" (urgent cases count natural hours: 小时):
  * the shared formatter of both apps (src/shared/deadline.ts), in the console's language. */

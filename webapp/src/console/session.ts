@@ -4,9 +4,10 @@
  * `withAuth()` (run a request; on 401 ask for the password in a dialog, then run it again —
  * nothing typed is lost), and lookups for categories and departments.
  */
+import { Role } from '@/shared/vocabulary'
 import { reactive } from 'vue'
 import { ApiClient, ApiError } from '@/shared/api'
-import type { Bootstrap, Category, Department, User } from '@/shared/types'
+import type { Bootstrap, Category, Department, RuleRow, User } from '@/shared/types'
 import { setWorkflow } from './i18n'
 
 export interface ConsoleSession {
@@ -141,35 +142,12 @@ export function role(): string {
 }
 
 export function isDispatcher(): boolean {
-  return role() === 'dispatcher'
+  return role() === Role.DISPATCHER
 }
 
 /** Rule row of the workflow table for an action (requires / optional tokens). */
-export interface Rule {
-  action: string
-  requires: string[]
-  optional: string[]
-  requires_on_fail: string[]
-  roles: string[]
-  from_states: string[] | null
-  to_state: string | null
-  decision: string | null
-}
+export type Rule = RuleRow
 
 export function rule(action: string): Rule | undefined {
-  const rules = (session.bootstrap?.workflow.rules ?? []) as Rule[]
-  return rules.find((r) => r.action === action)
-}
-
-/**
- * `allowed_actions` minus what the case's own data rules out (the server would answer 409):
- * deciding an extension with none pending, reopening without a 不满意 rating.
- */
-export function usableActions(allowed: string[], c: { pending_extension?: unknown; last_rating?: string | null }): string[] {
-  return allowed.filter((a) => {
-    if (a === 'decide_extension') return Boolean(c.pending_extension)
-    if (a === 'request_extension') return !c.pending_extension
-    if (a === 'reopen') return c.last_rating === 'unsatisfied'
-    return true
-  })
+  return (session.bootstrap?.workflow.rules ?? []).find((r) => r.action === action)
 }

@@ -1,19 +1,9 @@
-/** Small helpers for the console: UUIDs, form drafts kept across an expired session, photo uploads. */
+/** Small helpers for the console: form drafts kept across an expired session, photo uploads. */
 import { watch, type Ref } from 'vue'
 import { api } from './session'
 import type { UploadState } from '@/shared/types'
 
-/** A random (v4) UUID; crypto.randomUUID needs a secure context, so fall back to getRandomValues. */
-export function uuid4(): string {
-  const c = globalThis.crypto
-  if (c?.randomUUID) return c.randomUUID()
-  const b = new Uint8Array(16)
-  c.getRandomValues(b)
-  b[6] = (b[6]! & 0x0f) | 0x40
-  b[8] = (b[8]! & 0x3f) | 0x80
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
-}
+import { uuid4 } from '@/shared/uuid'
 
 const DRAFT_PREFIX = 'wangge.console.draft.'
 

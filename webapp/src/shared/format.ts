@@ -1,45 +1,4 @@
-/** Display helpers: times in Asia/Shanghai, state and action labels in Chinese. */
-import type { CaseState } from './types'
-
-export const STATE_ZH: Record<CaseState, string> = {
-  reported: '待受理',
-  accepted: '待派遣',
-  dispatched: '待签收',
-  in_progress: '处置中',
-  resolved: '待核查',
-  closed: '已结案',
-  rejected: '不予立案',
-  suspended: '挂账',
-}
-
-export const ACTION_ZH: Record<string, string> = {
-  report: '上报',
-  self_handle: '自行处置',
-  accept: '立案',
-  reject: '不予立案',
-  dispatch: '派遣',
-  sign: '签收',
-  return: '退回',
-  resolve: '处置反馈',
-  verify: '核查',
-  request_extension: '申请延期',
-  decide_extension: '延期审批',
-  suspend: '挂账',
-  resume: '恢复',
-  supervise: '督办',
-  rate: '评价',
-  reopen: '重新办理',
-  comment: '留言',
-}
-
-export const RATING_ZH: Record<string, string> = {
-  satisfied: '满意',
-  basically_satisfied: '基本满意',
-  unsatisfied: '不满意',
-}
-
-export const OPEN_STATES: CaseState[] = ['reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'suspended']
-
+/** Display helpers: times in Asia/Shanghai. (Labels of states, actions… are the server's: @/shared/i18n.) */
 const TZ = 'Asia/Shanghai'
 
 function parts(d: Date): Record<string, string> {

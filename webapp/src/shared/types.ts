@@ -1,53 +1,19 @@
 /** Types of the JSON API (docs/api.md). Shared by the field app and the console. */
 
-export type Role = 'grid_worker' | 'dispatcher' | 'handler' | 'supervisor' | 'admin'
+import type { components } from './api-schema'
+import type { ActionName, CaseState, RatingName, RoleName, SourceName, UrgencyName } from './vocabulary'
 
-export type CaseState =
-  | 'reported'
-  | 'accepted'
-  | 'dispatched'
-  | 'in_progress'
-  | 'resolved'
-  | 'closed'
-  | 'rejected'
-  | 'suspended'
+/** The answer and body models of the OpenAPI document (generated: api-schema.ts). */
+type Schemas = components['schemas']
 
-export type ActionName =
-  | 'report'
-  | 'self_handle'
-  | 'accept'
-  | 'reject'
-  | 'dispatch'
-  | 'sign'
-  | 'return'
-  | 'resolve'
-  | 'verify'
-  | 'request_extension'
-  | 'decide_extension'
-  | 'suspend'
-  | 'resume'
-  | 'supervise'
-  | 'rate'
-  | 'reopen'
-  | 'comment'
-  | 'assign_grid'
+export type { ActionName, CaseState }
+export type Role = RoleName
+export type Rating = RatingName
+export type Source = SourceName
+export type Urgency = UrgencyName
 
-export type Rating = 'satisfied' | 'basically_satisfied' | 'unsatisfied'
-
-export interface User {
-  id: number
-  username: string
-  display_name: string
-  role: Role
-  region_id: number | null
-  department_id: number | null
-  grid_codes: string[]
-}
-
-export interface AuthAnswer {
-  user: User
-  csrf_token: string
-}
+export type User = Schemas['AuthUser']
+export type AuthAnswer = Schemas['SignedIn']
 
 export interface Category {
   id: number
@@ -68,16 +34,11 @@ export interface Department {
   name: string
 }
 
-export interface Label {
-  zh: string
-  en?: string
-}
-
-export interface Workflow {
-  states: Record<string, Label>
-  actions: Record<string, Label>
-  rules?: unknown[]
-}
+/** A name's labels, from the server's vocabulary (server/domain/vocabulary.py). */
+export type Label = Schemas['Label']
+/** The vocabulary with its labels and the workflow table, as /bootstrap sends it. */
+export type Workflow = Schemas['Workflow']
+export type RuleRow = Schemas['RuleRow']
 
 export interface ClientConfig {
   basemap_url: string
@@ -116,7 +77,7 @@ export interface CaseSummary {
   number: string
   state: CaseState
   version: number
-  source?: string
+  source?: Source
   category: { id: number; code: string; name: string } | null
   description: string
   address?: string | null
@@ -130,7 +91,7 @@ export interface CaseSummary {
   reporter?: PersonRef | null
   caller_name?: string | null
   caller_phone?: string | null
-  urgency?: string
+  urgency?: Urgency
   department?: { id: number; name: string } | null
   deadline_at?: string | null
   overdue?: boolean
@@ -146,38 +107,20 @@ export interface CaseSummary {
   reported_at?: string
   created_at: string
   updated_at: string
+  /** What I may do on it now (the server's policy); absent on a case only known locally. */
+  allowed_actions?: ActionName[]
+  /** For each state an allowed action leads to, what I may do there (for queued actions). */
+  allowed_next?: Partial<Record<CaseState, ActionName[]>>
 }
 
-export interface PhotoInfo {
-  uuid: string
-  url: string
-  thumb_url: string
-  width?: number
-  height?: number
-}
-
-export interface CaseEvent {
-  id: number
-  uuid: string
-  action: ActionName | string
-  actor: PersonRef | null
-  actor_role: string | null
-  from_state: string | null
-  to_state: string | null
-  created_at: string
-  device_time: string | null
-  note: string | null
-  data: Record<string, unknown> | null
-  lon: number | null
-  lat: number | null
-  photos: PhotoInfo[]
-}
+export type PhotoInfo = Schemas['Photo']
+export type CaseEvent = Schemas['Event']
 
 export interface CaseDetail {
   case: CaseSummary
   events: CaseEvent[]
   photos: PhotoInfo[]
-  allowed_actions: string[]
+  allowed_actions: ActionName[]
   duplicates: CaseSummary[]
 }
 

@@ -3,13 +3,14 @@
  * client. Every call goes through `withAuth` so an expired session asks for the password and then
  * carries on (a half-filled form is kept).
  */
+import { ROLES } from '@/shared/vocabulary'
 import { ApiError, inLang } from '@/shared/api'
 import type { GridCollection } from '@/shared/types'
 import { api, withAuth } from '../../session'
 
 export type Duty = 'full_time' | 'part_time' | 'grid_leader' | 'instructor'
 export const DUTIES: Duty[] = ['full_time', 'part_time', 'grid_leader', 'instructor']
-export const ROLES = ['grid_worker', 'dispatcher', 'handler', 'supervisor', 'admin'] as const
+export { ROLES }
 export type LimitUnit = 'work_hours' | 'work_days' | 'hours'
 export const LIMIT_UNITS: LimitUnit[] = ['work_hours', 'work_days', 'hours']
 

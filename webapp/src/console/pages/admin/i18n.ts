@@ -2,9 +2,10 @@
  * Words of the admin screens, Simplified Chinese first and English second. Follows the console's
  * language switch (`locale` in ../../i18n), so a switch re-renders these pages too.
  */
+import { translator, type Dictionary } from '@/shared/i18n'
 import { locale } from '../../i18n'
 
-const D: Record<string, [string, string]> = {
+const D: Dictionary = {
   // tabs and shared words
   tab_users: ['用户与网格职责', 'Users & grid duties'],
   tab_grids: ['网格', 'Grids'],
@@ -189,12 +190,7 @@ const D: Record<string, [string, string]> = {
   pk_code_renumbered: ['编码已重新编号', 'Code renumbered'],
 }
 
-export function ta(key: string, params?: Record<string, string | number>): string {
-  const entry = D[key]
-  let s = entry ? entry[locale.value === 'zh' ? 0 : 1] : key
-  if (params) for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(String(v))
-  return s
-}
+export const ta = translator(D, () => locale.value)
 
 export const dutyLabel = (d: string): string => ta(`duty_${d}`)
 export const unitLabel = (u: string): string => ta(`unit_${u}`)

@@ -1,7 +1,8 @@
 /** Words of the calendar page and banner, Simplified Chinese first and English second. */
+import { translator, type Dictionary } from '@/shared/i18n'
 import { locale } from '../../i18n'
 
-const D: Record<string, [string, string]> = {
+const D: Dictionary = {
   title: ['法定节假日与调休', 'Statutory holidays and adjusted working days'],
   nav: ['日历', 'Calendar'],
   year: ['年份', 'Year'],
@@ -58,11 +59,7 @@ const WEEKDAYS: [string[], string[]] = [
   ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
 ]
 
-export function tc(key: string): string {
-  const pair = D[key]
-  if (!pair) return key
-  return locale.value === 'zh' ? pair[0] : pair[1]
-}
+export const tc = translator(D, () => locale.value)
 
 /** Monday = 0 … Sunday = 6. */
 export function weekdayName(i: number): string {

@@ -1,8 +1,9 @@
 /** Words of the dashboard, Simplified Chinese first; metric names come from the server. */
 import { ApiError } from '@/shared/api'
+import { translator, type Dictionary } from '@/shared/i18n'
 import { locale } from '../../i18n'
 
-const D: Record<string, [string, string]> = {
+const D: Dictionary = {
   title: ['统计分析', 'Analytics'],
   period: ['统计期', 'Period'],
   p_month: ['本月', 'This month'],
@@ -104,12 +105,7 @@ const D: Record<string, [string, string]> = {
   kpi_of: ['{a} / {b}', '{a} / {b}'],
 }
 
-export function td(key: string, params?: Record<string, string | number>): string {
-  const entry = D[key]
-  let s = entry ? entry[locale.value === 'zh' ? 0 : 1] : key
-  if (params) for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(String(v))
-  return s
-}
+export const td = translator(D, () => locale.value)
 
 /** An error's message in the current language (the right half of "中文 / English"). */
 export function errText(err: unknown): string {
