@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from server.domain.workflow import RULES, Action
 from tests import factories as f
-from tests.workflow.world import IN_G1, OUTSIDE, World
+from tests.workflow.world import G1, IN_G1, OUTSIDE, World
 
 USERS = ["wg1", "wg2", "disp", "sup", "dispb", "h1", "h2", "admin"]
 # who reported the case, where (G1: wg1's grid; G2: wg2's; OUTSIDE: no grid at all)
@@ -78,6 +78,7 @@ def _payload(w: World, action: Action, who: str) -> dict[str, Any]:
         Action.RATE: {"rating": "satisfied"},
         Action.REOPEN: {"reason": "r"},
         Action.COMMENT: {"note": "n"},
+        Action.ASSIGN_GRID: {"grid_code": G1},
     }.get(action, {})
 
 
