@@ -23,10 +23,12 @@ read again, so the request sees its own change. No Flask here.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from server.models import (
@@ -45,6 +47,8 @@ from server.models import (
 
 Epochs = dict[str, int]
 T = TypeVar("T")
+#: A request's session, or a bare connection (metrics jobs): both read the same numbers.
+Bind = Session | Connection
 
 #: The tables of each topic (the triggers of migration 0007 say the same for the database).
 TOPICS: dict[str, tuple[type, ...]] = {
@@ -75,8 +79,11 @@ def remember(db: Session, rows: Epochs) -> None:
     db.info[_INFO] = rows
 
 
-def epochs(db: Session) -> Epochs:
-    """The topics' numbers, read once per session transaction."""
+def epochs(db: Bind) -> Epochs:
+    """The topics' numbers, read once per session transaction (a bare connection reads them at
+    each call: one small query)."""
+    if isinstance(db, Connection):
+        return {t: int(n) for t, n in db.execute(epochs_query()).all()}
     got = db.info.get(_INFO)
     if got is None:
         got = {t: int(n) for t, n in db.execute(epochs_query()).all()}
@@ -84,27 +91,32 @@ def epochs(db: Session) -> Epochs:
     return got  # type: ignore[no-any-return]
 
 
-def _key(db: Session) -> str:
-    bind = db.get_bind()
-    return str(bind.engine.url) if hasattr(bind, "engine") else str(bind)
+def _engine(db: Bind) -> Engine:
+    bind = db.get_bind() if isinstance(db, Session) else db
+    return bind.engine
 
 
 class Memo:
-    """One cached value per database, rebuilt when its topics' numbers move."""
+    """One cached value per engine (one per app and process), rebuilt when its topics' numbers
+    move. Keyed by the engine object, not its URL: a database emptied and re-made at the same
+    URL (a restore, or tests that start a new app) starts its numbers again, and a copy kept by
+    URL would then be taken for current."""
 
-    def __init__(self, topics: tuple[str, ...], build: Callable[[Session], Any]) -> None:
+    def __init__(self, topics: tuple[str, ...], build: Callable[[Bind], Any]) -> None:
         self.topics = topics
         self.build = build
-        self._values: dict[str, tuple[tuple[int | None, ...], Any]] = {}
+        self._values: weakref.WeakKeyDictionary[Engine, tuple[tuple[int | None, ...], Any]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def get(self, db: Session) -> Any:
-        if db.info.get(_WROTE):
+    def get(self, db: Bind) -> Any:
+        if isinstance(db, Session) and db.info.get(_WROTE):
             # This transaction wrote a cached table and has not committed: build from what it
             # sees, keep nothing (a rollback would leave the cache with rows that never were).
             return self.build(db)
         now = epochs(db)
         stamp = tuple(now.get(t) for t in self.topics)
-        key = _key(db)
+        key = _engine(db)
         hit = self._values.get(key)
         if hit is not None and hit[0] == stamp and None not in stamp:
             return hit[1]
@@ -154,7 +166,7 @@ class PerKey:
     def __init__(self, topics: tuple[str, ...]) -> None:
         self.memo = Memo(topics, lambda _db: {})
 
-    def get(self, db: Session, key: Any, make: Callable[[], T]) -> T:
+    def get(self, db: Bind, key: Any, make: Callable[[], T]) -> T:
         table: dict[Any, Any] = self.memo.get(db)
         if key not in table:
             table[key] = make()

@@ -2,12 +2,10 @@
 changes with their trail. No Flask here: the API (``server/api/calendar.py``) and the CLI
 (``flask calendar``) call these.
 
-Every process keeps the :class:`StatutoryCalendar` it built. With a session (requests, use
-cases) it is current by the ``calendar`` cache epoch (``server.cache``: a trigger moves it on
-any write to the calendar tables; a request reads it once with its sign-in check), so a change
-made by one process is seen by every other at its next request. With a bare connection
-(metrics jobs) it checks the calendar's *version* (the largest id of ``calendar_changes``) at
-most every ``VERSION_TTL`` seconds. The process that makes a change forgets its copy at once.
+Every process keeps the :class:`StatutoryCalendar` it built, current by the ``calendar`` cache
+epoch (``server.cache``: a trigger moves it on any write to the calendar tables; a request reads
+it once with its sign-in check, a bare connection of a metrics job reads it at each use), so a
+change made by one process is seen by every other at its next request or query.
 Deadlines (use-case context) and metrics (working time) both get their :class:`WorkCalendar` from
 :func:`work_calendar`, so they agree.
 """
@@ -17,15 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
-import time
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from server import cache
@@ -45,14 +40,7 @@ from server.models import CalendarChange, CalendarEntry, CalendarYear
 from server.models.types import utcnow
 
 #: How long a process trusts its calendar before checking for a change.
-VERSION_TTL = 2.0
-
 Bind = Session | Connection
-
-
-def _engine(db: Bind) -> Engine:
-    bind = db.get_bind() if isinstance(db, Session) else db
-    return bind.engine
 
 
 def version(db: Bind) -> int:
@@ -82,49 +70,24 @@ def _year_from_rows(year: int, days: list[CalendarDay]) -> YearCalendar:
 
 @dataclass
 class _Cached:
-    checked: float
     statutory: StatutoryCalendar
     work: dict[tuple[str, str], WorkCalendar]
 
 
-# Per engine (one per app and process), dropped with it: two apps on one database URL (tests
-# that empty the database between apps) never share a cached calendar.
-_cache: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
 def forget() -> None:
     """Reload the calendar at the next use (this process changed it)."""
-    _cache.clear()
     _by_epoch.memo.clear()
 
 
 def _cached(db: Bind) -> _Cached:
-    if isinstance(db, Session):
-        # A request's session: the calendar's cache epoch (server.cache), read once per request
-        # with the sign-in check, says whether the copy is current: no query of its own.
-        return _by_epoch.get(db, "calendar", lambda: _Cached(0.0, load(db), {}))
-    key = _engine(db)
-    now = time.monotonic()
-    cached = _cache.get(key)
-    if cached is not None and now - cached.checked <= VERSION_TTL:
-        return cached
-    v = version(db)
-    with _lock:
-        cached = _cache.get(key)
-        if cached is None or cached.statutory.version != v:
-            cached = _Cached(now, load(db), {})
-            _cache[key] = cached
-        else:
-            cached.checked = now
-    return cached
+    return _by_epoch.get(db, "calendar", lambda: _Cached(load(db), {}))
 
 
 _by_epoch = cache.PerKey(("calendar",))
 
 
 def statutory_for(db: Bind) -> StatutoryCalendar:
-    """The current statutory calendar (a change elsewhere is seen within ``VERSION_TTL``)."""
+    """The current statutory calendar (a change by another process is seen at the next use)."""
     return _cached(db).statutory
 
 

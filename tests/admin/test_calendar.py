@@ -192,12 +192,15 @@ def test_deadlines_and_metrics_use_the_entered_year(any_world: World) -> None:
         assert after == datetime(2027, 2, 15, 10, tzinfo=SH)
 
 
-def test_a_change_by_another_process_is_seen_within_the_ttl(
+def test_a_change_by_another_process_is_seen_at_the_next_use(
     any_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No time-to-live: the calendar's cache epoch (moved by a trigger on any write to the
+    calendar tables) tells every process, by session or by bare connection, at its next use."""
     app = any_world.app
     with f.session(app) as db:
         assert not uc.statutory_for(db).knows(2027)
+        assert not uc.statutory_for(db.connection()).knows(2027)
     # Another process enters 2027: this one has not been told (no forget()).
     with f.session(app) as db:
         from server.domain.worktime import CalendarDay
@@ -206,9 +209,9 @@ def test_a_change_by_another_process_is_seen_within_the_ttl(
         uc.replace_year(db, 2027, [CalendarDay(date(2027, 1, 1), "holiday", "元旦")],
                         reason="r", actor_name="other")  # fmt: skip
     with f.session(app) as db:
-        assert not uc.statutory_for(db).knows(2027)  # trusted for VERSION_TTL seconds
-        monkeypatch.setattr(uc, "VERSION_TTL", 0.0)
         assert uc.statutory_for(db).knows(2027)
+    with f.session(app) as db:
+        assert uc.statutory_for(db.connection()).knows(2027)
 
 
 def test_overview_warns_from_november(any_world: World) -> None:
