@@ -135,7 +135,7 @@ class Reference:
     """Regions, grids, categories and departments by id: plain rows (attributes named like the
     models' columns, no geometry), read only, shared by every thread of the process."""
 
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Bind) -> None:
         def rows(model: type, skip: str = "") -> dict[int, Any]:
             cols = [c for c in model.__table__.c if c.name != skip]  # type: ignore[attr-defined]
             return {r.id: r for r in db.execute(select(*cols))}
