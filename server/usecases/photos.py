@@ -16,12 +16,12 @@ import os
 import threading
 import uuid as uuidlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
@@ -33,6 +33,8 @@ from server.models import Attachment
 from server.usecases import policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
+
+T = TypeVar("T")
 
 PIECE_MAX = 2**20
 # Who sees where a photo was taken (its EXIF GPS, kept as a field): the command centre and its
@@ -246,6 +248,23 @@ def decoding(workers: int) -> Iterator[None]:
         yield
 
 
+def off_the_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run CPU-heavy work where it does not stop the other requests of this process.
+
+    Under gunicorn's gevent worker (gunicorn.conf.py) every request of a process shares one
+    loop: a photo decoded on it (up to a second for 12 Mpx) held every waiting console and
+    every report behind it. There the work runs in a real thread of gevent's pool (Pillow lets
+    go of the GIL while it decodes and encodes); elsewhere (gthread, tests, the CLI) it runs
+    in the calling thread as before."""
+    try:
+        from gevent import get_hub, monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency; a trimmed install
+        return fn(*args)
+    if not monkey.is_module_patched("threading"):
+        return fn(*args)
+    return get_hub().threadpool.apply(fn, args)  # type: ignore[no-any-return]
+
+
 def process_image(data: bytes, max_pixels: int) -> Processed:
     """Open, check and re-encode an image; raise Unprocessable for anything else."""
     bad = Unprocessable(
@@ -298,7 +317,7 @@ def finish(ctx: Context, att: Attachment) -> Attachment:
     path = part_path(ctx, att.uuid)
     try:
         with decoding(ctx.image_workers):
-            processed = process_image(path.read_bytes(), ctx.max_image_pixels)
+            processed = off_the_loop(process_image, path.read_bytes(), ctx.max_image_pixels)
     except Unprocessable:
         # Discard the bytes and the upload: the client must send a proper picture.
         path.unlink(missing_ok=True)

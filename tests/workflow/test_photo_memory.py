@@ -81,3 +81,53 @@ def test_photos_keep_orientation_and_modes() -> None:
         Image.new(mode, (3000, 1000)).save(buf, fmt)
         out = process_image(buf.getvalue(), 12_000_000)
         assert out.width == FULL_EDGE and abs(out.height - FULL_EDGE / 3) <= 1, mode
+
+
+UNDER_GEVENT = """
+from gevent import monkey
+monkey.patch_all()
+import io, os, sys
+import gevent
+from PIL import Image
+from server.usecases.photos import off_the_loop, process_image
+buf = io.BytesIO()
+Image.frombytes("RGB", (3000, 3000), os.urandom(3000 * 3000 * 3)).save(buf, "PNG")
+data = buf.getvalue()
+ticks, running = [0], [True]
+def tick():
+    while running[0]:
+        ticks[0] += 1
+        gevent.sleep(0.002)
+ticker = gevent.spawn(tick)
+gevent.sleep(0.01)
+mode = sys.argv[1]
+before = ticks[0]
+if mode == "pool":
+    off_the_loop(process_image, data, 12_000_000)
+else:
+    process_image(data, 12_000_000)
+during = ticks[0] - before
+running[0] = False
+ticker.join()
+print(during)
+"""
+
+
+@pytest.mark.parametrize("mode", ["pool", "loop"])
+def test_under_gevent_a_photo_is_decoded_off_the_loop(mode: str) -> None:
+    """gunicorn's gevent worker runs every request of a process on one loop: a 9 Mpx photo
+    decoded on it stopped every other request (the ticker greenlet ran 0 times while it was
+    decoded). ``off_the_loop`` decodes in gevent's thread pool, and the loop goes on."""
+    run = subprocess.run(
+        [sys.executable, "-c", UNDER_GEVENT, mode],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    during = int(run.stdout.split()[-1])
+    if mode == "loop":
+        assert during == 0  # the control: decoding on the loop blocks it
+    else:
+        assert during > 0
