@@ -93,7 +93,8 @@ def calendar_from(
 
     With ``db``: office hours, time zone and the statutory calendar stored there (the years an
     admin entered over the chinesecalendar package), cached per process and reloaded at the
-    first use after a change, by any process (``server.usecases.calendar``). Without: the package alone (tests, benches).
+    first use after a change by any process (``server.usecases.calendar``). Without: the
+    package alone (tests, benches).
     """
     if db is None:
         return _package_calendar(office_hours, tz)
