@@ -174,13 +174,7 @@ def gzip_proxy(upstream_port: int) -> tuple[ThreadingHTTPServer, int]:
 
 
 def sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/app/")
-    page.fill("input[name=username]", "wgy")
-    page.fill("input[name=password]", "wangge-demo")
-    page.click("button[type=submit]")
-    page.wait_for_function(
-        "() => window.wangge && window.wangge.state.casesFetchedAt > 0", timeout=30000
-    )
+    sign_in_without_sw(page, base)
     page.wait_for_function(
         "async () => (await navigator.serviceWorker.ready).active.state === 'activated'",
         timeout=30000,
