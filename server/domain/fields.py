@@ -81,13 +81,20 @@ def _absent(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _given(payload: Mapping[str, Any], key: str, token: str, required: bool) -> bool:
+    """Whether ``key`` carries a value; an absent one is an error only where it is required."""
+    if not _absent(payload.get(key)):
+        return True
+    if required:
+        raise MissingField(key, TOKEN_LABELS[token][0])
+    return False
+
+
 def _text(key: str, limit: int) -> Callable[[Mapping[str, Any], bool], None]:
     def validate(payload: Mapping[str, Any], required: bool) -> None:
-        value = payload.get(key)
-        if _absent(value):
-            if required:
-                raise MissingField(key, TOKEN_LABELS[key][0])
+        if not _given(payload, key, key, required):
             return
+        value = payload[key]
         if not isinstance(value, str):
             raise InvalidField(key, "must be text", "必须是文本")
         if len(value) > limit:
@@ -106,11 +113,9 @@ def _is_id(value: Any) -> bool:
 
 def _identifier(key: str, token: str) -> Callable[[Mapping[str, Any], bool], None]:
     def validate(payload: Mapping[str, Any], required: bool) -> None:
-        value = payload.get(key)
-        if _absent(value):
-            if required:
-                raise MissingField(key, TOKEN_LABELS[token][0])
+        if not _given(payload, key, token, required):
             return
+        value = payload[key]
         if not _is_id(value):
             raise InvalidField(key, "must be a positive integer or an id", "必须是有效编号")
 
@@ -135,11 +140,9 @@ def _choice(key: str, allowed: type[StrEnum]) -> Callable[[Mapping[str, Any], bo
     values = [m.value for m in allowed]
 
     def validate(payload: Mapping[str, Any], required: bool) -> None:
-        value = payload.get(key)
-        if _absent(value):
-            if required:
-                raise MissingField(key, TOKEN_LABELS[key][0])
+        if not _given(payload, key, key, required):
             return
+        value = payload[key]
         if value not in values:
             shown = ", ".join(values)
             raise InvalidField(key, f"must be one of {shown}", f"必须是 {shown} 之一")
@@ -185,11 +188,9 @@ def _duration(payload: Mapping[str, Any], required: bool) -> None:
 
 
 def _grid_code(payload: Mapping[str, Any], required: bool) -> None:
-    value = payload.get("grid_code")
-    if _absent(value):
-        if required:
-            raise MissingField("grid_code", TOKEN_LABELS["grid"][0])
+    if not _given(payload, "grid_code", "grid", required):
         return
+    value = payload["grid_code"]
     if not isinstance(value, str) or not (value.strip().isdigit() and len(value.strip()) == 15):
         raise InvalidField("grid_code", "must be a 15-digit grid code", "必须是 15 位网格编码")
 
