@@ -91,6 +91,22 @@ def _jurisdiction() -> None:
         raise Open311Error(404, f"jurisdiction_id {asked!r} not found: this server serves {served}")
 
 
+def _resource(ident: str, field: str) -> tuple[str, str]:
+    """The id and the format of a resource URL (``/services/0101.json``), in this jurisdiction.
+
+    An empty id is a 400 that names ``field``.
+    """
+    value, fmt = _split(ident)
+    _jurisdiction()
+    if not value:
+        raise Open311Error(400, f"{field} was not provided")
+    return value, fmt
+
+
+def _not_found(field: str, value: str) -> Open311Error:
+    return Open311Error(404, f"{field} {value!r} not found")
+
+
 def _tz() -> tzinfo:
     return ZoneInfo(settings().timezone)
 
@@ -183,13 +199,10 @@ def service_list(ext: str | None = None) -> Response:
 
 @bp.get("/services/<ident>")
 def service_definition(ident: str) -> Response:
-    code, fmt = _split(ident)
-    _jurisdiction()
-    if not code:
-        raise Open311Error(400, "service_code was not provided")
+    code, fmt = _resource(ident, "service_code")
     svc = sv.find(db(), code)
     if svc is None:
-        raise Open311Error(404, f"service_code {code!r} not found")
+        raise _not_found("service_code", code)
     return render(fmt, "service_definition", sv.definition_json(svc))
 
 
@@ -266,13 +279,10 @@ def request_list(ext: str | None = None) -> Response:
 
 @bp.get("/requests/<ident>")
 def request_one(ident: str) -> Response:
-    number, fmt = _split(ident)
-    _jurisdiction()
-    if not number:
-        raise Open311Error(400, "service_request_id was not provided")
+    number, fmt = _resource(ident, "service_request_id")
     found = sr.by_numbers(db(), [number])
     if not found:
-        raise Open311Error(404, f"service_request_id {number!r} not found")
+        raise _not_found("service_request_id", number)
     return _requests(found, fmt)
 
 
@@ -286,13 +296,10 @@ def token_missing(ext: str | None = None) -> Response:
 
 @bp.get("/tokens/<ident>")
 def token(ident: str) -> Response:
-    value, fmt = _split(ident)
-    _jurisdiction()
-    if not value:
-        raise Open311Error(400, "token was not provided")
+    value, fmt = _resource(ident, "token")
     case = sr.by_token(db(), value)
     if case is None:
-        raise Open311Error(404, f"token {value!r} not found")
+        raise _not_found("token", value)
     return render(fmt, "service_requests", [{"service_request_id": case.number, "token": value}])
 
 
@@ -411,7 +418,7 @@ def request_create(ext: str | None = None) -> Response:
         raise Open311Error(400, "service_code was not provided")
     svc = sv.find(db(), code)
     if svc is None:
-        raise Open311Error(404, f"service_code {code!r} not found")
+        raise _not_found("service_code", code)
     new = _parse_post(svc)
     case = sr.file(context(), key, new)
     answer = {
