@@ -49,7 +49,7 @@ OTHER_VOCABULARIES: dict[str, tuple[int, str]] = {
     "webapp/src/app/router.ts": (1, "the report tab"),
     "webapp/src/app/outbox.ts": (3, "outbox items of kind report (stored on phones)"),
     "webapp/src/app/db.ts": (1, "outbox items of kind report"),
-    "webapp/src/app/state.ts": (1, "outbox items of kind report"),
+    "webapp/src/app/sync.ts": (1, "outbox items of kind report"),
     "webapp/src/app/components/OutboxItemCard.vue": (1, "outbox items of kind report"),
     "webapp/src/app/views/ReportView.vue": (2, "outbox items of kind report; a CSS class"),
     "webapp/src/console/App.vue": (1, "the admin section"),

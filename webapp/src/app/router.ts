@@ -1,7 +1,8 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
 import { Role } from '@/shared/vocabulary'
 import ReportView from './views/ReportView.vue'
-import { sessionKnown, state } from './state'
+import { sessionKnown } from './session'
+import { state } from './store'
 
 const routes: RouteRecordRaw[] = [
   // home: 上报 for a grid worker, 案件 for a handler (decided once the session is known: see below)

@@ -3,7 +3,7 @@
  * app shows "新版本可用" and, when the worker taps 立即更新, tells it to take over and reloads once.
  * The outbox lives in IndexedDB and is not touched by any of this.
  */
-import { state } from './state'
+import { state } from './store'
 
 let registration: ServiceWorkerRegistration | null = null
 let userAsked = false
