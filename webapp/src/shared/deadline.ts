@@ -5,9 +5,9 @@
  * counts natural hours — 小时. The server computes both (`deadline_at`, `time_left_hours`).
  */
 
-export type Lang = 'zh' | 'en'
+import { shanghaiParts } from './format'
 
-const TZ = 'Asia/Shanghai'
+export type Lang = 'zh' | 'en'
 
 /** What 工时 means, for a legend next to any list of deadlines. */
 export const WORK_HOURS_LEGEND: Record<Lang, string> = {
@@ -41,17 +41,7 @@ interface Day {
 }
 
 function day(t: Date): Day {
-  const p: Record<string, string> = {}
-  for (const x of new Intl.DateTimeFormat('en-GB', {
-    timeZone: TZ,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(t))
-    p[x.type] = x.value
+  const p = shanghaiParts(t)
   return { y: Number(p.year), m: Number(p.month), d: Number(p.day), hm: `${p.hour}:${p.minute}` }
 }
 

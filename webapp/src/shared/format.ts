@@ -1,7 +1,8 @@
 /** Display helpers: times in Asia/Shanghai. (Labels of states, actions… are the server's: @/shared/i18n.) */
 const TZ = 'Asia/Shanghai'
 
-function parts(d: Date): Record<string, string> {
+/** The year, month, day, hour and minute of a moment in Asia/Shanghai, as two-digit strings. */
+export function shanghaiParts(d: Date): Record<string, string> {
   const out: Record<string, string> = {}
   try {
     for (const p of new Intl.DateTimeFormat('zh-CN', {
@@ -24,8 +25,8 @@ export function formatTime(iso: string | number | null | undefined, withYear = f
   if (iso == null || iso === '') return ''
   const d = new Date(iso)
   if (Number.isNaN(d.getTime())) return ''
-  const p = parts(d)
-  const thisYear = parts(new Date()).year
+  const p = shanghaiParts(d)
+  const thisYear = shanghaiParts(new Date()).year
   const date = withYear || p.year !== thisYear ? `${p.year}-${p.month}-${p.day}` : `${p.month}-${p.day}`
   return `${date} ${p.hour}:${p.minute}`
 }
