@@ -92,15 +92,8 @@ export interface NewPhoto {
   height?: number
 }
 
-export interface NewItem {
-  id: string
-  kind: 'report' | 'action'
-  action?: string
-  caseId?: number
-  caseNumber?: string
-  after?: string
-  label: string
-  payload: Record<string, unknown>
+/** What a screen queues: the item's own fields (as stored in the outbox) and its new photos. */
+export type NewItem = Pick<OutboxItem, 'id' | 'kind' | 'action' | 'caseId' | 'caseNumber' | 'after' | 'label' | 'payload'> & {
   photos?: NewPhoto[]
 }
 
@@ -113,6 +106,11 @@ export interface SyncReport {
   unauthorized: boolean
   /** Another tab was sending. */
   skipped: boolean
+}
+
+/** A pass that has sent nothing yet; `skipped` when another tab held the lock. */
+function blankReport(skipped: boolean): SyncReport {
+  return { sent: 0, retrying: 0, attention: 0, conflicts: 0, offline: false, unauthorized: false, skipped }
 }
 
 type Outcome = 'sent' | 'retry' | 'offline' | 'unauthorized' | 'attention' | 'conflict'
@@ -296,29 +294,12 @@ export class Outbox {
   }
 
   private async pass(force: boolean): Promise<SyncReport> {
-    const empty: SyncReport = {
-      sent: 0,
-      retrying: 0,
-      attention: 0,
-      conflicts: 0,
-      offline: false,
-      unauthorized: false,
-      skipped: true,
-    }
     const out = await this.d.lock(() => this.passLocked(force))
-    return out ?? empty
+    return out ?? blankReport(true)
   }
 
   private async passLocked(force: boolean): Promise<SyncReport> {
-    const report: SyncReport = {
-      sent: 0,
-      retrying: 0,
-      attention: 0,
-      conflicts: 0,
-      offline: false,
-      unauthorized: false,
-      skipped: false,
-    }
+    const report = blankReport(false)
     const uid = this.d.userId()
     if (uid == null) return report
     // cases with an earlier unsent action: later actions on them wait (order on one case)
