@@ -346,15 +346,9 @@ def _report(
         ctx.db.add(case)
         ctx.db.flush()
         event = IncidentEvent(
-            uuid=key,
-            content_hash=digest,
-            incident_id=case.id,
-            action=action.value,
-            actor_id=actor.id,
-            actor_role=actor.role,
+            **_event_values(key, digest, case.id, action, actor, now),
             from_state=None,
             to_state=case.state,
-            created_at=now,
             device_time=device_time,
             note=description,
             data={
@@ -478,6 +472,21 @@ def _load_for_action(ctx: Context, actor: Actor, case_id: int) -> tuple[Incident
     return row[0], int(row[1] or 0), row[2]
 
 
+def _event_values(
+    key: str, digest: str, case_id: int, action: wf.Action, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    """The columns every event fills alike: its key and hash, its case, the action and who acted."""
+    return {
+        "uuid": key,
+        "content_hash": digest,
+        "incident_id": case_id,
+        "action": action.value,
+        "actor_id": actor.id,
+        "actor_role": actor.role,
+        "created_at": now,
+    }
+
+
 def _act(
     ctx: Context, actor: Actor, case_id: int, body: dict[str, Any], key: str, digest: str
 ) -> Outcome:
@@ -517,15 +526,9 @@ def _act(
     note = _text(body, "note", 4000) or _text(body, "reason", 2000)
     data: dict[str, Any] = {}
     event_values = dict(
-        uuid=key,
-        content_hash=digest,
-        incident_id=case.id,
-        action=action.value,
-        actor_id=actor.id,
-        actor_role=actor.role,
+        _event_values(key, digest, case.id, action, actor, now),
         from_state=state_before,
         to_state=new_state.value,
-        created_at=now,
         device_time=_device_time(body.get("device_time")),
         note=note,
         data=data,
