@@ -181,8 +181,8 @@ def sign_in(page: Any, base: str) -> None:
     )
 
 
-def js_before_usable(browser: Any, base: str) -> tuple[int, int, list[tuple[str, int]]]:
-    """JS fetched from navigation until the form is usable, for a signed-in worker, cold cache."""
+def signed_in_cold(browser: Any, base: str) -> tuple[Any, Any, Any]:
+    """A worker signed in (no service worker), on a blank page, with the browser cache cleared."""
     ctx = browser.new_context(service_workers="block")
     page = ctx.new_page()
     sign_in_without_sw(page, base)
@@ -190,6 +190,12 @@ def js_before_usable(browser: Any, base: str) -> tuple[int, int, list[tuple[str,
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.clearBrowserCache")
+    return ctx, page, cdp
+
+
+def js_before_usable(browser: Any, base: str) -> tuple[int, int, list[tuple[str, int]]]:
+    """JS fetched from navigation until the form is usable, for a signed-in worker, cold cache."""
+    ctx, page, _cdp = signed_in_cold(browser, base)
     scripts: list[str] = []
     page.on(
         "response", lambda r: scripts.append(r.url) if r.request.resource_type == "script" else None
@@ -220,13 +226,7 @@ def sign_in_without_sw(page: Any, base: str) -> None:
 
 
 def slow_4g_signed_in(browser: Any, base: str) -> float:
-    ctx = browser.new_context(service_workers="block")
-    page = ctx.new_page()
-    sign_in_without_sw(page, base)
-    page.goto("about:blank")
-    cdp = ctx.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.clearBrowserCache")
+    ctx, page, cdp = signed_in_cold(browser, base)
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     cdp.send("Network.emulateNetworkConditions", SLOW_4G)
     t0 = time.perf_counter()
