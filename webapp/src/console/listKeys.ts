@@ -1,10 +1,10 @@
 /**
- * Keyboard for the admin tables: j/k or ↑/↓ move the selection, Enter opens (edits) the row,
- * n starts a new record, / focuses the search box, Esc leaves a text field. Keys typed into a
- * field, or while a dialog is open, are left alone.
+ * Keyboard for the console's tables (the queue and the admin tables): j/k or ↑/↓ move the
+ * selection, Enter opens (edits) the row, n starts a new record, / focuses the search box, Esc
+ * leaves a text field. Keys typed into a field, or while a dialog is open, are left alone.
  */
-import { nextTick, onBeforeUnmount, onMounted, type Ref } from 'vue'
-import { typing } from '../../util'
+import { nextTick, onBeforeUnmount, onMounted, watch, type Ref, type WatchSource } from 'vue'
+import { typing } from './util'
 
 export interface ListKeys {
   count: () => number
@@ -14,6 +14,12 @@ export interface ListKeys {
   search?: Ref<HTMLInputElement | null>
   table?: Ref<HTMLElement | null>
   extra?: Record<string, () => void>
+  /** Keys are left alone while this says so (e.g. the page is hidden or has its own dialog). */
+  paused?: () => boolean
+  /** After j/k moved the selection by d rows. */
+  onMove?: (d: number) => void
+  /** Also bring the selected row into view whenever this changes (e.g. the rows reloaded). */
+  follow?: WatchSource<unknown>
 }
 
 export function useListKeys(o: ListKeys): void {
@@ -21,10 +27,14 @@ export function useListKeys(o: ListKeys): void {
     const n = o.count()
     if (!n) return
     o.sel.value = Math.max(0, Math.min(n - 1, o.sel.value + d))
-    void nextTick(() => o.table?.value?.querySelector('tr.sel')?.scrollIntoView({ block: 'nearest' }))
+    intoView()
+    o.onMove?.(d)
   }
+  const intoView = (): void =>
+    void nextTick(() => o.table?.value?.querySelector('tr.sel')?.scrollIntoView({ block: 'nearest' }))
+  if (o.follow) watch([o.sel, o.follow], intoView)
   const onKey = (e: KeyboardEvent): void => {
-    if (document.querySelector('.backdrop')) return
+    if (o.paused?.() || document.querySelector('.backdrop')) return
     if (e.key === 'Escape' && typing(e)) {
       ;(e.target as HTMLElement).blur()
       return
