@@ -18,8 +18,10 @@ from server.api.util import actor, context, login_required_api, me
 from server.domain import workflow as wf
 from server.errors import ApiError, error_response, use_case_error
 from server.models import Attachment, IncidentEvent
+from server.security import signed_in_user
 from server.usecases import cases as uc
 from server.usecases import queries
+from server.usecases.context import Actor, Context, actor_of
 from server.usecases.errors import UseCaseError
 
 bp = Blueprint("cases", __name__, url_prefix="/api/v1")
@@ -193,17 +195,31 @@ def changes(query: ChangesQuery) -> Response:
         # Beyond the caps (per user, per process) the poll answers at once: the client polls
         # again with the same cursor (server/api/longpoll.py).
         picked, cursor = feed.pick(who, after)
+        waited = False
         if not picked and may_wait and wait > 0:
             deadline = time.monotonic() + wait
             while not picked and time.monotonic() < deadline:
+                waited = True
                 feed.wait_beyond(cursor, deadline - time.monotonic())
                 picked, cursor = feed.pick(who, after)
+    if waited:
+        # The sign-in was checked before the wait: a sign-out, a disabled account or a changed
+        # role or region during it must not be answered with cases (one query, after a wait).
+        who = _still_signed_in(ctx)
+        picked, cursor = feed.pick(who, after)
     look = Lookups(ctx.db)
     parts = [encoded(e, ctx, who, look) for e in picked]
     refused = not may_wait and wait > 0 and not picked
     # Refused a wait: say when to poll again, so a client does not spin (the console waits
     # this long; webapp/src/console/live.ts).
     return _changes_answer(max(after, cursor), parts, POLL_RETRY_SECONDS if refused else None)
+
+
+def _still_signed_in(ctx: Context) -> Actor:
+    user = signed_in_user(ctx.db, me().get_id())
+    if user is None:
+        raise ApiError(401, "unauthorized", "请先登录 / sign in first")
+    return actor_of(ctx.db, user)
 
 
 def _changes_answer(cursor: int, parts: list[bytes], retry_after: int | None = None) -> Response:

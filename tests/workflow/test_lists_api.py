@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from tests import factories as f
 from tests.workflow.world import G2, IN_G2, World
@@ -115,3 +117,38 @@ def test_counts_follow_every_change(world: World) -> None:
     world.act("disp", cid, "accept")
     counts = c.get("/api/v1/cases?counts=1").get_json()["counts"]
     assert counts["reported"] == 0 and counts["accepted"] == 1
+
+
+@pytest.mark.parametrize("how", ["sign_out", "disable"])
+def test_a_waiting_poll_answers_nothing_once_its_sign_in_ended(world: World, how: str) -> None:
+    """The sign-in is checked before the wait: a sign-out (from another tab, or everywhere) or a
+    disabled account during the wait was answered with the new case in full (an attacker's
+    finding). After a wait the sign-in is checked again: 401, no case."""
+    from sqlalchemy import update
+
+    from server.models import SignIn, User
+
+    c = _client(world, "disp")
+    cursor = c.get("/api/v1/changes").get_json()["cursor"]
+    found: dict = {}
+
+    def poll() -> None:
+        found["r"] = c.get(f"/api/v1/changes?after={cursor}&wait=10")
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.8)
+    with world.session() as db:
+        uid = db.scalar(select(User.id).where(User.username == "disp"))
+        if how == "sign_out":
+            db.execute(
+                update(SignIn).where(SignIn.user_id == uid).values(ended_at=SignIn.created_at)
+            )
+        else:
+            db.execute(update(User).where(User.id == uid).values(active=False))
+        db.commit()
+    world.report(description="after the sign-in ended")
+    t.join(timeout=15)
+    r = found["r"]
+    assert r.status_code == 401, r.get_data(as_text=True)[:300]
+    assert "after the sign-in ended" not in r.get_data(as_text=True)
