@@ -612,6 +612,13 @@ def apply_change(
                     "重复案件不存在 / duplicate_of is not a case",
                     fields={"duplicate_of": "unknown"},
                 )
+            if other.state == wf.State.REJECTED.value or other.duplicate_of_id is not None:
+                # Merged into a case that is itself not taken up, nothing stays open for the
+                # incident (X into Y, then Y into X left both rejected).
+                raise ValidationFailed(
+                    "不能合并到已不予立案的案件 / duplicate_of is itself rejected",
+                    fields={"duplicate_of": "rejected"},
+                )
             case.duplicate_of_id = other.id
             data["duplicate_of"] = other.id
             data["duplicate_of_number"] = other.number

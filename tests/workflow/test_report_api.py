@@ -214,6 +214,18 @@ def test_possible_duplicates_are_suggested_to_the_dispatcher(world: World) -> No
         },
     )
     assert r.status_code == 200 and r.get_json()["case"]["duplicate_of"] == a
+    # The merged case is no target: merging into it (a chain) or back (a cycle: b into a, then
+    # a into b, left both rejected) would leave nothing open for the incident.
+    c = world.report(where=(106.3001, 38.0501))
+    for case_id, target in ((a, b), (c, b)):
+        r = d.post(
+            f"/api/v1/cases/{case_id}/actions",
+            json={"uuid": str(uuid.uuid4()), "action": "reject", "reason": "重复",
+                  "duplicate_of": target},
+        )  # fmt: skip
+        assert r.status_code == 400, r.get_json()
+        assert r.get_json()["fields"] == {"duplicate_of": "rejected"}
+    assert d.get(f"/api/v1/cases/{a}").get_json()["case"]["state"] != "rejected"
     # Grid workers are not shown the suggestions.
     assert _client(world, "wg1").get(f"/api/v1/cases/{b}").get_json()["duplicates"] == []
 
