@@ -247,3 +247,19 @@ def test_a_multipart_part_without_a_readable_name_is_not_a_500(world: World) -> 
         r = c.post(url, data=raw, content_type="multipart/form-data; boundary=b")
         assert r.status_code == 400, (url, r.status_code)
         assert r.get_json()["error"] == "csrf_failed"
+
+
+def test_bounds_are_said_in_both_languages_not_in_pydantics_english(world: World) -> None:
+    """pydantic's own sentences ("Value should have at most 4000 items after validation, not
+    100000", "Input should be 'normal' or 'urgent'") reached the apps' Chinese pages: every
+    bound is said as "中文 / English", with the bound."""
+    c = _client(world, "wg1")
+    body = {"uuid": str(uuid.uuid4()), "category_code": "0101", "lon": 106.3, "lat": 38.05,
+            "description": "长" * 4001, "urgency": "soon"}  # fmt: skip
+    r = c.post("/api/v1/cases", json=body)
+    assert r.status_code == 400
+    fields = r.get_json()["fields"]
+    assert fields["description"].startswith("过长，最多 4000 / ")
+    assert fields["urgency"].startswith("取值无效") and " / " in fields["urgency"]
+    for text in fields.values():
+        assert "should" not in text.split(" / ")[0], fields
