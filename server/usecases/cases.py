@@ -617,7 +617,7 @@ def apply_change(
                 # incident (X into Y, then Y into X left both rejected).
                 raise ValidationFailed(
                     "不能合并到已不予立案的案件 / duplicate_of is itself rejected",
-                    fields={"duplicate_of": "rejected"},
+                    fields={"duplicate_of": "not_open"},
                 )
             case.duplicate_of_id = other.id
             data["duplicate_of"] = other.id

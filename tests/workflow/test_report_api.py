@@ -224,7 +224,7 @@ def test_possible_duplicates_are_suggested_to_the_dispatcher(world: World) -> No
                   "duplicate_of": target},
         )  # fmt: skip
         assert r.status_code == 400, r.get_json()
-        assert r.get_json()["fields"] == {"duplicate_of": "rejected"}
+        assert r.get_json()["fields"] == {"duplicate_of": "not_open"}
     assert d.get(f"/api/v1/cases/{a}").get_json()["case"]["state"] != "rejected"
     # Grid workers are not shown the suggestions.
     assert _client(world, "wg1").get(f"/api/v1/cases/{b}").get_json()["duplicates"] == []
