@@ -63,7 +63,8 @@ class Entry:
     id: int  # the case's last_event_id: the position in the feed
     case: Incident
     photos: tuple[int, str | None]
-    encoded: dict[bool, bytes] = field(default_factory=dict)  # by "sees the caller's phone"
+    #: by what varies between actors: sees the caller's phone, and the actions offered to them
+    encoded: dict[tuple[object, ...], bytes] = field(default_factory=dict)
 
 
 class Feed:
@@ -206,14 +207,20 @@ class Feed:
 
 
 def encoded(entry: Entry, ctx: Context, actor: Actor, look: Lookups) -> bytes:
-    """The case's JSON for this actor, encoded once per case version and masking variant."""
+    """The case's JSON for this actor, encoded once per case version and per variant: the
+    masking of the caller's phone and the actions offered (``allowed_actions``/``allowed_next``
+    are this actor's; keyed by masking alone, a handler's console was sent the actions of
+    whichever dispatcher polled first)."""
     sees = sees_caller_phone(actor, entry.case)
-    hit = entry.encoded.get(sees)
+    offered = policy.allowed_actions(actor, entry.case)
+    then = policy.allowed_next(actor, entry.case, offered)
+    key = (sees, tuple(offered), tuple(sorted((k, tuple(v)) for k, v in then.items())))
+    hit = entry.encoded.get(key)
     if hit is None:
         look.known_photos(entry.case.id, *entry.photos)
         body = case_json(ctx, actor, entry.case, look)
         hit = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-        entry.encoded[sees] = hit
+        entry.encoded[key] = hit
     return hit
 
 

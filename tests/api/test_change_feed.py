@@ -56,3 +56,30 @@ def test_a_cursor_beyond_every_event_id_is_answered_not_a_500(any_world: World) 
         r = c.get(f"/api/v1/changes?after={after}&wait=0")
         assert r.status_code == 200, (after, r.status_code, r.get_data(as_text=True)[:200])
         assert r.get_json()["items"] == [], r.get_json()
+
+
+def test_each_actor_is_sent_their_own_allowed_actions(any_world: World) -> None:
+    """The feed encodes a case once per variant: the actions offered are part of the variant
+    (keyed by phone masking alone, the second console got the first one's actions)."""
+    import json
+
+    from server.api.feed import encoded
+    from server.api.serialize import Lookups
+    from server.usecases.context import Context
+
+    w = any_world
+    feed = Feed(lambda: session_factory(w.app))
+    feed.look()
+    start = feed.released
+    w.report()
+    feed.look()
+    with w.session() as db:
+        ctx = Context(db=db)
+        got = {}
+        for who in ("disp", "admin"):  # both see the phone: one masking variant
+            actor = w.actor(db, who)
+            picked, _ = feed.pick(actor, start)
+            assert picked
+            body = json.loads(encoded(picked[-1], ctx, actor, Lookups(db)))
+            got[who] = body["allowed_actions"]
+    assert "accept" in got["disp"] and "accept" not in got["admin"], got
