@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from server.config import ROOT
 from server.db import normalise_url
@@ -50,13 +50,22 @@ def include_object(
     return not (type_ == "index" and name is not None and name.startswith("gix_"))
 
 
-def diff_models(engine: Engine) -> list[Any]:
-    """Differences between the models and the migrated schema: empty when they agree."""
+def diff_models(bind: Engine | Connection) -> list[Any]:
+    """Differences between the models and the migrated schema: empty when they agree.
+
+    Given a connection, it compares inside that connection's transaction (so a test can alter
+    the schema, compare, and roll back)."""
     from server.models import Base
 
-    with engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn,
-            opts={"compare_type": True, "include_object": include_object},
-        )
-        return list(compare_metadata(ctx, Base.metadata))
+    if isinstance(bind, Connection):
+        return _compare(bind, Base.metadata)
+    with bind.connect() as conn:
+        return _compare(conn, Base.metadata)
+
+
+def _compare(conn: Connection, metadata: Any) -> list[Any]:
+    ctx = MigrationContext.configure(
+        conn,
+        opts={"compare_type": True, "include_object": include_object},
+    )
+    return list(compare_metadata(ctx, metadata))
