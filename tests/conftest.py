@@ -85,6 +85,31 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An EMPTY database of its own (PostGIS installed on PostgreSQL), dropped afterwards: for
+    tests that migrate down and up, which must never touch the database the run shares."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = str(request.getfixturevalue("pg_server_url"))
+    name = f"wangge_test_{uuid.uuid4().hex[:10]}_empty"
+    admin = make_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url, poolclass=NullPool)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _truncate_pg(url: str) -> None:
     """Empty every table the migrations made (not PostGIS's nor Alembic's own)."""
     engine = make_engine(url, poolclass=NullPool)

@@ -42,13 +42,15 @@ def test_diff_detects_a_missing_column(db_url: str) -> None:
         engine.dispose()
 
 
-def test_up_down_up(tmp_path: Path, db_url: str) -> None:
-    migrate.downgrade(db_url, "base")
-    engine = make_engine(db_url, poolclass=NullPool)
+def test_up_down_up(tmp_path: Path, empty_db_url: str) -> None:
+    """Up, all the way down, and up again, on a database of its own (not the shared one)."""
+    migrate.upgrade(empty_db_url)
+    migrate.downgrade(empty_db_url, "base")
+    engine = make_engine(empty_db_url, poolclass=NullPool)
     try:
         tables = set(inspect(engine).get_table_names())
         assert not tables & set(Base.metadata.tables), tables
-        migrate.upgrade(db_url)
+        migrate.upgrade(empty_db_url)
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
         assert migrate.diff_models(engine) == []
     finally:
