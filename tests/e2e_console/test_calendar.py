@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +38,8 @@ def test_admin_enters_next_year_and_a_dispatcher_sees_it(console: Any) -> None:
     page.wait_for_selector("[data-test=calendar-banner]", state="detached")
     assert HOSTILE in page.locator("[data-test=cal-holidays]").inner_text()
     assert page.locator("[data-test=cal-holidays] img").count() == 0
-    assert "e2e 示例" in page.locator("[data-test=cal-changes]").inner_text()
+    # the list of changes is fetched after the save is answered: wait for it, do not sample it
+    expect(page.locator("[data-test=cal-changes]")).to_contain_text("e2e 示例")
 
     disp = console("ddy", "/console/calendar?year=2027")
     disp.wait_for_selector("[data-test=cal-source]:has-text('管理员录入')")
