@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.api import (
         admin,
         auth,
+        base_data,
         calendar,
         cases,
         metrics,
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(regions.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(base_data.bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(pages)
 

@@ -125,6 +125,22 @@ def _instance_secret(instance: Path) -> str:
     return key
 
 
+def _data_key(e: dict[str, str]) -> str:
+    """WANGGE_DATA_KEY, checked now (a bad key fails at start, not at the first resident)."""
+    from server.usecases.personal_data import KeyError_, parse_key
+
+    text = e.get("WANGGE_DATA_KEY", "").strip()
+    if not text:
+        if _bool(e, "WANGGE_REQUIRE_DATA_KEY", False):
+            raise ConfigError("WANGGE_DATA_KEY is required (WANGGE_REQUIRE_DATA_KEY=1)")
+        return ""
+    try:
+        parse_key(text)
+    except KeyError_ as err:
+        raise ConfigError(str(err)) from None
+    return text
+
+
 @dataclass
 class Settings:
     instance_dir: Path
@@ -160,6 +176,10 @@ class Settings:
     #: How many reverse proxies (nginx) stand in front of the app and append X-Forwarded-For;
     #: 0 trusts no forwarding header (docs/deployment.md, docs/security.md).
     proxy_count: int = 0
+    #: The key of personal data at rest (identity numbers, phones): 64 hex characters or base64
+    #: of 32 bytes. Empty: the public development key (docs/security.md, "Keys"), refused when
+    #: WANGGE_REQUIRE_DATA_KEY=1 (set it in production).
+    data_key: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -197,4 +217,5 @@ class Settings:
             long_poll_total=_int(e, "WANGGE_LONG_POLL_TOTAL", 500, least=0, most=1000),
             proxy_count=_int(e, "WANGGE_PROXY_COUNT", 0),
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
+            data_key=_data_key(e),
         )

@@ -400,3 +400,32 @@ FILES: dict[str, tuple[str, dict[str, Any]]] = {
     "CSV": ("text/csv", {"type": "string"}),
 }
 MEDIA_TYPES: dict[str, str] = {"GridCollection": "application/geo+json"}
+
+
+# Base data (/api/v1/base): server/api/base_outputs.py
+from server.api.base_outputs import (  # noqa: E402, F401
+    BaseVocabulary,
+    DueWeek,
+    EventAnswer,
+    HouseholdAnswer,
+    HouseholdDetail,
+    HouseholdPage,
+    KindAnswer,
+    LevelDecision,
+    LevelRequestAnswer,
+    LevelRequestPage,
+    OfflineBundle,
+    OrganisationAnswer,
+    OrganisationPage,
+    PlaceAnswer,
+    PlaceDetail,
+    PlacePage,
+    ReadPage,
+    ResidentAnswer,
+    ResidentDetail,
+    ResidentPage,
+    Revealed,
+    TagAnswer,
+    VisitAnswer,
+    VisitPage,
+)

@@ -87,6 +87,7 @@ def context() -> Context:
         max_upload_bytes=cfg.max_upload_bytes,
         max_image_pixels=cfg.max_image_pixels,
         image_workers=cfg.image_workers,
+        data_key_text=cfg.data_key,
     )
 
 

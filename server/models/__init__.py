@@ -1,6 +1,19 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from server.models.base import Base
+from server.models.base_data import (
+    Household,
+    KeyGroupKindRow,
+    KeyGroupTag,
+    LevelRequest,
+    LifeEvent,
+    Organisation,
+    PersonalDataRead,
+    Place,
+    Residence,
+    Resident,
+    Visit,
+)
 from server.models.calendar import CalendarChange, CalendarEntry, CalendarYear
 from server.models.cases import Attachment, Incident, IncidentEvent, Rating
 from server.models.catalog import Category
@@ -25,14 +38,25 @@ __all__ = [
     "Grid",
     "GridAssignment",
     "GridPlan",
+    "Household",
     "Incident",
     "IncidentEvent",
+    "KeyGroupKindRow",
+    "KeyGroupTag",
+    "LevelRequest",
+    "LifeEvent",
     "LoginAttempt",
     "MetricEvent",
     "Open311Request",
+    "Organisation",
+    "PersonalDataRead",
+    "Place",
     "Rating",
     "Region",
+    "Residence",
+    "Resident",
     "ScorecardConfig",
     "SignIn",
     "User",
+    "Visit",
 ]

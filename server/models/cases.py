@@ -145,6 +145,8 @@ class Attachment(Base):
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_events.id"), index=True)
+    #: a photo of a base-data visit (走访) instead of a case
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
     total_bytes: Mapped[int] = mapped_column(Integer, default=0)
     received_bytes: Mapped[int] = mapped_column(Integer, default=0)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -81,6 +81,8 @@ class Context:
     max_image_pixels: int = 12_000_000
     image_workers: int = 1
     clock: Callable[[], datetime] = utcnow
+    #: the key of personal data at rest (``WANGGE_DATA_KEY``; "": the development key)
+    data_key_text: str = ""
 
     def now(self) -> datetime:
         return self.clock()

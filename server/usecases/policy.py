@@ -510,6 +510,101 @@ def may_name_scope(db: DB, actor: Actor, kind: str, value: str) -> bool:
     return False
 
 
+# --- base data (places, households, residents, organisations, visits) --------------------------
+#
+# Rows of base data carry the grid and regions they are in (``grid_code``, ``community_id``,
+# ``town_id``, ``county_id``). Who sees them: admins everything; dispatchers and supervisors their
+# region subtree (the column of their region's level); grid workers their grids; handlers and
+# integrations nothing (a department needs no register of residents). Who edits them: grid
+# workers (their grids), dispatchers (their subtree), admins; supervisors read (and decide level
+# requests, and read the read log). A foreign row is answered as if it did not exist (404).
+
+BASE_READERS = frozenset(
+    {wf.Role.GRID_WORKER, wf.Role.DISPATCHER, wf.Role.SUPERVISOR, wf.Role.ADMIN}
+)
+BASE_WRITERS = frozenset({wf.Role.GRID_WORKER, wf.Role.DISPATCHER, wf.Role.ADMIN})
+LEVEL_DECIDERS = frozenset({wf.Role.DISPATCHER, wf.Role.SUPERVISOR})
+READ_LOG_READERS = frozenset({wf.Role.SUPERVISOR, wf.Role.ADMIN})
+_BASE_LEVEL_COLUMN = {"county": "county_id", "town": "town_id", "community": "community_id"}
+
+
+def base_clause(actor: Actor, model: Any) -> ColumnElement[bool]:
+    """A WHERE clause on a located base-data model (``Place``, ``Household``, ``Resident``,
+    ``Organisation``, ``Visit``, ``PersonalDataRead``): the rows ``actor`` may see."""
+    if actor.role == wf.Role.ADMIN:
+        return true()
+    if actor.role in REGIONAL:
+        column = _BASE_LEVEL_COLUMN.get(actor.region_level or "")
+        if actor.region_id is None or column is None:
+            return false()
+        return getattr(model, column) == actor.region_id  # type: ignore[no-any-return]
+    if actor.role == wf.Role.GRID_WORKER and actor.grid_codes:
+        return model.grid_code.in_(sorted(actor.grid_codes))  # type: ignore[no-any-return]
+    return false()
+
+
+def base_key(actor: Actor) -> tuple[Any, ...]:
+    """What decides which base-data rows the actor sees (cache keys)."""
+    if actor.role == wf.Role.ADMIN:
+        return ("all",)
+    if actor.role in REGIONAL:
+        return ("region", actor.region_level, actor.region_id)
+    if actor.role == wf.Role.GRID_WORKER:
+        return ("worker", tuple(sorted(actor.grid_codes)))
+    return ("none",)
+
+
+def may_see_base(actor: Actor, row: Any) -> bool:
+    """May ``actor`` see this located base-data row (or a location about to be stored)?"""
+    if actor.role == wf.Role.ADMIN:
+        return True
+    if actor.role in REGIONAL:
+        column = _BASE_LEVEL_COLUMN.get(actor.region_level or "")
+        return (
+            actor.region_id is not None
+            and column is not None
+            and getattr(row, column) == actor.region_id
+        )
+    if actor.role == wf.Role.GRID_WORKER:
+        return row.grid_code is not None and row.grid_code in actor.grid_codes
+    return False
+
+
+def may_edit_base(actor: Actor, row: Any) -> bool:
+    """May ``actor`` create or change base data located at ``row`` (its grid and regions)?"""
+    return actor.role in BASE_WRITERS and may_see_base(actor, row)
+
+
+def sees_sensitive(actor: Actor, row: Any) -> bool:
+    """May ``actor`` see that a resident at ``row`` belongs to a *sensitive* key group (严重精神
+    障碍, 社区矫正, 刑满释放, 吸毒, 重点青少年)? Those who work with them: the grid worker of
+    the resident's grid, supervisors, and dispatchers of a town or community (the 综治 staff)
+    in jurisdiction. Not county dispatchers (the command centre routes cases, it does not keep
+    these registers), not admins (they run the system, not the people), not handlers."""
+    if not may_see_base(actor, row):
+        return False
+    if actor.role == wf.Role.DISPATCHER:
+        return actor.region_level in ("town", "community")
+    return actor.role in (wf.Role.GRID_WORKER, wf.Role.SUPERVISOR)
+
+
+def may_decide_level(actor: Actor, row: Any, requested_by_id: int | None) -> bool:
+    """A change of a key-group level is approved by the community or town (a dispatcher or a
+    supervisor whose jurisdiction holds the resident and who sees the tag's kind), never by
+    the person who asked for it."""
+    return (
+        actor.role in LEVEL_DECIDERS
+        and may_see_base(actor, row)
+        and actor.id is not None
+        and actor.id != requested_by_id
+    )
+
+
+def may_read_log(actor: Actor) -> bool:
+    """The read log of personal data: supervisors (their jurisdiction) and admins."""
+    return actor.role in READ_LOG_READERS
+
+
 # --- uploads ---------------------------------------------------------------------------------
 
 
@@ -601,6 +696,47 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
         )
         for e in ("calendar.overview", "calendar.show_year", "calendar.year_changes")
     },
+    **{
+        (e, m): BASE_READERS
+        for e, m in (
+            ("base.vocabulary", "GET"),
+            ("base.list_places", "GET"),
+            ("base.get_place", "GET"),
+            ("base.list_households", "GET"),
+            ("base.get_household", "GET"),
+            ("base.list_residents", "GET"),
+            ("base.get_resident", "GET"),
+            ("base.reveal", "POST"),
+            ("base.list_organisations", "GET"),
+            ("base.get_organisation", "GET"),
+            ("base.list_visits", "GET"),
+            ("base.visits_due", "GET"),
+            ("base.list_level_requests", "GET"),
+        )
+    },
+    **{
+        (e, m): BASE_WRITERS
+        for e, m in (
+            ("base.create_place", "POST"),
+            ("base.update_place", "PATCH"),
+            ("base.create_household", "POST"),
+            ("base.update_household", "PATCH"),
+            ("base.create_resident", "POST"),
+            ("base.update_resident", "PATCH"),
+            ("base.add_event", "POST"),
+            ("base.add_tag", "POST"),
+            ("base.end_tag", "POST"),
+            ("base.request_level", "POST"),
+            ("base.create_organisation", "POST"),
+            ("base.update_organisation", "PATCH"),
+            ("base.create_visit", "POST"),
+        )
+    },
+    ("base.decide_level", "POST"): LEVEL_DECIDERS,
+    ("base.read_log", "GET"): READ_LOG_READERS,
+    ("base.offline_bundle", "GET"): frozenset({wf.Role.GRID_WORKER}),
+    ("base.create_kind", "POST"): ADMIN_ONLY,
+    ("base.update_kind", "PATCH"): ADMIN_ONLY,
     ("calendar.put_year", "PUT"): ADMIN_ONLY,
     ("calendar.import_year", "POST"): ADMIN_ONLY,
     ("calendar.delete_year", "DELETE"): ADMIN_ONLY,

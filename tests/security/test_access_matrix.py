@@ -33,6 +33,9 @@ from server.models import Attachment, Department, Grid, GridPlan, Incident, Regi
 from server.usecases import grid_locator, policy
 from server.usecases.context import Actor
 from tests import factories as f
+from tests.base_data.world import Base
+from tests.base_data.world import seed as seed_base
+from tests.security import base_rows
 from tests.workflow.world import G1, G2, G3, GB, IN_G1, IN_G2, IN_G3, IN_GB, World, build, widen
 
 IDENTITIES = ("anon", "wg1", "disp", "dispt", "h1", "sup", "admin", "adminb")
@@ -56,6 +59,7 @@ class Env:
     replay_body: dict[str, Any] = field(default_factory=dict)  # wgb's report
     plans: dict[str, int] = field(default_factory=dict)
     acted: dict[tuple[str, str], int] = field(default_factory=dict)
+    base: Base = field(default_factory=Base)  # base data in every grid (tests/base_data)
     seq: int = 0
 
     def next(self) -> int:
@@ -83,7 +87,7 @@ class Env:
 
 def _setup(app: Flask) -> Env:
     w = widen(build(app))
-    env = Env(w)
+    env = Env(w, base=seed_base(w))
     deps = w.departments
 
     def dispatched(
@@ -770,6 +774,9 @@ ROWS: dict[tuple[str, str], Row] = {
         _refused_for_content,
     ),
 }
+
+
+ROWS.update(base_rows.rows(Row))
 
 
 def _expected(

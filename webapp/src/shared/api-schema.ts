@@ -280,6 +280,417 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/base/households": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Households in my jurisdiction. */
+        get: operations["base.list_households.get"];
+        put?: never;
+        /** Add a household living in a room. Idempotent by ``uuid``. */
+        post: operations["base.create_household.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/households/{household_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A household and its members (each member's read is logged). */
+        get: operations["base.get_household.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Edit a household (``base_version`` required). */
+        patch: operations["base.update_household.patch"];
+        trace?: never;
+    };
+    "/api/v1/base/kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a key-group kind with its levels and visit cycles (admins). */
+        post: operations["base.create_kind.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/kinds/{kind_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename, retire, mark sensitive, or change the levels of a kind (admins). */
+        patch: operations["base.update_kind.patch"];
+        trace?: never;
+    };
+    "/api/v1/base/level-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Level requests in my jurisdiction (newest first). */
+        get: operations["base.list_level_requests.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/level-requests/{request_id}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or decline a level change (a community or town, not the requester). */
+        post: operations["base.decide_level.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/offline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My grids' places, households and residents (minimised, with versions) and this week's
+         * @description My grids' places, households and residents (minimised, with versions) and this week's
+         *         visits, for the phone. The read is logged.
+         */
+        get: operations["base.offline_bundle.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/organisations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Organisations in my jurisdiction. */
+        get: operations["base.list_organisations.get"];
+        put?: never;
+        /** Register an organisation (credit code checked). Idempotent by ``uuid``. */
+        post: operations["base.create_organisation.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/organisations/{org_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One organisation. */
+        get: operations["base.get_organisation.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Edit an organisation (``base_version`` required). */
+        patch: operations["base.update_organisation.patch"];
+        trace?: never;
+    };
+    "/api/v1/base/places": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Places in my jurisdiction; ``q`` searches address and name words (幸福路 12 号). */
+        get: operations["base.list_places.get"];
+        put?: never;
+        /** Add an estate, building, unit or room; located in a grid. Idempotent by ``uuid``. */
+        post: operations["base.create_place.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/places/{place_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A place with the children and households I may see. */
+        get: operations["base.get_place.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Edit a place (``base_version`` required: a stale one is a 409 with the current place). */
+        patch: operations["base.update_place.patch"];
+        trace?: never;
+    };
+    "/api/v1/base/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who read which person's record, when, why and through what (supervisors: their
+         * @description Who read which person's record, when, why and through what (supervisors: their
+         *         jurisdiction; admins).
+         */
+        get: operations["base.read_log.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/residents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Residents in my jurisdiction (masked); ``id_number`` and ``phone`` find exact values.
+         * @description Residents in my jurisdiction (masked); ``id_number`` and ``phone`` find exact values.
+         *         Every resident answered is logged in the read log.
+         */
+        get: operations["base.list_residents.get"];
+        put?: never;
+        /**
+         * Register a resident (identity number checked, stored encrypted). Idempotent by
+         * @description Register a resident (identity number checked, stored encrypted). Idempotent by
+         *         ``uuid``; a number already registered is a 409 ``duplicate_id_number``.
+         */
+        post: operations["base.create_resident.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/residents/{resident_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A resident's record (masked), residences and life events. The read is logged. */
+        get: operations["base.get_resident.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit a resident (``base_version`` required: a stale one is a 409 with the current
+         * @description Edit a resident (``base_version`` required: a stale one is a 409 with the current
+         *         record).
+         */
+        patch: operations["base.update_resident.patch"];
+        trace?: never;
+    };
+    "/api/v1/base/residents/{resident_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 迁入 / 迁出 / 死亡 / 注销 / 恢复 (append-only). Idempotent by ``uuid``. */
+        post: operations["base.add_event.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/residents/{resident_id}/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The clear identity number and/or phone, for a stated reason (logged). */
+        post: operations["base.reveal.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/residents/{resident_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put a resident in a key group at a level. Idempotent by ``uuid``. */
+        post: operations["base.add_tag.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/tags/{tag_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a resident's membership of a key group. */
+        post: operations["base.end_tag.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/tags/{tag_id}/level-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for a change of level (the community or town decides). */
+        post: operations["base.request_level.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Visits in my jurisdiction, newest first. */
+        get: operations["base.list_visits.get"];
+        put?: never;
+        /**
+         * Record a visit (走访) to a resident or household, with photos; may raise a case.
+         * @description Record a visit (走访) to a resident or household, with photos; may raise a case.
+         *         Idempotent by ``uuid``.
+         */
+        post: operations["base.create_visit.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/visits/due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This week's visits: 本周应访 · 已访 · 逾期, and each key-group member's due day. */
+        get: operations["base.visits_due.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/vocabulary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The base-data vocabularies with zh/en labels, and the key-group kinds (the sensitive
+         * @description The base-data vocabularies with zh/en labels, and the key-group kinds (the sensitive
+         *         ones only for roles that may see any).
+         */
+        get: operations["base.vocabulary.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bootstrap": {
         parameters: {
             query?: never;
@@ -877,6 +1288,185 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** BaseHousehold */
+        BaseHousehold: {
+            community: components["schemas"]["RegionRef"] | null;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Place Id */
+            place_id: number;
+            town: components["schemas"]["RegionRef"] | null;
+            /** Uuid */
+            uuid: string;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** BaseKind */
+        BaseKind: {
+            /** Code */
+            code: string;
+            /** Id */
+            id: number;
+            /** Levels */
+            levels: {
+                [key: string]: unknown;
+            }[];
+            /** Name */
+            name: string;
+            /** Sensitive */
+            sensitive: boolean;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** BaseOrganisation */
+        BaseOrganisation: {
+            community: components["schemas"]["RegionRef"] | null;
+            /**
+             * Contact Phone
+             * @description masked
+             */
+            contact_phone: string | null;
+            /** Credit Code */
+            credit_code: string | null;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            town: components["schemas"]["RegionRef"] | null;
+            /** Uuid */
+            uuid: string;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** BasePlace */
+        BasePlace: {
+            /** Address */
+            address: string;
+            community: components["schemas"]["RegionRef"] | null;
+            /** Footprint */
+            footprint: {
+                [key: string]: unknown;
+            } | null;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Lat */
+            lat: number | null;
+            /** Lon */
+            lon: number | null;
+            /** Name */
+            name: string;
+            /** Parent Id */
+            parent_id: number | null;
+            town: components["schemas"]["RegionRef"] | null;
+            /** Uuid */
+            uuid: string;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** BaseResident */
+        BaseResident: {
+            /** Age */
+            age: number;
+            /** Birth Date */
+            birth_date: string;
+            community: components["schemas"]["RegionRef"] | null;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Household Id */
+            household_id: number | null;
+            /** Id */
+            id: number;
+            /**
+             * Id Number
+             * @description masked: 6401**********1234
+             */
+            id_number: string;
+            /** Name */
+            name: string;
+            /**
+             * Phone
+             * @description masked: 138****5678
+             */
+            phone: string | null;
+            /** Registration */
+            registration: string;
+            /** Relation */
+            relation: string;
+            /** Sex */
+            sex: string;
+            /** Status */
+            status: string;
+            /** Tags */
+            tags: components["schemas"]["BaseTag"][];
+            town: components["schemas"]["RegionRef"] | null;
+            /** Uuid */
+            uuid: string;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** BaseTag */
+        BaseTag: {
+            /** Cycle */
+            cycle: string | null;
+            /** Id */
+            id: number;
+            /** Kind Code */
+            kind_code: string;
+            /** Level */
+            level: number;
+            /** Version */
+            version: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** BaseVisit */
+        BaseVisit: {
+            /** Case Id */
+            case_id: number | null;
+            /** Household Id */
+            household_id: number | null;
+            /** Id */
+            id: number;
+            /** Photos */
+            photos: string[];
+            /** Resident Id */
+            resident_id: number | null;
+            /** Uuid */
+            uuid: string;
+            /** Visited At */
+            visited_at: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** BaseVocabulary */
+        BaseVocabulary: {
+            /** Kinds */
+            kinds: components["schemas"]["BaseKind"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** Bootstrap */
         Bootstrap: {
             /** Categories */
@@ -1213,6 +1803,16 @@ export interface components {
              */
             name?: string;
         };
+        /** DecideBody */
+        DecideBody: {
+            /** Approve */
+            approve: boolean;
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+        };
         /** Department */
         Department: {
             /** Active */
@@ -1252,6 +1852,40 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** DueCounts */
+        DueCounts: {
+            /**
+             * Done
+             * @description 已访
+             */
+            done: number;
+            /**
+             * Due
+             * @description 本周应访 (due, done and overdue)
+             */
+            due: number;
+            /**
+             * Overdue
+             * @description 逾期
+             */
+            overdue: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** DueWeek */
+        DueWeek: {
+            counts: components["schemas"]["DueCounts"];
+            /** Items */
+            items: {
+                [key: string]: unknown;
+            }[];
+            /** Week */
+            week: {
+                [key: string]: string;
+            };
+        } & {
+            [key: string]: unknown;
+        };
         /** DutiesBody */
         DutiesBody: {
             /** Duties */
@@ -1266,6 +1900,19 @@ export interface components {
             duty: "full_time" | "part_time" | "grid_leader" | "instructor";
             /** Grid Code */
             grid_code: string;
+        };
+        /** EndTagBody */
+        EndTagBody: {
+            /**
+             * Base Version
+             * @description the record's version the edit was made on: another one is a 409
+             */
+            base_version: number;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
         };
         /**
          * Error
@@ -1330,6 +1977,50 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** EventAnswer */
+        EventAnswer: {
+            event: components["schemas"]["LifeEventOut"];
+            resident: components["schemas"]["BaseResident"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * EventBody
+         * @description POST /base/residents/{id}/events: 迁入/迁出/死亡/注销/恢复 (append-only).
+         */
+        EventBody: {
+            /**
+             * Base Version
+             * @default null
+             */
+            base_version?: number | null;
+            /**
+             * Household Id
+             * @description move_in: the household moved into
+             * @default null
+             */
+            household_id?: number | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "move_in" | "move_out" | "death" | "cancel" | "restore";
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            /**
+             * Occurred On
+             * @default null
+             */
+            occurred_on?: string | null;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
         /** GridCollection */
         GridCollection: {
             /** Features */
@@ -1344,12 +2035,190 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** HouseholdAnswer */
+        HouseholdAnswer: {
+            household: components["schemas"]["BaseHousehold"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** HouseholdBody */
+        HouseholdBody: {
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            /**
+             * Number
+             * @default null
+             */
+            number?: string | null;
+            /** Place Id */
+            place_id: number;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
+        /** HouseholdDetail */
+        HouseholdDetail: {
+            household: components["schemas"]["BaseHousehold"];
+            /** Members */
+            members: components["schemas"]["BaseResident"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** HouseholdPage */
+        HouseholdPage: {
+            /** Items */
+            items: components["schemas"]["BaseHousehold"][];
+            /** Next Cursor */
+            next_cursor: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** HouseholdPatch */
+        HouseholdPatch: {
+            /**
+             * Base Version
+             * @description the record's version the edit was made on: another one is a 409
+             */
+            base_version: number;
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            /**
+             * Number
+             * @default null
+             */
+            number?: string | null;
+        };
+        /** KindAnswer */
+        KindAnswer: {
+            kind: components["schemas"]["BaseKind"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** KindBody */
+        KindBody: {
+            /** Code */
+            code: string;
+            /** Levels */
+            levels: components["schemas"]["LevelSpec"][];
+            /** Name */
+            name: string;
+            /**
+             * Sensitive
+             * @default false
+             */
+            sensitive?: boolean;
+        };
+        /** KindPatch */
+        KindPatch: {
+            /**
+             * Active
+             * @default null
+             */
+            active?: boolean | null;
+            /** Base Version */
+            base_version: number;
+            /**
+             * Levels
+             * @default null
+             */
+            levels?: components["schemas"]["LevelSpec"][] | null;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Sensitive
+             * @default null
+             */
+            sensitive?: boolean | null;
+        };
         /** Label */
         Label: {
             /** En */
             en: string;
             /** Zh */
             zh: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** LevelDecision */
+        LevelDecision: {
+            request: components["schemas"]["LevelRequestOut"];
+            tag: components["schemas"]["BaseTag"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** LevelRequestAnswer */
+        LevelRequestAnswer: {
+            request: components["schemas"]["LevelRequestOut"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** LevelRequestBody */
+        LevelRequestBody: {
+            /** Reason */
+            reason: string;
+            /** To Level */
+            to_level: number;
+        };
+        /** LevelRequestOut */
+        LevelRequestOut: {
+            /** From Level */
+            from_level: number;
+            /** Id */
+            id: number;
+            /** Status */
+            status: string;
+            /** Tag Id */
+            tag_id: number;
+            /** To Level */
+            to_level: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** LevelRequestPage */
+        LevelRequestPage: {
+            /** Items */
+            items: components["schemas"]["LevelRequestOut"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** LevelSpec */
+        LevelSpec: {
+            /**
+             * Cycle
+             * @enum {string}
+             */
+            cycle: "weekly" | "biweekly" | "monthly" | "quarterly";
+            /** Level */
+            level: number;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+        };
+        /** LifeEventOut */
+        LifeEventOut: {
+            /** Household Id */
+            household_id: number | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Occurred On */
+            occurred_on: string;
+            /** Uuid */
+            uuid: string;
         } & {
             [key: string]: unknown;
         };
@@ -1511,12 +2380,141 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** OfflineBundle */
+        OfflineBundle: {
+            due: components["schemas"]["DueWeek"];
+            /** Generated At */
+            generated_at: string;
+            /** Grids */
+            grids: string[];
+            /** Households */
+            households: components["schemas"]["BaseHousehold"][];
+            /** Kinds */
+            kinds: components["schemas"]["BaseKind"][];
+            /** Places */
+            places: components["schemas"]["BasePlace"][];
+            /** Residents */
+            residents: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
         /** Ok */
         Ok: {
             /** Ok */
             ok: boolean;
         } & {
             [key: string]: unknown;
+        };
+        /** OrganisationAnswer */
+        OrganisationAnswer: {
+            organisation: components["schemas"]["BaseOrganisation"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** OrganisationBody */
+        OrganisationBody: {
+            /**
+             * Address
+             * @default null
+             */
+            address?: string | null;
+            /**
+             * Contact Name
+             * @default null
+             */
+            contact_name?: string | null;
+            /**
+             * Contact Phone
+             * @default null
+             */
+            contact_phone?: string | null;
+            /**
+             * Credit Code
+             * @description 统一社会信用代码 (GB 32100, check character verified)
+             * @default null
+             */
+            credit_code?: string | null;
+            /**
+             * Grid Code
+             * @default null
+             */
+            grid_code?: string | null;
+            /**
+             * Kind
+             * @default null
+             */
+            kind?: ("enterprise" | "individual" | "social_org" | "government" | "institution" | "other") | null;
+            /**
+             * Lat
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @default null
+             */
+            lon?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Place Id
+             * @default null
+             */
+            place_id?: number | null;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
+        /** OrganisationPage */
+        OrganisationPage: {
+            /** Items */
+            items: components["schemas"]["BaseOrganisation"][];
+            /** Next Cursor */
+            next_cursor: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** OrganisationPatch */
+        OrganisationPatch: {
+            /**
+             * Address
+             * @default null
+             */
+            address?: string | null;
+            /**
+             * Base Version
+             * @description the record's version the edit was made on: another one is a 409
+             */
+            base_version: number;
+            /**
+             * Contact Name
+             * @default null
+             */
+            contact_name?: string | null;
+            /**
+             * Contact Phone
+             * @default null
+             */
+            contact_phone?: string | null;
+            /**
+             * Credit Code
+             * @default null
+             */
+            credit_code?: string | null;
+            /**
+             * Kind
+             * @default null
+             */
+            kind?: ("enterprise" | "individual" | "social_org" | "government" | "institution" | "other") | null;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
         };
         /** Period */
         Period: {
@@ -1547,6 +2545,122 @@ export interface components {
             width?: number | null;
         } & {
             [key: string]: unknown;
+        };
+        /** PlaceAnswer */
+        PlaceAnswer: {
+            place: components["schemas"]["BasePlace"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PlaceBody
+         * @description POST /base/places: an estate, building, unit or room. Idempotent by ``uuid``.
+         */
+        PlaceBody: {
+            /**
+             * Address
+             * @default null
+             */
+            address?: string | null;
+            /**
+             * Footprint
+             * @description a GeoJSON Polygon (buildings)
+             * @default null
+             */
+            footprint?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Grid Code
+             * @default null
+             */
+            grid_code?: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "estate" | "building" | "unit" | "room";
+            /**
+             * Lat
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @default null
+             */
+            lon?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Parent Id
+             * @default null
+             */
+            parent_id?: number | null;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
+        /** PlaceDetail */
+        PlaceDetail: {
+            /** Children */
+            children: components["schemas"]["BasePlace"][];
+            /** Households */
+            households: components["schemas"]["BaseHousehold"][];
+            place: components["schemas"]["BasePlace"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** PlacePage */
+        PlacePage: {
+            /** Items */
+            items: components["schemas"]["BasePlace"][];
+            /** Next Cursor */
+            next_cursor: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** PlacePatch */
+        PlacePatch: {
+            /**
+             * Address
+             * @default null
+             */
+            address?: string | null;
+            /**
+             * Base Version
+             * @description the record's version the edit was made on: another one is a 409
+             */
+            base_version: number;
+            /**
+             * Footprint
+             * @default null
+             */
+            footprint?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Grid Code
+             * @default null
+             */
+            grid_code?: string | null;
+            /**
+             * Lat
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @default null
+             */
+            lon?: number | null;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
         };
         /** Plan */
         Plan: {
@@ -1614,6 +2728,66 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** RaiseCase */
+        RaiseCase: {
+            /**
+             * Address
+             * @default null
+             */
+            address?: string | null;
+            /**
+             * Category Code
+             * @default null
+             */
+            category_code?: string | null;
+            /**
+             * Category Id
+             * @default null
+             */
+            category_id?: number | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
+        /** ReadEntry */
+        ReadEntry: {
+            /** Actor */
+            actor: {
+                [key: string]: unknown;
+            };
+            /** Actor Role */
+            actor_role: string;
+            /** At */
+            at: string;
+            /** Endpoint */
+            endpoint: string;
+            /** Id */
+            id: number;
+            /** Purpose */
+            purpose: string;
+            /** Reason */
+            reason: string;
+            /** Resident Id */
+            resident_id: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ReadPage */
+        ReadPage: {
+            /** Items */
+            items: components["schemas"]["ReadEntry"][];
+            /** Next Cursor */
+            next_cursor: number | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** ReasonIn */
         ReasonIn: {
             /** Reason */
@@ -1633,6 +2807,17 @@ export interface components {
              * @default null
              */
             name?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** RegionRef */
+        RegionRef: {
+            /** Code */
+            code: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         } & {
             [key: string]: unknown;
         };
@@ -1732,6 +2917,137 @@ export interface components {
              */
             uuid: string;
         };
+        /** ResidentAnswer */
+        ResidentAnswer: {
+            resident: components["schemas"]["BaseResident"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ResidentBody
+         * @description POST /base/residents. Idempotent by ``uuid``.
+         */
+        ResidentBody: {
+            /**
+             * Grid Code
+             * @description without a household: the grid
+             * @default null
+             */
+            grid_code?: string | null;
+            /**
+             * Household Id
+             * @default null
+             */
+            household_id?: number | null;
+            /**
+             * Id Number
+             * @description 公民身份号码 (GB 11643, check digit verified)
+             */
+            id_number: string;
+            /**
+             * Moved In On
+             * @default null
+             */
+            moved_in_on?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Phone
+             * @default null
+             */
+            phone?: string | null;
+            /**
+             * Registration
+             * @default null
+             */
+            registration?: ("registered" | "floating") | null;
+            /**
+             * Relation
+             * @default null
+             */
+            relation?: ("head" | "spouse" | "child" | "parent" | "grandchild" | "grandparent" | "sibling" | "other") | null;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
+        /** ResidentDetail */
+        ResidentDetail: {
+            /** Events */
+            events: components["schemas"]["LifeEventOut"][];
+            /** Residences */
+            residences: {
+                [key: string]: unknown;
+            }[];
+            resident: components["schemas"]["BaseResident"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** ResidentPage */
+        ResidentPage: {
+            /** Items */
+            items: components["schemas"]["BaseResident"][];
+            /** Next Cursor */
+            next_cursor: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ResidentPatch */
+        ResidentPatch: {
+            /**
+             * Base Version
+             * @description the record's version the edit was made on: another one is a 409
+             */
+            base_version: number;
+            /**
+             * Id Number
+             * @default null
+             */
+            id_number?: string | null;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Phone
+             * @default null
+             */
+            phone?: string | null;
+            /**
+             * Registration
+             * @default null
+             */
+            registration?: ("registered" | "floating") | null;
+            /**
+             * Relation
+             * @default null
+             */
+            relation?: ("head" | "spouse" | "child" | "parent" | "grandchild" | "grandparent" | "sibling" | "other") | null;
+        };
+        /** RevealBody */
+        RevealBody: {
+            /** Fields */
+            fields: ("id_number" | "phone")[];
+            /** Reason */
+            reason: string;
+        };
+        /** Revealed */
+        Revealed: {
+            /**
+             * Id Number
+             * @default null
+             */
+            id_number?: string | null;
+            /**
+             * Phone
+             * @default null
+             */
+            phone?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** RuleRow */
         RuleRow: {
             /**
@@ -1798,6 +3114,34 @@ export interface components {
             user: components["schemas"]["AuthUser"];
         } & {
             [key: string]: unknown;
+        };
+        /** TagAnswer */
+        TagAnswer: {
+            tag: components["schemas"]["BaseTag"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** TagBody */
+        TagBody: {
+            /** Kind Code */
+            kind_code: string;
+            /** Level */
+            level: number;
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            /**
+             * Since
+             * @default null
+             */
+            since?: string | null;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
         };
         /** Upload */
         Upload: {
@@ -1921,6 +3265,82 @@ export interface components {
             /** Sessions Ended */
             sessions_ended: boolean;
             user: components["schemas"]["AdminUser"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** VisitAnswer */
+        VisitAnswer: {
+            visit: components["schemas"]["BaseVisit"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * VisitBody
+         * @description POST /base/visits. Idempotent by ``uuid``.
+         */
+        VisitBody: {
+            /**
+             * Device Time
+             * @default null
+             */
+            device_time?: string | null;
+            /**
+             * Findings
+             * @default null
+             */
+            findings?: string | null;
+            /**
+             * Household Id
+             * @default null
+             */
+            household_id?: number | null;
+            /**
+             * Lat
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @default null
+             */
+            lon?: number | null;
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            /**
+             * Photos
+             * @default null
+             */
+            photos?: string[] | null;
+            /**
+             * @description report a case from this visit
+             * @default null
+             */
+            raise_case?: components["schemas"]["RaiseCase"] | null;
+            /**
+             * Resident Id
+             * @default null
+             */
+            resident_id?: number | null;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+            /**
+             * Visited At
+             * @default null
+             */
+            visited_at?: string | null;
+        };
+        /** VisitPage */
+        VisitPage: {
+            /** Items */
+            items: components["schemas"]["BaseVisit"][];
+            /** Next Cursor */
+            next_cursor: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -3142,6 +4562,2065 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.list_households.get": {
+        parameters: {
+            query?: {
+                cursor?: number;
+                grid?: string;
+                limit?: number;
+                place?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdPage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.create_household.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HouseholdBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.get_household.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdDetail"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.update_household.patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HouseholdPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.create_kind.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KindBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KindAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.update_kind.patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KindPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KindAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.list_level_requests.get": {
+        parameters: {
+            query?: {
+                status?: "pending" | "approved" | "declined";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelRequestPage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.decide_level.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelDecision"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.offline_bundle.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfflineBundle"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.list_organisations.get": {
+        parameters: {
+            query?: {
+                credit_code?: string;
+                cursor?: number;
+                grid?: string;
+                limit?: number;
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganisationPage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.create_organisation.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganisationBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganisationAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganisationAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.get_organisation.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganisationAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.update_organisation.patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganisationPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganisationAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.list_places.get": {
+        parameters: {
+            query?: {
+                cursor?: number;
+                grid?: string;
+                kind?: "estate" | "building" | "unit" | "room";
+                limit?: number;
+                parent?: number;
+                /** @description words of the address or name (幸福路 12 号) */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacePage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.create_place.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaceBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.get_place.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                place_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceDetail"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.update_place.patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                place_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacePatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.read_log.get": {
+        parameters: {
+            query?: {
+                cursor?: number;
+                limit?: number;
+                reader?: number;
+                resident?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadPage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.list_residents.get": {
+        parameters: {
+            query?: {
+                cursor?: number;
+                grid?: string;
+                household?: number;
+                /** @description an exact identity number (found by its keyed hash) */
+                id_number?: string;
+                limit?: number;
+                phone?: string;
+                /** @description part of a name */
+                q?: string;
+                status?: "active" | "moved_out" | "deceased" | "cancelled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentPage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.create_resident.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidentBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.get_resident.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentDetail"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.update_resident.patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResidentPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.add_event.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.reveal.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevealBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revealed"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.add_tag.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.end_tag.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndTagBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.request_level.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tag_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LevelRequestBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelRequestAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.list_visits.get": {
+        parameters: {
+            query?: {
+                cursor?: number;
+                household?: number;
+                limit?: number;
+                mine?: boolean;
+                resident?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitPage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.create_visit.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.visits_due.get": {
+        parameters: {
+            query?: {
+                grid?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DueWeek"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.vocabulary.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BaseVocabulary"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

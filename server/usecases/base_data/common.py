@@ -1,0 +1,200 @@
+"""What every base-data use case shares: locating, jurisdiction checks, versions, replays.
+
+- **Location.** A row hangs on a place; a place is located from its coordinates (or its
+  footprint's representative point) by the grid locator, or by a named grid, or inherits its
+  parent's grid. The location (grid, community, town, county) is copied onto the row.
+- **Versions.** An edit names ``base_version``; if the row moved on meanwhile the edit is a
+  conflict (409 ``version_conflict``) that carries the row as it stands, never a silent
+  overwrite. A successful edit bumps ``version`` by one.
+- **Replays.** A create names a client ``uuid``; the same uuid with the same content from the
+  same user answers the first result again; anything else with that uuid is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select
+
+from server import cache
+from server.domain.errors import DomainError
+from server.models import Grid, GridPlan
+from server.usecases import grid_locator, policy
+from server.usecases.context import Actor, Context
+from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed, from_domain
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Location:
+    grid_code: str | None = None
+    community_id: int | None = None
+    town_id: int | None = None
+    county_id: int | None = None
+
+    @classmethod
+    def of(cls, row: Any) -> Location:
+        return cls(row.grid_code, row.community_id, row.town_id, row.county_id)
+
+    def copy_to(self, row: Any) -> None:
+        row.grid_code = self.grid_code
+        row.community_id = self.community_id
+        row.town_id = self.town_id
+        row.county_id = self.county_id
+
+
+@dataclass
+class Saved(Generic[T]):
+    row: T
+    replay: bool = False
+
+
+def located_at(ctx: Context, lon: float | None, lat: float | None) -> Location | None:
+    """The grid and regions of a point (None: no point, or outside every grid)."""
+    if lon is None or lat is None:
+        return None
+    place = grid_locator.locate(ctx.db, lon, lat, ctx.locate_tolerance_m)
+    if place.grid_code is None:
+        return None
+    return Location(place.grid_code, place.community_id, place.town_id, place.county_id)
+
+
+def grid_location(ctx: Context, code: str) -> Location:
+    """The location of a grid of the active plan by its code (400 naming ``grid_code``)."""
+    row = ctx.db.execute(
+        select(Grid.code, Grid.community_id)
+        .join(GridPlan, Grid.plan_id == GridPlan.id)
+        .where(GridPlan.status == "active", Grid.code == code)
+    ).first()
+    if row is None:
+        raise ValidationFailed(
+            "未知网格 / unknown grid", code="unknown_grid", fields={"grid_code": "unknown"}
+        )
+    regions = cache.reference(ctx.db).regions
+    community = regions.get(row.community_id)
+    town = regions.get(community.parent_id) if community and community.parent_id else None
+    county = regions.get(town.parent_id) if town and town.parent_id else None
+    return Location(
+        row.code, row.community_id, town.id if town else None, county.id if county else None
+    )
+
+
+def check_editable(actor: Actor, where: Location, field: str) -> None:
+    """A row may be put at ``where`` only inside the actor's jurisdiction (400 naming the
+    field that placed it there: the place, the coordinates, the grid)."""
+    if not policy.may_edit_base(actor, where):
+        raise ValidationFailed(
+            "不在你的辖区（网格）内 / outside your jurisdiction (grids)",
+            code="outside_jurisdiction",
+            fields={field: "outside your jurisdiction"},
+        )
+
+
+def visible(actor: Actor, row: T | None, what: str) -> T:
+    """The row if the actor may see it, else 404 (a foreign row is not revealed)."""
+    if row is None or not policy.may_see_base(actor, row):
+        raise NotFound(f"未找到 / no such {what}")
+    return row
+
+
+def editable(actor: Actor, row: T | None, what: str) -> T:
+    """The row if the actor may change it: 404 if they may not see it, 403 if they only may."""
+    found = visible(actor, row, what)
+    if not policy.may_edit_base(actor, found):
+        raise Forbidden("只读 / you may read but not change this")
+    return found
+
+
+def check_version(row: Any, base_version: int | None) -> None:
+    """409 ``version_conflict`` carrying the row as it stands, if the edit was made on another
+    version (``base_version`` is required for every edit)."""
+    if base_version is None:
+        raise ValidationFailed(
+            "需要 base_version / base_version is required",
+            fields={"base_version": "required"},
+        )
+    if row.version != base_version:
+        raise Conflict(
+            "该记录已被他人修改，请核对后再提交 / the record was changed meanwhile: "
+            "review it and try again",
+            code="version_conflict",
+            record=row,
+        )
+
+
+def bump(ctx: Context, row: Any) -> None:
+    row.version = (row.version or 0) + 1
+    if hasattr(row, "updated_at"):
+        row.updated_at = ctx.now()
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+
+
+def client_uuid(value: Any) -> str:
+    try:
+        return str(uuidlib.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed(
+            "需要客户端生成的 UUID / a client-generated UUID is required",
+            fields={"uuid": "not a UUID"},
+        ) from None
+
+
+def replay(actor: Actor, existing: Any, digest: str, owner_id: int | None) -> Saved[Any]:
+    """The answer to a create whose uuid is taken: the first result for its author with the
+    same content, else a conflict that says nothing about the row."""
+    if owner_id != actor.id:
+        raise Conflict(
+            "该 UUID 已被使用，请重新生成 / this UUID is already taken: generate a new one",
+            code="idempotency_conflict",
+        )
+    if getattr(existing, "content_hash", digest) != digest:
+        raise Conflict(
+            "该 UUID 已用于不同内容 / this UUID was used for different content",
+            code="idempotency_conflict",
+        )
+    return Saved(existing, replay=True)
+
+
+def domain(err: DomainError) -> Exception:
+    return from_domain(err)
+
+
+def text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed("应为文本 / must be text", fields={field: "text"})
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed("必填 / required", fields={field: "required"})
+    if len(value) > limit:
+        raise ValidationFailed(
+            f"内容过长（最多 {limit} 字）/ too long (max {limit})",
+            code="too_long",
+            fields={field: f"at most {limit} characters"},
+        )
+    return value
+
+
+def day(value: Any, field: str, default: date) -> date:
+    if value in (None, ""):
+        return default
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(
+            "日期格式应为 YYYY-MM-DD / a date as YYYY-MM-DD", fields={field: "YYYY-MM-DD"}
+        ) from None

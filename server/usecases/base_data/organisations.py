@@ -1,0 +1,172 @@
+"""Organisations (单位/两新组织) with their 统一社会信用代码 (GB 32100 check character)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from server.domain import base_data as bd
+from server.domain import identity
+from server.models import Organisation, Place
+from server.usecases import personal_data as pd
+from server.usecases import policy
+from server.usecases.base_data import common as c
+from server.usecases.context import Actor, Context
+from server.usecases.errors import Conflict, ValidationFailed
+from server.usecases.scope import mask_phone
+
+PHONE_COLUMN = "organisations.contact_phone"
+
+
+def _credit(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed("应为文本 / must be text", fields={"credit_code": "text"})
+    try:
+        return identity.check_credit_code(value)
+    except identity.CreditCodeError as err:
+        raise c.domain(err) from None
+
+
+def _set_phone(ctx: Context, org: Organisation, value: Any) -> None:
+    phone = pd.normalise_phone(c.text(value, "contact_phone", 32))
+    key = pd.data_key(ctx.data_key_text)
+    org.contact_phone_cipher = pd.encrypt(key, PHONE_COLUMN, phone) if phone else None
+    org.contact_phone_hash = pd.digest(key, "phone", phone) if phone else None
+    org.contact_phone_mask = mask_phone(phone) if phone else ""
+
+
+def _duplicate() -> Conflict:
+    return Conflict(
+        "该统一社会信用代码已登记 / an organisation with this credit code is registered",
+        code="duplicate_credit_code",
+        fields={"credit_code": "already registered"},
+    )
+
+
+def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisation]:
+    key = c.client_uuid(body.get("uuid"))
+    keys = ("name", "credit_code", "kind", "address", "lon", "lat", "place_id", "grid_code",
+            "contact_name", "contact_phone")  # fmt: skip
+    digest = c.content_hash({k: body.get(k) for k in keys})
+    existing = ctx.db.scalar(select(Organisation).where(Organisation.uuid == key))
+    if existing is not None:
+        return c.replay(actor, existing, digest, existing.created_by_id)
+    credit = _credit(body.get("credit_code"))
+    place = None
+    if body.get("place_id") is not None:
+        place = ctx.db.get(Place, body["place_id"])
+        if place is None or not policy.may_see_base(actor, place):
+            raise ValidationFailed(
+                "未知地点 / unknown place", code="unknown_place", fields={"place_id": "unknown"}
+            )
+    lon, lat = body.get("lon"), body.get("lat")
+    if body.get("grid_code"):
+        where, field = c.grid_location(ctx, body["grid_code"]), "grid_code"
+    elif lon is not None and lat is not None:
+        found = c.located_at(ctx, lon, lat)
+        if found is None:
+            raise ValidationFailed(
+                "位置不在任何网格内 / the point is outside every grid",
+                code="outside_grids",
+                fields={"lon": "outside every grid", "lat": "outside every grid"},
+            )
+        where, field = found, "lon"
+    elif place is not None:
+        where, field = c.Location.of(place), "place_id"
+    else:
+        raise ValidationFailed(
+            "需要位置：坐标、网格或地点 / give a point, a grid or a place",
+            fields={"lon": "or grid_code or place_id"},
+        )
+    c.check_editable(actor, where, field)
+    if credit and ctx.db.scalar(select(Organisation.id).where(Organisation.credit_code == credit)):
+        raise _duplicate()
+    org = Organisation(
+        uuid=key,
+        content_hash=digest,
+        name=c.text(body.get("name"), "name", 200, required=True),
+        credit_code=credit,
+        kind=bd.OrganisationKind(body.get("kind") or bd.OrganisationKind.ENTERPRISE).value,
+        address=c.text(body.get("address"), "address", 300),
+        place_id=place.id if place else None,
+        lon=lon,
+        lat=lat,
+        contact_name=c.text(body.get("contact_name"), "contact_name", 100),
+        created_by_id=actor.id,
+        created_at=ctx.now(),
+        updated_at=ctx.now(),
+        version=1,
+    )
+    _set_phone(ctx, org, body.get("contact_phone"))
+    where.copy_to(org)
+    ctx.db.add(org)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        again = ctx.db.scalar(select(Organisation).where(Organisation.uuid == key))
+        if again is not None:
+            return c.replay(actor, again, digest, again.created_by_id)
+        raise _duplicate() from None
+    return c.Saved(org)
+
+
+def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Organisation:
+    org = c.editable(actor, ctx.db.get(Organisation, org_id), "organisation")
+    c.check_version(org, body.get("base_version"))
+    if "name" in body:
+        org.name = c.text(body["name"], "name", 200, required=True)
+    if "credit_code" in body:
+        credit = _credit(body["credit_code"])
+        taken = select(Organisation.id).where(Organisation.credit_code == credit)
+        if credit and credit != org.credit_code and ctx.db.scalar(taken):
+            raise _duplicate()
+        org.credit_code = credit
+    if "kind" in body:
+        org.kind = bd.OrganisationKind(body["kind"]).value
+    if "address" in body:
+        org.address = c.text(body["address"], "address", 300)
+    if "contact_name" in body:
+        org.contact_name = c.text(body["contact_name"], "contact_name", 100)
+    if "contact_phone" in body:
+        _set_phone(ctx, org, body["contact_phone"])
+    c.bump(ctx, org)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        raise _duplicate() from None
+    return org
+
+
+def get(ctx: Context, actor: Actor, org_id: int) -> Organisation:
+    return c.visible(actor, ctx.db.get(Organisation, org_id), "organisation")
+
+
+def listing(
+    ctx: Context,
+    actor: Actor,
+    *,
+    grid: str | None = None,
+    q: str | None = None,
+    credit_code: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[Organisation], int | None]:
+    stmt = select(Organisation).where(policy.base_clause(actor, Organisation))
+    if grid:
+        stmt = stmt.where(Organisation.grid_code == grid)
+    if q and q.strip():
+        stmt = stmt.where(Organisation.name.contains(q.strip(), autoescape=True))
+    if credit_code:
+        stmt = stmt.where(Organisation.credit_code == credit_code.strip().upper())
+    if after is not None:
+        stmt = stmt.where(Organisation.id > after)
+    rows = list(ctx.db.scalars(stmt.order_by(Organisation.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)

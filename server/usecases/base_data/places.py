@@ -1,0 +1,304 @@
+"""Places (小区/自然村 → 楼栋 → 单元 → 房屋) and the households living in rooms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from server.domain.base_data import PLACE_PARENTS, PlaceKind
+from server.models import Household, Place
+from server.usecases import policy
+from server.usecases.base_data import common as c
+from server.usecases.context import Actor, Context
+from server.usecases.errors import ValidationFailed
+
+MAX_LIST = 500
+
+
+def _footprint(value: Any) -> BaseGeometry | None:
+    if value is None:
+        return None
+    try:
+        geom = shape(value)
+    except Exception:  # noqa: BLE001 - whatever a malformed GeoJSON makes Shapely raise
+        raise ValidationFailed(
+            "轮廓应为 GeoJSON 多边形 / footprint must be a GeoJSON Polygon",
+            fields={"footprint": "GeoJSON Polygon"},
+        ) from None
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty or not geom.is_valid:
+        raise ValidationFailed(
+            "轮廓应为有效的多边形 / footprint must be a valid polygon",
+            fields={"footprint": "a valid Polygon"},
+        )
+    return geom
+
+
+def _place_digest(body: dict[str, Any]) -> str:
+    keys = ("kind", "parent_id", "name", "address", "lon", "lat", "grid_code", "footprint")
+    return c.content_hash({k: body.get(k) for k in keys})
+
+
+def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Place]:
+    key = c.client_uuid(body.get("uuid"))
+    digest = _place_digest(body)
+    existing = ctx.db.scalar(select(Place).where(Place.uuid == key))
+    if existing is not None:
+        return c.replay(actor, existing, digest, existing.created_by_id)
+    kind = PlaceKind(body["kind"])
+    parent = None
+    if body.get("parent_id") is not None:
+        parent = ctx.db.get(Place, body["parent_id"])
+        if parent is None or not policy.may_see_base(actor, parent):
+            raise ValidationFailed(
+                "未知的上级地点 / unknown parent place",
+                code="unknown_place",
+                fields={"parent_id": "unknown"},
+            )
+    parent_kind = PlaceKind(parent.kind) if parent else None
+    if parent_kind not in PLACE_PARENTS[kind]:
+        raise ValidationFailed(
+            "上级地点类型不符 / this kind of place cannot hang there",
+            code="bad_parent",
+            fields={"parent_id": f"a {kind.value} hangs under {_names(kind)}"},
+        )
+    footprint = _footprint(body.get("footprint"))
+    lon, lat = body.get("lon"), body.get("lat")
+    if footprint is not None and lon is None:
+        rep = footprint.representative_point()
+        lon, lat = rep.x, rep.y
+    where, field = _where(ctx, lon, lat, body.get("grid_code"), parent)
+    c.check_editable(actor, where, field)
+    place = Place(
+        uuid=key,
+        content_hash=digest,
+        kind=kind.value,
+        parent_id=parent.id if parent else None,
+        name=c.text(body.get("name"), "name", 100, required=True),
+        address=c.text(body.get("address"), "address", 300),
+        lon=lon,
+        lat=lat,
+        geom=footprint if footprint is not None else (Point(lon, lat) if lon is not None else None),
+        created_by_id=actor.id,
+        created_at=ctx.now(),
+        updated_at=ctx.now(),
+        version=1,
+    )
+    where.copy_to(place)
+    ctx.db.add(place)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        existing = ctx.db.scalar(select(Place).where(Place.uuid == key))
+        if existing is None:
+            raise
+        return c.replay(actor, existing, digest, existing.created_by_id)
+    return c.Saved(place)
+
+
+def _names(kind: PlaceKind) -> str:
+    return " or ".join(k.value if k else "nothing" for k in sorted(PLACE_PARENTS[kind], key=str))
+
+
+def _where(
+    ctx: Context,
+    lon: float | None,
+    lat: float | None,
+    grid_code: str | None,
+    parent: Place | None,
+) -> tuple[c.Location, str]:
+    """Where a new place is: its grid if named, else its point, else its parent's."""
+    if grid_code:
+        return c.grid_location(ctx, grid_code), "grid_code"
+    if lon is not None and lat is not None:
+        found = c.located_at(ctx, lon, lat)
+        if found is None:
+            raise ValidationFailed(
+                "位置不在任何网格内 / the point is outside every grid",
+                code="outside_grids",
+                fields={"lon": "outside every grid", "lat": "outside every grid"},
+            )
+        return found, "lon"
+    if parent is not None:
+        return c.Location.of(parent), "parent_id"
+    raise ValidationFailed(
+        "需要位置：坐标、网格或上级地点 / give a point, a grid or a parent place",
+        fields={"lon": "or grid_code or parent_id"},
+    )
+
+
+def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]) -> Place:
+    place = c.editable(actor, ctx.db.get(Place, place_id), "place")
+    c.check_version(place, body.get("base_version"))
+    if "name" in body:
+        place.name = c.text(body["name"], "name", 100, required=True)
+    if "address" in body:
+        place.address = c.text(body["address"], "address", 300)
+    if "lon" in body or "lat" in body or "grid_code" in body:
+        lon, lat = body.get("lon", place.lon), body.get("lat", place.lat)
+        where, field = _where(ctx, lon, lat, body.get("grid_code"), None)
+        c.check_editable(actor, where, field)
+        where.copy_to(place)
+        place.lon, place.lat = lon, lat
+        if (
+            lon is not None
+            and lat is not None
+            and (place.geom is None or place.geom.geom_type == "Point")
+        ):
+            place.geom = Point(lon, lat)
+    if "footprint" in body:
+        place.geom = _footprint(body["footprint"]) or (
+            Point(place.lon, place.lat) if place.lon is not None else None
+        )
+    c.bump(ctx, place)
+    ctx.db.commit()
+    return place
+
+
+def get_place(
+    ctx: Context, actor: Actor, place_id: int
+) -> tuple[Place, list[Place], list[Household]]:
+    place = c.visible(actor, ctx.db.get(Place, place_id), "place")
+    children = list(
+        ctx.db.scalars(
+            select(Place)
+            .where(Place.parent_id == place.id, policy.base_clause(actor, Place))
+            .order_by(Place.name, Place.id)
+            .limit(MAX_LIST)
+        )
+    )
+    households = list(
+        ctx.db.scalars(
+            select(Household)
+            .where(Household.place_id == place.id, policy.base_clause(actor, Household))
+            .order_by(Household.id)
+        )
+    )
+    return place, children, households
+
+
+def search_clause(q: str) -> ColumnElement[bool]:
+    """Every word of ``q`` in the name or the address ("幸福路 12 号" finds 幸福路12号)."""
+    words = [w for w in q.replace("号", " 号 ").split() if w]
+    clauses = [
+        or_(Place.address.contains(w, autoescape=True), Place.name.contains(w, autoescape=True))
+        for w in words
+    ]
+    return and_(*clauses)
+
+
+def list_places(
+    ctx: Context,
+    actor: Actor,
+    *,
+    kind: str | None = None,
+    parent: int | None = None,
+    grid: str | None = None,
+    q: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[Place], int | None]:
+    stmt: Select[Place] = select(Place).where(policy.base_clause(actor, Place))
+    if kind:
+        stmt = stmt.where(Place.kind == kind)
+    if parent is not None:
+        stmt = stmt.where(Place.parent_id == parent)
+    if grid:
+        stmt = stmt.where(Place.grid_code == grid)
+    if q and q.strip():
+        stmt = stmt.where(search_clause(q.strip()))
+    if after is not None:
+        stmt = stmt.where(Place.id > after)
+    rows = list(ctx.db.scalars(stmt.order_by(Place.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+# --- households --------------------------------------------------------------------------------
+
+
+def _household_digest(body: dict[str, Any]) -> str:
+    return c.content_hash({k: body.get(k) for k in ("place_id", "number", "note")})
+
+
+def create_household(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Household]:
+    key = c.client_uuid(body.get("uuid"))
+    digest = _household_digest(body)
+    existing = ctx.db.scalar(select(Household).where(Household.uuid == key))
+    if existing is not None:
+        return c.replay(actor, existing, digest, existing.created_by_id)
+    room = ctx.db.get(Place, body.get("place_id"))
+    if room is None or not policy.may_see_base(actor, room):
+        raise ValidationFailed(
+            "未知房屋 / unknown room", code="unknown_place", fields={"place_id": "unknown"}
+        )
+    if room.kind not in (PlaceKind.ROOM.value, PlaceKind.BUILDING.value):
+        raise ValidationFailed(
+            "住户应登记在房屋 / a household lives in a room",
+            code="bad_place",
+            fields={"place_id": "a room"},
+        )
+    c.check_editable(actor, c.Location.of(room), "place_id")
+    household = Household(
+        uuid=key,
+        content_hash=digest,
+        place_id=room.id,
+        number=c.text(body.get("number"), "number", 40),
+        note=c.text(body.get("note"), "note", 2000),
+        created_by_id=actor.id,
+        created_at=ctx.now(),
+        updated_at=ctx.now(),
+        version=1,
+    )
+    c.Location.of(room).copy_to(household)
+    ctx.db.add(household)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        existing = ctx.db.scalar(select(Household).where(Household.uuid == key))
+        if existing is None:
+            raise
+        return c.replay(actor, existing, digest, existing.created_by_id)
+    return c.Saved(household)
+
+
+def update_household(
+    ctx: Context, actor: Actor, household_id: int, body: dict[str, Any]
+) -> Household:
+    household = c.editable(actor, ctx.db.get(Household, household_id), "household")
+    c.check_version(household, body.get("base_version"))
+    if "number" in body:
+        household.number = c.text(body["number"], "number", 40)
+    if "note" in body:
+        household.note = c.text(body["note"], "note", 2000)
+    c.bump(ctx, household)
+    ctx.db.commit()
+    return household
+
+
+def list_households(
+    ctx: Context,
+    actor: Actor,
+    *,
+    place: int | None = None,
+    grid: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[Household], int | None]:
+    stmt = select(Household).where(policy.base_clause(actor, Household))
+    if place is not None:
+        stmt = stmt.where(Household.place_id == place)
+    if grid:
+        stmt = stmt.where(Household.grid_code == grid)
+    if after is not None:
+        stmt = stmt.where(Household.id > after)
+    rows = list(ctx.db.scalars(stmt.order_by(Household.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)

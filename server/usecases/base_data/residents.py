@@ -1,0 +1,431 @@
+"""Residents (实有人口): register, edit, find, reveal, and their life events and residences.
+
+Identity numbers are checked (GB 11643) and stored encrypted with a keyed hash; a number
+already registered is a conflict (one person, one record). A resident lives in at most one
+household at a time (人房关联); moving is a life event (迁入 ends the residence they had).
+Every read of a resident's record is logged (``personal_data.log_reads``) in the same
+transaction as the read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.domain import base_data as bd
+from server.domain import identity
+from server.models import Household, LifeEvent, Residence, Resident
+from server.usecases import personal_data as pd
+from server.usecases import policy
+from server.usecases.base_data import common as c
+from server.usecases.context import Actor, Context
+from server.usecases.errors import Conflict, ValidationFailed
+from server.usecases.scope import mask_phone
+
+ID_COLUMN = "residents.id_number"
+PHONE_COLUMN = "residents.phone"
+MAX_LIST = 200
+
+
+def _key(ctx: Context) -> pd.DataKey:
+    return pd.data_key(ctx.data_key_text)
+
+
+def _today(ctx: Context) -> date:
+    return ctx.now().date()
+
+
+def parse_id(ctx: Context, value: Any, field: str = "id_number") -> identity.IdNumber:
+    if not isinstance(value, str):
+        raise ValidationFailed("应为文本 / must be text", fields={field: "text"})
+    try:
+        return identity.parse_id_number(value, today=_today(ctx), field=field)
+    except identity.IdentityError as err:
+        raise c.domain(err) from None
+
+
+def _phone(value: Any) -> str:
+    text = c.text(value, "phone", 32)
+    phone = pd.normalise_phone(text)
+    if text and not 5 <= len(phone.lstrip("+")) <= 20:
+        raise ValidationFailed(
+            "电话号码无效 / not a phone number", code="bad_phone", fields={"phone": "digits"}
+        )
+    return phone
+
+
+def set_id_number(ctx: Context, resident: Resident, number: identity.IdNumber) -> None:
+    key = _key(ctx)
+    resident.id_cipher = pd.encrypt(key, ID_COLUMN, number.value)
+    resident.id_hash = pd.digest(key, "id", number.value)
+    resident.id_mask = identity.mask_id_number(number.value)
+    resident.birth_date = number.birth_date
+    resident.sex = number.sex.value
+
+
+def set_phone(ctx: Context, resident: Resident, phone: str) -> None:
+    key = _key(ctx)
+    if phone:
+        resident.phone_cipher = pd.encrypt(key, PHONE_COLUMN, phone)
+        resident.phone_hash = pd.digest(key, "phone", phone)
+        resident.phone_mask = mask_phone(phone)
+    else:
+        resident.phone_cipher = None
+        resident.phone_hash = None
+        resident.phone_mask = ""
+
+
+def id_hash(ctx: Context, value: str) -> str:
+    """The keyed hash an identity number is found by (the number is checked first)."""
+    return pd.digest(_key(ctx), "id", parse_id(ctx, value).value)
+
+
+def phone_hash(ctx: Context, value: str) -> str:
+    return pd.digest(_key(ctx), "phone", pd.normalise_phone(value))
+
+
+def _digest(body: dict[str, Any]) -> str:
+    keys = ("name", "id_number", "phone", "registration", "relation", "household_id", "moved_in_on")
+    return c.content_hash({k: body.get(k) for k in keys})
+
+
+def _duplicate(ctx: Context, actor: Actor, hashed: str) -> Conflict:
+    other = ctx.db.scalar(select(Resident).where(Resident.id_hash == hashed))
+    extra: dict[str, Any] = {}
+    if other is not None and policy.may_see_base(actor, other):
+        extra["resident_id"] = other.id
+    return Conflict(
+        "该公民身份号码已登记 / a resident with this identity number is already registered",
+        code="duplicate_id_number",
+        fields={"id_number": "already registered"},
+        **extra,
+    )
+
+
+def create_resident(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Resident]:
+    """Register a person, optionally living in a household from ``moved_in_on`` (a 迁入 event
+    and a residence are recorded with them). Idempotent by ``uuid``."""
+    key = c.client_uuid(body.get("uuid"))
+    digest = _digest(body)
+    existing = ctx.db.scalar(select(Resident).where(Resident.uuid == key))
+    if existing is not None:
+        return c.replay(actor, existing, digest, existing.created_by_id)
+    number = parse_id(ctx, body.get("id_number"))
+    household = None
+    if body.get("household_id") is not None:
+        household = _household(ctx, actor, body["household_id"])
+    elif not body.get("grid_code"):
+        raise ValidationFailed(
+            "需要住户（或网格）/ give the household the person lives in (or a grid)",
+            fields={"household_id": "required"},
+        )
+    where = c.Location.of(household) if household else c.grid_location(ctx, body["grid_code"])
+    c.check_editable(actor, where, "household_id" if household else "grid_code")
+    resident = Resident(
+        uuid=key,
+        content_hash=digest,
+        name=c.text(body.get("name"), "name", 100, required=True),
+        registration=bd.Registration(body.get("registration") or bd.Registration.REGISTERED).value,
+        relation=bd.Relation(body.get("relation") or bd.Relation.OTHER).value,
+        status=bd.ResidentStatus.ACTIVE.value,
+        household_id=household.id if household else None,
+        created_by_id=actor.id,
+        created_at=ctx.now(),
+        updated_at=ctx.now(),
+        version=1,
+    )
+    set_id_number(ctx, resident, number)
+    set_phone(ctx, resident, _phone(body.get("phone")))
+    where.copy_to(resident)
+    if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == resident.id_hash)):
+        raise _duplicate(ctx, actor, resident.id_hash)
+    ctx.db.add(resident)
+    try:
+        ctx.db.flush()
+        if household is not None:
+            on = c.day(body.get("moved_in_on"), "moved_in_on", _today(ctx))
+            event = _event(
+                ctx, actor, resident, bd.LifeEventKind.MOVE_IN, on, household, None, "", None
+            )
+            ctx.db.add(event)
+            ctx.db.flush()
+            ctx.db.add(
+                Residence(resident_id=resident.id, household_id=household.id, started_on=on,
+                          started_at=ctx.now())
+            )  # fmt: skip
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        again = ctx.db.scalar(select(Resident).where(Resident.uuid == key))
+        if again is not None:
+            return c.replay(actor, again, digest, again.created_by_id)
+        raise _duplicate(ctx, actor, resident.id_hash) from None
+    return c.Saved(resident)
+
+
+def _household(
+    ctx: Context, actor: Actor, household_id: Any, field: str = "household_id"
+) -> Household:
+    household = ctx.db.get(Household, household_id) if isinstance(household_id, int) else None
+    if household is None or not policy.may_see_base(actor, household):
+        raise ValidationFailed(
+            "未知住户 / unknown household", code="unknown_household", fields={field: "unknown"}
+        )
+    return household
+
+
+def _event(
+    ctx: Context,
+    actor: Actor,
+    resident: Resident,
+    kind: bd.LifeEventKind,
+    on: date,
+    household: Household | None,
+    from_household_id: int | None,
+    note: str,
+    key: str | None,
+    digest: str = "",
+) -> LifeEvent:
+    import uuid as uuidlib
+
+    return LifeEvent(
+        uuid=key or str(uuidlib.uuid4()),
+        content_hash=digest,
+        resident_id=resident.id,
+        kind=kind.value,
+        occurred_on=on,
+        household_id=household.id if household else None,
+        from_household_id=from_household_id,
+        note=note,
+        actor_id=actor.id,
+        actor_role=actor.role,
+        created_at=ctx.now(),
+    )
+
+
+def update_resident(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) -> Resident:
+    """Edit a resident's own facts (not where they live: that is a life event)."""
+    resident = c.editable(actor, ctx.db.get(Resident, resident_id), "resident")
+    c.check_version(resident, body.get("base_version"))
+    if "name" in body:
+        resident.name = c.text(body["name"], "name", 100, required=True)
+    if "registration" in body:
+        resident.registration = bd.Registration(body["registration"]).value
+    if "relation" in body:
+        resident.relation = bd.Relation(body["relation"]).value
+    if "phone" in body:
+        set_phone(ctx, resident, _phone(body["phone"]))
+    if "id_number" in body:
+        number = parse_id(ctx, body["id_number"])
+        hashed = pd.digest(_key(ctx), "id", number.value)
+        if hashed != resident.id_hash:
+            if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
+                raise _duplicate(ctx, actor, hashed)
+            set_id_number(ctx, resident, number)
+    c.bump(ctx, resident)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        raise _duplicate(ctx, actor, resident.id_hash) from None
+    return resident
+
+
+# --- life events -------------------------------------------------------------------------------
+
+
+@dataclass
+class EventOutcome:
+    event: LifeEvent
+    resident: Resident
+    replay: bool = False
+
+
+def add_event(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) -> EventOutcome:
+    """迁入 / 迁出 / 死亡 / 注销 / 恢复 (append-only). A 迁入 names the household; it ends the
+    residence the person had (a move within the jurisdiction) and starts the new one."""
+    key = c.client_uuid(body.get("uuid"))
+    digest = c.content_hash(
+        {k: body.get(k) for k in ("kind", "occurred_on", "household_id", "note")}
+    )
+    existing = ctx.db.scalar(select(LifeEvent).where(LifeEvent.uuid == key))
+    if existing is not None:
+        c.replay(actor, existing, digest, existing.actor_id)
+        if existing.resident_id != resident_id:
+            raise Conflict(
+                "该 UUID 已被使用 / this UUID is already taken", code="idempotency_conflict"
+            )
+        resident = c.visible(actor, ctx.db.get(Resident, resident_id), "resident")
+        return EventOutcome(existing, resident, replay=True)
+    resident = c.editable(actor, ctx.db.get(Resident, resident_id), "resident")
+    kind = bd.LifeEventKind(body["kind"])
+    if body.get("base_version") is not None:
+        c.check_version(resident, body["base_version"])
+    try:
+        rule = bd.apply_event(bd.ResidentStatus(resident.status), kind)
+    except bd.LifeEventRefused as err:
+        raise Conflict(err.message, code=err.code, fields={"kind": err.message_en}) from None
+    on = c.day(body.get("occurred_on"), "occurred_on", _today(ctx))
+    household = None
+    if rule.needs_household:
+        if body.get("household_id") is None:
+            raise ValidationFailed(
+                "迁入需要住户 / a move-in names the household", fields={"household_id": "required"}
+            )
+        household = _household(ctx, actor, body["household_id"])
+        c.check_editable(actor, c.Location.of(household), "household_id")
+        if household.id == resident.household_id:
+            raise Conflict("已住在该户 / already lives in this household", code="same_household",
+                           fields={"household_id": "the current household"})  # fmt: skip
+    from_household = resident.household_id
+    event = _event(
+        ctx,
+        actor,
+        resident,
+        kind,
+        on,
+        household,
+        from_household,
+        c.text(body.get("note"), "note", 2000),
+        key,
+        digest,
+    )
+    ctx.db.add(event)
+    ctx.db.flush()
+    if rule.ends_residence and from_household is not None:
+        ctx.db.execute(
+            update(Residence)
+            .where(Residence.resident_id == resident.id, Residence.ended_at.is_(None))
+            .values(ended_at=ctx.now(), ended_on=on)
+        )
+        resident.household_id = None
+    if household is not None:
+        ctx.db.add(
+            Residence(
+                resident_id=resident.id,
+                household_id=household.id,
+                started_on=on,
+                started_at=ctx.now(),
+            )
+        )
+        resident.household_id = household.id
+        c.Location.of(household).copy_to(resident)
+    resident.status = rule.to_status.value
+    c.bump(ctx, resident)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        existing = ctx.db.scalar(select(LifeEvent).where(LifeEvent.uuid == key))
+        if existing is None:
+            raise
+        c.replay(actor, existing, digest, existing.actor_id)
+        return EventOutcome(existing, resident, replay=True)
+    return EventOutcome(event, resident)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ResidentRecord:
+    resident: Resident
+    residences: list[Residence]
+    events: list[LifeEvent]
+
+
+def get_resident(ctx: Context, actor: Actor, resident_id: int, endpoint: str) -> ResidentRecord:
+    """A resident's record, its residences and life events; the read is logged."""
+    resident = c.visible(actor, ctx.db.get(Resident, resident_id), "resident")
+    residences = list(
+        ctx.db.scalars(
+            select(Residence).where(Residence.resident_id == resident.id).order_by(Residence.id)
+        )
+    )
+    events = list(
+        ctx.db.scalars(
+            select(LifeEvent).where(LifeEvent.resident_id == resident.id).order_by(LifeEvent.id)
+        )
+    )
+    pd.log_reads(ctx, actor, [resident], pd.Purpose.VIEW, endpoint)
+    ctx.db.commit()
+    return ResidentRecord(resident, residences, events)
+
+
+@dataclass
+class ResidentQuery:
+    household: int | None = None
+    grid: str | None = None
+    q: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    status: str | None = None
+    after: int | None = None
+    limit: int = 100
+
+
+def list_residents(
+    ctx: Context, actor: Actor, query: ResidentQuery, endpoint: str
+) -> tuple[list[Resident], int | None]:
+    """Residents in jurisdiction, filtered; an identity number or phone is found exactly by its
+    keyed hash. Every resident answered is logged (purpose search when a person was looked
+    for by number, else list)."""
+    stmt = select(Resident).where(policy.base_clause(actor, Resident))
+    purpose = pd.Purpose.LIST
+    if query.id_number:
+        stmt = stmt.where(Resident.id_hash == id_hash(ctx, query.id_number))
+        purpose = pd.Purpose.SEARCH
+    if query.phone:
+        stmt = stmt.where(Resident.phone_hash == phone_hash(ctx, query.phone))
+        purpose = pd.Purpose.SEARCH
+    if query.household is not None:
+        stmt = stmt.where(Resident.household_id == query.household)
+    if query.grid:
+        stmt = stmt.where(Resident.grid_code == query.grid)
+    if query.q and query.q.strip():
+        stmt = stmt.where(Resident.name.contains(query.q.strip(), autoescape=True))
+    if query.status:
+        stmt = stmt.where(Resident.status == query.status)
+    if query.after is not None:
+        stmt = stmt.where(Resident.id > query.after)
+    rows = list(ctx.db.scalars(stmt.order_by(Resident.id).limit(query.limit + 1)))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    pd.log_reads(ctx, actor, rows, purpose, endpoint)
+    ctx.db.commit()
+    return rows, (rows[-1].id if more and rows else None)
+
+
+REVEALABLE = ("id_number", "phone")
+
+
+def reveal(
+    ctx: Context, actor: Actor, resident_id: int, fields: list[str], reason: str, endpoint: str
+) -> dict[str, str]:
+    """The clear identity number and/or phone of a resident, for a stated reason; logged."""
+    resident = c.visible(actor, ctx.db.get(Resident, resident_id), "resident")
+    why = c.text(reason, "reason", 500, required=True)
+    if len(why) < 2:
+        raise ValidationFailed(
+            "请说明理由 / state a reason", code="reason_required", fields={"reason": "required"}
+        )
+    wanted = [f for f in REVEALABLE if f in fields]
+    if not wanted:
+        raise ValidationFailed(
+            "请选择要查看的字段 / name the fields", fields={"fields": "id_number or phone"}
+        )
+    key = _key(ctx)
+    out: dict[str, str] = {}
+    if "id_number" in wanted:
+        out["id_number"] = pd.decrypt(key, ID_COLUMN, resident.id_cipher)
+    if "phone" in wanted:
+        out["phone"] = pd.decrypt(key, PHONE_COLUMN, resident.phone_cipher)
+    pd.log_reads(
+        ctx, actor, [resident], pd.Purpose.REVEAL, endpoint, reason=why, fields=",".join(wanted)
+    )
+    ctx.db.commit()
+    return out

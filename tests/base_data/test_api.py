@@ -1,0 +1,460 @@
+"""Base data over HTTP: masking and reveal for every role, the read log, encryption at rest,
+versions and conflicts, idempotent replays, clear 4xx naming the field, life events, level
+requests, visits due, the offline bundle. The two-county world with base data in every grid
+(tests/base_data/world.py)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, text
+
+from server.models import PersonalDataRead, Resident
+from server.usecases import policy
+from tests import factories as f
+from tests.base_data.world import Base, credit_code, id_number
+from tests.workflow.world import G1, GB, IN_G1, World
+
+ROLES = ("wg1", "wg2", "disp", "dispt", "sup", "h1", "admin", "wgb", "dispb", "supb")
+BW = tuple[World, Base]
+
+
+def client(w: World, who: str) -> FlaskClient:
+    c = w.app.test_client()
+    f.login(c, who)
+    return c
+
+
+def reads(w: World, **where: Any) -> int:
+    with w.session() as db:
+        stmt = select(func.count()).select_from(PersonalDataRead)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(PersonalDataRead, k) == v)
+        return int(db.scalar(stmt) or 0)
+
+
+def _resident(w: World, rid: int) -> Resident:
+    with w.session() as db:
+        r = db.get(Resident, rid)
+        assert r is not None
+        db.expunge(r)
+        return r
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_masking_and_reveal_for_every_role(bw: BW, who: str) -> None:
+    w, base = bw
+    rid, number, phone = base.residents["G1"], base.id_numbers["G1"], base.phones["G1"]
+    with w.session() as db:
+        actor = w.actor(db, who)
+    row = _resident(w, rid)
+    c = client(w, who)
+    resp = c.get(f"/api/v1/base/residents/{rid}")
+    if actor.role == "handler":
+        assert resp.status_code == 403
+        return
+    if not policy.may_see_base(actor, row):
+        assert resp.status_code == 404, resp.get_json()
+        assert (
+            c.post(
+                f"/api/v1/base/residents/{rid}/reveal",
+                json={"reason": "核实身份", "fields": ["id_number"]},
+            ).status_code
+            == 404
+        )
+        return
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()["resident"]
+    raw = resp.get_data(as_text=True)
+    assert number not in raw and phone not in raw
+    assert body["id_number"] == number[:4] + "*" * 10 + number[-4:]
+    assert body["phone"] == phone[:3] + "****" + phone[-4:]
+    assert body["sex"] == "male" and body["birth_date"] == "1950-03-04"
+    kinds = {t["kind_code"] for t in body["tags"]}
+    assert ("community_correction" in kinds) == policy.sees_sensitive(actor, row), kinds
+    assert "elderly_alone" in kinds
+    # No reason: refused, naming the field; nothing revealed, nothing logged as revealed.
+    bad = c.post(
+        f"/api/v1/base/residents/{rid}/reveal", json={"reason": "", "fields": ["id_number"]}
+    )
+    assert bad.status_code == 400 and "reason" in bad.get_json()["fields"]
+    before = reads(w, purpose="reveal", resident_id=rid)
+    ok = c.post(
+        f"/api/v1/base/residents/{rid}/reveal",
+        json={"reason": "核实身份", "fields": ["id_number", "phone"]},
+    )
+    assert ok.status_code == 200, ok.get_json()
+    assert ok.get_json() == {"id_number": number, "phone": phone}
+    assert reads(w, purpose="reveal", resident_id=rid) == before + 1
+    with w.session() as db:
+        last = db.scalars(select(PersonalDataRead).order_by(PersonalDataRead.id.desc())).first()
+        assert last is not None
+        assert (last.actor_id, last.reason, last.fields) == (
+            actor.id,
+            "核实身份",
+            "id_number,phone",
+        )
+
+
+def test_every_read_of_a_person_is_logged(bw: BW) -> None:
+    w, base = bw
+    rid, hid = base.residents["G1"], base.households["G1"]
+    wg1 = client(w, "wg1")
+    start = reads(w, resident_id=rid)
+    calls = [
+        f"/api/v1/base/residents/{rid}",
+        "/api/v1/base/residents",
+        f"/api/v1/base/residents?id_number={base.id_numbers['G1']}",
+        f"/api/v1/base/residents?phone={base.phones['G1']}",
+        f"/api/v1/base/households/{hid}",
+        "/api/v1/base/offline",
+    ]
+    for n, path in enumerate(calls, 1):
+        resp = wg1.get(path)
+        assert resp.status_code == 200, (path, resp.get_json())
+        assert reads(w, resident_id=rid) == start + n, path
+    with w.session() as db:
+        purposes = list(
+            db.scalars(
+                select(PersonalDataRead.purpose)
+                .where(PersonalDataRead.resident_id == rid)
+                .order_by(PersonalDataRead.id)
+            )
+        )
+    assert purposes[-6:] == ["view", "list", "search", "search", "list", "bundle"]
+    # The supervisor reads the log of their county; another county's supervisor sees none of it.
+    log = client(w, "sup").get(f"/api/v1/base/reads?resident={rid}")
+    assert log.status_code == 200
+    items = log.get_json()["items"]
+    assert len(items) >= 6 and items[0]["actor"]["display_name"] == "wg1"
+    assert client(w, "supb").get(f"/api/v1/base/reads?resident={rid}").get_json()["items"] == []
+    assert client(w, "wg1").get("/api/v1/base/reads").status_code == 403
+    assert client(w, "disp").get("/api/v1/base/reads").status_code == 403
+
+
+def test_the_database_file_holds_no_identity_number_in_clear(bw: BW) -> None:
+    w, base = bw
+    url = w.app.extensions["wangge.settings"].database_url
+    path = Path(url.removeprefix("sqlite:///"))
+    with w.session() as db:
+        db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        assert db.scalar(select(func.count()).select_from(Resident)) == 4
+    blob = path.read_bytes()
+    wal = Path(str(path) + "-wal")
+    if wal.exists():
+        blob += wal.read_bytes()
+    for name in base.id_numbers:
+        number, phone = base.id_numbers[name], base.phones[name]
+        assert number.encode() not in blob, name
+        assert number[6:14].encode() + number[14:].encode() not in blob
+        assert phone.encode() not in blob, name
+    # ...and the records are there, found by their keyed hash.
+    hit = client(w, "wg1").get(f"/api/v1/base/residents?id_number={base.id_numbers['G1']}")
+    assert [r["id"] for r in hit.get_json()["items"]] == [base.residents["G1"]]
+
+
+def test_a_stale_edit_is_a_conflict_with_the_current_record(any_bw: BW) -> None:
+    w, base = any_bw
+    rid = base.residents["G1"]
+    phone, console = client(w, "wg1"), client(w, "disp")
+    v = phone.get(f"/api/v1/base/residents/{rid}").get_json()["resident"]["version"]
+    first = console.patch(f"/api/v1/base/residents/{rid}", json={"base_version": v, "name": "张三"})
+    assert first.status_code == 200 and first.get_json()["resident"]["version"] == v + 1
+    second = phone.patch(f"/api/v1/base/residents/{rid}", json={"base_version": v, "name": "张四"})
+    assert second.status_code == 409
+    body = second.get_json()
+    assert body["error"] == "version_conflict"
+    assert body["current"]["name"] == "张三" and body["current"]["version"] == v + 1
+    assert base.id_numbers["G1"] not in second.get_data(as_text=True)
+    missing = phone.patch(f"/api/v1/base/residents/{rid}", json={"name": "张五"})
+    assert missing.status_code == 400 and "base_version" in missing.get_json()["fields"]
+
+
+def test_creates_replay_by_uuid(any_bw: BW) -> None:
+    w, base = any_bw
+    wg1 = client(w, "wg1")
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "name": "新生儿",
+        "id_number": id_number(901),
+        "household_id": base.households["G1"],
+        "relation": "grandchild",
+    }
+    first = wg1.post("/api/v1/base/residents", json=body)
+    assert first.status_code == 201, first.get_json()
+    again = wg1.post("/api/v1/base/residents", json=body)
+    assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
+    assert again.get_json()["resident"]["id"] == first.get_json()["resident"]["id"]
+    other = wg1.post("/api/v1/base/residents", json={**body, "name": "别人"})
+    assert other.status_code == 409 and other.get_json()["error"] == "idempotency_conflict"
+    assert client(w, "disp").post("/api/v1/base/residents", json=body).status_code == 409
+    with w.session() as db:
+        assert db.scalar(select(func.count()).where(Resident.name == "新生儿")) == 1
+    visit = {"uuid": str(uuid.uuid4()), "household_id": base.households["G1"], "note": "入户"}
+    assert wg1.post("/api/v1/base/visits", json=visit).status_code == 201
+    assert wg1.post("/api/v1/base/visits", json=visit).status_code == 200
+    event = {"uuid": str(uuid.uuid4()), "kind": "move_out", "occurred_on": "2026-01-02"}
+    rid = first.get_json()["resident"]["id"]
+    assert wg1.post(f"/api/v1/base/residents/{rid}/events", json=event).status_code == 201
+    replayed = wg1.post(f"/api/v1/base/residents/{rid}/events", json=event)
+    assert replayed.status_code == 200 and replayed.get_json()["resident"]["status"] == "moved_out"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "code"),
+    [
+        (
+            "/api/v1/base/residents",
+            {"id_number": "640181195003041016"},
+            "id_number",
+            "bad_check_digit",
+        ),
+        (
+            "/api/v1/base/residents",
+            {"id_number": "640181195002301011"},
+            "id_number",
+            "bad_birth_date",
+        ),
+        ("/api/v1/base/residents", {"id_number": "64018119500304"}, "id_number", "bad_id_number"),
+        ("/api/v1/base/residents", {"household_id": 99999}, "household_id", "unknown_household"),
+        ("/api/v1/base/residents", {"registration": "visitor"}, "registration", None),
+        (
+            "/api/v1/base/organisations",
+            {"credit_code": "91350100M000100Y44"},
+            "credit_code",
+            "bad_check_character",
+        ),
+    ],
+)
+def test_bad_input_names_the_field(
+    bw: BW, path: str, body: dict[str, Any], field: str, code: str | None
+) -> None:
+    w, base = bw
+    base_body: dict[str, Any] = {"uuid": str(uuid.uuid4()), "name": "某某"}
+    if path.endswith("residents"):
+        base_body.update(id_number=id_number(777), household_id=base.households["G1"])
+    else:
+        base_body.update(lon=IN_G1[0], lat=IN_G1[1])
+    resp = client(w, "wg1").post(path, json={**base_body, **body})
+    assert resp.status_code == 400, resp.get_json()
+    got = resp.get_json()
+    assert field in (got.get("fields") or {}), got
+    if code:
+        assert got["error"] == code
+
+
+def test_one_person_one_record_and_no_foreign_places(bw: BW) -> None:
+    w, base = bw
+    wg1 = client(w, "wg1")
+    dup = wg1.post(
+        "/api/v1/base/residents",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "name": "重复",
+            "id_number": base.id_numbers["G1"].lower(),
+            "household_id": base.households["G1"],
+        },
+    )
+    assert dup.status_code == 409 and dup.get_json()["error"] == "duplicate_id_number"
+    assert dup.get_json()["resident_id"] == base.residents["G1"]
+    # Someone registered in county B: the conflict does not say who.
+    dup_b = wg1.post(
+        "/api/v1/base/residents",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "name": "重复",
+            "id_number": base.id_numbers["GB"],
+            "household_id": base.households["G1"],
+        },
+    )
+    assert dup_b.status_code == 409 and "resident_id" not in dup_b.get_json()
+    # A household in another grid (wg2's) is unknown to wg1; a room in county B as well.
+    other = wg1.post(
+        "/api/v1/base/residents",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "name": "某",
+            "id_number": id_number(555),
+            "household_id": base.households["G2"],
+        },
+    )
+    assert other.status_code == 400 and "household_id" in other.get_json()["fields"]
+    room = wg1.post(
+        "/api/v1/base/households", json={"uuid": str(uuid.uuid4()), "place_id": base.rooms["GB"]}
+    )
+    assert room.status_code == 400 and "place_id" in room.get_json()["fields"]
+    # A visit to a person outside one's grids: refused, naming the person.
+    visit = wg1.post(
+        "/api/v1/base/visits", json={"uuid": str(uuid.uuid4()), "resident_id": base.residents["G2"]}
+    )
+    assert visit.status_code == 400 and "resident_id" in visit.get_json()["fields"]
+
+
+def test_second_county_sees_nothing_of_the_first(bw: BW) -> None:
+    w, base = bw
+    for who in ("wgb", "dispb", "supb"):
+        c = client(w, who)
+        for kind in ("places", "households", "residents", "organisations", "visits"):
+            items = c.get(f"/api/v1/base/{kind}?limit=500").get_json()["items"]
+            assert all(i.get("grid_code") == GB for i in items), (who, kind)
+        for name in ("G1", "G2", "G3"):
+            assert c.get(f"/api/v1/base/residents/{base.residents[name]}").status_code == 404
+            assert c.get(f"/api/v1/base/places/{base.rooms[name]}").status_code == 404
+            assert c.get(f"/api/v1/base/households/{base.households[name]}").status_code == 404
+            assert (
+                c.get(f"/api/v1/base/organisations/{base.organisations[name]}").status_code == 404
+            )
+        due = c.get("/api/v1/base/visits/due").get_json()
+        assert {i["resident_id"] for i in due["items"]} <= {base.residents["GB"]}
+    # A town dispatcher (town T) sees G1 and G2, not G3 (town T2).
+    dispt = client(w, "dispt")
+    got = {r["id"] for r in dispt.get("/api/v1/base/residents").get_json()["items"]}
+    assert got == {base.residents["G1"], base.residents["G2"]}
+
+
+def test_life_events_move_a_person_and_keep_the_history(bw: BW) -> None:
+    w, base = bw
+    disp = client(w, "disp")
+    rid = base.residents["G1"]
+    move = disp.post(
+        f"/api/v1/base/residents/{rid}/events",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "kind": "move_in",
+            "household_id": base.households["G2"],
+            "occurred_on": "2026-11-01",
+        },
+    )
+    assert move.status_code == 201, move.get_json()
+    assert move.get_json()["resident"]["household_id"] == base.households["G2"]
+    record = disp.get(f"/api/v1/base/residents/{rid}").get_json()
+    assert [x["current"] for x in record["residences"]] == [False, True]
+    assert [e["kind"] for e in record["events"]] == ["move_in", "move_in"]
+    # wg1 no longer sees the person (they live in G2 now); wg2 does.
+    assert client(w, "wg1").get(f"/api/v1/base/residents/{rid}").status_code == 404
+    assert client(w, "wg2").get(f"/api/v1/base/residents/{rid}").status_code == 200
+    death = disp.post(
+        f"/api/v1/base/residents/{rid}/events", json={"uuid": str(uuid.uuid4()), "kind": "death"}
+    )
+    assert death.status_code == 201
+    again = disp.post(
+        f"/api/v1/base/residents/{rid}/events",
+        json={"uuid": str(uuid.uuid4()), "kind": "move_in", "household_id": base.households["G1"]},
+    )
+    assert again.status_code == 409 and again.get_json()["error"] == "event_not_allowed"
+
+
+def test_a_level_change_needs_the_community_or_town(bw: BW) -> None:
+    w, base = bw
+    wg1, dispt = client(w, "wg1"), client(w, "dispt")
+    tag = base.tags["G1"]
+    asked = wg1.post(
+        f"/api/v1/base/tags/{tag}/level-requests", json={"to_level": 1, "reason": "独居且患病"}
+    )
+    assert asked.status_code == 201, asked.get_json()
+    rq = asked.get_json()["request"]["id"]
+    twice = wg1.post(f"/api/v1/base/tags/{tag}/level-requests", json={"to_level": 3, "reason": "x"})
+    assert twice.status_code == 409
+    assert (
+        wg1.post(f"/api/v1/base/level-requests/{rq}/decide", json={"approve": True}).status_code
+        == 403
+    )
+    assert (
+        client(w, "dispb")
+        .post(f"/api/v1/base/level-requests/{rq}/decide", json={"approve": True})
+        .status_code
+        == 404
+    )
+    pending = dispt.get("/api/v1/base/level-requests?status=pending").get_json()["items"]
+    assert [p["id"] for p in pending] == [rq]
+    ok = dispt.post(
+        f"/api/v1/base/level-requests/{rq}/decide", json={"approve": True, "note": "同意"}
+    )
+    assert ok.status_code == 200, ok.get_json()
+    assert ok.get_json()["tag"]["level"] == 1 and ok.get_json()["request"]["status"] == "approved"
+    assert (
+        dispt.post(f"/api/v1/base/level-requests/{rq}/decide", json={"approve": False}).status_code
+        == 409
+    )
+
+
+def test_visits_due_this_week_and_a_visit_that_raises_a_case(bw: BW) -> None:
+    w, base = bw
+    wg1 = client(w, "wg1")
+    due = wg1.get("/api/v1/base/visits/due").get_json()
+    # Both of the G1 resident's tags were visited this week (the seed's visit).
+    assert due["counts"] == {"due": 2, "done": 2, "overdue": 0}
+    assert {i["status"] for i in due["items"]} == {"done"}
+    resp = wg1.post(
+        "/api/v1/base/visits",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "resident_id": base.residents["G1"],
+            "lon": IN_G1[0],
+            "lat": IN_G1[1],
+            "findings": "楼道堆物",
+            "raise_case": {
+                "uuid": str(uuid.uuid4()),
+                "category_code": "0101",
+                "description": "楼道堆物",
+            },
+        },
+    )
+    assert resp.status_code == 201, resp.get_json()
+    case_id = resp.get_json()["visit"]["case_id"]
+    assert case_id and wg1.get(f"/api/v1/cases/{case_id}").get_json()["case"]["grid"]["code"] == G1
+
+
+def test_the_offline_bundle_is_minimised(bw: BW) -> None:
+    w, base = bw
+    resp = client(w, "wg1").get("/api/v1/base/offline")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    raw = resp.get_data(as_text=True)
+    assert body["grids"] == [G1]
+    assert [r["id"] for r in body["residents"]] == [base.residents["G1"]]
+    person = body["residents"][0]
+    assert "birth_date" not in person and person["birth_year"] == 1950
+    assert base.id_numbers["G1"] not in raw and base.phones["G1"] not in raw
+    assert {t["kind_code"] for t in person["tags"]} == {"elderly_alone", "community_correction"}
+    assert {p["id"] for p in body["places"]} >= {base.rooms["G1"], base.estates["G1"]}
+    assert all(p["grid_code"] == G1 for p in body["places"])
+    assert client(w, "disp").get("/api/v1/base/offline").status_code == 403
+
+
+def test_places_search_and_organisations(bw: BW) -> None:
+    w, base = bw
+    disp = client(w, "disp")
+    hits = disp.get("/api/v1/base/places", query_string={"q": "幸福路 1 号"}).get_json()["items"]
+    assert base.estates["G1"] in {p["id"] for p in hits}
+    assert all(p["grid_code"] != GB for p in hits)
+    org = disp.get(f"/api/v1/base/organisations?credit_code={credit_code(1)}").get_json()["items"]
+    assert [o["id"] for o in org] == [base.organisations["G1"]]
+    assert org[0]["contact_phone"] == "138****0001"
+    made = client(w, "wg1").post(
+        "/api/v1/base/places",
+        json={
+            "uuid": str(uuid.uuid4()),
+            "kind": "building",
+            "name": "2号楼",
+            "footprint": {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [106.30, 38.05],
+                        [106.301, 38.05],
+                        [106.301, 38.051],
+                        [106.30, 38.051],
+                        [106.30, 38.05],
+                    ]
+                ],
+            },
+        },
+    )
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["place"]["grid_code"] == G1
+    assert made.get_json()["place"]["footprint"]["type"] in ("Polygon", "MultiPolygon")
