@@ -147,7 +147,7 @@ def vocabulary() -> Response:
 
 
 @bp.post("/kinds")
-@operation(body=KindBody, responses={201: "KindAnswer", 409: None})
+@operation(body=KindBody, responses={201: "KindAnswer", 403: None, 409: None})
 def create_kind(body: KindBody) -> Response:
     """Add a key-group kind with its levels and visit cycles (admins)."""
     kind = kg.create_kind(context(), actor(), body.given())
@@ -155,7 +155,7 @@ def create_kind(body: KindBody) -> Response:
 
 
 @bp.patch("/kinds/<int:kind_id>")
-@operation(body=KindPatch, responses={200: "KindAnswer", 404: None, 409: "Conflict"})
+@operation(body=KindPatch, responses={200: "KindAnswer", 403: None, 404: None, 409: "Conflict"})
 def update_kind(kind_id: int, body: KindPatch) -> Response:
     """Rename, retire, mark sensitive, or change the levels of a kind (admins)."""
     kind = kg.update_kind(context(), actor(), kind_id, body.given())

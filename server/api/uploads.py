@@ -9,7 +9,7 @@ from server.api.edge import operation
 from server.api.inputs import PieceQuery, UploadBody
 from server.api.util import actor, context, login_required_api
 from server.errors import ApiError
-from server.models import Attachment, Incident
+from server.models import Attachment, Incident, Visit
 from server.usecases import photos, policy
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
@@ -73,7 +73,8 @@ def _photo(upload_uuid: str, thumb: bool) -> Response:
     allowed = False
     if att is not None and att.status == "ready" and att.sha256:
         case = ctx.db.get(Incident, att.incident_id) if att.incident_id is not None else None
-        allowed = policy.may_see_photo(who, att.uploader_id, case)
+        visit = ctx.db.get(Visit, att.visit_id) if att.visit_id is not None else None
+        allowed = policy.may_see_photo(who, att.uploader_id, case, visit)
     if not allowed or att is None or att.sha256 is None:
         raise ApiError(404, "not_found", "照片不存在或无权查看 / no such photo")
     path = photos.stored_path(ctx, att.sha256, thumb=thumb)
@@ -86,7 +87,7 @@ def _photo(upload_uuid: str, thumb: bool) -> Response:
 @operation(responses={200: "JPEG", 304: None, 404: None})
 @login_required_api
 def photo(upload_uuid: str) -> Response:
-    """A photo (JPEG) of a case I may see, or my own upload."""
+    """A photo (JPEG) of a case or a visit I may see, or my own upload."""
     return _photo(upload_uuid, thumb=False)
 
 

@@ -613,9 +613,16 @@ def may_use_upload(actor: Actor, uploader_id: int | None) -> bool:
     return actor.id is not None and uploader_id == actor.id
 
 
-def may_see_photo(actor: Actor, uploader_id: int | None, case: Incident | None) -> bool:
-    """A photo of a case: whoever may see the case; an unattached one: its uploader."""
-    return may_see_case(actor, case) if case is not None else may_use_upload(actor, uploader_id)
+def may_see_photo(
+    actor: Actor, uploader_id: int | None, case: Incident | None, visit: Any = None
+) -> bool:
+    """A photo of a case: whoever may see the case; of a base-data visit (走访): whoever may
+    see the visit; an unattached one: its uploader."""
+    if case is not None:
+        return may_see_case(actor, case)
+    if visit is not None:
+        return may_see_base(actor, visit)
+    return may_use_upload(actor, uploader_id)
 
 
 # --- endpoints -------------------------------------------------------------------------------

@@ -170,6 +170,9 @@ def test_a_stale_edit_is_a_conflict_with_the_current_record(any_bw: BW) -> None:
     assert body["error"] == "version_conflict"
     assert body["current"]["name"] == "张三" and body["current"]["version"] == v + 1
     assert base.id_numbers["G1"] not in second.get_data(as_text=True)
+    # The same edit sent again (the outbox retried after a lost answer): nothing to settle.
+    same = phone.patch(f"/api/v1/base/residents/{rid}", json={"base_version": v, "name": "张三"})
+    assert same.status_code == 200 and same.get_json()["resident"]["version"] == v + 1
     missing = phone.patch(f"/api/v1/base/residents/{rid}", json={"name": "张五"})
     assert missing.status_code == 400 and "base_version" in missing.get_json()["fields"]
 
@@ -458,3 +461,23 @@ def test_places_search_and_organisations(bw: BW) -> None:
     assert made.status_code == 201, made.get_json()
     assert made.get_json()["place"]["grid_code"] == G1
     assert made.get_json()["place"]["footprint"]["type"] in ("Polygon", "MultiPolygon")
+
+
+def test_a_visit_photo_is_seen_by_whoever_sees_the_visit(bw: BW) -> None:
+    w, base = bw
+    key = w.photo("wg1")
+    resp = client(w, "wg1").post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
+        "household_id": base.households["G1"], "photos": [key]})  # fmt: skip
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["visit"]["photos"] == [key]
+    for who in ("wg1", "disp", "sup", "wg2", "wgb", "dispb"):
+        with w.session() as db:
+            actor = w.actor(db, who)
+        sees = who in ("wg1", "disp", "sup")
+        assert policy.may_see_base(actor, _resident(w, base.residents["G1"])) == sees
+        got = client(w, who).get(f"/api/v1/photos/{key}/thumb").status_code
+        assert got == (200 if sees else 404), who
+    # A photo already used, or someone else's upload, is refused naming the field.
+    again = client(w, "wg1").post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
+        "household_id": base.households["G1"], "photos": [key]})  # fmt: skip
+    assert again.status_code == 400 and "photos" in again.get_json()["fields"]

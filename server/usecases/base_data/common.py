@@ -111,21 +111,45 @@ def editable(actor: Actor, row: T | None, what: str) -> T:
     return found
 
 
-def check_version(row: Any, base_version: int | None) -> None:
-    """409 ``version_conflict`` carrying the row as it stands, if the edit was made on another
-    version (``base_version`` is required for every edit)."""
+def check_version(row: Any, base_version: int | None, *, already: bool = False) -> bool:
+    """Should the edit be applied? 409 ``version_conflict`` carrying the row as it stands if the
+    edit was made on another version (``base_version`` is required for every edit) — unless
+    ``already``: every field it sets already holds the value it sets (the phone's outbox sent
+    it again after the answer was lost, or two people made the same change): then False,
+    nothing to do, and the answer is the row as it is."""
     if base_version is None:
         raise ValidationFailed(
             "需要 base_version / base_version is required",
             fields={"base_version": "required"},
         )
-    if row.version != base_version:
-        raise Conflict(
-            "该记录已被他人修改，请核对后再提交 / the record was changed meanwhile: "
-            "review it and try again",
-            code="version_conflict",
-            record=row,
-        )
+    if row.version == base_version:
+        return True
+    if already:
+        return False
+    raise Conflict(
+        "该记录已被他人修改，请核对后再提交 / the record was changed meanwhile: "
+        "review it and try again",
+        code="version_conflict",
+        record=row,
+    )
+
+
+def holds(
+    row: Any, body: dict[str, Any], plain: tuple[str, ...], *, other: tuple[str, ...] = ()
+) -> bool:
+    """Does ``row`` already hold every value ``body`` sets? ``plain`` fields compare as stored
+    (text stripped); any field of ``other`` sent counts as a change."""
+    if any(k in body for k in other):
+        return False
+    for key in plain:
+        if key not in body:
+            continue
+        value = body[key]
+        if isinstance(value, str):
+            value = value.strip()
+        if getattr(row, key) != value:
+            return False
+    return True
 
 
 def bump(ctx: Context, row: Any) -> None:

@@ -117,7 +117,10 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
 
 def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Organisation:
     org = c.editable(actor, ctx.db.get(Organisation, org_id), "organisation")
-    c.check_version(org, body.get("base_version"))
+    same = c.holds(org, body, ("name", "kind", "address", "contact_name"),
+                   other=("credit_code", "contact_phone"))  # fmt: skip
+    if not c.check_version(org, body.get("base_version"), already=same):
+        return org
     if "name" in body:
         org.name = c.text(body["name"], "name", 200, required=True)
     if "credit_code" in body:

@@ -133,7 +133,9 @@ def _where(
 
 def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]) -> Place:
     place = c.editable(actor, ctx.db.get(Place, place_id), "place")
-    c.check_version(place, body.get("base_version"))
+    same = c.holds(place, body, ("name", "address"), other=("lon", "lat", "grid_code", "footprint"))
+    if not c.check_version(place, body.get("base_version"), already=same):
+        return place
     if "name" in body:
         place.name = c.text(body["name"], "name", 100, required=True)
     if "address" in body:
@@ -272,7 +274,9 @@ def update_household(
     ctx: Context, actor: Actor, household_id: int, body: dict[str, Any]
 ) -> Household:
     household = c.editable(actor, ctx.db.get(Household, household_id), "household")
-    c.check_version(household, body.get("base_version"))
+    same = c.holds(household, body, ("number", "note"))
+    if not c.check_version(household, body.get("base_version"), already=same):
+        return household
     if "number" in body:
         household.number = c.text(body["number"], "number", 40)
     if "note" in body:

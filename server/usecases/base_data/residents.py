@@ -210,7 +210,8 @@ def _event(
 def update_resident(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) -> Resident:
     """Edit a resident's own facts (not where they live: that is a life event)."""
     resident = c.editable(actor, ctx.db.get(Resident, resident_id), "resident")
-    c.check_version(resident, body.get("base_version"))
+    if not c.check_version(resident, body.get("base_version"), already=_holds(ctx, resident, body)):
+        return resident
     if "name" in body:
         resident.name = c.text(body["name"], "name", 100, required=True)
     if "registration" in body:
@@ -233,6 +234,21 @@ def update_resident(ctx: Context, actor: Actor, resident_id: int, body: dict[str
         ctx.db.rollback()
         raise _duplicate(ctx, actor, resident.id_hash) from None
     return resident
+
+
+def _holds(ctx: Context, resident: Resident, body: dict[str, Any]) -> bool:
+    """Does the resident already hold every value the edit sets (numbers by their hash)?"""
+    if not c.holds(resident, body, ("name", "registration", "relation")):
+        return False
+    if "phone" in body:
+        phone = pd.normalise_phone(body["phone"] or "")
+        if (pd.digest(_key(ctx), "phone", phone) if phone else None) != resident.phone_hash:
+            return False
+    if "id_number" in body:
+        number = identity.normalise_id_number(body["id_number"] or "")
+        if pd.digest(_key(ctx), "id", number) != resident.id_hash:
+            return False
+    return True
 
 
 # --- life events -------------------------------------------------------------------------------
