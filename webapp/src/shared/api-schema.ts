@@ -1011,7 +1011,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A photo (JPEG) of a case I may see, or my own upload. */
+        /** A photo (JPEG) of a case or a visit I may see, or my own upload. */
         get: operations["uploads.photo.get"];
         put?: never;
         post?: never;
