@@ -43,6 +43,9 @@ export class FakeServer {
   retiredCategories = new Set<number>()
   /** How much one action bumps the version (the real server may bump it more than once). */
   versionStep = 1
+  residents: Array<Record<string, unknown> & { id: number; version: number }> = []
+  patches: Array<Record<string, unknown>> = []
+  visits: Array<Record<string, unknown>> = []
   private nextId = 1
 
   /** Fail the next `times` requests that match. */
@@ -169,6 +172,39 @@ export class FakeServer {
         c.state = rule[1] as CaseSummary['state']
         c.version += this.versionStep
         return [200, { case: { ...c }, event: { id: c.version, uuid: b.uuid, action: b.action } }]
+      })
+    }
+    // base data (/base/…, issue 16): residents edited on base_version, visits by uuid
+    if (method === 'POST' && path === '/base/residents') {
+      const b = body as Record<string, unknown> & { uuid: string }
+      return this.idempotent(b.uuid, b, () => {
+        const r = { id: this.nextId++, uuid: b.uuid, name: b.name, phone: null, relation: b.relation, household_id: b.household_id, version: 1 }
+        this.residents.push(r)
+        return [201, { resident: { ...r } }]
+      })
+    }
+    if (method === 'PATCH' && (m = path.match(/^\/base\/residents\/(\d+)$/))) {
+      const r = this.residents.find((x) => x.id === Number(m![1]))
+      if (!r) return json(404, { error: 'not_found', message: '未找到 / not found' })
+      const b = body as Record<string, unknown>
+      if (b.base_version !== r.version) {
+        return json(409, { error: 'version_conflict', message: '该记录已被他人修改 / changed meanwhile', current: { ...r } })
+      }
+      for (const [k, v] of Object.entries(b)) if (k !== 'base_version' && k !== 'uuid') r[k] = k === 'phone' ? `${String(v).slice(0, 3)}****${String(v).slice(-4)}` : v
+      r.version = Number(r.version) + 1
+      this.patches.push(b)
+      return json(200, { resident: { ...r } })
+    }
+    if (method === 'POST' && path === '/base/visits') {
+      const b = body as Record<string, unknown> & { uuid: string; photos: string[]; raise_case?: { description: string } }
+      return this.idempotent(b.uuid, b, () => {
+        for (const p of b.photos ?? []) {
+          if (!this.uploads.get(p)?.ready) return [400, { error: 'validation_failed', message: '照片未上传 / photo missing', fields: { photos: p } }]
+        }
+        const c = b.raise_case ? this.addCase({ state: 'reported', version: 1, description: b.raise_case.description }) : null
+        const v = { id: this.nextId++, uuid: b.uuid, note: b.note, case_id: c?.id ?? null, photo_count: (b.photos ?? []).length }
+        this.visits.push(v)
+        return [201, { visit: v, case: c }]
       })
     }
     return json(404, { error: 'not_found', message: '未找到 / not found' })

@@ -8,6 +8,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
 import type { Bootstrap, CaseDetail, CaseSummary, GridCollection, User } from '@/shared/types'
+import type { StoredBundle } from './base'
 
 export type ItemState = 'waiting' | 'sending' | 'sent' | 'attention' | 'conflict'
 
@@ -39,7 +40,14 @@ export interface OutboxItem {
   /** Creation order: the outbox sends oldest first. */
   seq: number
   userId: number
-  kind: 'report' | 'action'
+  kind: 'report' | 'action' | 'base'
+  /** For kind 'base' (base data, /api/v1/base/…): the request to make with `payload`. */
+  request?: { method: 'POST' | 'PATCH'; path: string }
+  /**
+   * For kind 'base': the record it changes ("resident:12"); later items on the same record wait
+   * for it, like actions on one case, and an edit queued behind another takes its version.
+   */
+  recordKey?: string
   /** For kind 'action'. */
   action?: string
   caseId?: number
@@ -64,8 +72,10 @@ export interface OutboxItem {
   lastTryAt?: number
   error?: ItemError
   /** 409 stale_version/invalid_transition: the case as the server has it now. */
-  conflict?: { code: string; message: string; case: CaseSummary | null }
+  conflict?: { code: string; message: string; case: CaseSummary | null; current?: Record<string, unknown> | null }
   result?: { caseId: number; number?: string; state?: string; version?: number; replay?: boolean }
+  /** For kind 'base': what the server answered (the record's id and version, a raised case). */
+  baseResult?: { id?: number; version?: number; caseId?: number; caseNumber?: string; replay: boolean; record: Record<string, unknown> | null }
 }
 
 export interface PhotoBlob {
@@ -106,6 +116,8 @@ export interface KV {
   casesMeta: CasesMeta
   recentCategories: number[]
   seqCounter: number
+  /** The base-data bundle of the worker's grids (GET /base/offline), see ./base.ts. */
+  baseBundle: StoredBundle
 }
 
 export interface FieldDB extends DBSchema {

@@ -3,6 +3,8 @@ import App from './App.vue'
 import { nameUnnamedControls } from './a11y'
 import { router } from './router'
 import { refreshAll } from './cases'
+import { base, refreshBase } from './base'
+import { Role } from '@/shared/vocabulary'
 import { adoptServerSession, signInUrl } from './session'
 import { init } from './startup'
 import { state } from './store'
@@ -13,7 +15,7 @@ import './styles.css'
 document.documentElement.classList.toggle('large-font', state.largeFont)
 
 // read-only handle for support and the end-to-end tests (the worker's own data only)
-;(window as unknown as { wangge: unknown }).wangge = { state }
+;(window as unknown as { wangge: unknown }).wangge = { state, base }
 
 const app = createApp(App)
 app.use(router)
@@ -31,5 +33,8 @@ void init().then(async () => {
     return
   }
   startTriggers()
-  if (state.session && known !== 'signed-out') void refreshAll()
+  if (state.session && known !== 'signed-out') {
+    void refreshAll()
+    if (state.session.user.role === Role.GRID_WORKER) void refreshBase()
+  }
 })

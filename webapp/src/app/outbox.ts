@@ -19,7 +19,7 @@
  * - An item leaves the outbox only after the server confirmed it: it turns "sent" (已发送) and
  *   stays visible for a while (purgeSent) before it is removed.
  */
-import { ApiError, NetworkError, type Answer } from '@/shared/api'
+import { ApiError, NetworkError, type Answer, type RequestOptions } from '@/shared/api'
 import type { ActionAnswer, CaseSummary, NewAction, NewCase, UploadState } from '@/shared/types'
 import {
   isQuotaError,
@@ -38,6 +38,8 @@ export interface OutboxApi {
   putPiece(uuid: string, offset: number, piece: ArrayBuffer): Promise<UploadState>
   createCase(body: NewCase): Promise<Answer<{ case: CaseSummary }>>
   act(caseId: number, body: NewAction): Promise<Answer<ActionAnswer>>
+  /** Any other request (base-data items: POST/PATCH under /base/…). */
+  request<T>(method: string, path: string, opts?: RequestOptions): Promise<Answer<T>>
 }
 
 export interface OutboxDeps {
@@ -93,7 +95,10 @@ export interface NewPhoto {
 }
 
 /** What a screen queues: the item's own fields (as stored in the outbox) and its new photos. */
-export type NewItem = Pick<OutboxItem, 'id' | 'kind' | 'action' | 'caseId' | 'caseNumber' | 'after' | 'label' | 'payload'> & {
+export type NewItem = Pick<
+  OutboxItem,
+  'id' | 'kind' | 'action' | 'caseId' | 'caseNumber' | 'after' | 'label' | 'payload' | 'request' | 'recordKey'
+> & {
   photos?: NewPhoto[]
 }
 
@@ -128,6 +133,55 @@ class MissingPhotoError extends Error {
   constructor(readonly photo: string) {
     super('照片数据丢失（可能被浏览器清理），请删除这张照片后重新发送')
   }
+}
+
+/** The key an item's order is kept on: its case, or its base-data record. */
+function holdKey(item: OutboxItem): string | null {
+  if (item.caseId != null) return `case:${item.caseId}`
+  return item.recordKey ?? null
+}
+
+/** The record in a 409 version_conflict answer (`current`, as the caller may see it). */
+export function currentOf(body: Record<string, unknown>): Record<string, unknown> | null {
+  const c = body.current ?? body.record
+  return c && typeof c === 'object' ? (c as Record<string, unknown>) : null
+}
+
+/** The one record in a base answer (`{"resident": {...}}`, `{"visit": {...}}`, …). */
+export function recordOf(data: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!data) return null
+  for (const k of ['record', 'resident', 'visit', 'household', 'place', 'event', 'tag', 'organisation']) {
+    const v = data[k]
+    if (v && typeof v === 'object') return v as Record<string, unknown>
+  }
+  return null
+}
+
+/** Phone and identity numbers as the server masks them ("138****5678", "6401**********1234"). */
+export function maskPhone(v: string): string {
+  const d = v.replace(/\s+/g, '')
+  return d.length >= 7 ? `${d.slice(0, 3)}****${d.slice(-4)}` : d
+}
+
+export function maskIdNumber(v: string): string {
+  const d = v.trim().toUpperCase()
+  return d.length === 18 ? `${d.slice(0, 4)}${'*'.repeat(10)}${d.slice(-4)}` : d
+}
+
+/** Every field this edit sets already has that value in `current` (compared masked where masked). */
+export function patchApplied(payload: Record<string, unknown>, current: Record<string, unknown>): boolean {
+  let any = false
+  for (const [k, v] of Object.entries(payload)) {
+    if (k === 'base_version' || k === 'uuid') continue
+    any = true
+    const have = current[k]
+    if (k === 'phone' && typeof v === 'string') {
+      if (maskPhone(v) !== have && v !== have) return false
+    } else if (k === 'id_number' && typeof v === 'string') {
+      if (maskIdNumber(v) !== have && v !== have) return false
+    } else if ((v ?? null) !== (have ?? null)) return false
+  }
+  return any
 }
 
 function defaultLock<T>(fn: () => Promise<T>): Promise<T | null> {
@@ -218,6 +272,8 @@ export class Outbox {
           caseId: input.caseId,
           caseNumber: input.caseNumber,
           after: input.after,
+          request: input.request,
+          recordKey: input.recordKey,
           label: input.label,
           payload: { ...input.payload, uuid: input.id },
           photos,
@@ -302,19 +358,20 @@ export class Outbox {
     const report = blankReport(false)
     const uid = this.d.userId()
     if (uid == null) return report
-    // cases with an earlier unsent action: later actions on them wait (order on one case)
-    const held = new Set<number>()
+    // cases (and base records) with an earlier unsent item: later ones on them wait (order)
+    const held = new Set<string>()
     for (const snapshot of await this.list()) {
       // re-read: the worker may have discarded or fixed it meanwhile
       const item = await this.get(snapshot.id)
       if (!item || item.userId !== uid || item.state === 'sent') continue
+      const key = holdKey(item)
       if (item.state === 'attention' || item.state === 'conflict') {
-        if (item.caseId != null) held.add(item.caseId)
+        if (key) held.add(key)
         continue
       }
-      if (item.caseId != null && held.has(item.caseId)) continue
+      if (key && held.has(key)) continue
       if (!force && item.nextAt > this.d.now()) {
-        if (item.caseId != null) held.add(item.caseId)
+        if (key) held.add(key)
         continue
       }
       const outcome = await this.sendOne(item)
@@ -322,7 +379,7 @@ export class Outbox {
       else if (outcome === 'attention') report.attention++
       else if (outcome === 'conflict') report.conflicts++
       else if (outcome === 'retry') report.retrying++
-      if (outcome !== 'sent' && item.caseId != null) held.add(item.caseId)
+      if (outcome !== 'sent' && key) held.add(key)
       if (outcome === 'offline') {
         report.offline = true
         report.retrying++
@@ -345,6 +402,7 @@ export class Outbox {
       for (const p of item.photos) {
         if (!p.ready) await this.upload(item, p)
       }
+      if (item.kind === 'base') return await this.sendBase(item)
       if (item.after && item.payload.version != null) {
         // chained after my own earlier action on this case: the version the server gave it
         const prev = await this.get(item.after)
@@ -383,6 +441,61 @@ export class Outbox {
     } catch (err) {
       return this.failed(item, err)
     }
+  }
+
+  /**
+   * A base-data item: its POST (a create, idempotent by uuid) or PATCH (an edit on
+   * `base_version`). An edit queued behind an earlier one of mine on the same record takes the
+   * version the server gave that one. A 409 version_conflict whose current record already holds
+   * what this edit sets is this edit, applied before its answer was lost: it counts as sent.
+   */
+  private async sendBase(item: OutboxItem): Promise<Outcome> {
+    const req = item.request
+    if (!req) throw new Error('base item without a request')
+    if (item.after && item.payload.base_version != null) {
+      const prev = await this.get(item.after)
+      const v = prev?.state === 'sent' ? prev.baseResult?.version : undefined
+      if (v != null && v !== item.payload.base_version) {
+        item.payload = { ...item.payload, base_version: v }
+        await this.save(item)
+      }
+    }
+    const body: Record<string, unknown> = { ...item.payload }
+    if (req.method === 'POST') body.uuid = item.id
+    else delete body.uuid
+    if (item.photos.length) body.photos = item.photos.map((p) => p.uuid)
+    let data: Record<string, unknown> | null
+    let replay: boolean
+    try {
+      const ans = await this.d.api.request<Record<string, unknown>>(req.method, req.path, { json: body })
+      data = ans.data
+      replay = ans.status === 200 && ans.headers.get('Idempotent-Replay') === 'true'
+    } catch (err) {
+      const current = err instanceof ApiError && err.code === 'version_conflict' ? currentOf(err.body) : null
+      if (!(current && req.method === 'PATCH' && patchApplied(item.payload, current))) throw err
+      data = { record: current }
+      replay = true
+    }
+    const record = recordOf(data)
+    const raised = (record?.case ?? data?.case) as { id?: number; number?: string } | null | undefined
+    item.state = 'sent'
+    item.sentAt = this.d.now()
+    item.error = undefined
+    item.conflict = undefined
+    // the server has them: no clear identity number or phone stays on the phone
+    if (typeof item.payload.id_number === 'string') item.payload = { ...item.payload, id_number: maskIdNumber(item.payload.id_number) }
+    if (typeof item.payload.phone === 'string') item.payload = { ...item.payload, phone: maskPhone(item.payload.phone) }
+    item.baseResult = {
+      id: typeof record?.id === 'number' ? record.id : undefined,
+      version: typeof record?.version === 'number' ? record.version : undefined,
+      caseId: typeof record?.case_id === 'number' ? record.case_id : raised?.id,
+      caseNumber: raised?.number ?? (typeof record?.case_number === 'string' ? record.case_number : undefined),
+      replay,
+      record,
+    }
+    await this.save(item)
+    await this.dropPhotos(item.id)
+    return 'sent'
   }
 
   private async upload(item: OutboxItem, p: PhotoRef): Promise<void> {
@@ -446,6 +559,12 @@ export class Outbox {
           (err.retryAfter ?? 0) * 1000,
         )
         outcome = 'retry'
+      } else if (err.status === 409 && err.code === 'version_conflict' && item.kind === 'base') {
+        // someone else changed the record meanwhile: the worker keeps theirs or takes the other
+        item.state = 'conflict'
+        item.conflict = { code: err.code, message: err.zh, case: null, current: currentOf(err.body) }
+        item.error = e
+        outcome = 'conflict'
       } else if (err.status === 409 && (err.code === 'stale_version' || err.code === 'invalid_transition')) {
         const current = (err.body.case as CaseSummary | undefined) ?? null
         item.state = 'conflict'

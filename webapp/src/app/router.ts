@@ -13,6 +13,12 @@ const routes: RouteRecordRaw[] = [
   { path: '/cases/:id(\\d+)', component: () => import('./views/CaseDetailView.vue'), meta: { tab: 'cases' }, props: true },
   { path: '/outbox', component: () => import('./views/OutboxView.vue'), meta: { tab: 'outbox' } },
   { path: '/outbox/:id/fix', component: ReportView, meta: { tab: 'outbox' }, props: (r) => ({ fixId: r.params.id }) },
+  // 基础信息/走访 (issue 16): the grid worker's households, residents and visits, offline
+  { path: '/base', component: () => import('./views/base/BaseView.vue'), meta: { tab: 'base' } },
+  { path: '/base/households/:id(\\d+)', component: () => import('./views/base/HouseholdView.vue'), meta: { tab: 'base' }, props: true },
+  { path: '/base/households/:id(\\d+)/add', component: () => import('./views/base/NewResidentView.vue'), meta: { tab: 'base' }, props: true },
+  { path: '/base/residents/:id(\\d+)/edit', component: () => import('./views/base/ResidentEditView.vue'), meta: { tab: 'base' }, props: true },
+  { path: '/base/visit', component: () => import('./views/base/VisitView.vue'), meta: { tab: 'base' } },
   { path: '/map', component: () => import('./views/MapView.vue'), meta: { tab: 'map' } },
   { path: '/me', component: () => import('./views/MeView.vue'), meta: { tab: 'me' } },
   { path: '/:rest(.*)*', redirect: '/' },

@@ -3,6 +3,7 @@ import { setVocabulary } from '@/shared/i18n'
 import { kvGet, openFieldDB, type AppDB } from './db'
 import { Outbox, tabChannel } from './outbox'
 import { sortCases, upsertCase } from './cases'
+import { loadBase } from './base'
 import { api, markExpired, markSessionKnown } from './session'
 import { setHandles, state } from './store'
 import { baseDelayMs, onOutboxChange, pieceBytes, reloadOutbox } from './sync'
@@ -54,6 +55,7 @@ export async function init(): Promise<void> {
   await outbox.recover()
   await outbox.purgeSent()
   await reloadOutbox()
+  await loadBase()
   state.ready = true
   if (state.session) markSessionKnown()
 }

@@ -5,11 +5,12 @@
  */
 import type { ActionName, CaseSummary, Category, NewAction, NewCase } from '@/shared/types'
 import { label } from '@/shared/i18n'
-import { Action } from '@/shared/vocabulary'
+import { Action, Role } from '@/shared/vocabulary'
 import { uuid4 } from '@/shared/uuid'
 import { kvGet, kvSet, type OutboxItem } from './db'
 import type { NewPhoto } from './outbox'
 import { refreshAll } from './cases'
+import { baseItemsSent, refreshBase } from './base'
 import { db, getOutbox, outbox, state } from './store'
 
 /** A piece size override for tests and slow links (localStorage `wangge.pieceBytes`). */
@@ -54,7 +55,10 @@ export async function syncNow(force = false): Promise<void> {
     void scheduleNext()
     if (r.offline) state.unreachable = true
     else if (!r.skipped && (r.sent || r.attention || r.conflicts || r.retrying)) state.unreachable = false
-    if (r.sent) await reloadOutbox()
+    if (r.sent) {
+      await reloadOutbox()
+      baseItemsSent(state.outbox)
+    }
   } finally {
     state.syncing = false
   }
@@ -180,6 +184,7 @@ export function startTriggers(): void {
     if (refresh && Date.now() - lastRefresh > 30_000) {
       lastRefresh = Date.now()
       void refreshAll()
+      if (state.session?.user.role === Role.GRID_WORKER) void refreshBase()
     }
   }
   window.addEventListener('online', () => {

@@ -42,6 +42,7 @@ const D: Dictionary = {
   nav_overdue: ['超期督办', 'Overdue'],
   nav_admin: ['管理', 'Admin'],
   nav_dashboard: ['统计分析', 'Analytics'],
+  nav_base: ['基础信息', 'Base data'],
   nav_desk: ['部门工作台', 'Department desk'],
   logout: ['退出', 'Sign out'],
   large_font: ['大字版', 'Large text'],

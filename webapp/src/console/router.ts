@@ -4,6 +4,7 @@
  */
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { adminRoutes } from './routes/admin'
+import { baseRoutes } from './routes/base'
 import { dashboardRoutes } from './routes/dashboard'
 
 const core: RouteRecordRaw[] = [
@@ -26,6 +27,7 @@ export const router = createRouter({
     ...core,
     ...adminRoutes,
     ...dashboardRoutes,
+    ...baseRoutes,
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
   ],
 })
