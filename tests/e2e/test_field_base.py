@@ -19,7 +19,7 @@ import pytest
 
 from tests.a11y import check_page
 from tests.e2e.conftest import IN_MY_GRID, make_photo
-from tests.e2e.helpers import go, outbox, sign_in, wait_outbox
+from tests.e2e.helpers import go, sign_in, wait_outbox
 from tests.live import LiveServer
 
 FAST_RETRY = {"wangge.retryBaseMs": "300"}
@@ -164,8 +164,11 @@ def test_offline_household_edit_newborn_visit_case_and_a_conflict(
     page.click("[data-test=save-visit]")
     page.wait_for_selector("[data-test=household]")
 
-    items = outbox(page)
-    assert [i["state"] for i in items if i["kind"] == "base"] == ["waiting"] * 3, items
+    wait_outbox(
+        page,
+        lambda xs: [i["state"] for i in xs if i["kind"] == "base"] == ["waiting"] * 3,
+        what="three base items waiting",
+    )
 
     # meanwhile, the same resident is changed through the API (the console's path)
     ddy = api("ddy")
