@@ -13,7 +13,7 @@ import { ApiError } from '@/shared/api'
 import { uuid4 } from '@/shared/uuid'
 import { setBaseVocabulary, type BaseVocabulary } from '@/shared/base'
 import type { Bundle, DueItem, Household, Place, Registration, Relation, Resident } from '@/shared/base'
-import { kvGet, kvSet, type OutboxItem } from './db'
+import { kvDelete, kvGet, kvSet, type OutboxItem } from './db'
 import type { NewPhoto } from './outbox'
 import { api, markExpired } from './session'
 import { db, getOutbox, noteNetwork, plain, state } from './store'
@@ -43,6 +43,13 @@ export async function loadBase(): Promise<void> {
     base.fetchedAt = stored.fetchedAt
     setBaseVocabulary(stored.bundle.vocabulary)
   }
+}
+
+/** Drop the phone's copy (signed out, or another account signed in). */
+export async function forgetBase(): Promise<void> {
+  base.bundle = null
+  base.fetchedAt = 0
+  if (db) await kvDelete(db, 'baseBundle')
 }
 
 let refreshing: Promise<boolean> | null = null

@@ -6,6 +6,7 @@ import { ApiClient, ApiError } from '@/shared/api'
 import type { User } from '@/shared/types'
 import { kvDelete, kvSet } from './db'
 import { refreshAll } from './cases'
+import { forgetBase } from './base'
 import { db, noteNetwork, plain, state } from './store'
 import { reloadOutbox, syncNow } from './sync'
 
@@ -59,6 +60,7 @@ async function setSession(u: User, csrf: string): Promise<void> {
     state.cases = []
     state.casesFetchedAt = 0
     await Promise.all([kvDelete(db, 'bootstrap'), kvDelete(db, 'grids'), kvDelete(db, 'casesMeta'), db.clear('cases'), db.clear('details')])
+    await forgetBase()
   }
   await reloadOutbox()
 }
@@ -106,4 +108,6 @@ export async function logout(): Promise<void> {
   state.session = null
   state.sessionExpired = false
   if (db) await kvDelete(db, 'session')
+  // residents' data does not stay on a phone nobody is signed in to (the outbox does)
+  await forgetBase()
 }
