@@ -7,6 +7,7 @@ no English half of a server message on a Chinese page.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,14 @@ from tests.e2e_console.english import EnglishGuard
 from tests.live import Api, LiveServer
 
 pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "base"  # gitignored
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"console-{name}.png"))
+
 
 _W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
@@ -73,6 +82,7 @@ def test_reveal_with_a_reason_is_logged_and_an_edit_conflict_is_shown(
     page.click("[data-test=reveal-submit]")
     page.wait_for_selector(f"[data-test=id-number]:has-text('{number}')")
     assert "13700001234" in page.inner_text("[data-test=phone]")
+    shot(page, "resident-revealed")
 
     # an edit on a version someone else changed meanwhile: shown, not overwritten
     page.click("[data-test=edit-resident]")
@@ -84,6 +94,7 @@ def test_reveal_with_a_reason_is_logged_and_an_edit_conflict_is_shown(
     )
     page.click("[data-test=save-resident]")
     page.wait_for_selector("[data-test=console-conflict]")
+    shot(page, "resident-conflict")
     assert live_server.query("SELECT name FROM residents WHERE id = ?", r["id"]) == [(r["name"],)]
     page.click("[data-test=overwrite]")
     page.wait_for_selector(f"[data-test=resident-name]:has-text('赵德民{tag}')")
@@ -100,6 +111,16 @@ def test_reveal_with_a_reason_is_logged_and_an_edit_conflict_is_shown(
     sup.wait_for_selector("[data-test=reads] tr[data-purpose=reveal]")
     row = sup.inner_text("[data-test=reads] tr[data-purpose=reveal]")
     assert "核实独居老人补贴材料" in row and "查看完整信息" in row
+    shot(sup, "reads")
+    sup.goto("/console/base/places")
+    sup.fill("input[name=q]", f"和平小区{tag}")
+    sup.click("button[type=submit]")
+    sup.click("[data-test=places] tr[data-place]")
+    sup.click("[data-test=place-detail] ~ section button[data-place]")
+    sup.click("[data-test=place-detail] ~ section button[data-place]")
+    sup.click("button[data-household]")
+    sup.wait_for_selector("[data-test=household-detail] tbody tr")
+    shot(sup, "places")
 
 
 def test_level_change_is_approved_by_another(
@@ -115,6 +136,7 @@ def test_level_change_is_approved_by_another(
     page = console("dcy", "/console/base/key-groups")
     guard = EnglishGuard(page)
     row = page.locator(f"[data-request='{req['request']['id']}']")
+    shot(page, "key-groups")
     row.locator("input").fill("同意，按周走访")
     row.locator("[data-test=approve]").click()
     page.wait_for_selector(f"[data-request='{req['request']['id']}']", state="detached")
