@@ -165,7 +165,7 @@ export function resident(id: number): ResidentView | null {
 
 /** The people of a household: the bundle's, with my edits and the people I added. */
 export function membersOf(householdId: number): ResidentView[] {
-  const out = (base.bundle?.residents ?? []).filter((r) => r.household_id === householdId).map(viewResident)
+  const out = peopleIn(householdId).map(viewResident)
   for (const i of overlay.value) {
     if (i.request?.method !== 'POST' || i.request.path !== '/base/residents' || i.payload.household_id !== householdId) continue
     if (i.state === 'sent' && i.baseResult?.id && out.some((r) => r.id === i.baseResult?.id)) continue
@@ -200,13 +200,32 @@ export function membersOf(householdId: number): ResidentView[] {
   return out.sort((a, b) => order.indexOf(a.relation) - order.indexOf(b.relation))
 }
 
+// indexes over the bundle (a worker's ~500 households, ~1,500 people): lookups stay O(1)
+const placeIndex = computed(() => new Map((base.bundle?.places ?? []).map((p) => [p.id, p])))
+const householdIndex = computed(() => new Map((base.bundle?.households ?? []).map((h) => [h.id, h])))
+const peopleIndex = computed(() => {
+  const m = new Map<number, Resident[]>()
+  for (const r of base.bundle?.residents ?? []) {
+    if (r.household_id == null) continue
+    const list = m.get(r.household_id) ?? []
+    list.push(r)
+    m.set(r.household_id, list)
+  }
+  return m
+})
+
 export function household(id: number): Household | null {
-  return base.bundle?.households.find((h) => h.id === id) ?? null
+  return householdIndex.value.get(id) ?? null
 }
 
 export function place(id: number | null | undefined): Place | null {
   if (id == null) return null
-  return base.bundle?.places.find((p) => p.id === id) ?? null
+  return placeIndex.value.get(id) ?? null
+}
+
+/** The people the phone's copy has in a household (without my pending changes). */
+export function peopleIn(householdId: number): Resident[] {
+  return peopleIndex.value.get(householdId) ?? []
 }
 
 /** "幸福小区 12号楼 1单元 301室" for a place, walking up its parents. */
@@ -244,7 +263,9 @@ export function buildings(): BuildingGroup[] {
   for (const [id, hs] of byPlace) {
     const p = place(id)
     if (!p) continue
-    out.push({ place: p, path: placePath(id), households: hs.sort((x, y) => placePath(x.place_id).localeCompare(placePath(y.place_id), 'zh-CN')) })
+    const paths = new Map(hs.map((h) => [h.id, placePath(h.place_id)]))
+    hs.sort((x, y) => (paths.get(x.id) ?? '').localeCompare(paths.get(y.id) ?? '', 'zh-CN', { numeric: true }))
+    out.push({ place: p, path: placePath(id), households: hs })
   }
   return out.sort((x, y) => x.path.localeCompare(y.path, 'zh-CN'))
 }
