@@ -59,6 +59,7 @@ from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.base_data import key_groups as kg
 from server.usecases.base_data import offline, organisations, places, residents, visits
+from server.usecases.base_data import overview as base_overview
 from server.usecases.errors import UseCaseError
 
 bp = Blueprint("base", __name__, url_prefix="/api/v1/base")
@@ -497,6 +498,37 @@ def visits_due(query: DueQuery) -> Response:
     """This week's visits: 本周应访 · 已访 · 逾期, and each key-group member's due day."""
     week = visits.due_this_week(context(), actor(), grid=query.grid)
     return jsonify(js.due_json(week))
+
+
+@bp.get("/overview")
+@operation(query=DueQuery, responses={200: "BaseOverview", 403: None})
+def overview(query: DueQuery) -> Response:
+    """Per grid of my jurisdiction: households, residents (registered/floating), key groups by
+    kind and level (sensitive kinds only for roles that may see them), this week's visits."""
+    ctx = context()
+    rows = base_overview.overview(ctx, actor(), grid=query.grid)
+    items = [
+        {
+            "grid_code": r.grid_code,
+            "community": js.region_json(ctx.db, r.community_id),
+            "households": r.households,
+            "residents": {"registered": r.registered, "floating": r.floating,
+                          "total": r.registered + r.floating},
+            "key_groups": {k: {str(lv): n for lv, n in sorted(v.items())}
+                           for k, v in sorted(r.key_groups.items())},
+            "visits": r.due,
+        }
+        for r in rows
+    ]  # fmt: skip
+    totals = {
+        "households": sum(r.households for r in rows),
+        "registered": sum(r.registered for r in rows),
+        "floating": sum(r.floating for r in rows),
+        "due": sum(r.due["due"] for r in rows),
+        "done": sum(r.due["done"] for r in rows),
+        "overdue": sum(r.due["overdue"] for r in rows),
+    }
+    return jsonify({"items": items, "totals": totals})
 
 
 # --- offline bundle and read log ---------------------------------------------------------------

@@ -42,6 +42,10 @@ def _region(db: Session, region_id: int | None) -> dict[str, Any] | None:
     return {"id": r.id, "code": r.code, "name": r.name} if r else None
 
 
+def region_json(db: Session, region_id: int | None) -> dict[str, Any] | None:
+    return _region(db, region_id)
+
+
 def _located(db: Session, row: Any) -> dict[str, Any]:
     return {
         "grid_code": row.grid_code,

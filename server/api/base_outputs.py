@@ -246,3 +246,17 @@ class ReadEntry(Out):
 class ReadPage(Out):
     items: list[ReadEntry]
     next_cursor: int | None
+
+
+class GridOverview(Out):
+    grid_code: str | None
+    community: RegionRef | None
+    households: int
+    residents: dict[str, int]
+    key_groups: dict[str, dict[str, int]] = Field(description="kind code → level → residents")
+    visits: DueCounts
+
+
+class BaseOverview(Out):
+    items: list[GridOverview]
+    totals: dict[str, int]

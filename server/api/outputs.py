@@ -404,6 +404,7 @@ MEDIA_TYPES: dict[str, str] = {"GridCollection": "application/geo+json"}
 
 # Base data (/api/v1/base): server/api/base_outputs.py
 from server.api.base_outputs import (  # noqa: E402, F401
+    BaseOverview,
     BaseVocabulary,
     DueWeek,
     EventAnswer,

@@ -581,8 +581,11 @@ def sees_sensitive(actor: Actor, row: Any) -> bool:
     the resident's grid, supervisors, and dispatchers of a town or community (the 综治 staff)
     in jurisdiction. Not county dispatchers (the command centre routes cases, it does not keep
     these registers), not admins (they run the system, not the people), not handlers."""
-    if not may_see_base(actor, row):
-        return False
+    return may_see_base(actor, row) and sees_sensitive_kinds(actor)
+
+
+def sees_sensitive_kinds(actor: Actor) -> bool:
+    """The role part of :func:`sees_sensitive` (for figures over the actor's jurisdiction)."""
     if actor.role == wf.Role.DISPATCHER:
         return actor.region_level in ("town", "community")
     return actor.role in (wf.Role.GRID_WORKER, wf.Role.SUPERVISOR)
@@ -719,6 +722,7 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
             ("base.list_visits", "GET"),
             ("base.visits_due", "GET"),
             ("base.list_level_requests", "GET"),
+            ("base.overview", "GET"),
         )
     },
     **{

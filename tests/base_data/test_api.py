@@ -17,7 +17,7 @@ from server.models import PersonalDataRead, Resident
 from server.usecases import policy
 from tests import factories as f
 from tests.base_data.world import Base, credit_code, id_number
-from tests.workflow.world import G1, GB, IN_G1, World
+from tests.workflow.world import G1, G2, G3, GB, IN_G1, World
 
 ROLES = ("wg1", "wg2", "disp", "dispt", "sup", "h1", "admin", "wgb", "dispb", "supb")
 BW = tuple[World, Base]
@@ -481,3 +481,22 @@ def test_a_visit_photo_is_seen_by_whoever_sees_the_visit(bw: BW) -> None:
     again = client(w, "wg1").post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
         "household_id": base.households["G1"], "photos": [key]})  # fmt: skip
     assert again.status_code == 400 and "photos" in again.get_json()["fields"]
+
+
+def test_the_overview_counts_per_grid(bw: BW) -> None:
+    w, _base = bw
+    sup = client(w, "sup").get("/api/v1/base/overview").get_json()
+    by_grid = {i["grid_code"]: i for i in sup["items"]}
+    assert set(by_grid) == {G1, G2, G3}
+    g1 = by_grid[G1]
+    assert g1["households"] == 1 and g1["residents"] == {"registered": 1, "floating": 0, "total": 1}
+    assert g1["key_groups"] == {"community_correction": {"1": 1}, "elderly_alone": {"2": 1}}
+    assert g1["visits"] == {"due": 2, "done": 2, "overdue": 0}
+    assert sup["totals"]["households"] == 3
+    # A county dispatcher does not see sensitive kinds; a grid worker only their grid.
+    disp = client(w, "disp").get(f"/api/v1/base/overview?grid={G1}").get_json()
+    assert disp["items"][0]["key_groups"] == {"elderly_alone": {"2": 1}}
+    assert [
+        i["grid_code"] for i in client(w, "wg1").get("/api/v1/base/overview").get_json()["items"]
+    ] == [G1]
+    assert client(w, "supb").get("/api/v1/base/overview").get_json()["totals"]["households"] == 1

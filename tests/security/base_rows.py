@@ -96,6 +96,17 @@ def _items_visible(model: Any) -> Callable[[Any, str, str, TestResponse], str | 
     return check
 
 
+def _grids_visible(env: Any, who: str, obj: str, resp: TestResponse) -> str | None:
+    """The overview's grids are the actor's: a grid worker's own, a region's inside it."""
+    actor = env.actor(who)
+    seen = {i["grid_code"] for i in (resp.get_json() or {}).get("items", [])}
+    allowed = set()
+    for name, (code, _, _) in GRIDS.items():
+        if policy.may_see_base(actor, _row(env, Resident, env.base.residents[name])):
+            allowed.add(code)
+    return f"grids outside the jurisdiction: {sorted(seen - allowed)}" if seen - allowed else None
+
+
 def _get(path: str, ids: str) -> Callable[[Any, str, str], TestResponse]:
     return lambda env, who, obj: env.clients[who].get(path.format(getattr(env.base, ids)[obj]))
 
@@ -382,4 +393,5 @@ def rows(Row: Any) -> dict[tuple[str, str], Any]:
         ("base.visits_due", "GET"): Row(none, _list("/api/v1/base/visits/due"), _ok),
         ("base.offline_bundle", "GET"): Row(none, _list("/api/v1/base/offline"), _ok),
         ("base.read_log", "GET"): Row(none, _list("/api/v1/base/reads"), _ok),
+        ("base.overview", "GET"): Row(none, _list("/api/v1/base/overview"), _ok, _grids_visible),
     }

@@ -441,6 +441,27 @@ export interface paths {
         patch: operations["base.update_organisation.patch"];
         trace?: never;
     };
+    "/api/v1/base/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per grid of my jurisdiction: households, residents (registered/floating), key groups by
+         * @description Per grid of my jurisdiction: households, residents (registered/floating), key groups by
+         *         kind and level (sensitive kinds only for roles that may see them), this week's visits.
+         */
+        get: operations["base.overview.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/base/places": {
         parameters: {
             query?: never;
@@ -1352,6 +1373,17 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** BaseOverview */
+        BaseOverview: {
+            /** Items */
+            items: components["schemas"]["GridOverview"][];
+            /** Totals */
+            totals: {
+                [key: string]: number;
+            };
+        } & {
+            [key: string]: unknown;
+        };
         /** BasePlace */
         BasePlace: {
             /** Address */
@@ -2032,6 +2064,30 @@ export interface components {
              * @constant
              */
             type: "FeatureCollection";
+        } & {
+            [key: string]: unknown;
+        };
+        /** GridOverview */
+        GridOverview: {
+            community: components["schemas"]["RegionRef"] | null;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Households */
+            households: number;
+            /**
+             * Key Groups
+             * @description kind code → level → residents
+             */
+            key_groups: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** Residents */
+            residents: {
+                [key: string]: number;
+            };
+            visits: components["schemas"]["DueCounts"];
         } & {
             [key: string]: unknown;
         };
@@ -5415,6 +5471,55 @@ export interface operations {
             };
             /** @description Request too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base.overview.get": {
+        parameters: {
+            query?: {
+                grid?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BaseOverview"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
