@@ -509,25 +509,30 @@ def overview(query: DueQuery) -> Response:
     rows = base_overview.overview(ctx, actor(), grid=query.grid)
     items = [
         {
+            "code": r.grid_code,
+            "name": r.grid_code,
             "grid_code": r.grid_code,
             "community": js.region_json(ctx.db, r.community_id),
             "households": r.households,
-            "residents": {"registered": r.registered, "floating": r.floating,
-                          "total": r.registered + r.floating},
-            "key_groups": {k: {str(lv): n for lv, n in sorted(v.items())}
-                           for k, v in sorted(r.key_groups.items())},
-            "visits": r.due,
+            "residents": r.registered + r.floating,
+            "registered": r.registered,
+            "floating": r.floating,
+            "key_groups": sum(n for v in r.key_groups.values() for n in v.values()),
+            "key_groups_by_kind": {k: {str(lv): n for lv, n in sorted(v.items())}
+                                   for k, v in sorted(r.key_groups.items())},
+            "visits_due": r.due["due"],
+            "visits_done": r.due["done"],
+            "visits_overdue": r.due["overdue"],
         }
         for r in rows
     ]  # fmt: skip
-    totals = {
-        "households": sum(r.households for r in rows),
-        "registered": sum(r.registered for r in rows),
-        "floating": sum(r.floating for r in rows),
-        "due": sum(r.due["due"] for r in rows),
-        "done": sum(r.due["done"] for r in rows),
-        "overdue": sum(r.due["overdue"] for r in rows),
-    }
+    keys = ("households", "residents", "registered", "floating", "key_groups", "visits_due",
+            "visits_done", "visits_overdue")  # fmt: skip
+    totals: dict[str, int] = {k: 0 for k in keys}
+    for item in items:
+        for k in keys:
+            value = item[k]
+            totals[k] += value if isinstance(value, int) else 0
     return jsonify({"items": items, "totals": totals})
 
 

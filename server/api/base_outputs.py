@@ -252,9 +252,16 @@ class GridOverview(Out):
     grid_code: str | None
     community: RegionRef | None
     households: int
-    residents: dict[str, int]
-    key_groups: dict[str, dict[str, int]] = Field(description="kind code → level → residents")
-    visits: DueCounts
+    residents: int
+    registered: int
+    floating: int
+    key_groups: int
+    key_groups_by_kind: dict[str, dict[str, int]] = Field(
+        description="kind code → level → residents"
+    )
+    visits_due: int = Field(description="本周应访 (due, done and overdue)")
+    visits_done: int
+    visits_overdue: int
 
 
 class BaseOverview(Out):

@@ -2070,24 +2070,36 @@ export interface components {
         /** GridOverview */
         GridOverview: {
             community: components["schemas"]["RegionRef"] | null;
+            /** Floating */
+            floating: number;
             /** Grid Code */
             grid_code: string | null;
             /** Households */
             households: number;
+            /** Key Groups */
+            key_groups: number;
             /**
-             * Key Groups
+             * Key Groups By Kind
              * @description kind code → level → residents
              */
-            key_groups: {
+            key_groups_by_kind: {
                 [key: string]: {
                     [key: string]: number;
                 };
             };
+            /** Registered */
+            registered: number;
             /** Residents */
-            residents: {
-                [key: string]: number;
-            };
-            visits: components["schemas"]["DueCounts"];
+            residents: number;
+            /** Visits Done */
+            visits_done: number;
+            /**
+             * Visits Due
+             * @description 本周应访 (due, done and overdue)
+             */
+            visits_due: number;
+            /** Visits Overdue */
+            visits_overdue: number;
         } & {
             [key: string]: unknown;
         };
