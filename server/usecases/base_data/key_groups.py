@@ -3,6 +3,7 @@ approved by the community or town."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,10 @@ from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+log = logging.getLogger("wangge.admin")
+#: The built-in kinds that are sensitive by law and practice: their flag cannot be lowered.
+BUILTIN_SENSITIVE = frozenset(k.code for k in bd.BUILTIN_KINDS if k.sensitive)
 
 
 def ensure_builtin(ctx: Context) -> None:
@@ -93,6 +98,10 @@ def create_kind(ctx: Context, actor: Actor, body: dict[str, Any]) -> KeyGroupKin
     )
     ctx.db.add(kind)
     ctx.db.commit()
+    log.info(
+        "admin %s created key-group kind %s (%s, sensitive=%s)",
+        actor.id, kind.id, kind.code, kind.sensitive,
+    )  # fmt: skip
     return kind
 
 
@@ -101,6 +110,23 @@ def update_kind(ctx: Context, actor: Actor, kind_id: int, body: dict[str, Any]) 
     if kind is None:
         raise NotFound("未找到 / no such kind")
     c.check_version(kind, body.get("base_version"))
+    before = {"name": kind.name, "sensitive": kind.sensitive, "active": kind.active,
+              "levels": kind.levels}  # fmt: skip
+    if (
+        "sensitive" in body
+        and not body["sensitive"]
+        and kind.sensitive
+        and (kind.builtin or kind.code in BUILTIN_SENSITIVE)
+    ):
+        log.warning(
+            "admin %s tried to lower the sensitive flag of built-in kind %s (%s): refused",
+            actor.id, kind.id, kind.code,
+        )  # fmt: skip
+        raise Conflict(
+            "内置敏感人群类别不能改为非敏感 / a built-in sensitive kind stays sensitive",
+            code="builtin_sensitive",
+            fields={"sensitive": "a built-in sensitive kind stays sensitive"},
+        )
     if "name" in body:
         kind.name = c.text(body["name"], "name", 100, required=True)
     if "sensitive" in body:
@@ -111,6 +137,11 @@ def update_kind(ctx: Context, actor: Actor, kind_id: int, body: dict[str, Any]) 
         kind.levels = _levels(body["levels"])
     kind.version += 1
     ctx.db.commit()
+    changed = {k: (v, getattr(kind, k)) for k, v in before.items() if getattr(kind, k) != v}
+    log.info(
+        "admin %s updated key-group kind %s (%s) to version %s: %s",
+        actor.id, kind.id, kind.code, kind.version, changed,
+    )  # fmt: skip
     return kind
 
 

