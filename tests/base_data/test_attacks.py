@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from server.models import KeyGroupKindRow
 from tests.base_data.test_api import BW, client
+from tests.base_data.world import id_number
 
 K = "/api/v1/base/kinds"
 
@@ -46,3 +47,30 @@ def test_a_builtin_sensitive_kind_stays_sensitive_and_kind_changes_are_logged(
     lines = [r.getMessage() for r in caplog.records if r.name == "wangge.admin"]
     assert any("community_correction" in m and "refused" in m for m in lines), lines
     assert any("updated key-group kind" in m and "社区矫正" in m for m in lines), lines
+
+
+def test_a_stale_edit_is_no_oracle_for_the_phone_or_identity_number(
+    any_bw: BW, caplog: pytest.LogCaptureFixture
+) -> None:
+    w, base = any_bw
+    rid = base.residents["G1"]
+    wg1 = client(w, "wg1")
+    v = wg1.get(f"/api/v1/base/residents/{rid}").get_json()["resident"]["version"]
+    moved = wg1.patch(f"/api/v1/base/residents/{rid}", json={"base_version": v, "name": "张改"})
+    assert moved.status_code == 200
+    path = f"/api/v1/base/residents/{rid}"
+    with caplog.at_level(logging.WARNING, logger="wangge.base"):
+        for field, true, false in (
+            ("phone", base.phones["G1"], "13900000000"),
+            ("id_number", base.id_numbers["G1"], id_number(333)),
+        ):
+            answers = {
+                wg1.patch(path, json={"base_version": v, field: value}).status_code
+                for value in (true, false)
+            }
+            assert answers == {409}, (field, answers)
+    lines = [r.getMessage() for r in caplog.records if r.name == "wangge.base"]
+    assert sum(f"resident {rid}" in m for m in lines) == 4, lines
+    # A re-sent edit of plain fields only is still no conflict.
+    same = wg1.patch(path, json={"base_version": v, "name": "张改"})
+    assert same.status_code == 200 and same.get_json()["resident"]["version"] == v + 1
