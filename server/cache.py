@@ -3,7 +3,7 @@
 What is cached, per database and per *topic* (``cache_epochs``, migration 0007):
 
 - ``reference``: regions, grids, categories, departments (without geometry), the grid locator
-  (``server.usecases.locating``);
+  (``server.usecases.locating``), stage limits and card thresholds (``server.usecases.stages``);
 - ``people``: the actor built from a user (region, grid assignments), users' display names;
 - ``calendar``: the statutory calendar (``server.usecases.calendar``).
 
@@ -36,12 +36,14 @@ from server.models import (
     CalendarChange,
     CalendarEntry,
     CalendarYear,
+    CardThresholdRow,
     Category,
     Department,
     Grid,
     GridAssignment,
     GridPlan,
     Region,
+    StageLimitRow,
     User,
 )
 
@@ -52,7 +54,7 @@ Bind = Session | Connection
 
 #: The tables of each topic (the triggers of migration 0007 say the same for the database).
 TOPICS: dict[str, tuple[type, ...]] = {
-    "reference": (Region, Grid, GridPlan, Category, Department),
+    "reference": (Region, Grid, GridPlan, Category, Department, StageLimitRow, CardThresholdRow),
     "people": (User, GridAssignment),
     "calendar": (CalendarYear, CalendarEntry, CalendarChange),
 }
@@ -145,6 +147,16 @@ class Reference:
         self.categories = rows(Category)
         self.departments = rows(Department)
         self.category_codes = {c.code: c for c in self.categories.values()}
+        #: (category_code, urgency, level, stage) -> (limit_value, limit_unit); "" = every
+        self.stage_limits: dict[tuple[str, str, str, str], tuple[float, str]] = {
+            (r.category_code, r.urgency, r.level, r.stage): (r.limit_value, r.limit_unit)
+            for r in db.execute(select(*StageLimitRow.__table__.c))  # type: ignore[attr-defined]
+        }
+        #: stage -> (yellow_days, red_days), the stored ones only
+        self.card_thresholds: dict[str, tuple[int, int]] = {
+            r.stage: (r.yellow_days, r.red_days)
+            for r in db.execute(select(*CardThresholdRow.__table__.c))  # type: ignore[attr-defined]
+        }
         #: grid code -> the region paths of its communities (any plan version)
         self.community_paths: dict[str, set[str]] = {}
         for g in self.grids.values():

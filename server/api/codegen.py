@@ -41,6 +41,9 @@ _TS_NAMES = {
     "ratings": ("RATINGS", "RatingName", "Rating"),
     "urgencies": ("URGENCIES", "UrgencyName", "Urgency"),
     "sources": ("SOURCES", "SourceName", "Source"),
+    "stages": ("STAGES", "StageName", "Stage"),
+    "lights": ("LIGHTS", "LightName", "Light"),
+    "cards": ("CARDS", "CardName", "Card"),
 }
 
 

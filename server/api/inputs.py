@@ -36,6 +36,9 @@ from server.api.edge import (
 from server.domain.fields import Rating as RatingName
 from server.domain.fields import Urgency as UrgencyName
 from server.domain.sources import Source as SourceName
+from server.domain.stages import Card as CardName
+from server.domain.stages import Light as LightName
+from server.domain.stages import Stage as StageName
 from server.domain.vocabulary import names
 from server.domain.workflow import Action
 from server.domain.workflow import Role as RoleName
@@ -106,6 +109,9 @@ State = Annotated[str, _member_of(StateName), _enum_schema(StateName)]
 Source = Annotated[str, _member_of(SourceName), _enum_schema(SourceName)]
 ActionName = Annotated[str, _member_of(Action), _enum_schema(Action)]
 Role = Annotated[str, _member_of(RoleName), _enum_schema(RoleName)]
+Stage = Annotated[str, _member_of(StageName), _enum_schema(StageName)]
+Light = Annotated[str, _member_of(LightName), _enum_schema(LightName)]
+Card = Annotated[str, _member_of(CardName), _enum_schema(CardName)]
 PhotoIds = Annotated[list[UuidText], Field(max_length=20)]
 
 
@@ -131,6 +137,11 @@ class ReportBody(TolerantBody):
     caller_name: Annotated[Text, Field(max_length=100)] | None = None
     caller_phone: Annotated[Text, Field(max_length=32)] | None = None
     contact_email: Annotated[Text, Field(max_length=200)] | None = None
+    deadline: Annotated[Text, Field(max_length=40)] | None = Field(
+        None,
+        description="an explicit deadline for handling, applied at dispatch: ISO 8601 with an "
+        "offset, in the future; overrides the category's limit (a 12345 ticket's 办理时限)",
+    )
 
 
 class ActionBody(TolerantBody):
@@ -150,6 +161,11 @@ class ActionBody(TolerantBody):
     rating: Rating | None = None
     duplicate_of: Id | None = None
     grid_code: GridCode | None = Field(None, description="assign_grid: the grid to put the case on")
+    deadline: Annotated[Text, Field(max_length=40)] | None = Field(
+        None,
+        description="dispatch: an explicit deadline, ISO 8601 with an offset, in the future; "
+        "overrides the category's limit (a leader's date)",
+    )
     hours: Annotated[Number, Field(gt=0, le=8760)] | None = None
     days: Annotated[int, Field(ge=1, le=365)] | None = None
     photos: PhotoIds | None = None

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from server.api.edge import Out
-from server.api.inputs import ActionName, Rating, Role, Source, State, Urgency
+from server.api.inputs import ActionName, Card, Light, Rating, Role, Source, Stage, State, Urgency
 
 Ident = int
 NullableStr = str | None
@@ -36,6 +36,23 @@ class Ref(Out):
 class UserRef(Out):
     id: Ident
     display_name: str
+
+
+class CaseStage(Out):
+    """The stage a case is in (受理/派遣/处置/核查), its clock, traffic light and card."""
+
+    stage: Stage
+    label: str
+    label_en: str
+    started_at: str | None
+    due_at: str | None
+    natural_time: bool = Field(description="the limit counts natural time (else office time)")
+    used: float | None = Field(description="share of the limit used (1.0 at the due time)")
+    light: Light | None = Field(
+        description="green under 80% of the limit, yellow to 100%, red past it"
+    )
+    card: Card | None = Field(description="督办 card raised by the sweep")
+    card_label: str | None
 
 
 class Case(Out):
@@ -61,6 +78,10 @@ class Case(Out):
     urgency: Urgency
     department: Ref | None
     deadline_at: str | None
+    fixed_deadline_at: str | None = Field(
+        None, description="a deadline set from outside (filing or dispatch): overrides the limit"
+    )
+    stage: CaseStage | None = Field(None, description="null when suspended or finished")
     overdue: bool
     time_left_hours: float | None
     self_handled: bool
@@ -178,6 +199,7 @@ class RuleRow(Out):
     fail_to_state: State | None
     requires_on_fail: list[str]
     restores_previous: bool
+    by_system: bool = Field(False, description="the system takes it too (the 督办 sweep)")
 
 
 class Workflow(Out):
@@ -190,6 +212,9 @@ class Workflow(Out):
     ratings: dict[Rating, Label]
     urgencies: dict[Urgency, Label]
     sources: dict[Source, Label]
+    stages: dict[Stage, Label]
+    lights: dict[Light, Label]
+    cards: dict[Card, Label]
     open_states: list[State]
     rules: list[RuleRow]
 

@@ -12,7 +12,7 @@ from server import cache
 from server.domain import workflow as wf
 from server.domain.workflow import state_labels
 from server.models import Attachment, Incident, IncidentEvent, User
-from server.usecases import policy
+from server.usecases import policy, stages
 from server.usecases.context import Actor, Context
 from server.usecases.photos import sees_gps
 from server.usecases.scope import mask_name, mask_phone, sees_caller_phone
@@ -166,6 +166,8 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "urgency": case.urgency,
         "department": _ref(look.department(case.department_id), "id", "name"),
         "deadline_at": iso(case.deadline_at),
+        "fixed_deadline_at": iso(case.fixed_deadline_at),
+        "stage": _stage(ctx, case),
         "overdue": overdue,
         "time_left_hours": time_left,
         "self_handled": case.self_handled,
@@ -182,6 +184,13 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "allowed_actions": offered,
         "allowed_next": policy.allowed_next(actor, case, offered),
     }
+
+
+def _stage(ctx: Context, case: Incident) -> dict[str, Any] | None:
+    view = stages.stage_json(ctx, case)
+    if view is not None:
+        view["started_at"], view["due_at"] = iso(view["started_at"]), iso(view["due_at"])
+    return view
 
 
 def photo_json(att: Attachment, who: Actor) -> dict[str, Any]:

@@ -75,7 +75,17 @@ def _needs_schema(command: click.Command) -> None:
 
 
 def register(app: Flask) -> None:
-    from server.cli import calendar, catalog, database, demo, grids, metrics, open311, users
+    from server.cli import (
+        calendar,
+        cases,
+        catalog,
+        database,
+        demo,
+        grids,
+        metrics,
+        open311,
+        users,
+    )
 
     app.cli.add_command(database.group)
     for group in (grids.group, catalog.group, users.group, demo.group, open311.group):
@@ -85,6 +95,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(metrics.group)
     _guard(calendar.group)
     app.cli.add_command(calendar.group)
+    _guard(cases.group)
+    app.cli.add_command(cases.group)
 
 
 def _guard(group: AppGroup) -> None:

@@ -17,12 +17,14 @@ rules table and the docs show; payload keys are what the API receives.
 | `urgency`      | `urgency`             | `normal` or `urgent` (default `normal`)                |
 | `duplicate_of` | `duplicate_of`        | positive int or non-blank string case id               |
 | `grid`         | `grid_code`           | a grid code: 15 digits (docs/geo.md)                   |
+| `deadline`     | `deadline`            | ISO 8601 date-time with an offset (in the future)      |
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -74,6 +76,7 @@ TOKEN_LABELS: dict[str, tuple[str, str]] = {
     "urgency": ("紧急程度", "urgency"),
     "duplicate_of": ("重复案件", "duplicate of"),
     "grid": ("网格", "grid"),
+    "deadline": ("办理时限", "deadline"),
 }
 
 
@@ -195,6 +198,32 @@ def _grid_code(payload: Mapping[str, Any], required: bool) -> None:
         raise InvalidField("grid_code", "must be a 15-digit grid code", "必须是 15 位网格编码")
 
 
+def parse_deadline(value: Any) -> datetime:
+    """An explicit deadline: ISO 8601 with a time-zone offset (``Z`` or ``+08:00``), as an
+    aware datetime; :class:`InvalidField` otherwise. Whether it is in the future is the
+    caller's check (it knows the time)."""
+    if not isinstance(value, str):
+        raise InvalidField("deadline", "must be an ISO 8601 date-time", "必须是 ISO 8601 时间")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidField(
+            "deadline", "must be an ISO 8601 date-time", "必须是 ISO 8601 时间"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise InvalidField(
+            "deadline", "needs a time zone offset (e.g. +08:00)", "需带时区（如 +08:00）"
+        )
+    if not 2000 <= parsed.year <= 2100:
+        raise InvalidField("deadline", "must be a year 2000–2100", "年份应在 2000–2100 之间")
+    return parsed
+
+
+def _deadline(payload: Mapping[str, Any], required: bool) -> None:
+    if _given(payload, "deadline", "deadline", required):
+        parse_deadline(payload["deadline"])
+
+
 VALIDATORS: dict[str, Callable[[Mapping[str, Any], bool], None]] = {
     "reason": _text("reason", MAX_REASON),
     "note": _text("note", MAX_NOTE),
@@ -207,6 +236,7 @@ VALIDATORS: dict[str, Callable[[Mapping[str, Any], bool], None]] = {
     "urgency": _choice("urgency", Urgency),
     "duplicate_of": _identifier("duplicate_of", "duplicate_of"),
     "grid": _grid_code,
+    "deadline": _deadline,
 }
 
 TOKENS = frozenset(VALIDATORS)

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from .fields import RATING_LABELS, URGENCY_LABELS, Rating, Urgency
 from .sources import SOURCE_LABELS, Source
+from .stages import CARD_LABELS, LIGHT_LABELS, STAGE_LABELS, Card, Light, Stage
 from .workflow import ROLE_LABELS, RULES, STATE_LABELS, TERMINAL_STATES, Action, Role, State
 
 __all__ = ["KINDS", "kind_labels", "labels", "names", "sql_in"]
@@ -28,6 +29,9 @@ KINDS: dict[str, tuple[type[StrEnum], dict[str, tuple[str, str]]]] = {
     "ratings": (Rating, {r.value: zh_en for r, zh_en in RATING_LABELS.items()}),
     "urgencies": (Urgency, {u.value: zh_en for u, zh_en in URGENCY_LABELS.items()}),
     "sources": (Source, {s.value: zh_en for s, zh_en in SOURCE_LABELS.items()}),
+    "stages": (Stage, {s.value: zh_en for s, zh_en in STAGE_LABELS.items()}),
+    "lights": (Light, {s.value: zh_en for s, zh_en in LIGHT_LABELS.items()}),
+    "cards": (Card, {s.value: zh_en for s, zh_en in CARD_LABELS.items()}),
 }
 for _kind, (_enum, _labels) in KINDS.items():
     assert list(_labels) == [m.value for m in _enum], f"{_kind}: one label per name, in order"

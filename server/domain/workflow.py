@@ -33,6 +33,7 @@ __all__ = [
     "RULES",
     "RULES_BY_ACTION",
     "STATE_LABELS",
+    "SYSTEM",
     "TERMINAL_STATES",
     "WORKING_STATES",
     "Action",
@@ -79,6 +80,11 @@ class Role(StrEnum):
 
 
 ROLE_NAMES: tuple[str, ...] = tuple(r.value for r in Role)
+
+#: The actor role of what the system does by itself (the sweep's automatic 督办 cards, a rule
+#: with ``by_system``). Not a :class:`Role`: nobody signs in as it (as ``open311`` names its
+#: integration, server/domain/sources.py).
+SYSTEM = "system"
 
 
 class Action(StrEnum):
@@ -144,6 +150,8 @@ class Rule:
     ``decision``: the yes/no payload token (``passed``/``approved``) that picks the outcome;
     when it is false the case goes to ``fail_to_state`` (if set) and ``requires_on_fail`` apply.
     ``restores_previous``: the case returns to the state it was suspended from (resume).
+    ``by_system``: the system takes it too, by itself, with the actor role :data:`SYSTEM`
+    (supervise: the sweep's yellow and red cards, server/usecases/stages.py).
     """
 
     action: Action
@@ -158,6 +166,7 @@ class Rule:
     fail_to_state: State | None = None
     requires_on_fail: frozenset[str] = frozenset()
     restores_previous: bool = False
+    by_system: bool = False
 
     def __post_init__(self) -> None:
         unknown = (self.requires | self.optional | self.requires_on_fail) - TOKENS
@@ -197,7 +206,7 @@ RULES: tuple[Rule, ...] = (
     Rule(Action.REJECT, _r(_D), _s(State.REPORTED), State.REJECTED, _t("reason"),
          "不予立案", "Reject", optional=_t("duplicate_of", "note")),
     Rule(Action.DISPATCH, _r(_D), _s(State.ACCEPTED), State.DISPATCHED, _t("department"),
-         "派遣", "Dispatch", optional=_t("urgency", "note")),
+         "派遣", "Dispatch", optional=_t("urgency", "note", "deadline")),
     Rule(Action.SIGN, _r(_H), _s(State.DISPATCHED), State.IN_PROGRESS, _t(),
          "签收", "Sign for", optional=_t("note")),
     Rule(Action.RETURN, _r(_H), WORKING_STATES, State.ACCEPTED, _t("reason"),
@@ -217,7 +226,7 @@ RULES: tuple[Rule, ...] = (
     Rule(Action.RESUME, _r(_D), _s(State.SUSPENDED), None, _t(),
          "解除挂账", "Resume", optional=_t("note"), restores_previous=True),
     Rule(Action.SUPERVISE, _r(_D, _S), OPEN_STATES | {State.SUSPENDED}, None, _t("note"),
-         "督办", "Supervise"),
+         "督办", "Supervise", by_system=True),
     Rule(Action.RATE, _r(_G, _D), _s(State.CLOSED), None, _t("rating"),
          "评价/回访", "Rate", optional=_t("note")),
     Rule(Action.REOPEN, _r(_D), _s(State.CLOSED), State.ACCEPTED, _t("reason"),
@@ -383,6 +392,7 @@ def rules_table() -> list[dict[str, Any]]:
             "fail_to_state": None if r.fail_to_state is None else r.fail_to_state.value,
             "requires_on_fail": sorted(r.requires_on_fail),
             "restores_previous": r.restores_previous,
+            "by_system": r.by_system,
         }
         for r in RULES
     ]
@@ -414,7 +424,7 @@ def rule_row(r: Rule) -> str:
     cells = [
         f"`{r.action.value}`",
         f"{r.label_zh} {r.label_en}",
-        ", ".join(_ordered_roles(r.roles)),
+        ", ".join(_ordered_roles(r.roles) + ([SYSTEM] if r.by_system else [])),
         from_cell,
         _to_cell(r),
         _requires_cell(r),

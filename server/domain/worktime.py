@@ -472,6 +472,41 @@ class WorkCalendar:
             day = self.next_workday(day)
             secs = 0
 
+    def sub_work_micros(self, end: datetime, micros: int) -> datetime:
+        """The latest instant ``t`` with ``work_micros_between(t, end) >= micros``: the inverse of
+        :meth:`add_work_micros`, walking back (the sweep's "overdue by n working days" cut-off:
+        a stage due at or before it is overdue by at least that much office time)."""
+        _require_aware(end, "end")
+        if micros < 0:
+            raise ValueError("micros must be >= 0")
+        if micros == 0:
+            return end
+        remaining = micros
+        day, secs = self._local(end)
+        while True:
+            if self.is_workday(day):
+                for a, b in reversed(self._spans):
+                    if a >= secs:
+                        continue
+                    stop = min(secs, b)
+                    if remaining <= stop - a:
+                        return self._at(day, stop - remaining, end)
+                    remaining -= stop - a
+                # whole workdays back in one step, keeping at least a part for the last day
+                whole = -(-remaining // self._day_us) - 1
+                for _ in range(whole):
+                    day = self.previous_workday(day)
+                remaining -= whole * self._day_us
+            day = self.previous_workday(day)
+            secs = US_PER_DAY
+
+    def previous_workday(self, day: date) -> date:
+        """The last workday strictly before ``day``."""
+        day -= timedelta(days=1)
+        while not self.is_workday(day):
+            day -= timedelta(days=1)
+        return day
+
     def _skip_workdays(self, day: date, count: int) -> date:
         """The ``count``-th workday after ``day`` (``day`` itself when count is 0)."""
         for _ in range(count):

@@ -23,6 +23,7 @@ from server.models.metric_events import MetricEvent
 from server.models.open311 import ApiKey, Open311Request
 from server.models.people import Department, LoginAttempt, SignIn, User
 from server.models.scorecard_configs import ScorecardConfig
+from server.models.stages import CardThresholdRow, StageLimitRow
 
 __all__ = [
     "DUTIES",
@@ -33,6 +34,7 @@ __all__ = [
     "CalendarChange",
     "CalendarEntry",
     "CalendarYear",
+    "CardThresholdRow",
     "Category",
     "Department",
     "Grid",
@@ -57,6 +59,7 @@ __all__ = [
     "Resident",
     "ScorecardConfig",
     "SignIn",
+    "StageLimitRow",
     "User",
     "Visit",
 ]

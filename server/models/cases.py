@@ -49,6 +49,8 @@ class Incident(Base):
         Index("ix_incidents_town_state_deadline", "town_id", "state", "deadline_at"),
         Index("ix_incidents_community_state_deadline", "community_id", "state", "deadline_at"),
         Index("ix_incidents_county_updated", "county_id", "updated_at"),
+        # The sweep: open stages past a cut-off (finished cases have no stage_due_at).
+        Index("ix_incidents_stage_due", "stage_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +93,15 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_event_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The current stage's clock (server.domain.stages; the stage itself follows the state):
+    # when it started, when it is due, whether it runs on natural time, the card it holds.
+    stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stage_natural: Mapped[bool] = mapped_column(Boolean, default=False)
+    stage_card: Mapped[str | None] = mapped_column(String(8))
+    # A deadline set from outside (a 12345 ticket's 办理时限, a leader's date): the handle
+    # stage's deadline at every dispatch instead of the category's limit.
+    fixed_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Optimistic locking: every UPDATE checks ``version`` (a concurrent writer loses with
     # StaleDataError). The use cases bump it by exactly one per event themselves.

@@ -242,6 +242,7 @@ class NewRequest:
     contact_email: str
     account_id: str
     device_id: str
+    deadline: str = ""  # expected_datetime sent with the request: an explicit deadline
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -312,6 +313,8 @@ def file(ctx: Context, key: ApiKey, req: NewRequest) -> Incident:
     }
     if req.lon is not None and req.lat is not None:
         body.update(lon=req.lon, lat=req.lat)
+    if req.deadline:
+        body["deadline"] = req.deadline
     row = Open311Request(
         api_key_id=key.id,
         service_code=req.service.code,

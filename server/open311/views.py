@@ -385,6 +385,9 @@ def _parse_post(svc: sv.Service) -> sr.NewRequest:
     phone = _limited("phone", 32, problems)
     account_id = _limited("account_id", 100, problems)
     device_id = _limited("device_id", 100, problems)
+    # An extension of GeoReport v2: the 办理时限 a hotline ticket arrives with (the same name
+    # as the answer's expected_datetime), W3C/ISO 8601 with an offset.
+    deadline = _limited("expected_datetime", 40, problems)
     if problems:
         raise Open311Error(400, *problems)
     return sr.NewRequest(
@@ -400,6 +403,7 @@ def _parse_post(svc: sv.Service) -> sr.NewRequest:
         contact_email=email,
         account_id=account_id,
         device_id=device_id,
+        deadline=deadline,
     )
 
 

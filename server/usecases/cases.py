@@ -27,10 +27,12 @@ from server import cache
 from server.domain import sources
 from server.domain import workflow as wf
 from server.domain.errors import DomainError
-from server.domain.worktime import TimeLimit, TimeUnit, dispatch_deadline, extend
+from server.domain.fields import parse_deadline
+from server.domain.stages import Stage, stage_of
+from server.domain.worktime import TimeLimit, TimeUnit, deadline, extend
 from server.metrics import projection
 from server.models import Attachment, Grid, GridPlan, Incident, IncidentEvent, Rating, Region
-from server.usecases import grid_locator, photos, policy
+from server.usecases import grid_locator, photos, policy, stages
 from server.usecases.context import Actor, Context
 from server.usecases.errors import (
     Conflict,
@@ -126,6 +128,37 @@ def _point(body: dict[str, Any]) -> tuple[float | None, float | None]:
                 fields={"lon": "outside China", "lat": "outside China"},
             )
     return lon, lat
+
+
+#: Actions after which the stage clock starts again although the stage may be the same.
+_RESTART = frozenset({wf.Action.DISPATCH, wf.Action.RESUME})
+#: How far ahead an explicit deadline may be (a typo, not a rule, beyond).
+MAX_DEADLINE_AHEAD = timedelta(days=3 * 366)
+
+
+def explicit_deadline(body: dict[str, Any], now: datetime) -> datetime | None:
+    """The ``deadline`` a case is filed or dispatched with (a 12345 ticket's 办理时限, a
+    leader's date), checked: ISO 8601 with an offset, after now, within three years."""
+    value = body.get("deadline")
+    if value is None:
+        return None
+    try:
+        due = parse_deadline(value)
+    except DomainError as err:
+        raise from_domain(err) from None
+    if due <= now:
+        raise ValidationFailed(
+            "办理时限已过 / the deadline is in the past",
+            code="deadline_past",
+            fields={"deadline": "must be in the future"},
+        )
+    if due > now + MAX_DEADLINE_AHEAD:
+        raise ValidationFailed(
+            "办理时限过远 / the deadline is more than three years ahead",
+            code="deadline_too_far",
+            fields={"deadline": "at most three years ahead"},
+        )
+    return due
 
 
 def _domain_error(err: DomainError, case: Incident | None = None) -> Exception:
@@ -239,6 +272,7 @@ def report(
                 "self_handle",
                 "caller_phone",
                 "urgency",
+                "deadline",
             )
         }
     )
@@ -289,6 +323,12 @@ def _report(
             "紧急程度无效 / invalid urgency", fields={"urgency": "normal|urgent"}
         )
     now = ctx.now()
+    fixed = explicit_deadline(body, now)
+    if fixed is not None and self_handle:
+        raise ValidationFailed(
+            "自行处置的案件没有办理时限 / a self-handled case takes no deadline",
+            fields={"deadline": "not with self_handle"},
+        )
     place = grid_locator.locate(ctx.db, lon, lat, ctx.locate_tolerance_m)
     community_id, town_id, county_id = place.community_id, place.town_id, place.county_id
     policy.check_report_place(ctx.db, actor, community_id or town_id or county_id)
@@ -331,6 +371,7 @@ def _report(
         contact_email=_text(body, "contact_email", 200),
         urgency=urgency,
         self_handled=self_handle,
+        fixed_deadline_at=fixed,
         version=1,
         reported_at=device_time or now,
         created_at=now,
@@ -340,6 +381,8 @@ def _report(
         case.location = Point(lon, lat)
     if self_handle:
         case.accepted_at = case.resolved_at = case.closed_at = now
+    else:
+        stages.enter(ctx, case, case.state, now)
     try:
         # Four statements: INSERT the case, INSERT its event, attach the photos (one UPDATE),
         # and at commit one UPDATE of the case (its number and last event).
@@ -357,6 +400,7 @@ def _report(
                 "location_status": place.status,
                 "grid_code": place.grid_code,
                 **({"self_handled": True} if self_handle else {}),
+                **({"deadline_at": fixed.isoformat()} if fixed else {}),
             },
             lon=lon,
             lat=lat,
@@ -432,6 +476,7 @@ ACTION_FIELDS = (
     "rating",
     "duplicate_of",
     "grid_code",
+    "deadline",
     "hours",
     "days",
     "photos",
@@ -548,6 +593,10 @@ def _act(
             ).one()
             if body.get("photos"):
                 atts = _attach(ctx, actor, list(body["photos"]), case, event)
+        if stage_of(state_before) is not stage_of(new_state) or action in _RESTART:
+            stages.enter(ctx, case, new_state, now)
+        elif action is wf.Action.DECIDE_EXTENSION and stage_of(new_state) is Stage.HANDLE:
+            case.stage_due_at = case.deadline_at
         if action is wf.Action.SUSPEND:
             case.suspended_from = state_before
         elif action is wf.Action.RESUME:
@@ -625,25 +674,20 @@ def apply_change(
     elif action is A.DISPATCH:
         dep = _department(ctx, actor, case, body.get("department_id"))
         urgency = body.get("urgency") or case.urgency or "normal"
-        cat = cache.reference(ctx.db).categories.get(case.category_id)
-        assert cat is not None
-        due = dispatch_deadline(
-            now,
-            ctx.calendar,
-            normal=TimeLimit(cat.limit_value, cat.limit_unit),  # type: ignore[arg-type]
-            urgent_hours=cat.urgent_hours,
-            urgent=urgency == "urgent",
-        )
+        fixed = explicit_deadline(body, now)
+        if fixed is not None:
+            case.fixed_deadline_at = fixed
+        limit = stages.handle_limit(ctx, case, urgency)
+        if case.fixed_deadline_at is not None:
+            due = case.fixed_deadline_at
+            data.update(deadline_source="explicit")
+        else:
+            due = deadline(now, TimeLimit(limit.value, limit.unit), ctx.calendar)
+            data.update(limit_value=limit.value, limit_unit=limit.unit)
         case.department_id, case.urgency = dep.id, urgency
         case.dispatched_at, case.deadline_at = now, due
         case.pending_extension = None
-        data.update(
-            department_id=dep.id,
-            urgency=urgency,
-            deadline_at=due.isoformat(),
-            limit_value=cat.urgent_hours if urgency == "urgent" else cat.limit_value,
-            limit_unit="hours" if urgency == "urgent" else cat.limit_unit,
-        )
+        data.update(department_id=dep.id, urgency=urgency, deadline_at=due.isoformat())
     elif action is A.SIGN:
         data["department_id"] = case.department_id
     elif action is A.RETURN:

@@ -1191,6 +1191,12 @@ export interface components {
              */
             days?: number | null;
             /**
+             * Deadline
+             * @description dispatch: an explicit deadline, ISO 8601 with an offset, in the future; overrides the category's limit (a leader's date)
+             * @default null
+             */
+            deadline?: string | null;
+            /**
              * Department Id
              * @default null
              */
@@ -1614,6 +1620,12 @@ export interface components {
              * @description the merged-into case's number
              */
             duplicate_of_number: string | null;
+            /**
+             * Fixed Deadline At
+             * @description a deadline set from outside (filing or dispatch): overrides the limit
+             * @default null
+             */
+            fixed_deadline_at?: string | null;
             grid: components["schemas"]["Ref"] | null;
             /** Id */
             id: number;
@@ -1645,6 +1657,11 @@ export interface components {
              * @enum {string}
              */
             source: "field" | "hotline" | "open311" | "console";
+            /**
+             * @description null when suspended or finished
+             * @default null
+             */
+            stage?: components["schemas"]["CaseStage"] | null;
             /**
              * State
              * @enum {string}
@@ -1705,6 +1722,49 @@ export interface components {
             items: components["schemas"]["Case"][];
             /** Next Cursor */
             next_cursor: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * CaseStage
+         * @description The stage a case is in (受理/派遣/处置/核查), its clock, traffic light and card.
+         */
+        CaseStage: {
+            /**
+             * Card
+             * @description 督办 card raised by the sweep
+             */
+            card: ("yellow" | "red") | null;
+            /** Card Label */
+            card_label: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Label */
+            label: string;
+            /** Label En */
+            label_en: string;
+            /**
+             * Light
+             * @description green under 80% of the limit, yellow to 100%, red past it
+             */
+            light: ("green" | "yellow" | "red") | null;
+            /**
+             * Natural Time
+             * @description the limit counts natural time (else office time)
+             */
+            natural_time: boolean;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "accept" | "dispatch" | "handle" | "verify";
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Used
+             * @description share of the limit used (1.0 at the due time)
+             */
+            used: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -2939,6 +2999,12 @@ export interface components {
              */
             contact_email?: string | null;
             /**
+             * Deadline
+             * @description an explicit deadline for handling, applied at dispatch: ISO 8601 with an offset, in the future; overrides the category's limit (a 12345 ticket's 办理时限)
+             * @default null
+             */
+            deadline?: string | null;
+            /**
              * Description
              * @default null
              */
@@ -3123,6 +3189,12 @@ export interface components {
              * @enum {string}
              */
             action: "report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid";
+            /**
+             * By System
+             * @description the system takes it too (the 督办 sweep)
+             * @default false
+             */
+            by_system?: boolean;
             /** Decision */
             decision: string | null;
             /** Fail To State */
@@ -3422,6 +3494,14 @@ export interface components {
             actions: {
                 [key: string]: components["schemas"]["Label"];
             };
+            /** Cards */
+            cards: {
+                [key: string]: components["schemas"]["Label"];
+            };
+            /** Lights */
+            lights: {
+                [key: string]: components["schemas"]["Label"];
+            };
             /** Open States */
             open_states: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "closed" | "rejected" | "suspended")[];
             /** Ratings */
@@ -3436,6 +3516,10 @@ export interface components {
             rules: components["schemas"]["RuleRow"][];
             /** Sources */
             sources: {
+                [key: string]: components["schemas"]["Label"];
+            };
+            /** Stages */
+            stages: {
                 [key: string]: components["schemas"]["Label"];
             };
             /** States */

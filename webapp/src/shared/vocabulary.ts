@@ -77,5 +77,32 @@ export const Source = {
   CONSOLE: 'console',
 } as const
 
+export const STAGES = ['accept', 'dispatch', 'handle', 'verify'] as const
+export type StageName = (typeof STAGES)[number]
+/** Each StageName by its name in the domain, e.g. `Stage.ACCEPT`. */
+export const Stage = {
+  ACCEPT: 'accept',
+  DISPATCH: 'dispatch',
+  HANDLE: 'handle',
+  VERIFY: 'verify',
+} as const
+
+export const LIGHTS = ['green', 'yellow', 'red'] as const
+export type LightName = (typeof LIGHTS)[number]
+/** Each LightName by its name in the domain, e.g. `Light.GREEN`. */
+export const Light = {
+  GREEN: 'green',
+  YELLOW: 'yellow',
+  RED: 'red',
+} as const
+
+export const CARDS = ['yellow', 'red'] as const
+export type CardName = (typeof CARDS)[number]
+/** Each CardName by its name in the domain, e.g. `Card.YELLOW`. */
+export const Card = {
+  YELLOW: 'yellow',
+  RED: 'red',
+} as const
+
 /** The states not yet finished (closed, rejected): the 在办 lists. */
 export const OPEN_STATES: CaseState[] = ['reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'suspended']

@@ -1,0 +1,346 @@
+"""Stage clocks, traffic lights and the automatic 督办 sweep (``server.domain.stages``).
+
+- :func:`enter` starts the clock of the stage a case has just entered (the use cases call it in
+  the transaction of the action that moved the case);
+- :func:`stage_json` is the stage, its due time, its light and its card as the case JSON shows;
+- :func:`sweep` raises the yellow and red cards (``flask cases sweep``, and now and then the app
+  itself, :func:`maybe_sweep`).
+
+The sweep is safe to run every minute from several hosts at once. Each card is raised by a
+conditional ``UPDATE`` of the case (``stage_card`` still below the new card, the same stage
+clock), which on PostgreSQL locks the row: of two sweeps the second finds the card raised and
+does nothing. The card's event has a UUID made from the case, the stage clock and the card, so
+even a second writer past that guard would fail on the unique index rather than add a second
+card. On PostgreSQL a transaction-scoped advisory lock also keeps two sweeps from doing the
+same work at once (the second one returns at once, ``skipped``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, or_, select, text, update
+
+from server import cache
+from server.domain import workflow as wf
+from server.domain.fields import Urgency
+from server.domain.stages import (
+    CARD_LABELS,
+    DEFAULT_LIMITS,
+    DEFAULT_THRESHOLDS,
+    STAGE_LABELS,
+    Card,
+    CardThresholds,
+    Stage,
+    StageLimit,
+    light,
+    stage_of,
+    used_fraction,
+)
+from server.domain.worktime import add_time
+from server.models import Incident, IncidentEvent
+from server.usecases.context import Actor, Context
+
+log = logging.getLogger("wangge.sweep")
+
+#: The actor of the cards the sweep raises (``wf.SYSTEM``: no user signs in as it).
+SWEEPER = Actor(id=None, role=wf.SYSTEM, display_name="督办 sweep")
+#: pg_try_advisory_xact_lock key of the sweep ("督办" in a 64-bit number).
+LOCK_KEY = 0x7763_6472_7377_6570
+_NS = uuidlib.UUID("0b6f7d3e-8a51-4c62-9d0e-15a7c4e2b915")
+COUNTY = "county"
+
+
+def case_level(case: Incident) -> str:
+    """The level of command holding the case, for its stage limits. Until cases are held by
+    centres (issue 15, routing) every case is held by its county's command centre."""
+    return COUNTY
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def limit_for(
+    ctx: Context, category_code: str, urgency: str, level: str, stage: Stage
+) -> StageLimit | None:
+    """The stored limit of this stage, the most specific row first: this category at this
+    level, this category at every level, every category at this level, every category at every
+    level. None when no row names one (the caller falls back on the defaults). From the
+    process's reference cache (``server.cache``): no query while nothing changed."""
+    rows = cache.reference(ctx.db).stage_limits
+    for code, lvl in ((category_code, level), (category_code, ""), ("", level), ("", "")):
+        hit = rows.get((code, urgency, lvl, stage.value))
+        if hit is not None:
+            return StageLimit(hit[0], hit[1])  # type: ignore[arg-type]
+    return None
+
+
+def handle_limit(ctx: Context, case: Incident, urgency: str) -> StageLimit:
+    """The handle stage's limit: a stored row, else the category's own limit (urgent: its
+    urgent hours, in natural time)."""
+    cat = cache.reference(ctx.db).categories.get(case.category_id)
+    assert cat is not None
+    row = limit_for(ctx, cat.code, urgency, case_level(case), Stage.HANDLE)
+    if row is not None:
+        return row
+    if urgency == Urgency.URGENT and cat.urgent_hours:
+        return StageLimit(cat.urgent_hours, "hours")
+    return StageLimit(cat.limit_value, cat.limit_unit)
+
+
+def stage_limit(ctx: Context, case: Incident, stage: Stage) -> StageLimit:
+    """The limit of a stage other than handle for this case."""
+    cat = cache.reference(ctx.db).categories.get(case.category_id)
+    code = cat.code if cat is not None else ""
+    urgency = case.urgency if case.urgency in tuple(Urgency) else Urgency.NORMAL
+    row = limit_for(ctx, code, urgency, case_level(case), stage)
+    return row or DEFAULT_LIMITS[(stage, Urgency(urgency))]
+
+
+def enter(ctx: Context, case: Incident, state: wf.State | str, now: datetime) -> None:
+    """Start the clock of the stage of ``state`` (clear it when the case leaves every stage).
+    The handle stage is due at the case's deadline (set by the dispatch)."""
+    stage = stage_of(state)
+    case.stage_card = None
+    if stage is None:
+        case.stage_started_at = case.stage_due_at = None
+        case.stage_natural = False
+        return
+    case.stage_started_at = now
+    if stage is Stage.HANDLE:
+        case.stage_due_at = case.deadline_at
+        case.stage_natural = case.fixed_deadline_at is not None or (
+            handle_limit(ctx, case, case.urgency).unit == "hours"
+        )
+        return
+    limit = stage_limit(ctx, case, stage)
+    case.stage_due_at = add_time(now, limit.value, limit.unit, ctx.calendar)
+    case.stage_natural = limit.unit == "hours"
+
+
+def stage_json(ctx: Context, case: Incident) -> dict[str, Any] | None:
+    """The current stage of an open case with its clock, light and card (None: no stage)."""
+    stage = stage_of(case.state)
+    if stage is None or case.stage_started_at is None:
+        return None
+    light_name = used = None
+    if case.stage_due_at is not None:
+        fraction = used_fraction(
+            case.stage_started_at, case.stage_due_at, ctx.now(), case.stage_natural, ctx.calendar
+        )
+        light_name = light(fraction).value
+        used = round(fraction, 4) if fraction != float("inf") else None
+    zh, en = STAGE_LABELS[stage]
+    card = Card(case.stage_card) if case.stage_card else None
+    return {
+        "stage": stage.value,
+        "label": zh,
+        "label_en": en,
+        "started_at": case.stage_started_at,
+        "due_at": case.stage_due_at,
+        "natural_time": case.stage_natural,
+        "used": used,
+        "light": light_name,
+        "card": card.value if card else None,
+        "card_label": CARD_LABELS[card][0] if card else None,
+    }
+
+
+# --- thresholds ------------------------------------------------------------------------------
+
+
+def thresholds(ctx: Context) -> dict[Stage, CardThresholds]:
+    """Every stage's card thresholds: stored rows over the defaults."""
+    out = dict(DEFAULT_THRESHOLDS)
+    for stage, (yellow, red) in cache.reference(ctx.db).card_thresholds.items():
+        out[Stage(stage)] = CardThresholds(yellow, red)
+    return out
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    yellow: int = 0
+    red: int = 0
+    filled: int = 0
+    skipped: bool = False
+    cases: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "yellow": self.yellow,
+            "red": self.red,
+            "filled": self.filled,
+            "skipped": self.skipped,
+        }
+
+
+def card_uuid(case_id: int, stage: Stage, started: datetime, card: Card) -> str:
+    """The one UUID a card of this stage clock can have (a second card fails on it)."""
+    return str(uuidlib.uuid5(_NS, f"{case_id}/{stage.value}/{started.isoformat()}/{card.value}"))
+
+
+def _states(stage: Stage) -> list[str]:
+    return [s.value for s in wf.State if stage_of(s) is stage]
+
+
+def _fill_due(ctx: Context) -> int:
+    """Due times of open stages that have none (cases opened before migration 0009)."""
+    states = [s for st in (Stage.ACCEPT, Stage.DISPATCH, Stage.VERIFY) for s in _states(st)]
+    rows = ctx.db.scalars(
+        select(Incident).where(
+            Incident.state.in_(states),
+            Incident.stage_due_at.is_(None),
+            Incident.stage_started_at.is_not(None),
+        )
+    ).all()
+    for case in rows:
+        stage = stage_of(case.state)
+        assert stage is not None and case.stage_started_at is not None
+        limit = stage_limit(ctx, case, stage)
+        due = add_time(case.stage_started_at, limit.value, limit.unit, ctx.calendar)
+        ctx.db.execute(
+            update(Incident)
+            .where(Incident.id == case.id, Incident.stage_started_at == case.stage_started_at)
+            .values(stage_due_at=due, stage_natural=limit.unit == "hours")
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows)
+
+
+def _raise(
+    ctx: Context,
+    stage: Stage,
+    card: Card,
+    days: int,
+    cutoff: datetime,
+    now: datetime,
+) -> list[int]:
+    """Raise ``card`` on every case of ``stage`` due at or before ``cutoff`` that does not
+    hold it yet: one conditional UPDATE, one INSERT of the events, one UPDATE of their ids."""
+    below: ColumnElement[bool] = Incident.stage_card.is_(None)
+    if card is Card.RED:
+        below = or_(below, Incident.stage_card == Card.YELLOW.value)
+    rows = ctx.db.execute(
+        update(Incident)
+        .where(
+            Incident.state.in_(_states(stage)),
+            Incident.stage_due_at <= cutoff,
+            below,
+        )
+        .values(stage_card=card.value, version=Incident.version + 1, updated_at=now)
+        .returning(
+            Incident.id,
+            Incident.state,
+            Incident.stage_started_at,
+            Incident.stage_due_at,
+            Incident.department_id,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not rows:
+        return []
+    zh = CARD_LABELS[card][0]
+    stage_zh = STAGE_LABELS[stage][0]
+    events = [
+        {
+            "uuid": card_uuid(r.id, stage, r.stage_started_at, card),
+            "incident_id": r.id,
+            "action": wf.Action.SUPERVISE.value,
+            "actor_id": None,
+            "actor_role": SWEEPER.role,
+            "from_state": r.state,
+            "to_state": r.state,
+            "created_at": now,
+            "note": f"{zh}：{stage_zh}超期 {days} 个工作日 / {card.value} card: "
+            f"{stage.value} stage overdue by {days} working days",
+            "data": {
+                "card": card.value,
+                "stage": stage.value,
+                "due_at": r.stage_due_at.isoformat(),
+                "overdue_days": days,
+                "department_id": r.department_id,
+            },
+            "public": False,
+        }
+        for r in rows
+    ]
+    inserted = ctx.db.execute(
+        IncidentEvent.__table__.insert().returning(  # type: ignore[attr-defined]
+            IncidentEvent.__table__.c.id,  # type: ignore[attr-defined]
+            IncidentEvent.__table__.c.incident_id,  # type: ignore[attr-defined]
+        ),
+        events,
+    ).all()
+    ctx.db.execute(
+        update(Incident.__table__)  # type: ignore[arg-type]
+        .where(Incident.__table__.c.id == bindparam("case_id"))  # type: ignore[attr-defined]
+        .values(last_event_id=bindparam("event_id")),
+        [{"case_id": case_id, "event_id": event_id} for event_id, case_id in inserted],
+    )
+    return [r.id for r in rows]
+
+
+def sweep(ctx: Context) -> SweepResult:
+    """Raise the cards due now, in one transaction (idempotent: a second run raises none)."""
+    db = ctx.db
+    now = ctx.now()
+    result = SweepResult()
+    try:
+        if db.get_bind().dialect.name == "postgresql":
+            got = db.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+            if not got:
+                db.rollback()
+                result.skipped = True
+                return result
+        result.filled = _fill_due(ctx)
+        day_us = ctx.calendar.office_hours.micros_per_day
+        for stage, limits in thresholds(ctx).items():
+            for card, days in ((Card.YELLOW, limits.yellow_days), (Card.RED, limits.red_days)):
+                cutoff = ctx.calendar.sub_work_micros(now, days * day_us)
+                ids = _raise(ctx, stage, card, days, cutoff, now)
+                result.cases += ids
+                if card is Card.YELLOW:
+                    result.yellow += len(ids)
+                else:
+                    result.red += len(ids)
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+    if result.yellow or result.red:
+        log.info("sweep: %s yellow, %s red card(s)", result.yellow, result.red)
+    return result
+
+
+_last_sweep = 0.0
+_sweep_lock = threading.Lock()
+#: Seconds between two sweeps the app runs by itself, per process.
+APP_SWEEP_EVERY = 60.0
+
+
+def maybe_sweep(ctx: Context) -> SweepResult | None:
+    """Sweep at most once a minute per process (the app calls this now and then); never
+    waits for another sweep and never fails the caller."""
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep < APP_SWEEP_EVERY or not _sweep_lock.acquire(blocking=False):
+        return None
+    try:
+        if now - _last_sweep < APP_SWEEP_EVERY:
+            return None
+        _last_sweep = now
+        return sweep(ctx)
+    except Exception:  # the request goes on; the cron sweep will try again
+        log.exception("sweep failed")
+        return None
+    finally:
+        _sweep_lock.release()
