@@ -16,12 +16,14 @@ from server.api.edge import operation
 from server.api.inputs import (
     PLAN_FORM,
     AdminGridsQuery,
+    CardThresholdsBody,
     CategoryPatch,
     DepartmentPatch,
     DutiesBody,
     NewCategory,
     NewDepartment,
     NewUser,
+    StageLimitBody,
     UserPatch,
     UserQuery,
 )
@@ -32,6 +34,7 @@ from server.usecases.admin import categories as uc_categories
 from server.usecases.admin import departments as uc_departments
 from server.usecases.admin import grids as uc_grids
 from server.usecases.admin import plans as uc_plans
+from server.usecases.admin import stage_limits as uc_stage_limits
 from server.usecases.admin import users as uc_users
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
@@ -124,6 +127,40 @@ def update_category(cat_id: int, body: CategoryPatch) -> Response:
     return jsonify(
         {"category": uc_categories.update_category(context(), actor(), cat_id, body.given())}
     )
+
+
+# -- stage limits and card thresholds (督办) ---------------------------------------------------
+
+
+@bp.get("/stage-limits")
+@operation(responses={200: "StageLimits"}, roles=ADMIN)
+def list_stage_limits() -> Response:
+    """Stage time limits (stored rows and built-in defaults) and the card thresholds."""
+    return jsonify(uc_stage_limits.list_stage_limits(context()))
+
+
+@bp.put("/stage-limits")
+@operation(body=StageLimitBody, responses={200: "StageLimitAnswer", 409: None}, roles=ADMIN)
+def set_stage_limit(body: StageLimitBody) -> Response:
+    """Create or replace the limit of one category × urgency × level × stage."""
+    return jsonify({"limit": uc_stage_limits.set_stage_limit(context(), actor(), body.given())})
+
+
+@bp.delete("/stage-limits/<int:limit_id>")
+@operation(responses={204: None, 404: None}, roles=ADMIN)
+def delete_stage_limit(limit_id: int) -> Response:
+    """Remove a stored limit (the next more general one, or the default, applies again)."""
+    uc_stage_limits.delete_stage_limit(context(), actor(), limit_id)
+    return Response(status=204)
+
+
+@bp.put("/card-thresholds")
+@operation(body=CardThresholdsBody, responses={200: "CardThresholds"}, roles=ADMIN)
+def set_card_thresholds(body: CardThresholdsBody) -> Response:
+    """Working days overdue for a yellow and a red card, per stage: {stage: {yellow_days,
+    red_days}}; yellow must be below red."""
+    items = uc_stage_limits.set_card_thresholds(context(), actor(), body.given())
+    return jsonify({"thresholds": items})
 
 
 # -- users --------------------------------------------------------------------------------------

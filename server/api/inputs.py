@@ -448,6 +448,23 @@ class CategoryPatch(Body):
     active: bool | None = None
 
 
+class StageLimitBody(Body):
+    """One stage limit: category ("" every category) × urgency × level ("" every level) × stage."""
+
+    category_code: Annotated[Text, Field(max_length=4)] | None = None
+    urgency: Annotated[Text, Field(max_length=8)] | None = None
+    level: Annotated[Text, Field(max_length=16)] | None = None
+    stage: Annotated[Text, Field(max_length=16)] | None = None
+    limit_value: LooseNumber | None = None
+    limit_unit: Annotated[Text, Field(max_length=16)] | None = None
+
+
+class CardThresholdsBody(Body):
+    """``{stage: {yellow_days, red_days}}`` for the stages to change (docs/workflow.md)."""
+
+    model_config = Body.model_config | {"extra": "allow"}
+
+
 class UserQuery(Query):
     role: Role | None = None
     q: Annotated[Text, Field(max_length=100)] | None = None

@@ -335,6 +335,39 @@ class CategoryAnswer(Out):
     category: Category
 
 
+class StageLimit(Out):
+    id: Ident
+    category_code: str = Field(description='"" for every category')
+    urgency: Urgency
+    level: str = Field(description='"" for every level')
+    stage: Stage
+    limit_value: float
+    limit_unit: str
+
+
+class StageLimitAnswer(Out):
+    limit: StageLimit
+
+
+class CardThreshold(Out):
+    stage: Stage
+    yellow_days: int
+    red_days: int
+    stored: bool = Field(description="false: the built-in default")
+
+
+class CardThresholds(Out):
+    thresholds: list[CardThreshold]
+
+
+class StageLimits(Out):
+    items: list[StageLimit]
+    defaults: list[dict[str, Any]]
+    thresholds: list[CardThreshold]
+    levels: list[str]
+    units: list[str]
+
+
 class AdminUser(Out):
     id: Ident
     username: str

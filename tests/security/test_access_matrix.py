@@ -473,6 +473,27 @@ def _admin_json(
     return call
 
 
+def _stage_limit_id(env: Env) -> int:
+    """A fresh stored stage limit (each call its own category × urgency × level × stage)."""
+    from server.models import StageLimitRow
+
+    with env.w.session() as db:
+        taken = set(db.execute(select(StageLimitRow.urgency, StageLimitRow.level,
+                                      StageLimitRow.stage)).tuples())  # fmt: skip
+        free = next(
+            (u, lv, st)
+            for st in ("accept", "dispatch", "handle", "verify")
+            for lv in ("", "city", "county", "town", "community")
+            for u in ("normal", "urgent")
+            if (u, lv, st) not in taken
+        )
+        row = StageLimitRow(category_code="0101", urgency=free[0], level=free[1], stage=free[2],
+                            limit_value=3, limit_unit="work_hours")  # fmt: skip
+        db.add(row)
+        db.commit()
+        return row.id
+
+
 def _dep_id(env: Env, obj: str) -> int:
     return env.w.departments[obj]
 
@@ -678,6 +699,28 @@ ROWS: dict[tuple[str, str], Row] = {
     ("admin.list_departments", "GET"): Row(NONE, _get("/api/v1/admin/departments"), _ok),
     ("admin.list_categories", "GET"): Row(NONE, _get("/api/v1/admin/categories"), _ok),
     ("admin.list_users", "GET"): Row(NONE, _get("/api/v1/admin/users"), _ok),
+    ("admin.list_stage_limits", "GET"): Row(NONE, _get("/api/v1/admin/stage-limits"), _ok),
+    ("admin.set_stage_limit", "PUT"): Row(
+        NONE,
+        lambda e, w, o: e.clients[w].put(
+            "/api/v1/admin/stage-limits",
+            json={"category_code": "0102", "urgency": "normal", "level": "town",
+                  "stage": "verify", "limit_value": 8, "limit_unit": "work_hours"},
+        ),  # fmt: skip
+        _ok,
+    ),
+    ("admin.delete_stage_limit", "DELETE"): Row(
+        NONE,
+        lambda e, w, o: e.clients[w].delete(f"/api/v1/admin/stage-limits/{_stage_limit_id(e)}"),
+        _ok,
+    ),
+    ("admin.set_card_thresholds", "PUT"): Row(
+        NONE,
+        lambda e, w, o: e.clients[w].put(
+            "/api/v1/admin/card-thresholds", json={"handle": {"yellow_days": 5, "red_days": 10}}
+        ),
+        _ok,
+    ),
     ("admin.list_grids", "GET"): Row(
         ("-", "640104"),
         lambda e, w, o: e.clients[w].get(
