@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -106,8 +106,31 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     install_edge(app)  # bounded integer path ids, before the blueprints' URL rules
     _register_blueprints(app)
     install_health(app)
+    install_sweep(app)
     _register_cli(app)
     return app
+
+
+def install_sweep(app: Flask) -> None:
+    """Now and then (``WANGGE_APP_SWEEP_SECONDS``, per process) run the 督办 sweep after a
+    response has been sent, on a session of its own: cards appear even where no cron runs
+    ``flask cases sweep`` (server/usecases/stages.py)."""
+    every = app.extensions["wangge.settings"].app_sweep_seconds
+    if every <= 0:
+        return
+    from server.usecases import stages
+
+    def run() -> None:
+        from server.api.util import context
+
+        with app.app_context():
+            stages.maybe_sweep(context, every)
+
+    @app.after_request
+    def _sweep_later(response: Response) -> Response:
+        if stages.sweep_due(every):
+            response.call_on_close(run)
+        return response
 
 
 def _register_blueprints(app: Flask) -> None:

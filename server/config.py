@@ -180,6 +180,9 @@ class Settings:
     #: of 32 bytes. Empty: the public development key (docs/security.md, "Keys"), refused when
     #: WANGGE_REQUIRE_DATA_KEY=1 (set it in production).
     data_key: str = ""
+    #: The app runs the 督办 sweep itself at most this often per process, after a response has
+    #: gone out (0: never; cron/systemd runs ``flask cases sweep`` either way).
+    app_sweep_seconds: float = 60.0
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -218,4 +221,5 @@ class Settings:
             proxy_count=_int(e, "WANGGE_PROXY_COUNT", 0),
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
             data_key=_data_key(e),
+            app_sweep_seconds=_float(e, "WANGGE_APP_SWEEP_SECONDS", 60.0, most=86400.0),
         )

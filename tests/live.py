@@ -55,6 +55,7 @@ def app_env(instance: Path) -> dict[str, str]:
         WANGGE_INSTANCE_DIR=str(instance),
         WANGGE_DATABASE_URL=f"sqlite:///{instance / 'wangge.db'}",
         WANGGE_SECRET_KEY="e2e-secret",
+        WANGGE_APP_SWEEP_SECONDS="0",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -52,12 +52,23 @@ DEFAULT_SCORECARDS: dict[ScorecardKind, tuple[Indicator, ...]] = {
 }
 
 
+#: Points taken off a score per 督办 card (yellow, red) of the period: a department answers for
+#: the cards of its handle stage (server/usecases/stages.py); grid workers get none by default.
+DEFAULT_DEDUCTIONS: dict[ScorecardKind, tuple[float, float]] = {
+    "department": (2.0, 5.0),
+    "worker": (0.0, 0.0),
+}
+MAX_DEDUCTION = 100.0
+
+
 @dataclass(frozen=True)
 class ScorecardConfig:
     kind: ScorecardKind
     indicators: tuple[Indicator, ...]
     grades: tuple[tuple[str, float], ...] = DEFAULT_GRADES
     lowest: str = LOWEST_GRADE
+    #: points off per yellow and per red card
+    card_deductions: tuple[float, float] = (0.0, 0.0)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,11 +79,12 @@ class ScorecardConfig:
             ],
             "grades": [{"grade": g, "min": s} for g, s in self.grades],
             "lowest": self.lowest,
+            "card_deductions": {"yellow": self.card_deductions[0], "red": self.card_deductions[1]},
         }
 
 
 def default_scorecard(kind: ScorecardKind) -> ScorecardConfig:
-    return ScorecardConfig(kind, DEFAULT_SCORECARDS[kind])
+    return ScorecardConfig(kind, DEFAULT_SCORECARDS[kind], card_deductions=DEFAULT_DEDUCTIONS[kind])
 
 
 class ConfigError(ValueError):
@@ -147,9 +159,25 @@ def parse_scorecard(kind: ScorecardKind, data: Mapping[str, Any]) -> ScorecardCo
     if not isinstance(lowest, str) or not lowest.strip() or len(lowest) > 8:
         errors["lowest"] = "应为文本 / must be text"
         lowest = LOWEST_GRADE
+    deductions = list(DEFAULT_DEDUCTIONS[kind])
+    raw_deductions = data.get("card_deductions")
+    if raw_deductions is not None:
+        if not isinstance(raw_deductions, Mapping) or set(raw_deductions) - {"yellow", "red"}:
+            errors["card_deductions"] = "应为 {yellow, red} / must be {yellow, red}"
+        else:
+            for n, color in enumerate(("yellow", "red")):
+                if color not in raw_deductions:
+                    continue
+                points = _number(raw_deductions[color])
+                if points is None or not 0 <= points <= MAX_DEDUCTION:
+                    errors[f"card_deductions.{color}"] = "应为 0–100 / points 0–100"
+                else:
+                    deductions[n] = points
     if errors:
         raise ConfigError(errors)
-    return ScorecardConfig(kind, tuple(indicators), tuple(grades), lowest.strip())
+    return ScorecardConfig(
+        kind, tuple(indicators), tuple(grades), lowest.strip(), (deductions[0], deductions[1])
+    )
 
 
 def grade(score: float | None, config: ScorecardConfig) -> str | None:
@@ -183,12 +211,19 @@ class Scorecard:
     grade: str | None
     lines: list[dict[str, Any]] = field(default_factory=list)
     rank: int | None = None
+    #: the 督办 cards of the period and the points they took off
+    cards: dict[str, float] = field(default_factory=dict)
 
 
 def score_card(
-    subject: Any, values: Mapping[str, Any], config: ScorecardConfig, days: int
+    subject: Any,
+    values: Mapping[str, Any],
+    config: ScorecardConfig,
+    days: int,
+    cards: tuple[int, int] = (0, 0),
 ) -> Scorecard:
-    """Weighted mean of the indicator scores that have a value (weights renormalised).
+    """Weighted mean of the indicator scores that have a value (weights renormalised), less
+    the card deductions (``cards``: yellow and red cards of the period), never below 0.
 
     An indicator with no value (e.g. no dispatches, so no 按期处置率) neither helps nor hurts;
     a subject with no indicator at all gets no score and no grade.
@@ -211,8 +246,10 @@ def score_card(
         if s is not None and ind.weight > 0:
             total += s * ind.weight
             weight += ind.weight
-    score = round(total / weight, 2) if weight else None
-    return Scorecard(subject, score, grade(score, config), lines)
+    deduction = cards[0] * config.card_deductions[0] + cards[1] * config.card_deductions[1]
+    score = round(max(0.0, total / weight - deduction), 2) if weight else None
+    summary = {"yellow": cards[0], "red": cards[1], "deduction": round(deduction, 2)}
+    return Scorecard(subject, score, grade(score, config), lines, cards=summary)
 
 
 def rank(cards: Iterable[Scorecard]) -> list[Scorecard]:

@@ -18,10 +18,11 @@ from sqlalchemy.engine import Connection
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
 from server.domain import workflow as wf
+from server.domain.stages import Card, Stage
 from server.domain.worktime import WorkCalendar
 from server.metrics.counting import Result, compute_plan
 from server.metrics.planning import MetricsQuery, Plan, plan
-from server.models import GridAssignment, Region, User
+from server.models import GridAssignment, IncidentEvent, Region, User
 from server.models.scorecard_configs import ScorecardConfig as ConfigRow
 
 
@@ -115,14 +116,42 @@ def scorecards(
         for k, label in _workers_in_scope(conn, p).items():
             subjects.setdefault(k, label)
     zero = md.derive({k: 0 for k in md.COUNT_KEYS} | {"handling_us": 0})
+    counted = department_cards(conn, p) if kind == "department" else {}
     cards = []
     for key, label in subjects.items():
         values = by_key[key].values if key in by_key else zero
-        card = scoring.score_card(label, values, config, p.query.period.days)
+        card = scoring.score_card(
+            label, values, config, p.query.period.days, counted.get(key, (0, 0))
+        )
         card.lines = [line | {"name": md.METRIC_BY_KEY[line["metric"]].zh} for line in card.lines]
         card.subject = {**label, "figures": values}
         cards.append(card)
     return result, scoring.rank(cards), config
+
+
+def department_cards(conn: Connection, p: Plan) -> dict[int, tuple[int, int]]:
+    """Yellow and red 督办 cards of each department in the period (up to the as-of moment):
+    the sweep's cards on the handle stage, charged to the department the case was with
+    (``data.department_id`` of the card's event)."""
+    start = datetime.fromtimestamp(p.s / 1e6, UTC)
+    end = datetime.fromtimestamp(min(p.e, p.t) / 1e6, UTC)
+    rows = conn.execute(
+        select(IncidentEvent.data).where(
+            IncidentEvent.action == wf.Action.SUPERVISE.value,
+            IncidentEvent.actor_role == wf.SYSTEM,
+            IncidentEvent.created_at >= start,
+            IncidentEvent.created_at < end,
+        )
+    )
+    out: dict[int, list[int]] = {}
+    for (data,) in rows:
+        if not isinstance(data, dict) or data.get("stage") != Stage.HANDLE.value:
+            continue
+        dep = data.get("department_id")
+        if isinstance(dep, int):
+            counts = out.setdefault(dep, [0, 0])
+            counts[0 if data.get("card") == Card.YELLOW.value else 1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 def card_json(card: scoring.Scorecard) -> dict[str, Any]:
@@ -135,4 +164,5 @@ def card_json(card: scoring.Scorecard) -> dict[str, Any]:
         "rank": card.rank,
         "lines": card.lines,
         "figures": figures,
+        "cards": card.cards,
     }

@@ -18,9 +18,11 @@ same work at once (the second one returns at once, ``skipped``).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -321,25 +323,28 @@ def sweep(ctx: Context) -> SweepResult:
     return result
 
 
-_last_sweep = 0.0
+_last_sweep = -math.inf
 _sweep_lock = threading.Lock()
-#: Seconds between two sweeps the app runs by itself, per process.
-APP_SWEEP_EVERY = 60.0
 
 
-def maybe_sweep(ctx: Context) -> SweepResult | None:
-    """Sweep at most once a minute per process (the app calls this now and then); never
-    waits for another sweep and never fails the caller."""
+def sweep_due(every: float) -> bool:
+    """Whether this process last swept ``every`` seconds ago or more (no lock: a hint)."""
+    return time.monotonic() - _last_sweep >= every
+
+
+def maybe_sweep(make_ctx: Callable[[], Context], every: float) -> SweepResult | None:
+    """Sweep unless this process did within ``every`` seconds or is sweeping now; never waits
+    for another sweep (on PostgreSQL another host's sweep makes this one return ``skipped``)
+    and never fails the caller."""
     global _last_sweep
-    now = time.monotonic()
-    if now - _last_sweep < APP_SWEEP_EVERY or not _sweep_lock.acquire(blocking=False):
+    if not _sweep_lock.acquire(blocking=False):
         return None
     try:
-        if now - _last_sweep < APP_SWEEP_EVERY:
+        if not sweep_due(every):
             return None
-        _last_sweep = now
-        return sweep(ctx)
-    except Exception:  # the request goes on; the cron sweep will try again
+        _last_sweep = time.monotonic()
+        return sweep(make_ctx())
+    except Exception:  # the app goes on; the next sweep (or cron's) tries again
         log.exception("sweep failed")
         return None
     finally:

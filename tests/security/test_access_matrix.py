@@ -704,9 +704,15 @@ ROWS: dict[tuple[str, str], Row] = {
         NONE,
         lambda e, w, o: e.clients[w].put(
             "/api/v1/admin/stage-limits",
-            json={"category_code": "0102", "urgency": "normal", "level": "town",
-                  "stage": "verify", "limit_value": 8, "limit_unit": "work_hours"},
-        ),  # fmt: skip
+            json={
+                "category_code": "0102",
+                "urgency": "normal",
+                "level": "town",
+                "stage": "verify",
+                "limit_value": 8,
+                "limit_unit": "work_hours",
+            },
+        ),
         _ok,
     ),
     ("admin.delete_stage_limit", "DELETE"): Row(

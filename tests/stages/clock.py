@@ -25,7 +25,9 @@ def at(text: str) -> datetime:
 
 
 def ctx(w: World, db: Any, now: datetime) -> Context:
-    return Context(db=db, upload_dir=w.app.extensions["wangge.settings"].upload_dir, clock=lambda: now)
+    return Context(
+        db=db, upload_dir=w.app.extensions["wangge.settings"].upload_dir, clock=lambda: now
+    )
 
 
 def report(w: World, now: datetime, who: str = "wg1", **extra: Any) -> int:

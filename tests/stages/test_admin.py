@@ -92,8 +92,8 @@ def test_bad_thresholds_are_refused_and_write_nothing(
 ) -> None:
     c = _admin(world)
     # A good stage alongside a bad one: nothing of either is written.
-    r = c.put("/api/v1/admin/card-thresholds", json={"dispatch": {"yellow_days": 1,
-                                                                  "red_days": 2}} | body)  # fmt: skip
+    good = {"dispatch": {"yellow_days": 1, "red_days": 2}}
+    r = c.put("/api/v1/admin/card-thresholds", json=good | body)
     if body:
         assert r.status_code in (400, 422), r.get_json()
         assert field in r.get_json()["fields"], r.get_json()

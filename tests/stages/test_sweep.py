@@ -16,7 +16,7 @@ from server.domain import workflow as wf
 from server.domain.stages import Stage
 from server.models import CardThresholdRow, IncidentEvent
 from server.usecases import stages
-from tests.stages.clock import act, at, case, cards, ctx, report, sweep
+from tests.stages.clock import act, at, cards, case, ctx, report, sweep
 from tests.workflow.world import World
 
 SYSTEM = wf.SYSTEM
