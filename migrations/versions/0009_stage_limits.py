@@ -25,6 +25,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 STAGES = "'accept','dispatch','handle','verify'"
+UNCARDED = "stage_card IS NULL AND stage_due_at IS NOT NULL"
+YELLOW = "stage_card = 'yellow'"
+UNFILLED = "stage_due_at IS NULL AND stage_started_at IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -104,7 +107,20 @@ def upgrade() -> None:
                     f"{table} BEGIN UPDATE cache_epochs SET n = n + 1 "
                     "WHERE topic = 'reference'; END"
                 )
-    op.create_index(op.f("ix_incidents_stage_due"), "incidents", ["stage_due_at"], unique=False)
+    # The sweep's partial indexes (server/models/cases.py says why).
+    for name, column, where in (
+        ("ix_incidents_stage_uncarded", "stage_due_at", UNCARDED),
+        ("ix_incidents_stage_yellow", "stage_due_at", YELLOW),
+        ("ix_incidents_stage_unfilled", "id", UNFILLED),
+    ):
+        op.create_index(
+            name,
+            "incidents",
+            [column],
+            unique=False,
+            postgresql_where=sa.text(where),
+            sqlite_where=sa.text(where),
+        )
     # The open cases' stage clocks, from their own times.
     op.execute(
         "UPDATE incidents SET stage_started_at = CASE state "
@@ -121,7 +137,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_incidents_stage_due"), table_name="incidents")
+    for name in (
+        "ix_incidents_stage_uncarded",
+        "ix_incidents_stage_yellow",
+        "ix_incidents_stage_unfilled",
+    ):
+        op.drop_index(name, table_name="incidents")
     for column in (
         "fixed_deadline_at",
         "stage_card",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,6 +33,10 @@ from server.models.catalog import Category
 from server.models.geography import Grid, Region
 from server.models.people import Department, User
 from server.models.types import Geometry, UTCDateTime, utcnow
+
+_UNCARDED = "stage_card IS NULL AND stage_due_at IS NOT NULL"
+_YELLOW = "stage_card = 'yellow'"
+_UNFILLED = "stage_due_at IS NULL AND stage_started_at IS NOT NULL"
 
 
 class Incident(Base):
@@ -49,8 +54,27 @@ class Incident(Base):
         Index("ix_incidents_town_state_deadline", "town_id", "state", "deadline_at"),
         Index("ix_incidents_community_state_deadline", "community_id", "state", "deadline_at"),
         Index("ix_incidents_county_updated", "county_id", "updated_at"),
-        # The sweep: open stages past a cut-off (finished cases have no stage_due_at).
-        Index("ix_incidents_stage_due", "stage_due_at"),
+        # The sweep: stages past a cut-off without a card, or with a yellow one; and stage
+        # clocks without a due time (cases opened before migration 0009). Partial: an idle
+        # sweep reads nothing of the cases it carded before or of finished ones.
+        Index(
+            "ix_incidents_stage_uncarded",
+            "stage_due_at",
+            postgresql_where=text(_UNCARDED),
+            sqlite_where=text(_UNCARDED),
+        ),
+        Index(
+            "ix_incidents_stage_yellow",
+            "stage_due_at",
+            postgresql_where=text(_YELLOW),
+            sqlite_where=text(_YELLOW),
+        ),
+        Index(
+            "ix_incidents_stage_unfilled",
+            "id",
+            postgresql_where=text(_UNFILLED),
+            sqlite_where=text(_UNFILLED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, or_, select, text, update
+from sqlalchemy import ColumnElement, func, select, text, update
 
 from server import cache
 from server.domain import workflow as wf
@@ -199,9 +199,9 @@ def _fill_due(ctx: Context) -> int:
     states = [s for st in (Stage.ACCEPT, Stage.DISPATCH, Stage.VERIFY) for s in _states(st)]
     rows = ctx.db.scalars(
         select(Incident).where(
-            Incident.state.in_(states),
             Incident.stage_due_at.is_(None),
             Incident.stage_started_at.is_not(None),
+            Incident.state.in_(states),
         )
     ).all()
     for case in rows:
@@ -228,15 +228,19 @@ def _raise(
 ) -> list[int]:
     """Raise ``card`` on every case of ``stage`` due at or before ``cutoff`` that does not
     hold it yet: one conditional UPDATE, one INSERT of the events, one UPDATE of their ids."""
-    below: ColumnElement[bool] = Incident.stage_card.is_(None)
-    if card is Card.RED:
-        below = or_(below, Incident.stage_card == Card.YELLOW.value)
+    # The yellow pass runs first, so a case past both cut-offs holds a yellow card by the red
+    # pass (each pass reads one partial index: an idle sweep reads nothing).
+    below: ColumnElement[bool] = (
+        Incident.stage_card.is_(None)
+        if card is Card.YELLOW
+        else Incident.stage_card == Card.YELLOW.value
+    )
     rows = ctx.db.execute(
         update(Incident)
         .where(
-            Incident.state.in_(_states(stage)),
-            Incident.stage_due_at <= cutoff,
             below,
+            Incident.stage_due_at <= cutoff,
+            Incident.state.in_(_states(stage)),
         )
         .values(stage_card=card.value, version=Incident.version + 1, updated_at=now)
         .returning(
@@ -275,18 +279,20 @@ def _raise(
         }
         for r in rows
     ]
-    inserted = ctx.db.execute(
-        IncidentEvent.__table__.insert().returning(  # type: ignore[attr-defined]
-            IncidentEvent.__table__.c.id,  # type: ignore[attr-defined]
-            IncidentEvent.__table__.c.incident_id,  # type: ignore[attr-defined]
-        ),
-        events,
-    ).all()
+    ctx.db.execute(IncidentEvent.__table__.insert(), events)  # type: ignore[attr-defined]
+    # Each case's last event is its card (the case's row is locked by the UPDATE above).
+    ids = [r.id for r in rows]
+    latest = (
+        select(func.max(IncidentEvent.id))
+        .where(IncidentEvent.incident_id == Incident.id)
+        .correlate(Incident)
+        .scalar_subquery()
+    )
     ctx.db.execute(
-        update(Incident.__table__)  # type: ignore[arg-type]
-        .where(Incident.__table__.c.id == bindparam("case_id"))  # type: ignore[attr-defined]
-        .values(last_event_id=bindparam("event_id")),
-        [{"case_id": case_id, "event_id": event_id} for event_id, case_id in inserted],
+        update(Incident)
+        .where(Incident.id.in_(ids))
+        .values(last_event_id=latest)
+        .execution_options(synchronize_session=False)
     )
     return [r.id for r in rows]
 
