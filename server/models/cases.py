@@ -55,7 +55,7 @@ class Incident(Base):
         Index("ix_incidents_community_state_deadline", "community_id", "state", "deadline_at"),
         Index("ix_incidents_county_updated", "county_id", "updated_at"),
         # The sweep: stages past a cut-off without a card, or with a yellow one; and stage
-        # clocks without a due time (cases opened before migration 0009). Partial: an idle
+        # clocks without a due time (cases opened before migration 0010). Partial: an idle
         # sweep reads nothing of the cases it carded before or of finished ones.
         Index(
             "ix_incidents_stage_uncarded",

@@ -195,7 +195,7 @@ def _states(stage: Stage) -> list[str]:
 
 
 def _fill_due(ctx: Context) -> int:
-    """Due times of open stages that have none (cases opened before migration 0009)."""
+    """Due times of open stages that have none (cases opened before migration 0010)."""
     states = [s for st in (Stage.ACCEPT, Stage.DISPATCH, Stage.VERIFY) for s in _states(st)]
     rows = ctx.db.scalars(
         select(Incident).where(

@@ -1,7 +1,7 @@
 """stage time limits, supervision-card thresholds and each case's stage clock (issue 15)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-29
 
 ``stage_limits`` (per category × urgency × level × stage) and ``card_thresholds`` (per stage);
@@ -19,8 +19,8 @@ from alembic import op
 
 import server.models.types
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
