@@ -6,6 +6,27 @@
  */
 
 export interface paths {
+    "/api/v1/admin/card-thresholds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Working days overdue for a yellow and a red card, per stage: {stage: {yellow_days,
+         * @description Working days overdue for a yellow and a red card, per stage: {stage: {yellow_days,
+         *         red_days}}; yellow must be below red.
+         */
+        put: operations["admin.set_card_thresholds.put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/categories": {
         parameters: {
             query?: never;
@@ -140,6 +161,41 @@ export interface paths {
         /** Publish a draft plan: it becomes its county's active plan, the old one is retired. */
         post: operations["admin.publish_plan.post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/stage-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stage time limits (stored rows and built-in defaults) and the card thresholds. */
+        get: operations["admin.list_stage_limits.get"];
+        /** Create or replace the limit of one category × urgency × level × stage. */
+        put: operations["admin.set_stage_limit.put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/stage-limits/{limit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a stored limit (the next more general one, or the default, applies again). */
+        delete: operations["admin.delete_stage_limit.delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1574,6 +1630,39 @@ export interface components {
             /** Year */
             year: number;
         } & {
+            [key: string]: unknown;
+        };
+        /** CardThreshold */
+        CardThreshold: {
+            /** Red Days */
+            red_days: number;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "accept" | "dispatch" | "handle" | "verify";
+            /**
+             * Stored
+             * @description false: the built-in default
+             */
+            stored: boolean;
+            /** Yellow Days */
+            yellow_days: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** CardThresholds */
+        CardThresholds: {
+            /** Thresholds */
+            thresholds: components["schemas"]["CardThreshold"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * CardThresholdsBody
+         * @description ``{stage: {yellow_days, red_days}}`` for the stages to change (docs/workflow.md).
+         */
+        CardThresholdsBody: {
             [key: string]: unknown;
         };
         /** Case */
@@ -3255,6 +3344,96 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** StageLimit */
+        StageLimit: {
+            /**
+             * Category Code
+             * @description "" for every category
+             */
+            category_code: string;
+            /** Id */
+            id: number;
+            /**
+             * Level
+             * @description "" for every level
+             */
+            level: string;
+            /** Limit Unit */
+            limit_unit: string;
+            /** Limit Value */
+            limit_value: number;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "accept" | "dispatch" | "handle" | "verify";
+            /**
+             * Urgency
+             * @enum {string}
+             */
+            urgency: "normal" | "urgent";
+        } & {
+            [key: string]: unknown;
+        };
+        /** StageLimitAnswer */
+        StageLimitAnswer: {
+            limit: components["schemas"]["StageLimit"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * StageLimitBody
+         * @description One stage limit: category ("" every category) × urgency × level ("" every level) × stage.
+         */
+        StageLimitBody: {
+            /**
+             * Category Code
+             * @default null
+             */
+            category_code?: string | null;
+            /**
+             * Level
+             * @default null
+             */
+            level?: string | null;
+            /**
+             * Limit Unit
+             * @default null
+             */
+            limit_unit?: string | null;
+            /**
+             * Limit Value
+             * @default null
+             */
+            limit_value?: number | string | null;
+            /**
+             * Stage
+             * @default null
+             */
+            stage?: string | null;
+            /**
+             * Urgency
+             * @default null
+             */
+            urgency?: string | null;
+        };
+        /** StageLimits */
+        StageLimits: {
+            /** Defaults */
+            defaults: {
+                [key: string]: unknown;
+            }[];
+            /** Items */
+            items: components["schemas"]["StageLimit"][];
+            /** Levels */
+            levels: string[];
+            /** Thresholds */
+            thresholds: components["schemas"]["CardThreshold"][];
+            /** Units */
+            units: string[];
+        } & {
+            [key: string]: unknown;
+        };
         /** TagAnswer */
         TagAnswer: {
             tag: components["schemas"]["BaseTag"];
@@ -3554,6 +3733,66 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "admin.set_card_thresholds.put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CardThresholdsBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardThresholds"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "admin.list_categories.get": {
         parameters: {
             query?: never;
@@ -4212,6 +4451,169 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "admin.list_stage_limits.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageLimits"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "admin.set_stage_limit.put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageLimitBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageLimitAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "admin.delete_stage_limit.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                limit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description answer */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
