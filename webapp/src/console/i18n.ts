@@ -207,6 +207,11 @@ const D: Dictionary = {
   soon_within: ['内到期', 'or less left'],
   supervise_one_click: ['督办', 'Supervise'],
   supervised: ['已督办', 'Supervised'],
+  stage: ['阶段', 'Stage'],
+  stage_due: ['{stage}时限：{when}', '{stage} due: {when}'],
+  stage_used: ['已用时限 {pct}%', '{pct}% of the limit used'],
+  fixed_deadline: ['指定时限', 'Set deadline'],
+  system_actor: ['系统自动督办', 'automatic supervision'],
   supervise_note: ['超期督办：请尽快处置并反馈', 'Overdue: please resolve and report back now'],
   cases_n: ['件', 'cases'],
   nothing_late: ['没有超期或即将超期的案件', 'Nothing late or due soon'],
@@ -238,6 +243,9 @@ export const roleLabel = (r: string | null | undefined): string => label('roles'
 export const sourceLabel = (s: string | null | undefined): string => label('sources', s, locale.value)
 export const ratingLabel = (r: string | null | undefined): string => label('ratings', r, locale.value)
 export const urgencyLabel = (u: string | null | undefined): string => label('urgencies', u, locale.value)
+export const stageLabel = (s: string | null | undefined): string => label('stages', s, locale.value)
+export const lightLabel = (l: string | null | undefined): string => label('lights', l, locale.value)
+export const cardLabel = (c: string | null | undefined): string => label('cards', c, locale.value)
 export const SOURCES: readonly string[] = SOURCE_NAMES
 export const RATINGS: readonly string[] = RATING_NAMES
 

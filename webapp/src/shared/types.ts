@@ -71,6 +71,9 @@ export interface PersonRef {
 
 export type LocationStatus = 'inside' | 'nearest' | 'outside' | 'none'
 
+/** The stage a case is in, its clock, traffic light and 督办 card (docs/workflow.md, "Stages"). */
+export type CaseStage = Schemas['CaseStage']
+
 export interface CaseSummary {
   id: number
   uuid: string
@@ -94,6 +97,10 @@ export interface CaseSummary {
   urgency?: Urgency
   department?: { id: number; name: string } | null
   deadline_at?: string | null
+  /** A deadline set from outside (a 12345 ticket's, a leader's): overrides the limit. */
+  fixed_deadline_at?: string | null
+  /** null while suspended and once finished. */
+  stage?: CaseStage | null
   overdue?: boolean
   time_left_hours?: number | null
   self_handled?: boolean
