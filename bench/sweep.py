@@ -101,10 +101,10 @@ SELECT md5(g::text)::uuid::text, lpad(g::text, 14, '0'), md5(g::text), 'field', 
     CASE WHEN s.state IN ('dispatched','in_progress','resolved') THEN :department END,
     CASE WHEN s.state IN ('dispatched','in_progress','resolved') THEN d.due END
 FROM generate_series(1, :n) AS g
-CROSS JOIN LATERAL (SELECT CASE WHEN (g * 7919) % 1000 >= :open_permille THEN 'closed'
+CROSS JOIN LATERAL (SELECT CASE WHEN (g::bigint * 7919) % 1000 >= :open_permille THEN 'closed'
     ELSE (ARRAY['reported','accepted','dispatched','in_progress','resolved'])[1 + g % 5]
     END AS state) AS s
-CROSS JOIN LATERAL (SELECT :now - make_interval(mins => ((g * 104729) % (35 * 24 * 60))
+CROSS JOIN LATERAL (SELECT :now - make_interval(mins => ((g::bigint * 104729) % (35 * 24 * 60))::int
     - 5 * 24 * 60) AS due) AS d
 """
 
