@@ -302,7 +302,7 @@ def list_residents(query: ResidentQuery) -> Response:
 def create_resident(body: ResidentBody) -> Response:
     """Register a resident (identity number checked, stored encrypted). Idempotent by
     ``uuid``; a number already registered is a 409 ``duplicate_id_number``."""
-    saved = residents.create_resident(context(), actor(), body.given())
+    saved = residents.create_resident(context(), actor(), body.given(), request.endpoint or "")
     return _saved({"resident": _residents_json([saved.row])[0]}, saved.replay)
 
 
@@ -328,7 +328,9 @@ def get_resident(resident_id: int) -> Response:
 def update_resident(resident_id: int, body: ResidentPatch) -> Response:
     """Edit a resident (``base_version`` required: a stale one is a 409 with the current
     record)."""
-    resident = residents.update_resident(context(), actor(), resident_id, body.given())
+    resident = residents.update_resident(
+        context(), actor(), resident_id, body.given(), request.endpoint or ""
+    )
     return jsonify({"resident": _residents_json([resident])[0]})
 
 

@@ -7,14 +7,16 @@ limits, bidi controls, numbers in free text)."""
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from server.models import KeyGroupKindRow
-from tests.base_data.test_api import BW, client
-from tests.base_data.world import id_number
+from server.models import KeyGroupKindRow, Resident
+from tests.base_data.test_api import BW, client, reads
+from tests.base_data.world import credit_code, id_number
+from tests.workflow.world import G1
 
 K = "/api/v1/base/kinds"
 
@@ -74,3 +76,56 @@ def test_a_stale_edit_is_no_oracle_for_the_phone_or_identity_number(
     # A re-sent edit of plain fields only is still no conflict.
     same = wg1.patch(path, json={"base_version": v, "name": "张改"})
     assert same.status_code == 200 and same.get_json()["resident"]["version"] == v + 1
+
+
+def _user_id(w: Any, who: str) -> int:
+    with w.session() as db:
+        return int(w.actor(db, who).id)
+
+
+def test_a_duplicate_elsewhere_is_logged_and_says_nothing_of_the_other_record(
+    any_bw: BW, caplog: pytest.LogCaptureFixture
+) -> None:
+    w, base = any_bw
+    wg1, me = client(w, "wg1"), _user_id(w, "wg1")
+    foreign, mine = base.residents["GB"], base.residents["G1"]
+    body = {"uuid": str(uuid.uuid4()), "name": "某", "household_id": base.households["G1"]}
+    before = reads(w, resident_id=foreign, purpose="search", actor_id=me)
+    with caplog.at_level(logging.WARNING, logger="wangge.base"):
+        dup = wg1.post("/api/v1/base/residents", json={**body, "id_number": base.id_numbers["GB"]})
+        assert dup.status_code == 409 and dup.get_json()["error"] == "duplicate_id_number"
+        patched = wg1.patch(
+            f"/api/v1/base/residents/{mine}",
+            json={"base_version": 1, "id_number": base.id_numbers["GB"]},
+        )
+        assert patched.status_code == 409 and patched.get_json()["error"] == "duplicate_id_number"
+        org = wg1.post(
+            "/api/v1/base/organisations",
+            json={"uuid": str(uuid.uuid4()), "name": "某公司", "credit_code": credit_code(4),
+                  "grid_code": G1},
+        )  # fmt: skip
+        assert org.status_code == 409, org.get_json()
+    # The answers say nothing about the other record: no id, no place, no name.
+    again = {**body, "uuid": str(uuid.uuid4()), "id_number": base.id_numbers["G1"]}
+    local = wg1.post("/api/v1/base/residents", json=again)
+    assert local.get_json()["resident_id"] == mine
+    for answer in (dup, patched):
+        got = answer.get_json()
+        assert set(got) == set(local.get_json()) - {"resident_id"}, got
+        assert got["message"] == local.get_json()["message"]
+        text = answer.get_data(as_text=True)
+        assert str(foreign) not in text.replace(str(mine), "") and "张GB" not in text
+    assert set(org.get_json()) <= {"error", "message", "fields"}
+    # Each attempt is a logged search that found the other county's resident.
+    assert reads(w, resident_id=foreign, purpose="search", actor_id=me) == before + 2
+    assert _resident_version(w, mine) == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "wangge.base"]
+    assert sum(f"resident {foreign} outside" in m for m in lines) == 2, lines
+    assert any(f"organisation {base.organisations['GB']} (outside" in m for m in lines), lines
+
+
+def _resident_version(w: Any, rid: int) -> int:
+    with w.session() as db:
+        row = db.get(Resident, rid)
+        assert row is not None
+        return int(row.version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from server.usecases.errors import Conflict, ValidationFailed
 from server.usecases.scope import mask_phone
 
 PHONE_COLUMN = "organisations.contact_phone"
+log = logging.getLogger("wangge.base")
 
 
 def _credit(value: Any) -> str | None:
@@ -39,7 +41,17 @@ def _set_phone(ctx: Context, org: Organisation, value: Any) -> None:
     org.contact_phone_mask = mask_phone(phone) if phone else ""
 
 
-def _duplicate() -> Conflict:
+def _duplicate(ctx: Context, actor: Actor, credit: str | None) -> Conflict:
+    """The 409 of a credit code already registered: the same words wherever the organisation
+    is (no id, no place); the attempt is logged on ``wangge.base`` (organisations are not
+    persons: they have no read-log rows)."""
+    ctx.db.rollback()
+    other = ctx.db.scalar(select(Organisation).where(Organisation.credit_code == credit))
+    if other is not None:
+        log.warning(
+            "user %s gave the credit code of organisation %s (%s jurisdiction)",
+            actor.id, other.id, "in" if policy.may_see_base(actor, other) else "outside their",
+        )  # fmt: skip
     return Conflict(
         "该统一社会信用代码已登记 / an organisation with this credit code is registered",
         code="duplicate_credit_code",
@@ -84,7 +96,7 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
         )
     c.check_editable(actor, where, field)
     if credit and ctx.db.scalar(select(Organisation.id).where(Organisation.credit_code == credit)):
-        raise _duplicate()
+        raise _duplicate(ctx, actor, credit)
     org = Organisation(
         uuid=key,
         content_hash=digest,
@@ -111,7 +123,7 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
         again = ctx.db.scalar(select(Organisation).where(Organisation.uuid == key))
         if again is not None:
             return c.replay(actor, again, digest, again.created_by_id)
-        raise _duplicate() from None
+        raise _duplicate(ctx, actor, credit) from None
     return c.Saved(org)
 
 
@@ -123,11 +135,12 @@ def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Org
         return org
     if "name" in body:
         org.name = c.text(body["name"], "name", 200, required=True)
+    credit = org.credit_code
     if "credit_code" in body:
         credit = _credit(body["credit_code"])
         taken = select(Organisation.id).where(Organisation.credit_code == credit)
         if credit and credit != org.credit_code and ctx.db.scalar(taken):
-            raise _duplicate()
+            raise _duplicate(ctx, actor, credit)
         org.credit_code = credit
     if "kind" in body:
         org.kind = bd.OrganisationKind(body["kind"]).value
@@ -141,8 +154,7 @@ def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Org
     try:
         ctx.db.commit()
     except IntegrityError:
-        ctx.db.rollback()
-        raise _duplicate() from None
+        raise _duplicate(ctx, actor, credit) from None
     return org
 
 

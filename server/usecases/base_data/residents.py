@@ -97,11 +97,25 @@ def _digest(body: dict[str, Any]) -> str:
     return c.content_hash({k: body.get(k) for k in keys})
 
 
-def _duplicate(ctx: Context, actor: Actor, hashed: str) -> Conflict:
+def _duplicate(ctx: Context, actor: Actor, hashed: str, endpoint: str) -> Conflict:
+    """The 409 of a number already registered. Whoever holds it, the attempt is a search that
+    found them: it is logged in the read log (purpose search, the matched resident), after
+    the refused change is rolled back. The answer names the record only if the actor may see
+    it; a record elsewhere (another county) is not described at all — the same words, no id,
+    no place (docs/security.md, "Duplicates")."""
+    ctx.db.rollback()
     other = ctx.db.scalar(select(Resident).where(Resident.id_hash == hashed))
     extra: dict[str, Any] = {}
-    if other is not None and policy.may_see_base(actor, other):
-        extra["resident_id"] = other.id
+    if other is not None:
+        pd.log_reads(ctx, actor, [other], pd.Purpose.SEARCH, endpoint, fields="id_number")
+        ctx.db.commit()
+        if policy.may_see_base(actor, other):
+            extra["resident_id"] = other.id
+        else:
+            log.warning(
+                "user %s gave the identity number of resident %s outside their jurisdiction",
+                actor.id, other.id,
+            )  # fmt: skip
     return Conflict(
         "该公民身份号码已登记 / a resident with this identity number is already registered",
         code="duplicate_id_number",
@@ -110,7 +124,9 @@ def _duplicate(ctx: Context, actor: Actor, hashed: str) -> Conflict:
     )
 
 
-def create_resident(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Resident]:
+def create_resident(
+    ctx: Context, actor: Actor, body: dict[str, Any], endpoint: str = "base.create_resident"
+) -> c.Saved[Resident]:
     """Register a person, optionally living in a household from ``moved_in_on`` (a 迁入 event
     and a residence are recorded with them). Idempotent by ``uuid``."""
     key = c.client_uuid(body.get("uuid"))
@@ -145,8 +161,9 @@ def create_resident(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved
     set_id_number(ctx, resident, number)
     set_phone(ctx, resident, _phone(body.get("phone")))
     where.copy_to(resident)
-    if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == resident.id_hash)):
-        raise _duplicate(ctx, actor, resident.id_hash)
+    hashed = resident.id_hash
+    if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
+        raise _duplicate(ctx, actor, hashed, endpoint)
     ctx.db.add(resident)
     try:
         ctx.db.flush()
@@ -167,7 +184,7 @@ def create_resident(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved
         again = ctx.db.scalar(select(Resident).where(Resident.uuid == key))
         if again is not None:
             return c.replay(actor, again, digest, again.created_by_id)
-        raise _duplicate(ctx, actor, resident.id_hash) from None
+        raise _duplicate(ctx, actor, hashed, endpoint) from None
     return c.Saved(resident)
 
 
@@ -211,7 +228,13 @@ def _event(
     )
 
 
-def update_resident(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) -> Resident:
+def update_resident(
+    ctx: Context,
+    actor: Actor,
+    resident_id: int,
+    body: dict[str, Any],
+    endpoint: str = "base.update_resident",
+) -> Resident:
     """Edit a resident's own facts (not where they live: that is a life event)."""
     resident = c.editable(actor, ctx.db.get(Resident, resident_id), "resident")
     if not c.check_version(
@@ -226,19 +249,19 @@ def update_resident(ctx: Context, actor: Actor, resident_id: int, body: dict[str
         resident.relation = bd.Relation(body["relation"]).value
     if "phone" in body:
         set_phone(ctx, resident, _phone(body["phone"]))
+    hashed = resident.id_hash
     if "id_number" in body:
         number = parse_id(ctx, body["id_number"])
         hashed = pd.digest(_key(ctx), "id", number.value)
         if hashed != resident.id_hash:
             if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
-                raise _duplicate(ctx, actor, hashed)
+                raise _duplicate(ctx, actor, hashed, endpoint)
             set_id_number(ctx, resident, number)
     c.bump(ctx, resident)
     try:
         ctx.db.commit()
     except IntegrityError:
-        ctx.db.rollback()
-        raise _duplicate(ctx, actor, resident.id_hash) from None
+        raise _duplicate(ctx, actor, hashed, endpoint) from None
     return resident
 
 
