@@ -109,7 +109,9 @@ def resident_json(db: Session, r: Resident, tags: TagPairs, today: date) -> dict
         "name": r.name,
         "id_number": r.id_mask,
         "sex": r.sex,
-        "birth_date": r.birth_date.isoformat(),
+        # The year only: beside the mask (first 4, last 4) and the community, a full birth date
+        # leaves about one candidate for the identity number (docs/security.md, "Masks").
+        "birth_year": r.birth_date.year,
         "age": identity.age_on(r.birth_date, today),
         "phone": r.phone_mask or None,
         "registration": r.registration,

@@ -57,7 +57,9 @@ class BaseResident(_Located):
     name: str
     id_number: str = Field(description="masked: 6401**********1234")
     sex: str
-    birth_date: str
+    birth_year: int = Field(
+        description="the year only (with the mask, a full date would tell the number)"
+    )
     age: int
     phone: str | None = Field(description="masked: 138****5678")
     registration: str

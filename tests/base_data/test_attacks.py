@@ -129,3 +129,32 @@ def _resident_version(w: Any, rid: int) -> int:
         row = db.get(Resident, rid)
         assert row is not None
         return int(row.version)
+
+
+def test_masked_answers_give_the_birth_year_not_the_date(bw: BW) -> None:
+    w, base = bw
+    rid, hid = base.residents["G1"], base.households["G1"]
+    wg1 = client(w, "wg1")
+    answers = [
+        wg1.get(f"/api/v1/base/residents/{rid}"),
+        wg1.get("/api/v1/base/residents?limit=50"),
+        wg1.get(f"/api/v1/base/households/{hid}"),
+        wg1.get("/api/v1/base/offline"),
+        wg1.get("/api/v1/base/visits/due"),
+        wg1.get("/api/v1/base/level-requests"),
+        wg1.patch(f"/api/v1/base/residents/{rid}", json={"base_version": 0, "name": "某"}),
+        wg1.post(
+            "/api/v1/base/residents",
+            json={
+                "uuid": str(uuid.uuid4()),
+                "name": "新",
+                "id_number": id_number(919),
+                "household_id": hid,
+            },
+        ),
+    ]
+    for resp in answers:
+        assert resp.status_code in (200, 201, 409), resp.get_json()
+        text = resp.get_data(as_text=True)
+        assert "1950-03-04" not in text and "19500304" not in text, text[:300]
+    assert answers[0].get_json()["resident"]["birth_year"] == 1950

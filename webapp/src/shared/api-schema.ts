@@ -1481,8 +1481,11 @@ export interface components {
         BaseResident: {
             /** Age */
             age: number;
-            /** Birth Date */
-            birth_date: string;
+            /**
+             * Birth Year
+             * @description the year only (with the mask, a full date would tell the number)
+             */
+            birth_year: number;
             community: components["schemas"]["RegionRef"] | null;
             /** Grid Code */
             grid_code: string | null;
