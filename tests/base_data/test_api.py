@@ -360,7 +360,9 @@ def test_a_level_change_needs_the_community_or_town(bw: BW) -> None:
     )
     assert asked.status_code == 201, asked.get_json()
     rq = asked.get_json()["request"]["id"]
-    twice = wg1.post(f"/api/v1/base/tags/{tag}/level-requests", json={"to_level": 3, "reason": "x"})
+    twice = wg1.post(
+        f"/api/v1/base/tags/{tag}/level-requests", json={"to_level": 3, "reason": "再次"}
+    )
     assert twice.status_code == 409
     assert (
         wg1.post(f"/api/v1/base/level-requests/{rq}/decide", json={"approve": True}).status_code

@@ -158,3 +158,26 @@ def test_masked_answers_give_the_birth_year_not_the_date(bw: BW) -> None:
         text = resp.get_data(as_text=True)
         assert "1950-03-04" not in text and "19500304" not in text, text[:300]
     assert answers[0].get_json()["resident"]["birth_year"] == 1950
+
+
+@pytest.mark.parametrize("why", ["\u200b\u200b", "\u00ad\u00ad", "..", " \u202e\u2066 ", "a\u200b"])
+def test_a_reason_needs_two_visible_letters(bw: BW, why: str) -> None:
+    w, base = bw
+    rid = base.residents["G1"]
+    wg1 = client(w, "wg1")
+    before = reads(w, resident_id=rid, purpose="reveal")
+    resp = wg1.post(
+        f"/api/v1/base/residents/{rid}/reveal", json={"reason": why, "fields": ["phone"]}
+    )
+    assert resp.status_code == 400 and resp.get_json()["error"] == "reason_required"
+    assert "reason" in resp.get_json()["fields"]
+    assert base.phones["G1"] not in resp.get_data(as_text=True)
+    assert reads(w, resident_id=rid, purpose="reveal") == before
+    asked = wg1.post(
+        f"/api/v1/base/tags/{base.tags['G1']}/level-requests", json={"to_level": 1, "reason": why}
+    )
+    assert asked.status_code == 400 and asked.get_json()["error"] == "reason_required"
+    ok = wg1.post(
+        f"/api/v1/base/residents/{rid}/reveal", json={"reason": "核对", "fields": ["phone"]}
+    )
+    assert ok.status_code == 200 and ok.get_json()["phone"] == base.phones["G1"]

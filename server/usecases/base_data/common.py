@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -222,3 +223,23 @@ def day(value: Any, field: str, default: date) -> date:
         raise ValidationFailed(
             "日期格式应为 YYYY-MM-DD / a date as YYYY-MM-DD", fields={field: "YYYY-MM-DD"}
         ) from None
+
+
+def visible_count(value: str) -> int:
+    """How many letters, digits and CJK characters ``value`` holds: format characters (Cf:
+    zero-width spaces, soft hyphens, bidi controls), whitespace and punctuation do not count."""
+    return sum(1 for ch in value if unicodedata.category(ch)[0] in "LN")
+
+
+def reason(value: Any, field: str = "reason", limit: int = 500) -> str:
+    """A stated reason: text with at least 2 letters, digits or CJK characters once format
+    characters and whitespace are set aside ("\u200b\u200b", "\u00ad\u00ad" or ".." is
+    no reason). 400 ``reason_required`` naming the field."""
+    why = text(value, field, limit)
+    if visible_count(why) < 2:
+        raise ValidationFailed(
+            "请说明理由（至少两个字）/ state a reason (at least 2 letters or characters)",
+            code="reason_required",
+            fields={field: "at least 2 letters, digits or characters"},
+        )
+    return why

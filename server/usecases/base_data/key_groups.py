@@ -281,7 +281,7 @@ def request_level(ctx: Context, actor: Actor, tag_id: int, body: dict[str, Any])
         tag_id=tag.id,
         from_level=tag.level,
         to_level=to_level,
-        reason=c.text(body.get("reason"), "reason", 1000, required=True),
+        reason=c.reason(body.get("reason"), "reason", 1000),
         status=bd.LevelRequestStatus.PENDING.value,
         requested_by_id=actor.id,
         requested_at=ctx.now(),

@@ -453,11 +453,7 @@ def reveal(
 ) -> dict[str, str]:
     """The clear identity number and/or phone of a resident, for a stated reason; logged."""
     resident = c.visible(actor, ctx.db.get(Resident, resident_id), "resident")
-    why = c.text(reason, "reason", 500, required=True)
-    if len(why) < 2:
-        raise ValidationFailed(
-            "请说明理由 / state a reason", code="reason_required", fields={"reason": "required"}
-        )
+    why = c.reason(reason)
     wanted = [f for f in REVEALABLE if f in fields]
     if not wanted:
         raise ValidationFailed(
