@@ -397,7 +397,7 @@ def request_level(tag_id: int, body: LevelRequestBody) -> Response:
 @operation(query=LevelRequestQuery, responses={200: "LevelRequestPage", 403: None})
 def list_level_requests(query: LevelRequestQuery) -> Response:
     """Level requests in my jurisdiction (newest first)."""
-    rows = kg.list_requests(context(), actor(), query.status)
+    rows = kg.list_requests(context(), actor(), query.status, request.endpoint or "")
     return jsonify({"items": [js.request_json(r, t, k, p) for r, t, k, p in rows]})
 
 
@@ -498,7 +498,9 @@ def list_visits(query: VisitQuery) -> Response:
 @operation(query=DueQuery, responses={200: "DueWeek", 403: None})
 def visits_due(query: DueQuery) -> Response:
     """This week's visits: 本周应访 · 已访 · 逾期, and each key-group member's due day."""
-    week = visits.due_this_week(context(), actor(), grid=query.grid)
+    week = visits.due_this_week(
+        context(), actor(), grid=query.grid, endpoint=request.endpoint or ""
+    )
     return jsonify(js.due_json(week))
 
 

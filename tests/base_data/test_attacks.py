@@ -181,3 +181,24 @@ def test_a_reason_needs_two_visible_letters(bw: BW, why: str) -> None:
         f"/api/v1/base/residents/{rid}/reveal", json={"reason": "核对", "fields": ["phone"]}
     )
     assert ok.status_code == 200 and ok.get_json()["phone"] == base.phones["G1"]
+
+
+def test_visits_due_and_level_requests_log_the_people_they_name(bw: BW) -> None:
+    w, base = bw
+    rid = base.residents["G1"]
+    sup = client(w, "sup")
+    asked = client(w, "wg1").post(
+        f"/api/v1/base/tags/{base.tags['G1']}/level-requests",
+        json={"to_level": 1, "reason": "独居且患病"},
+    )
+    assert asked.status_code == 201
+    for path, endpoint in (
+        ("/api/v1/base/visits/due", "base.visits_due"),
+        ("/api/v1/base/level-requests", "base.list_level_requests"),
+    ):
+        before = reads(w, resident_id=rid, purpose="list", endpoint=endpoint)
+        resp = sup.get(path)
+        assert resp.status_code == 200 and "张G1" in resp.get_data(as_text=True)
+        # One row per person named, however many of their tags are listed.
+        assert reads(w, resident_id=rid, purpose="list", endpoint=endpoint) == before + 1, path
+        assert reads(w, resident_id=base.residents["GB"], endpoint=endpoint) == 0

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.domain import base_data as bd
 from server.models import KeyGroupKindRow, KeyGroupTag, LevelRequest, Resident
+from server.usecases import personal_data as pd
 from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.context import Actor, Context
@@ -327,8 +328,10 @@ def decide_level(
 
 
 def list_requests(
-    ctx: Context, actor: Actor, status: str | None
+    ctx: Context, actor: Actor, status: str | None, endpoint: str
 ) -> list[tuple[LevelRequest, KeyGroupTag, KeyGroupKindRow, Resident]]:
+    """Level requests in jurisdiction (newest first, at most 500); each resident named in the
+    answer is logged in the read log (purpose list)."""
     stmt = (
         select(LevelRequest, KeyGroupTag, KeyGroupKindRow, Resident)
         .join(KeyGroupTag, LevelRequest.tag_id == KeyGroupTag.id)
@@ -339,4 +342,8 @@ def list_requests(
     if status:
         stmt = stmt.where(LevelRequest.status == status)
     rows = ctx.db.execute(stmt.order_by(LevelRequest.id.desc()).limit(500)).all()
-    return [(r, t, k, p) for r, t, k, p in rows if visible_tag(actor, p, k)]
+    out = [(r, t, k, p) for r, t, k, p in rows if visible_tag(actor, p, k)]
+    people = list({p.id: p for _r, _t, _k, p in out}.values())
+    pd.log_reads(ctx, actor, people, pd.Purpose.LIST, endpoint)
+    ctx.db.commit()
+    return out

@@ -8,6 +8,7 @@ description; it is reported at the visit's point through the ordinary report use
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from server.domain import base_data as bd
 from server.models import Attachment, Household, KeyGroupKindRow, KeyGroupTag, Resident, Visit
 from server.usecases import cases as case_uc
+from server.usecases import personal_data as pd
 from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.base_data import key_groups
@@ -223,10 +225,17 @@ def _local(moment: datetime) -> date:
 
 
 def due_this_week(
-    ctx: Context, actor: Actor, *, grid: str | None = None, today: date | None = None
+    ctx: Context,
+    actor: Actor,
+    *,
+    grid: str | None = None,
+    today: date | None = None,
+    endpoint: str | None = None,
 ) -> DueWeek:
     """Every open key-group tag of the residents the actor sees (a grid worker: their grids),
     with when it is due (:func:`server.domain.base_data.visit_due`) and its status this week.
+    Given the ``endpoint`` it is answered through, each resident is logged in the read log
+    (purpose list); the offline bundle logs its own reads, the overview shows only counts.
 
     A visit to the resident, or to their household, counts."""
     day = today or _local(ctx.now())
@@ -299,4 +308,12 @@ def due_this_week(
         bd.DueStatus.LATER: 3,
     }
     items.sort(key=lambda i: (order[i.due.status], i.due.due_on, i.resident.id))
+    if endpoint is not None:
+        # Answered as a list of people (names, key groups): each one is a logged read.
+        pd.log_reads(ctx, actor, _distinct(i.resident for i in items), pd.Purpose.LIST, endpoint)
+        ctx.db.commit()
     return DueWeek(monday, sunday, items)
+
+
+def _distinct(people: Iterable[Resident]) -> list[Resident]:
+    return list({r.id: r for r in people}.values())
