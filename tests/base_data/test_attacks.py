@@ -7,16 +7,17 @@ limits, bidi controls, numbers in free text)."""
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from server.models import KeyGroupKindRow, Resident
+from server.models import KeyGroupKindRow, LifeEvent, Resident
 from tests.base_data.test_api import BW, client, reads
-from tests.base_data.world import credit_code, id_number
-from tests.workflow.world import G1
+from tests.base_data.world import credit_code, id_number, seed
+from tests.workflow.world import G1, build, widen
 
 K = "/api/v1/base/kinds"
 
@@ -202,3 +203,37 @@ def test_visits_due_and_level_requests_log_the_people_they_name(bw: BW) -> None:
         # One row per person named, however many of their tags are listed.
         assert reads(w, resident_id=rid, purpose="list", endpoint=endpoint) == before + 1, path
         assert reads(w, resident_id=base.residents["GB"], endpoint=endpoint) == 0
+
+
+@pytest.mark.parametrize("kind", ["move_out", "death"])
+def test_concurrent_life_events_on_postgres(pg_app: Any, kind: str) -> None:
+    """A real race: ten events on one person at once; exactly one is recorded."""
+    w = widen(build(pg_app))
+    base = seed(w)
+    rid = base.residents["G1"]
+    clients = [client(w, "disp") for _ in range(10)]
+    barrier = threading.Barrier(len(clients))
+    results: list[tuple[int, str | None]] = []
+
+    def go(c: Any) -> None:
+        barrier.wait()
+        resp = c.post(
+            f"/api/v1/base/residents/{rid}/events", json={"uuid": str(uuid.uuid4()), "kind": kind}
+        )
+        results.append((resp.status_code, (resp.get_json() or {}).get("error")))
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results, key=str) == [(201, None)] + [(409, "event_not_allowed")] * 9, results
+    with w.session() as db:
+        n = db.scalar(
+            select(func.count())
+            .select_from(LifeEvent)
+            .where(LifeEvent.resident_id == rid, LifeEvent.kind == kind)
+        )
+        assert n == 1
+        row = db.get(Resident, rid)
+        assert row is not None and row.version == 2

@@ -326,6 +326,29 @@ def add_event(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]
         if household.id == resident.household_id:
             raise Conflict("已住在该户 / already lives in this household", code="same_household",
                            fields={"household_id": "the current household"})  # fmt: skip
+    # Claim the resident: only one event at a time moves them on. A conditional UPDATE of the
+    # version (the status and version this event was decided on): a concurrent event that
+    # committed first leaves nothing to update (on PostgreSQL the second UPDATE waits for the
+    # first transaction and then finds the row changed), so this one is refused.
+    version = resident.version
+    claimed = ctx.db.execute(
+        update(Resident)
+        .where(
+            Resident.id == resident.id,
+            Resident.version == version,
+            Resident.status == resident.status,
+        )
+        .values(version=version + 1, updated_at=ctx.now())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        ctx.db.rollback()
+        raise Conflict(
+            "该人员刚被他人办理了变动，请刷新后再试 / the person's record changed meanwhile "
+            "(another event): reload and try again",
+            code="event_not_allowed",
+            fields={"kind": "the record changed meanwhile"},
+        )
     from_household = resident.household_id
     event = _event(
         ctx,
@@ -360,7 +383,8 @@ def add_event(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]
         resident.household_id = household.id
         c.Location.of(household).copy_to(resident)
     resident.status = rule.to_status.value
-    c.bump(ctx, resident)
+    resident.version = version + 1  # as claimed above
+    resident.updated_at = ctx.now()
     try:
         ctx.db.commit()
     except IntegrityError:
