@@ -105,6 +105,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_error_handlers(app)
     install_edge(app)  # bounded integer path ids, before the blueprints' URL rules
     _register_blueprints(app)
+    from server.usecases import address_search
+
+    address_search.install()  # places written through the ORM keep their search tokens
     install_health(app)
     install_sweep(app)
     _register_cli(app)
@@ -138,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         auth,
         base_data,
+        base_io,
         calendar,
         cases,
         metrics,
@@ -159,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(metrics.bp)
     app.register_blueprint(calendar.bp)
     app.register_blueprint(base_data.bp)
+    app.register_blueprint(base_io.bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(pages)
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from geo.synthetic import build_hierarchy
 from geo.validate import validate_plan
 from server.catalog_seed import seed_catalog
+from server.demo_base import seed_base_data
 from server.domain import workflow as wf
 from server.models import Category, Department, Grid, GridAssignment, Region, User
 from server.models.types import utcnow
@@ -196,7 +197,12 @@ def _photo(ctx: Context, who: Actor, rng: random.Random) -> str:
 
 
 def seed_demo(
-    db: Session, *, if_empty: bool = False, seed: int = 20261123, upload_dir: Path | None = None
+    db: Session,
+    *,
+    if_empty: bool = False,
+    seed: int = 20261123,
+    upload_dir: Path | None = None,
+    data_key_text: str = "",
 ) -> str:
     if db.scalar(select(func.count(User.id))):
         if if_empty:
@@ -223,10 +229,11 @@ def seed_demo(
         _user(db, f"wgy{i:02d}", f"网格员{i:02d}", wf.Role.GRID_WORKER, region=county, grids=codes)
     db.commit()
     _seed_cases(db, rng, grids, upload_dir)
+    base = seed_base_data(db, rng, data_key_text)
     return (
         f"demo county {COUNTY[1]} ({COUNTY[0]}): {len(grids)} grids in {len(communities)} "
         f"communities; users admin, ddy (dispatcher), dcy (supervisor), czry/jtry/zjry "
-        f"(handlers), wgy (grid worker) — password {DEMO_PASSWORD!r}"
+        f"(handlers), wgy (grid worker) — password {DEMO_PASSWORD!r}; {base}"
     )
 
 

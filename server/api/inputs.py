@@ -536,3 +536,37 @@ PLAN_FORM: dict[str, Any] = {
         "publish": {"type": "string", "enum": ["0", "1"]},
     },
 }
+
+
+# --- base data in and out (server/api/base_io.py) ----------------------------------------------
+
+
+class AddressSearchQuery(Query):
+    q: Annotated[Text, Field(min_length=1, max_length=200)] = Field(
+        description='words, a building/room or a 门牌: "幸福路 12 号", "阳光小区 3栋 502"'
+    )
+    limit: Annotated[int, Field(ge=1, le=100), BeforeValidator(ascii_int)] = 20
+
+
+class BaseExportQuery(Query):
+    grid: Annotated[Text, Field(pattern=r"^[0-9]{15}$")] | None = None
+    community: QId | None = Field(None, description="a community's region id")
+    clear: QBool = Field(False, description="identity numbers and phones in clear (a reason)")
+    reason: Annotated[Text, Field(max_length=200)] | None = None
+
+
+IMPORT_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": ".xlsx or CSV"},
+        "store": {
+            "type": "string",
+            "enum": ["all", "valid", "none"],
+            "description": "all: only if every row is valid; valid: the valid rows (admins); "
+            "none: check only",
+        },
+        "encoding": {"type": "string", "enum": ["utf-8", "gbk", "gb18030"]},
+        "answer": {"type": "string", "enum": ["json", "xlsx"]},
+    },
+}

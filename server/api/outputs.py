@@ -488,3 +488,43 @@ from server.api.base_outputs import (  # noqa: E402, F401
     VisitAnswer,
     VisitPage,
 )
+
+# --- base data in and out (server/api/base_io.py) ----------------------------------------------
+
+
+class AddressHit(Out):
+    place: dict[str, Any]
+    grid: dict[str, Any] | None
+    community: dict[str, Any] | None
+    town: dict[str, Any] | None
+
+
+class AddressHits(Out):
+    items: list[AddressHit]
+    tokens: list[str]
+    truncated: bool
+
+
+class ImportRowError(Out):
+    row: int
+    column: str
+    message: str
+
+
+class ImportSummary(Out):
+    kind: str
+    file_kind: str
+    encoding: str | None
+    encoding_label: str
+    store: str
+    rows: int
+    valid: int
+    invalid: int
+    stored: int
+    created: dict[str, int]
+    errors: list[ImportRowError]
+    errors_total: int
+
+
+class ImportAnswer(Out):
+    import_: ImportSummary = Field(alias="import")

@@ -76,6 +76,7 @@ def _needs_schema(command: click.Command) -> None:
 
 def register(app: Flask) -> None:
     from server.cli import (
+        addresses,
         calendar,
         cases,
         catalog,
@@ -88,7 +89,8 @@ def register(app: Flask) -> None:
     )
 
     app.cli.add_command(database.group)
-    for group in (grids.group, catalog.group, users.group, demo.group, open311.group):
+    groups = (grids.group, catalog.group, users.group, demo.group, open311.group, addresses.group)
+    for group in groups:
         _guard(group)
         app.cli.add_command(group)
     _guard(metrics.group)

@@ -1,5 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
+from server.models.address_index import AddressToken
 from server.models.base import Base
 from server.models.base_data import (
     Household,
@@ -27,6 +28,7 @@ from server.models.stages import CardThresholdRow, StageLimitRow
 
 __all__ = [
     "DUTIES",
+    "AddressToken",
     "ApiKey",
     "Attachment",
     "Base",

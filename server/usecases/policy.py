@@ -628,6 +628,16 @@ def may_see_photo(
     return may_use_upload(actor, uploader_id)
 
 
+# --- exports of base data ----------------------------------------------------------------------
+#
+# Exports of base data (server/usecases/base_io/exports.py): dispatchers, supervisors and admins,
+# their jurisdiction (``base_clause``); grid workers carry their grids on the phone, handlers see
+# no base data. Identity numbers and phones in clear only for the 综治 staff and leaders who hand
+# a list to another office, with a reason; admins run the system, not the registers (masked).
+BASE_EXPORTERS = frozenset({wf.Role.DISPATCHER, wf.Role.SUPERVISOR, wf.Role.ADMIN})
+BASE_CLEAR_EXPORTERS = frozenset({wf.Role.DISPATCHER, wf.Role.SUPERVISOR})
+
+
 # --- endpoints -------------------------------------------------------------------------------
 
 ANYONE: frozenset[str] | None = None  # signed in or not
@@ -778,6 +788,12 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
             ("admin.publish_plan", "POST"),
         )
     },
+    # base data in and out (server/api/base_io.py): search by readers, imports by writers,
+    # exports by dispatchers, supervisors and admins (server/usecases/base_io/exports.py)
+    ("base_io.search_addresses", "GET"): BASE_READERS,
+    ("base_io.import_template", "GET"): BASE_WRITERS,
+    ("base_io.run_import", "POST"): BASE_WRITERS,
+    ("base_io.export", "GET"): BASE_EXPORTERS,
 }
 
 

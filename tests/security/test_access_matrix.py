@@ -120,6 +120,7 @@ def _setup(app: Flask) -> Env:
     env.replay_body = {"uuid": key, "category_code": "0101", "description": "热线",
                        "lon": IN_GB[0], "lat": IN_GB[1], "caller_phone": "13812345678"}  # fmt: skip
     assert env.fresh("dispb").post("/api/v1/cases", json=env.replay_body).status_code == 201
+    _base_places(w)
     for who in IDENTITIES:
         env.clients[who] = env.fresh(who)
         if who != "anon":
@@ -128,6 +129,79 @@ def _setup(app: Flask) -> Env:
             assert r.status_code == 201, r.get_json()
             env.uploads[who] = key
     return env
+
+
+# base data in and out: a building with a room in G1 and one in county B's GB
+BASE_DOORS = {"G1": ("矩阵路1号", G1), "GB": ("矩阵路2号", GB)}
+
+
+def _address_csv(grid: str, door: str, room: str = "101") -> bytes:
+    head = "网格编码*,小区/自然村*,楼栋,单元,房号,门牌地址*,经度,纬度\n"
+    return (head + f"{grid},矩阵小区,1栋,1单元,{room},{door},,\n").encode()
+
+
+def _base_places(w: World) -> None:
+    from server.domain.import_templates import ImportKind
+    from server.usecases.base_io import imports
+
+    with w.session() as db:
+        for door, grid in BASE_DOORS.values():
+            imports.run_import(w.ctx(db), w.actor(db, "admin"), ImportKind.ADDRESSES,
+                               _address_csv(grid, door))  # fmt: skip
+        db.commit()
+
+
+@dataclass(frozen=True)
+class _At:
+    grid_code: str
+    community_id: int | None
+    town_id: int | None
+    county_id: int | None
+
+
+def _base_at(env: Env, obj: str) -> _At:
+    from server.models import Place
+
+    with env.w.session() as db:
+        p = db.scalar(select(Place).where(Place.grid_code == BASE_DOORS[obj][1]).limit(1))
+        assert p is not None
+        return _At(BASE_DOORS[obj][1], p.community_id, p.town_id, p.county_id)
+
+
+def _base_sees(env: Env, who: str, obj: str) -> bool:
+    actor = env.actor(who)
+    return actor is not None and policy.may_see_base(actor, _base_at(env, obj))
+
+
+def _search_check(env: Env, who: str, obj: str, resp: TestResponse) -> str | None:
+    items = (resp.get_json() or {}).get("items", [])
+    if bool(items) != _base_sees(env, who, obj):
+        return f"{len(items)} places found; the policy says visible={_base_sees(env, who, obj)}"
+    return None
+
+
+def _import_call(env: Env, who: str, obj: str) -> TestResponse:
+    door, grid = BASE_DOORS[obj]
+    data = _address_csv(grid, door, room=str(200 + env.next()))
+    return env.clients[who].post(
+        "/api/v1/base/imports/addresses",
+        data={"file": (io.BytesIO(data), "a.csv"), "store": "none"},
+    )
+
+
+def _import_expect(env: Env, who: str, obj: str) -> frozenset[int]:
+    actor = env.actor(who)
+    assert actor is not None
+    return _one(200 if policy.may_edit_base(actor, _base_at(env, obj)) else 422)
+
+
+def _export_check(env: Env, who: str, obj: str, resp: TestResponse) -> str | None:
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(resp.data)).worksheets[0]
+    rows = ws.max_row - 4  # three lines about the export, then the header
+    want = 1 if _base_sees(env, who, obj) else 0
+    return None if rows == want else f"{rows} rooms exported, the policy says {want}"
 
 
 def _region_id(db: Any, code: str) -> int:
@@ -816,6 +890,24 @@ ROWS: dict[tuple[str, str], Row] = {
             "/api/v1/admin/plans", data={"file": (io.BytesIO(b"not a plan"), "plan.geojson")}
         ),
         _refused_for_content,
+    ),
+    ("base_io.search_addresses", "GET"): Row(
+        ("G1", "GB"),
+        lambda e, w, o: e.clients[w].get(
+            "/api/v1/base/addresses", query_string={"q": BASE_DOORS[o][0]}
+        ),
+        _ok,
+        _search_check,
+    ),
+    ("base_io.import_template", "GET"): Row(
+        NONE, _get("/api/v1/base/imports/residents/template"), _ok
+    ),
+    ("base_io.run_import", "POST"): Row(("G1", "GB"), _import_call, _import_expect),
+    ("base_io.export", "GET"): Row(
+        ("G1", "GB"),
+        lambda e, w, o: e.clients[w].get(f"/api/v1/base/exports/addresses?grid={BASE_DOORS[o][1]}"),
+        _ok,
+        _export_check,
     ),
     ("admin.publish_plan", "POST"): Row(
         ("A", "B"),

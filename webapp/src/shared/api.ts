@@ -6,6 +6,7 @@
  */
 import type {
   ActionAnswer,
+  AddressHit,
   AuthAnswer,
   Bootstrap,
   CaseDetail,
@@ -267,6 +268,11 @@ export class ApiClient {
 
   async createCase(body: NewCase): Promise<Answer<{ case: CaseSummary }>> {
     return this.request<{ case: CaseSummary }>('POST', '/cases', { json: body })
+  }
+
+  /** Places matching an address typed by a call-taker ("幸福路 12 号"), shallowest first. */
+  async searchAddresses(q: string, limit = 8): Promise<AddressHit[]> {
+    return (await this.request<{ items: AddressHit[] }>('GET', '/base/addresses', { query: { q, limit } })).data.items
   }
 
   async act(caseId: number, body: NewAction): Promise<Answer<ActionAnswer>> {

@@ -210,3 +210,20 @@ export interface GridCollection {
   type: 'FeatureCollection'
   features: GridFeature[]
 }
+
+/** GET /base/addresses: a place found by words, building/room or 门牌, with its grid. */
+export interface AddressHit {
+  place: {
+    id: number
+    kind: 'estate' | 'building' | 'unit' | 'room'
+    kind_label: string
+    name: string
+    address: string
+    full_address: string
+    lon: number | null
+    lat: number | null
+  }
+  grid: { code: string; name: string } | null
+  community: { id: number; code: string; name: string } | null
+  town: { id: number; code: string; name: string } | null
+}

@@ -1,0 +1,292 @@
+"""Reading an uploaded table (.xlsx or .csv) and writing one (.xlsx), with no Flask in it.
+
+The type is read from the content, never from the name: an .xlsx is a ZIP (``PK\\x03\\x04``)
+holding ``xl/workbook.xml``; anything else must be CSV text. A CSV's encoding is detected, and
+the answer says which one was used (never a silent guess):
+
+- a UTF-8 byte-order mark, or bytes that are valid UTF-8 → UTF-8;
+- else bytes that are valid GB18030 (GBK and GB2312 are subsets: what Excel and WPS on a
+  Chinese Windows save as "CSV") → GB18030;
+- else the file is refused, with the offset of the first bad byte.
+
+The caller may name the encoding (``utf-8``, ``gbk``, ``gb18030``) to override detection. A
+mis-detected file cannot pass unnoticed: its header would not match the template's.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gb18030", "gb2312": "gb18030"}
+ENCODINGS["gb18030"] = "gb18030"
+ENCODING_LABELS = {"utf-8": "UTF-8", "gb18030": "GB18030/GBK"}
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# What a spreadsheet may read as the start of a formula (server/metrics/export.py, OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+class TableError(ValueError):
+    """The file cannot be read as a table: a message in Chinese and English."""
+
+    def __init__(self, zh: str, en: str, field: str = "file") -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+        self.field = field
+
+
+@dataclass
+class Table:
+    """A header and its rows; ``rows`` yields (row number as a spreadsheet shows it, cells)."""
+
+    kind: str  # xlsx | csv
+    encoding: str | None  # utf-8 | gb18030 for a CSV
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+
+    @property
+    def encoding_label(self) -> str:
+        return ENCODING_LABELS.get(self.encoding or "", "")
+
+
+def is_xlsx(data: bytes) -> bool:
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "xl/workbook.xml" in z.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def decode_csv(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of a CSV file and the encoding it was read with (see the module)."""
+    if encoding:
+        name = ENCODINGS.get(encoding.strip().lower())
+        if name is None:
+            raise TableError(
+                "不支持的编码，可选 UTF-8、GBK、GB18030",
+                "unsupported encoding: choose utf-8, gbk or gb18030",
+                "encoding",
+            )
+        try:
+            return data.decode("utf-8-sig" if name == "utf-8" else name), name
+        except UnicodeDecodeError as exc:
+            raise TableError(
+                f"文件不是 {ENCODING_LABELS[name]} 编码（第 {exc.start + 1} 个字节起无法读取）",
+                f"the file is not {ENCODING_LABELS[name]} (unreadable from byte {exc.start + 1})",
+                "encoding",
+            ) from None
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        raise TableError(
+            "文件是 UTF-16（Unicode 文本），请另存为“CSV UTF-8”或 Excel 工作簿",
+            "the file is UTF-16 text: save it as CSV UTF-8 or as an Excel workbook",
+        )
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            raise TableError(
+                f"无法识别文件编码：既不是 UTF-8 也不是 GBK/GB18030（第 {utf8_error.start + 1} "
+                "个字节起），请另存为“CSV UTF-8”",
+                f"unknown encoding: neither UTF-8 nor GBK/GB18030 (from byte "
+                f"{utf8_error.start + 1}); save the file as CSV UTF-8",
+            ) from None
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _trim(cells: Sequence[Any], width: int) -> list[str]:
+    out = [_cell_text(c) for c in cells[:width]]
+    out.extend([""] * (width - len(out)))
+    return out
+
+
+def _header(cells: Sequence[Any]) -> list[str]:
+    names = [_cell_text(c).replace("*", "").replace("＊", "").strip() for c in cells]
+    while names and not names[-1]:
+        names.pop()
+    return names
+
+
+HEADER_SEARCH_ROWS = 5
+
+
+def _is_header(names: list[str], is_header: Callable[[list[str]], bool] | None) -> bool:
+    return bool(names) and (is_header is None or is_header(names))
+
+
+def read_table(
+    data: bytes,
+    encoding: str | None = None,
+    *,
+    is_header: Callable[[list[str]], bool] | None = None,
+) -> Table:
+    """Read an .xlsx (its first sheet) or a CSV. The header is the first of the first
+    :data:`HEADER_SEARCH_ROWS` rows that ``is_header`` accepts (the templates put a line of
+    instructions above it), else the first row. Required-column stars (``姓名*``) are dropped
+    from header names; empty rows are skipped."""
+    if is_xlsx(data):
+        return _read_xlsx(data, is_header)
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise TableError(
+            "无法读取该文件：请上传 .xlsx 工作簿或 CSV（旧版 .xls 请先另存为 .xlsx）",
+            "unreadable file: upload an .xlsx workbook or a CSV (save an old .xls as .xlsx)",
+        )
+    text, used = decode_csv(data, encoding)
+    if "\x00" in text:
+        raise TableError("文件含 NUL 字符，不是文本表格", "the file holds NUL characters")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] = []
+    first: list[str] = []
+    for n, line in enumerate(reader, start=1):
+        names = _header(line)
+        first = first or names
+        if _is_header(names, is_header):
+            header = names
+            break
+        if n >= HEADER_SEARCH_ROWS:
+            break
+    header = header or first
+    if not header:
+        raise TableError("文件没有表头", "the file has no header row")
+    width = len(header)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for line in reader:
+            if any(c.strip() for c in line):
+                yield reader.line_num, _trim(line, width)
+
+    return Table("csv", used, header, rows())
+
+
+def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None) -> Table:
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
+        raise TableError(
+            "无法读取该 .xlsx 工作簿", f"unreadable .xlsx workbook ({type(exc).__name__})"
+        ) from None
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    header: list[str] = []
+    first: list[str] = []
+    n = 0
+    for n, line in enumerate(it, start=1):
+        names = _header(line)
+        first = first or names
+        if _is_header(names, is_header):
+            header = names
+            break
+        if n >= HEADER_SEARCH_ROWS:
+            break
+    header = header or first
+    if not header:
+        wb.close()
+        raise TableError("工作表没有表头", "the sheet has no header row")
+    width = len(header)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        row = n
+        try:
+            for line in it:
+                row += 1
+                if any(c is not None and str(c).strip() for c in line):
+                    yield row, _trim(line, width)
+        finally:
+            wb.close()
+
+    return Table("xlsx", None, header, rows())
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def neutralise(value: Any) -> Any:
+    """Formula-like text gets a leading quote (CSV/formula injection); other values pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+_BOLD = Font(bold=True)
+_GREY = Font(color="666666")
+_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_BAD_FILL = PatternFill("solid", fgColor="FCE4D6")
+
+
+@dataclass
+class SheetSpec:
+    """One sheet to write: lines of text above a header, the header, rows; ``marked`` are the
+    indexes (into ``rows``) of rows to shade."""
+
+    title: str
+    header: list[str]
+    rows: Iterable[Sequence[Any]]
+    above: list[str] | None = None
+    widths: list[int] | None = None
+    marked_column: int | None = None  # rows whose cell in this column is not empty are shaded
+
+
+def write_xlsx(sheets: Sequence[SheetSpec]) -> bytes:
+    """A workbook of the sheets (write-only, streaming: 100,000 rows in a few seconds). No
+    cell is a formula: text that looks like one is quoted."""
+    wb = Workbook(write_only=True)
+    for spec in sheets:
+        ws = wb.create_sheet(spec.title[:31])
+        if spec.widths:
+            from openpyxl.utils import get_column_letter
+
+            for i, w in enumerate(spec.widths, start=1):
+                ws.column_dimensions[get_column_letter(i)].width = w
+        for line in spec.above or []:
+            c = WriteOnlyCell(ws, value=neutralise(line))
+            c.font = _GREY
+            ws.append([c])
+        head = []
+        for name in spec.header:
+            c = WriteOnlyCell(ws, value=neutralise(name))
+            c.font = _BOLD
+            c.fill = _HEAD_FILL
+            head.append(c)
+        ws.append(head)
+        for row in spec.rows:
+            values = [neutralise(v) for v in row]
+            if spec.marked_column is not None and values[spec.marked_column]:
+                cells = []
+                for v in values:
+                    c = WriteOnlyCell(ws, value=v)
+                    c.fill = _BAD_FILL
+                    cells.append(c)
+                ws.append(cells)
+            else:
+                ws.append(values)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
