@@ -63,26 +63,48 @@ def tokens(text: str, *, query: bool = False) -> list[str]:
     """The tokens of an address (``query=False``: everything an index keeps) or of a query
     (``query=True``: a bare number is ``#12``, a number with a unit word only ``12号``).
 
-    A CJK run is cut at a unit word that follows a number only; text order is kept, and
-    duplicates are dropped."""
+    A door plate is a street and a number: the last two characters of a CJK run right before
+    ``N号`` also make the token ``福路>12号`` — rare in a county (one door), so a search starts
+    from it. Text order is kept, and duplicates are dropped."""
     norm = normalise(text)
     seen: dict[str, None] = {}
+    before = ""  # the CJK run just before, for the door-plate token
     for m in _PIECE.finditer(norm):
         number, unit, cjk, latin = m.groups()
         if number is not None:
             num = str(int(number)) if len(number) < 12 else number
             if unit:
-                seen[num + UNIT_WORDS[unit]] = None
+                word = num + UNIT_WORDS[unit]
+                if before and UNIT_WORDS[unit] == "号":
+                    seen[f"{before[-2:]}>{word}"] = None
+                seen[word] = None
                 if not query:
                     seen["#" + num] = None
             else:
                 seen["#" + num] = None
+            before = ""
         elif cjk is not None:
             for t in _bigrams(cjk):
                 seen[t] = None
+            before = cjk
         elif latin is not None:
             seen[latin] = None
+            before = ""
     return list(seen)
+
+
+def selectivity_class(token: str) -> int:
+    """How rare a token usually is, rarest first: a door plate (``福路>12号``), a CJK pair, a
+    number with its unit word, a Latin word, a bare number."""
+    if ">" in token:
+        return 0
+    if token.startswith("#"):
+        return 4
+    if token[:1].isdigit():
+        return 2
+    if token.isascii():
+        return 3
+    return 1
 
 
 def query_tokens(text: str) -> list[str]:

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, delete, event, exists, func, insert, liter
 from sqlalchemy.orm import Session, aliased
 
 from server import cache
-from server.domain.address_text import query_tokens, tokens
+from server.domain.address_text import query_tokens, selectivity_class, tokens
 from server.models import Grid, GridPlan
 from server.models.address_index import AddressToken
 from server.models.base_data import Place
@@ -32,7 +32,8 @@ from server.usecases.context import Actor
 
 KIND_DEPTH = {"estate": 0, "building": 1, "unit": 2, "room": 3}
 KIND_LABELS = {"estate": "小区/自然村", "building": "楼栋", "unit": "单元", "room": "房屋"}
-COUNT_CAP = 1000
+COUNT_CAP = 2000
+SHORT = 300  # a posting list this short drives a search without counting the others
 CHUNK = 500
 
 
@@ -178,14 +179,21 @@ def install() -> None:
 # --- the search ----------------------------------------------------------------------------------
 
 
-def _counts(db: Session, toks: Sequence[str]) -> dict[str, int]:
-    """How many places hold each token, counted up to :data:`COUNT_CAP` (enough to tell the
-    rarest; each count is a bounded range scan of the primary key)."""
-    counts = {}
-    for t in toks:
+def _driver(db: Session, toks: Sequence[str]) -> str | None:
+    """The token to drive a search from: the rarest, counted through the primary key up to
+    :data:`COUNT_CAP`, in the order of :func:`selectivity_class` and stopping at the first whose
+    list is short (:data:`SHORT`); None when a token is in no place at all."""
+    best, best_n = None, COUNT_CAP + 1
+    for t in sorted(toks, key=selectivity_class):
         capped = select(literal(1)).where(AddressToken.token == t).limit(COUNT_CAP).subquery()
-        counts[t] = int(db.execute(select(func.count()).select_from(capped)).scalar_one())
-    return counts
+        n = int(db.execute(select(func.count()).select_from(capped)).scalar_one())
+        if n == 0:
+            return None
+        if n < best_n:
+            best, best_n = t, n
+        if n <= SHORT:
+            break
+    return best
 
 
 def matching_ids(
@@ -196,13 +204,12 @@ def matching_ids(
     (depth, place_id) order and probes the others by primary key, so it stops at ``limit``."""
     if not toks:
         return []
-    counts = _counts(db, toks)
-    if min(counts.values()) == 0:
+    driver = _driver(db, toks)
+    if driver is None:
         return []
-    order = sorted(toks, key=lambda t: counts[t])
     first = aliased(AddressToken)
-    stmt = select(first.place_id).where(first.token == order[0])
-    for t in order[1:]:
+    stmt = select(first.place_id).where(first.token == driver)
+    for t in sorted((t for t in toks if t != driver), key=selectivity_class):
         other = aliased(AddressToken)
         stmt = stmt.where(exists().where(other.token == t, other.place_id == first.place_id))
     if where is not None:

@@ -17,10 +17,12 @@ def _search(c: Any, q: str) -> list[dict[str, Any]]:
 
 
 def test_tokens() -> None:
-    assert query_tokens("幸福路 12 号") == ["幸福", "福路", "12号"]
+    assert query_tokens("幸福路 12 号") == ["幸福", "福路", "福路>12号", "12号"]
+    assert "福路>12号" in tokens("幸福小区 3栋 幸福路12号 1单元 101")
     assert set(query_tokens("幸福路１２号３单元５０２")) == {
         "幸福",
         "福路",
+        "福路>12号",
         "12号",
         "3单元",
         "#502",
