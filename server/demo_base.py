@@ -31,7 +31,7 @@ from server.domain.base_data import (
     Relation,
     ResidentStatus,
 )
-from server.domain.identity import make_credit_code, make_id_number, mask_id_number
+from server.domain.identity import make_credit_code, make_id_number
 from server.models import (
     Grid,
     GridAssignment,
@@ -47,9 +47,9 @@ from server.models import (
 from server.models.base_data import LifeEvent
 from server.models.types import utcnow
 from server.usecases import address_search
+from server.usecases.base_io import stored
 from server.usecases.base_io.imports import _insert_returning, table_of
-from server.usecases.personal_data import data_key, digest, encrypt
-from server.usecases.scope import mask_phone
+from server.usecases.personal_data import data_key
 
 STREETS = [
     "灵州路",
@@ -290,14 +290,10 @@ def seed_base_data(db: Session, rng: random.Random, data_key_text: str = "") -> 
                     "uuid": str(uuid.uuid4()),
                     "content_hash": "",
                     "name": _name(rng),
-                    "id_cipher": encrypt(key, "id_number", ident),
-                    "id_hash": digest(key, "id_number", ident),
-                    "id_mask": mask_id_number(ident),
+                    **stored.identity_columns(key, ident),
                     "birth_date": born,
                     "sex": "male" if int(ident[16]) % 2 else "female",
-                    "phone_cipher": encrypt(key, "phone", phone) if phone else None,
-                    "phone_hash": digest(key, "phone", phone) if phone else None,
-                    "phone_mask": mask_phone(phone) if phone else "",
+                    **stored.phone_columns(key, phone),
                     "registration": (
                         Registration.FLOATING if floating else Registration.REGISTERED
                     ).value,

@@ -3,6 +3,8 @@ every row is valid (or an admin stores the valid rows); CSV in UTF-8 or GBK, .xl
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 
 from server.domain.identity import make_credit_code
@@ -220,3 +222,36 @@ def test_organisations_check_the_credit_code(world: World) -> None:
         org = db.scalar(select(Organisation))
         assert org is not None and org.grid_code == G1 and org.contact_phone_mask == "138****1111"
         assert org.contact_phone_cipher and b"13800001111" not in org.contact_phone_cipher
+
+
+def test_imported_people_are_the_apps_people(world: World) -> None:
+    """A number imported is found by the API's exact search (the same keyed hash), and one
+    registered through the API is a duplicate for an import."""
+    c = client_of(world, "admin")
+    seed_rooms(c, G1, DOOR, 8)
+    assert upload(c, "residents", csv_bytes(RESIDENT_HEADER, _resident_rows(2))).status_code == 201
+    disp = client_of(world, "disp")
+    found = disp.get("/api/v1/base/residents", query_string={"id_number": person_id(1)})
+    assert found.status_code == 200, found.get_json()
+    assert [r["name"] for r in found.get_json()["items"]] == ["居民1"]
+    with world.session() as db:
+        room = db.scalar(select(Place).where(Place.kind == "room", Place.name == "101"))
+        assert room is not None
+        home = db.scalar(select(Household.id).where(Household.place_id == room.id))
+    made = c.post(
+        "/api/v1/base/residents",
+        json={"uuid": str(uuid.uuid4()), "name": "赵六", "id_number": person_id(700),
+              "registration": "registered", "relation": "head", "household_id": home},
+    )  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    rows = _resident_rows(1, start=700)
+    resp = upload(c, "residents", csv_bytes(RESIDENT_HEADER, rows))
+    assert resp.status_code == 422
+    assert "已登记" in resp.get_json()["import"]["errors"][0]["message"]
+    # and the phone/identity number a clear export shows decrypt with the app's columns
+    reveal = disp.post(
+        f"/api/v1/base/residents/{found.get_json()['items'][0]['id']}/reveal",
+        json={"reason": "核对身份", "fields": ["id_number"]},
+    )
+    assert reveal.status_code == 200, reveal.get_json()
+    assert reveal.get_json()["id_number"] == person_id(1)

@@ -37,6 +37,7 @@ from server.domain.identity import SEX_LABELS, Sex
 from server.domain.import_templates import ADDRESS_COLUMNS
 from server.models import Household, Organisation, PersonalDataRead, Place, Resident
 from server.usecases import address_search, policy
+from server.usecases.base_io import stored
 from server.usecases.base_io.tabular import SheetSpec, write_xlsx
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Forbidden, ValidationFailed
@@ -179,8 +180,8 @@ def _residents(
     ]  # fmt: skip
     rows: list[list[Any]] = []
     for p in people:
-        ident = decrypt(key, "id_number", p.id_cipher) if req.clear else p.id_mask
-        phone = decrypt(key, "phone", p.phone_cipher) if req.clear else p.phone_mask
+        ident = decrypt(key, stored.ID_COLUMN, p.id_cipher) if req.clear else p.id_mask
+        phone = decrypt(key, stored.PHONE_COLUMN, p.phone_cipher) if req.clear else p.phone_mask
         home = text.get(homes.get(p.household_id or 0, 0), "")
         rows.append(
             [
@@ -232,7 +233,7 @@ def _organisations(
             _label(ORGANISATION_KIND_LABELS, OrganisationKind, o.kind),
             o.address,
             o.contact_name,
-            decrypt(key, "contact_phone", o.contact_phone_cipher)
+            decrypt(key, stored.ORG_PHONE_COLUMN, o.contact_phone_cipher)
             if req.clear
             else o.contact_phone_mask,
             o.grid_code or "",

@@ -33,7 +33,6 @@ from server import cache
 from server.domain import workflow as wf
 from server.domain.address_text import normalise
 from server.domain.base_data import PlaceKind, ResidentStatus
-from server.domain.identity import mask_id_number
 from server.domain.import_templates import (
     INSTRUCTIONS,
     TEMPLATES,
@@ -46,12 +45,12 @@ from server.domain.import_templates import (
 from server.models import Grid, GridPlan, Household, Organisation, Place, Resident
 from server.models.base_data import Residence
 from server.usecases import address_search, grid_locator, policy
+from server.usecases.base_io import stored
 from server.usecases.base_io.rows import Row, check_row
 from server.usecases.base_io.tabular import SheetSpec, TableError, read_table, write_xlsx
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Forbidden, ValidationFailed
-from server.usecases.personal_data import data_key, digest, encrypt, normalise_phone
-from server.usecases.scope import mask_phone
+from server.usecases.personal_data import data_key, normalise_phone
 
 MAX_ROWS = 200_000
 CHUNK = 500
@@ -612,7 +611,7 @@ def _check_residents(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
     key = data_key(ctx.data_key_text)
     good = [r for r in rows if r.ok]
     for r in good:
-        r.values["id_hash"] = digest(key, "id_number", r.values["id_number"])
+        r.values["id_hash"] = stored.id_hash(key, r.values["id_number"])
     _duplicates(good, lambda r: r.values["id_number"], _col(k, "id_number"))
     good = [r for r in good if r.ok]
     hashes = [r.values["id_hash"] for r in good]
@@ -683,14 +682,10 @@ def _store_residents(ctx: Context, actor: Actor, rows: list[Row], _state: dict[s
                 "uuid": str(uuidlib.uuid4()),
                 "content_hash": "",
                 "name": v["name"],
-                "id_cipher": encrypt(key, "id_number", v["id_number"]),
-                "id_hash": v["id_hash"],
-                "id_mask": mask_id_number(v["id_number"]),
+                **stored.identity_columns(key, v["id_number"]),
                 "birth_date": v["birth_date"],
                 "sex": v["sex"],
-                "phone_cipher": encrypt(key, "phone", phone) if phone else None,
-                "phone_hash": digest(key, "phone", phone) if phone else None,
-                "phone_mask": mask_phone(phone) if phone else "",
+                **stored.phone_columns(key, phone),
                 "registration": v["registration"],
                 "relation": v["relation_code"],
                 "household_id": households[v["place"].id],
@@ -775,9 +770,7 @@ def _store_organisations(
                 "lon": v["place"].lon,
                 "lat": v["place"].lat,
                 "contact_name": v["contact"],
-                "contact_phone_cipher": encrypt(key, "contact_phone", phone) if phone else None,
-                "contact_phone_hash": digest(key, "phone", phone) if phone else None,
-                "contact_phone_mask": mask_phone(phone) if phone else "",
+                **stored.phone_columns(key, phone, "contact_phone", stored.ORG_PHONE_COLUMN),
                 "active": True,
                 **_located(v["place"]),
                 "version": 1,

@@ -336,6 +336,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/base/addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Places matching words, a building/room or a 门牌 ("幸福路 12 号"), with grid and
+         * @description Places matching words, a building/room or a 门牌 ("幸福路 12 号"), with grid and
+         *         community, inside the caller's jurisdiction; shallowest first.
+         */
+        get: operations["base_io.search_addresses.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/exports/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Residents, organisations or addresses of the caller's jurisdiction as .xlsx, masked
+         * @description Residents, organisations or addresses of the caller's jurisdiction as .xlsx, masked
+         *         unless ``clear=1`` with a ``reason`` (dispatchers, supervisors); logged, the exporter
+         *         named in the file.
+         */
+        get: operations["base_io.export.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/base/households": {
         parameters: {
             query?: never;
@@ -370,6 +413,45 @@ export interface paths {
         head?: never;
         /** Edit a household (``base_version`` required). */
         patch: operations["base.update_household.patch"];
+        trace?: never;
+    };
+    "/api/v1/base/imports/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check every row of an .xlsx or CSV (UTF-8 or GBK) file, then store by ``store``:
+         * @description Check every row of an .xlsx or CSV (UTF-8 or GBK) file, then store by ``store``:
+         *         ``all`` (default: only when every row is valid), ``valid`` (admins: the valid rows),
+         *         ``none`` (check only). ``answer=xlsx``: the result file with a reason per bad row.
+         */
+        post: operations["base_io.run_import.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/base/imports/{kind}/template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The empty .xlsx template of an import (Chinese headers, * = required). */
+        get: operations["base_io.import_template.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/base/kinds": {
@@ -1329,6 +1411,38 @@ export interface components {
              * @default null
              */
             version?: number | null;
+        };
+        /** AddressHit */
+        AddressHit: {
+            /** Community */
+            community: {
+                [key: string]: unknown;
+            } | null;
+            /** Grid */
+            grid: {
+                [key: string]: unknown;
+            } | null;
+            /** Place */
+            place: {
+                [key: string]: unknown;
+            };
+            /** Town */
+            town: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** AddressHits */
+        AddressHits: {
+            /** Items */
+            items: components["schemas"]["AddressHit"][];
+            /** Tokens */
+            tokens: string[];
+            /** Truncated */
+            truncated: boolean;
+        } & {
+            [key: string]: unknown;
         };
         /** AdminGrids */
         AdminGrids: {
@@ -2315,6 +2429,54 @@ export interface components {
              * @default null
              */
             number?: string | null;
+        };
+        /** ImportAnswer */
+        ImportAnswer: {
+            import: components["schemas"]["ImportSummary"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** ImportRowError */
+        ImportRowError: {
+            /** Column */
+            column: string;
+            /** Message */
+            message: string;
+            /** Row */
+            row: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ImportSummary */
+        ImportSummary: {
+            /** Created */
+            created: {
+                [key: string]: number;
+            };
+            /** Encoding */
+            encoding: string | null;
+            /** Encoding Label */
+            encoding_label: string;
+            /** Errors */
+            errors: components["schemas"]["ImportRowError"][];
+            /** Errors Total */
+            errors_total: number;
+            /** File Kind */
+            file_kind: string;
+            /** Invalid */
+            invalid: number;
+            /** Kind */
+            kind: string;
+            /** Rows */
+            rows: number;
+            /** Store */
+            store: string;
+            /** Stored */
+            stored: number;
+            /** Valid */
+            valid: number;
+        } & {
+            [key: string]: unknown;
         };
         /** KindAnswer */
         KindAnswer: {
@@ -5128,6 +5290,122 @@ export interface operations {
             };
         };
     };
+    "base_io.search_addresses.get": {
+        parameters: {
+            query: {
+                limit?: number;
+                /** @description words, a building/room or a 门牌: "幸福路 12 号", "阳光小区 3栋 502" */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddressHits"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base_io.export.get": {
+        parameters: {
+            query?: {
+                /** @description identity numbers and phones in clear (a reason) */
+                clear?: boolean;
+                /** @description a community's region id */
+                community?: number;
+                grid?: string;
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "base.list_households.get": {
         parameters: {
             query?: {
@@ -5387,6 +5665,168 @@ export interface operations {
             };
             /** @description Request too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "base_io.run_import.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** @enum {string} */
+                    answer?: "json" | "xlsx";
+                    /** @enum {string} */
+                    encoding?: "utf-8" | "gbk" | "gb18030";
+                    /**
+                     * Format: binary
+                     * @description .xlsx or CSV
+                     */
+                    file: string;
+                    /**
+                     * @description all: only if every row is valid; valid: the valid rows (admins); none: check only
+                     * @enum {string}
+                     */
+                    store?: "all" | "valid" | "none";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Understood but refused (see the report) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportAnswer"];
+                };
+            };
+        };
+    };
+    "base_io.import_template.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
