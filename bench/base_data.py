@@ -314,6 +314,9 @@ def load(db: Session, households: int, residents: int, seed: int) -> dict[str, A
             people = []
     if people:
         _bulk(db, Resident, people)
+    from server.usecases.base_data import key_groups
+
+    key_groups.ensure_builtin(Context(db=db, upload_dir=Path("/tmp")))
     kinds = list(db.scalars(select(KeyGroupKindRow.id)))
     rids = list(db.scalars(select(Resident.id).order_by(Resident.id)))
     tags = [

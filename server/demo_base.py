@@ -47,8 +47,10 @@ from server.models import (
 from server.models.base_data import LifeEvent
 from server.models.types import utcnow
 from server.usecases import address_search
+from server.usecases.base_data import key_groups
 from server.usecases.base_io import stored
 from server.usecases.base_io.imports import _insert_returning, table_of
+from server.usecases.context import Context
 from server.usecases.personal_data import data_key
 
 STREETS = [
@@ -337,6 +339,7 @@ def seed_base_data(db: Session, rng: random.Random, data_key_text: str = "") -> 
         ],
     )
     # key groups and visits
+    key_groups.ensure_builtin(Context(db=db))  # the built-in kinds are stored at first use
     kinds = list(db.scalars(select(KeyGroupKindRow).where(KeyGroupKindRow.active.is_(True))))
     tags: list[dict[str, Any]] = []
     visits: list[dict[str, Any]] = []

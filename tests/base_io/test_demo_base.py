@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from server.domain.identity import parse_id_number
 from server.models import Grid, GridPlan, Household, KeyGroupTag, Place, Resident, Visit
+from server.usecases.base_io.stored import ID_COLUMN
 from server.usecases.personal_data import data_key, decrypt
 from tests import factories as f
 
@@ -28,7 +29,7 @@ def test_demo_base_data(app: Flask) -> None:
         assert db.scalar(select(func.count()).select_from(Household)) > 2 * len(grids)
         key = data_key("")
         for r in db.scalars(select(Resident).limit(200)):
-            ident = decrypt(key, "id_number", r.id_cipher)
+            ident = decrypt(key, ID_COLUMN, r.id_cipher)
             parsed = parse_id_number(ident)
             assert 900 <= int(ident[14:17]) <= 999  # the demo's invented sequence range
             assert parsed.birth_date == r.birth_date and parsed.sex.value == r.sex
