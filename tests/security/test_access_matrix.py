@@ -199,9 +199,13 @@ def _export_check(env: Env, who: str, obj: str, resp: TestResponse) -> str | Non
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(resp.data)).worksheets[0]
-    rows = ws.max_row - 4  # three lines about the export, then the header
+    rows = list(ws.iter_rows(min_row=5, values_only=True))  # three lines, then the header
+    door, grid = BASE_DOORS[obj]
+    if any(r[0] != grid for r in rows):
+        return f"rooms of other grids exported: {sorted({r[0] for r in rows} - {grid})}"
+    mine = sum(1 for r in rows if r[5] == door)
     want = 1 if _base_sees(env, who, obj) else 0
-    return None if rows == want else f"{rows} rooms exported, the policy says {want}"
+    return None if mine == want else f"{mine} rooms at {door} exported, the policy says {want}"
 
 
 def _region_id(db: Any, code: str) -> int:
