@@ -1,7 +1,7 @@
 """``flask addresses reindex|search``: the address-search index (server/usecases/address_search.py).
 
 ``reindex`` rebuilds the tokens of every place (after a restore, or on a database whose places
-were stored before migration 0010); ``search`` prints what the hotline would find, as JSON.
+were stored before migration 0011); ``search`` prints what the hotline would find, as JSON.
 """
 
 from __future__ import annotations
