@@ -61,7 +61,7 @@ Day = Annotated[
 IdNumberText = Annotated[Text, Field(min_length=1, max_length=40)]
 PhoneText = Annotated[Text, Field(max_length=32)]
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
-Limit = Annotated[int, Field(ge=1, le=500), BeforeValidator(ascii_int)]
+Limit = Annotated[int, Field(ge=1, le=200), BeforeValidator(ascii_int)]
 Level = Annotated[int, Field(ge=1, le=9, strict=True)]
 Footprint = dict[str, Any]
 

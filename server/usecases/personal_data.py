@@ -108,10 +108,17 @@ def digest(key: DataKey, kind: str, value: str) -> str:
 
 
 def normalise_phone(value: str) -> str:
-    """Digits and a leading + only (so "138 1234 5678" finds "13812345678")."""
+    """Digits only, the same on store and on search: "+86 139-0000-0785", "0086 13900000785"
+    and "139 0000 0785" are all "13900000785" (China's country code is dropped); a number of
+    another country keeps its "+" and code ("+44 20 7946 0000" → "+442079460000")."""
     text = value.strip()
     digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
-    return ("+" if text.startswith("+") else "") + digits
+    international = text.startswith("+") or digits.startswith("00")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if international and digits.startswith("86"):
+        return digits[2:]
+    return ("+" if international and digits else "") + digits
 
 
 # --- the read log ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.models import KeyGroupKindRow, LifeEvent, Resident
+from server.usecases.personal_data import normalise_phone
 from tests.base_data.test_api import BW, client, reads
 from tests.base_data.world import credit_code, id_number, seed
 from tests.workflow.world import G1, build, widen
@@ -237,3 +238,37 @@ def test_concurrent_life_events_on_postgres(pg_app: Any, kind: str) -> None:
         assert n == 1
         row = db.get(Resident, rid)
         assert row is not None and row.version == 2
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("+86 139-0000-0785", "13900000785"),
+        ("0086 13900000785", "13900000785"),
+        ("139 0000 0785", "13900000785"),
+        ("+44 20 7946 0000", "+442079460000"),
+        ("0951-1234567", "09511234567"),
+    ],
+)
+def test_phones_are_normalised_the_same_on_store_and_search(given: str, stored: str) -> None:
+    assert normalise_phone(given) == stored
+
+
+def test_a_phone_stored_with_86_is_found_without_and_limits_stop_at_200(any_bw: BW) -> None:
+    w, base = any_bw
+    rid = base.residents["G1"]
+    wg1 = client(w, "wg1")
+    saved = wg1.patch(
+        f"/api/v1/base/residents/{rid}", json={"base_version": 1, "phone": "+86 139-0000-0785"}
+    )
+    assert saved.status_code == 200 and saved.get_json()["resident"]["phone"] == "139****0785"
+    for asked in ("13900000785", "+8613900000785", "139 0000 0785"):
+        found = wg1.get("/api/v1/base/residents", query_string={"phone": asked}).get_json()
+        assert [r["id"] for r in found["items"]] == [rid], asked
+    shown = wg1.post(
+        f"/api/v1/base/residents/{rid}/reveal", json={"reason": "核对电话", "fields": ["phone"]}
+    )
+    assert shown.get_json()["phone"] == "13900000785"
+    assert wg1.get("/api/v1/base/residents?limit=200").status_code == 200
+    too_many = wg1.get("/api/v1/base/residents?limit=201")
+    assert too_many.status_code == 400 and "limit" in too_many.get_json()["fields"]
