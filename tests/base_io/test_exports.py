@@ -63,12 +63,18 @@ def test_masked_by_default_and_clear_only_with_a_reason(people: World) -> None:
     assert all("*" in r[col_id] and "*" in r[col_phone] for r in rows)
     assert not {person_id(i) for i in range(3)} & {r[col_id] for r in rows}
     assert "已脱敏" in sheet[0][0]
+    # Masked: the birth year, not the date (with the mask it would tell the number).
+    col_born = header.index("出生年份")
+    assert all(len(str(r[col_born])) == 4 and "-" not in str(r[col_born]) for r in rows)
+    zero_width = sup.get("/api/v1/base/exports/residents?clear=1&reason=%E2%80%8B%E2%80%8B..")
+    assert zero_width.status_code == 400
     # clear: a reason is required, and the roles allowed are named by the policy
     assert sup.get("/api/v1/base/exports/residents?clear=1").status_code == 400
     resp = sup.get("/api/v1/base/exports/residents?clear=1&reason=民政核对低保名单")
     assert resp.status_code == 200
     sheet = read_xlsx(resp.data)["实有人口"]
     assert {r[col_id] for r in sheet[4:]} == {person_id(i) for i in range(3)}
+    assert "出生日期" in sheet[3]
     assert "民政核对低保名单" in sheet[0][0]
     logged = [r for r in _logged(people) if r.fields]
     assert len(logged) == 3 and {r.reason for r in logged} == {"民政核对低保名单"}

@@ -37,6 +37,7 @@ from server.domain.identity import SEX_LABELS, Sex
 from server.domain.import_templates import ADDRESS_COLUMNS
 from server.models import Household, Organisation, PersonalDataRead, Place, Resident
 from server.usecases import address_search, policy
+from server.usecases.base_data.common import visible_count
 from server.usecases.base_io import stored
 from server.usecases.base_io.tabular import SheetSpec, write_xlsx
 from server.usecases.context import Actor, Context
@@ -97,7 +98,7 @@ def _check(actor: Actor, req: ExportRequest) -> None:
                 "phones in clear",
                 code="clear_not_allowed",
             )
-        if len(req.reason.strip()) < 2:
+        if visible_count(req.reason) < 2:  # zero-width or punctuation only: no reason
             raise ValidationFailed(
                 "导出明文须填写理由 / a clear export needs a reason",
                 code="reason_required",
@@ -175,7 +176,8 @@ def _residents(
     text = _places_text(db, homes.values())
     key = data_key(ctx.data_key_text)
     header = [
-        "姓名", "性别", "出生日期", "公民身份号码", "联系电话", "户籍类别", "与户主关系",
+        "姓名", "性别", "出生日期" if req.clear else "出生年份", "公民身份号码", "联系电话",
+        "户籍类别", "与户主关系",
         "住址（房屋）", "网格编码", "状态",
     ]  # fmt: skip
     rows: list[list[Any]] = []
@@ -187,7 +189,10 @@ def _residents(
             [
                 p.name,
                 _label(SEX_LABELS, Sex, p.sex),
-                p.birth_date.isoformat() if p.birth_date else "",
+                # Masked: the year only (a full date beside the mask tells the number).
+                (p.birth_date.isoformat() if req.clear else p.birth_date.year)
+                if p.birth_date
+                else "",
                 ident,
                 phone,
                 _label(REGISTRATION_LABELS, Registration, p.registration),
