@@ -97,6 +97,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     install_log_redaction()  # no Open311 key in the development server's request log
+    if not settings.data_key:
+        logging.getLogger("wangge").warning(
+            "WANGGE_DATA_KEY is not set: identity numbers and phones are encrypted with the "
+            "PUBLIC development key and are NOT protected. Set WANGGE_DATA_KEY (and "
+            "WANGGE_REQUIRE_DATA_KEY=1 in production, which refuses to start without it); "
+            'docs/operations.md, "Data key".'
+        )
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
     install_schema_guard(app)  # first: no request reaches a handler on an unmigrated database

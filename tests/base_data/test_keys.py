@@ -4,6 +4,7 @@ and its column."""
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 from pathlib import Path
 
@@ -51,3 +52,22 @@ def test_ciphertext_is_bound_to_its_key_and_column() -> None:
     assert pd.digest(key, "id", "x") != pd.digest(other, "id", "x")
     assert pd.digest(key, "id", "x") != pd.digest(key, "phone", "x")
     assert pd.data_key("").dev and not key.dev
+
+
+def test_start_up_without_a_key_warns(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, sqlite_url)
+    with caplog.at_level(logging.WARNING, logger="wangge"):
+        create_app(settings).extensions["wangge.engine"].dispose()
+    warned = [r.getMessage() for r in caplog.records if r.name == "wangge"]
+    assert any("WANGGE_DATA_KEY is not set" in m and "NOT protected" in m for m in warned)
+    caplog.clear()
+    settings = make_settings(tmp_path, sqlite_url)
+    settings.data_key = secrets.token_hex(32)
+    with caplog.at_level(logging.WARNING, logger="wangge"):
+        create_app(settings).extensions["wangge.engine"].dispose()
+    assert not [r for r in caplog.records if "WANGGE_DATA_KEY" in r.getMessage()]
