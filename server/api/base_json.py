@@ -31,6 +31,7 @@ from server.models import (
 from server.usecases.base_data import key_groups
 from server.usecases.base_data.visits import DueItem, DueWeek
 from server.usecases.context import Actor
+from server.usecases.personal_data import mask_free_text
 
 TagPairs = list[tuple[KeyGroupTag, KeyGroupKindRow]]
 
@@ -80,7 +81,7 @@ def household_json(db: Session, h: Household) -> dict[str, Any]:
         "uuid": h.uuid,
         "place_id": h.place_id,
         "number": h.number,
-        "note": h.note,
+        "note": mask_free_text(h.note),
         "version": h.version,
         **_located(db, h),
     }
@@ -162,7 +163,7 @@ def event_json(e: LifeEvent) -> dict[str, Any]:
         "occurred_on": e.occurred_on.isoformat(),
         "household_id": e.household_id,
         "from_household_id": e.from_household_id,
-        "note": e.note,
+        "note": mask_free_text(e.note),
         "actor_id": e.actor_id,
         "created_at": e.created_at.isoformat(),
     }
@@ -194,13 +195,13 @@ def request_json(
         "resident_name": resident.name if resident else None,
         "from_level": req.from_level,
         "to_level": req.to_level,
-        "reason": req.reason,
+        "reason": mask_free_text(req.reason),
         "status": req.status,
         "requested_by_id": req.requested_by_id,
         "requested_at": req.requested_at.isoformat(),
         "decided_by_id": req.decided_by_id,
         "decided_at": req.decided_at.isoformat() if req.decided_at else None,
-        "decision_note": req.decision_note,
+        "decision_note": mask_free_text(req.decision_note),
     }
 
 
@@ -233,8 +234,8 @@ def visit_json(v: Visit, photos: list[str] | None = None) -> dict[str, Any]:
         "visited_at": v.visited_at.isoformat(),
         "lon": v.lon,
         "lat": v.lat,
-        "note": v.note,
-        "findings": v.findings,
+        "note": mask_free_text(v.note),
+        "findings": mask_free_text(v.findings),
         "case_id": v.case_id,
         "grid_code": v.grid_code,
         "photos": photos or [],
@@ -275,7 +276,7 @@ def read_json(x: PersonalDataRead, names: dict[int, str]) -> dict[str, Any]:
         "resident_id": x.resident_id,
         "purpose": x.purpose,
         "endpoint": x.endpoint,
-        "reason": x.reason,
+        "reason": mask_free_text(x.reason),
         "fields": x.fields,
         "count": x.count,
     }

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,8 +31,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import insert
 
+from server.domain.identity import mask_id_number
 from server.models import PersonalDataRead, Resident
 from server.usecases.context import Actor, Context
+from server.usecases.scope import mask_phone
 
 _FORMAT = b"\x01"
 #: The development key: a fixed, public derivation. It keeps `make run`, the demo and the tests
@@ -119,6 +122,21 @@ def normalise_phone(value: str) -> str:
     if international and digits.startswith("86"):
         return digits[2:]
     return ("+" if international and digits else "") + digits
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]){8}(?![0-9])")
+
+
+def mask_free_text(value: str | None) -> str | None:
+    """Free text as answered (notes, findings, reasons): identity-number-shaped substrings (17
+    digits and a check character) and mobile-shaped ones (11 digits from 13…–19…, with or
+    without +86, spaces or dashes) masked as the fields are. Stored as written; a landline or a
+    number spelt in words passes (docs/security.md, "Masks")."""
+    if not value:
+        return value
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), value)
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
 
 
 # --- the read log ------------------------------------------------------------------------------

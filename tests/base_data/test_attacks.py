@@ -272,3 +272,22 @@ def test_a_phone_stored_with_86_is_found_without_and_limits_stop_at_200(any_bw: 
     assert wg1.get("/api/v1/base/residents?limit=200").status_code == 200
     too_many = wg1.get("/api/v1/base/residents?limit=201")
     assert too_many.status_code == 400 and "limit" in too_many.get_json()["fields"]
+
+
+def test_numbers_written_in_free_text_are_masked_in_answers(bw: BW) -> None:
+    w, base = bw
+    wg1 = client(w, "wg1")
+    number, phone = base.id_numbers["G1"], "13900000785"
+    note = f"其子身份证{number}，电话 +86 139-0000-0785 / {phone}；门牌 12345678901234567890"
+    made = wg1.post(
+        "/api/v1/base/visits",
+        json={"uuid": str(uuid.uuid4()), "resident_id": base.residents["G1"], "note": note,
+              "findings": f"联系 {phone}"},
+    )  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    listed = wg1.get(f"/api/v1/base/visits?resident={base.residents['G1']}")
+    for resp in (made, listed):
+        text = resp.get_data(as_text=True)
+        assert number not in text and phone not in text and "0000-0785" not in text
+        assert number[:4] + "*" * 10 + number[-4:] in text and "139****0785" in text
+        assert "12345678901234567890" in text  # not a number of a person: left alone
