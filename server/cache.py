@@ -43,6 +43,7 @@ from server.models import (
     GridAssignment,
     GridPlan,
     Region,
+    RoutingRule,
     StageLimitRow,
     User,
 )
@@ -54,7 +55,16 @@ Bind = Session | Connection
 
 #: The tables of each topic (the triggers of migration 0007 say the same for the database).
 TOPICS: dict[str, tuple[type, ...]] = {
-    "reference": (Region, Grid, GridPlan, Category, Department, StageLimitRow, CardThresholdRow),
+    "reference": (
+        Region,
+        Grid,
+        GridPlan,
+        Category,
+        Department,
+        StageLimitRow,
+        CardThresholdRow,
+        RoutingRule,
+    ),
     "people": (User, GridAssignment),
     "calendar": (CalendarYear, CalendarEntry, CalendarChange),
 }
@@ -157,6 +167,8 @@ class Reference:
             r.stage: (r.yellow_days, r.red_days)
             for r in db.execute(select(*CardThresholdRow.__table__.c))  # type: ignore[attr-defined]
         }
+        #: (category id, urgency) -> its routing rule (server/usecases/routing.py)
+        self.routing_rules = {(r.category_id, r.urgency): r for r in rows(RoutingRule).values()}
         #: grid code -> the region paths of its communities (any plan version)
         self.community_paths: dict[str, set[str]] = {}
         for g in self.grids.values():

@@ -29,6 +29,7 @@ from geo.validate import validate_plan
 from server.catalog_seed import seed_catalog
 from server.demo_base import seed_base_data
 from server.domain import workflow as wf
+from server.domain.fields import Urgency
 from server.models import Category, Department, Grid, GridAssignment, Region, User
 from server.models.types import utcnow
 from server.security import hash_password
@@ -41,6 +42,9 @@ DEMO_PASSWORD = "wangge-demo"
 COUNTY = ("640181", "灵武市")
 TOWNS = [("001", "城区街道"), ("100", "东塔镇"), ("101", "郝家桥镇"), ("102", "崇兴镇")]
 CENTRE = (106.34, 38.10)
+CITY = ("640100", "银川市")
+#: the demo's town with its own command centre (综治中心): its cases go to it first
+TOWN_CENTRE = ("640181100", "东塔镇")
 
 
 def demo_outline() -> Polygon:
@@ -56,16 +60,19 @@ def demo_outline() -> Polygon:
 BOUNDARY_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "boundaries"
 
 
-def real_county_boundary(code: str = COUNTY[0], folder: Path | None = None) -> MultiPolygon | None:
-    """The county's real outline in WGS84 from the public boundary data set, or None when the
-    file is not there (an installation without ``../shared/data``)."""
+def real_county_boundary(
+    code: str = COUNTY[0], folder: Path | None = None, kind: str = "county"
+) -> MultiPolygon | None:
+    """The county's (or, with ``kind="city"``, the city's) real outline in WGS84 from the public
+    boundary data set, or None when the file is not there (an installation without
+    ``../shared/data``)."""
     import json
 
     import numpy as np
 
     from geo.crs import gcj02_to_wgs84
 
-    path = (folder or BOUNDARY_FILE) / f"county_{code}.json"
+    path = (folder or BOUNDARY_FILE) / f"{kind}_{code}.json"
     if not path.is_file():
         return None
     features = json.loads(path.read_text(encoding="utf-8")).get("features") or []
@@ -230,11 +237,54 @@ def seed_demo(
     db.commit()
     _seed_cases(db, rng, grids, upload_dir)
     base = seed_base_data(db, rng, data_key_text)
+    _levels(db, county, deps)
     return (
-        f"demo county {COUNTY[1]} ({COUNTY[0]}): {len(grids)} grids in {len(communities)} "
-        f"communities; users admin, ddy (dispatcher), dcy (supervisor), czry/jtry/zjry "
-        f"(handlers), wgy (grid worker) — password {DEMO_PASSWORD!r}; {base}"
+        f"demo county {COUNTY[1]} ({COUNTY[0]}) of {CITY[1]}: {len(grids)} grids in "
+        f"{len(communities)} communities; users admin, ddy (dispatcher), dcy (supervisor), "
+        f"czry/jtry/zjry (handlers), wgy (grid worker); {TOWN_CENTRE[1]}'s centre: dtdy "
+        f"(dispatcher), dtcz (town office), wgy05 (its grid worker); sdy (city dispatcher) — "
+        f"password {DEMO_PASSWORD!r}; {base}"
     )
+
+
+def _levels(db: Session, county: Region, deps: dict[str, Department]) -> None:
+    """Levels of command (DESIGN §9), set up after the seeded cases (which the county's centre
+    handled, as before): the city above the county, a town with its own 综治中心, its town
+    office (派驻机构), and a skip-level rule (燃气安全隐患 goes straight to the county)."""
+    from server.models import RoutingRule
+
+    assert county.boundary is not None
+    outline = real_county_boundary(CITY[0], kind="city")
+    if outline is None or not outline.buffer(1e-9).contains(county.boundary):
+        outline = _multi(shapely.union(county.boundary, county.boundary.buffer(0.05)))
+    city = Region(
+        code=CITY[0].ljust(12, "0"), name=CITY[1], level="city", path="", boundary=outline
+    )
+    db.add(city)
+    db.flush()
+    city.path = f"/{city.id}/"
+    old = county.path
+    for region in db.scalars(select(Region).where(Region.path.startswith(old))):
+        region.path = city.path + region.path[1:]
+    county.parent = city
+    town = db.scalar(select(Region).where(Region.code == TOWN_CENTRE[0].ljust(12, "0")))
+    assert town is not None
+    town.centre = True
+    office = Department(code="DTZD", name=f"{TOWN_CENTRE[1]}综合执法中队", region=town)
+    db.add(office)
+    db.flush()
+    _user(db, "dtdy", f"{TOWN_CENTRE[1]}综治中心 周调度", wf.Role.DISPATCHER, region=town,
+          phone="13800000011")  # fmt: skip
+    _user(db, "dtcz", f"{TOWN_CENTRE[1]}执法中队 吴处置", wf.Role.HANDLER, region=town,
+          department=office)  # fmt: skip
+    _user(db, "sdy", f"{CITY[1]}指挥中心 郑调度", wf.Role.DISPATCHER, region=city,
+          phone="13800000021")  # fmt: skip
+    gas = db.scalar(select(Category).where(Category.code == "0602"))
+    assert gas is not None
+    for urgency in Urgency:
+        db.add(RoutingRule(category_id=gas.id, urgency=urgency.value, level="county",
+                           copy_department_ids=[deps["ZJJ"].id], enabled=True))  # fmt: skip
+    db.commit()
 
 
 def _seed_cases(

@@ -23,6 +23,7 @@ from server.api.inputs import (
     NewCategory,
     NewDepartment,
     NewUser,
+    RoutingRuleBody,
     StageLimitBody,
     UserPatch,
     UserQuery,
@@ -34,6 +35,7 @@ from server.usecases.admin import categories as uc_categories
 from server.usecases.admin import departments as uc_departments
 from server.usecases.admin import grids as uc_grids
 from server.usecases.admin import plans as uc_plans
+from server.usecases.admin import routing as uc_routing
 from server.usecases.admin import stage_limits as uc_stage_limits
 from server.usecases.admin import users as uc_users
 
@@ -101,6 +103,24 @@ def update_department(dep_id: int, body: DepartmentPatch) -> Response:
     return jsonify(
         {"department": uc_departments.update_department(context(), actor(), dep_id, body.given())}
     )
+
+
+# -- routing rules (越级) ------------------------------------------------------------------------
+
+
+@bp.get("/routing-rules")
+@operation(responses={200: "RoutingRules"}, roles=ADMIN)
+def list_routing_rules() -> Response:
+    """The routing rules: per category × urgency, the level a new case goes to first."""
+    return jsonify({"items": uc_routing.list_rules(context())})
+
+
+@bp.put("/routing-rules")
+@operation(body=RoutingRuleBody, responses={200: "RoutingRuleAnswer"}, roles=ADMIN)
+def put_routing_rule(body: RoutingRuleBody) -> Response:
+    """Set the rule of {category_id, urgency}: {level, copy_department_ids?, enabled?}; a
+    copied department of another level → 400."""
+    return jsonify({"rule": uc_routing.put_rule(context(), actor(), body.given())})
 
 
 # -- categories ---------------------------------------------------------------------------------

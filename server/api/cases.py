@@ -94,6 +94,7 @@ def _filter(query: CaseListQuery) -> queries.CaseFilter:
         date_from=query.date_from,
         date_to=query.date_to,
         mine=query.mine,
+        held=query.held,
         bbox=query.bbox_tuple(),
     )
 

@@ -212,8 +212,8 @@ def encoded(entry: Entry, ctx: Context, actor: Actor, look: Lookups) -> bytes:
     are this actor's; keyed by masking alone, a handler's console was sent the actions of
     whichever dispatcher polled first)."""
     sees = sees_caller_phone(actor, entry.case)
-    offered = policy.allowed_actions(actor, entry.case)
-    then = policy.allowed_next(actor, entry.case, offered)
+    offered = policy.allowed_actions(ctx.db, actor, entry.case)
+    then = policy.allowed_next(ctx.db, actor, entry.case, offered)
     key = (sees, tuple(offered), tuple(sorted((k, tuple(v)) for k, v in then.items())))
     hit = entry.encoded.get(key)
     if hit is None:

@@ -166,6 +166,10 @@ class ActionBody(TolerantBody):
         description="dispatch: an explicit deadline, ISO 8601 with an offset, in the future; "
         "overrides the category's limit (a leader's date)",
     )
+    centre_id: Id | None = Field(None, description="devolve: the centre below to pass the case to")
+    department_ids: Annotated[list[Id], Field(min_length=1, max_length=20)] | None = Field(
+        None, description="copy: the departments to copy the case to (抄告)"
+    )
     hours: Annotated[Number, Field(gt=0, le=8760)] | None = None
     days: Annotated[int, Field(ge=1, le=365)] | None = None
     photos: PhotoIds | None = None
@@ -204,6 +208,9 @@ class CaseListQuery(Query):
     date_from: QDay | None = Field(None, alias="from")
     date_to: QDay | None = Field(None, alias="to")
     mine: QBool = False
+    held: QBool = Field(
+        False, description="dispatchers, supervisors: only the cases your centre holds"
+    )
     bbox: (
         Annotated[
             Text,
@@ -421,6 +428,16 @@ class NewDepartment(Body):
     code: Annotated[Text, Field(max_length=32)]
     name: Name
     region_code: RegionCode | None = None
+
+
+class RoutingRuleBody(Body):
+    """PUT /admin/routing-rules: one rule (越级) per category × urgency."""
+
+    category_id: Id
+    urgency: Urgency
+    level: Literal["city", "county", "town"]
+    copy_department_ids: Annotated[list[Id], Field(max_length=20)] | None = None
+    enabled: bool | None = None
 
 
 class DepartmentPatch(Body):

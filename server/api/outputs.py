@@ -33,6 +33,15 @@ class Ref(Out):
     name: str | None = None
 
 
+class CentreRef(Out):
+    """A command centre (a region with dispatchers, DESIGN §9)."""
+
+    id: Ident
+    code: str
+    name: str
+    level: Literal["city", "county", "town"]
+
+
 class UserRef(Out):
     id: Ident
     display_name: str
@@ -72,6 +81,11 @@ class Case(Out):
     grid: Ref | None
     community: Ref | None
     town: Ref | None
+    centre: CentreRef | None = Field(description="the command centre holding the case now")
+    copied_departments: list[Ref] = Field(description="departments the case was copied to (抄告)")
+    centres_below: list[CentreRef] = Field(
+        description="the centres you may devolve the case to (when devolve is offered)"
+    )
     reporter: UserRef | None
     caller_name: str | None = Field(description="masked unless your role needs it")
     caller_phone: str | None = Field(description="masked 138****1234 unless your role needs it")
@@ -216,6 +230,7 @@ class Workflow(Out):
     lights: dict[Light, Label]
     cards: dict[Card, Label]
     open_states: list[State]
+    levels: dict[str, Label] = Field(description="levels of command: city, county, town, community")
     rules: list[RuleRow]
 
 
@@ -314,6 +329,28 @@ class Department(Out):
 
 class Departments(Out):
     items: list[Department]
+
+
+class RoutingRule(Out):
+    id: Ident
+    category_id: Ident
+    category_code: str | None
+    category_name: str | None
+    urgency: Urgency
+    level: Literal["city", "county", "town"]
+    level_label: str
+    copy_department_ids: list[Ident]
+    enabled: bool
+    updated_at: str | None
+    updated_by_id: Ident | None
+
+
+class RoutingRules(Out):
+    items: list[RoutingRule]
+
+
+class RoutingRuleAnswer(Out):
+    rule: RoutingRule
 
 
 class DepartmentAnswer(Out):

@@ -16,11 +16,12 @@ from server.api.edge import operation
 from server.api.inputs import GridsQuery
 from server.api.util import actor, context, login_required_api
 from server.domain import vocabulary
+from server.domain.levels import level_labels
 from server.domain.workflow import rules_table
 from server.errors import ApiError, error_response
 from server.extensions import db, settings
 from server.models import Category, Department
-from server.usecases import grid_map_shapes, policy
+from server.usecases import grid_map_shapes, policy, routing
 
 bp = Blueprint("reference", __name__, url_prefix="/api/v1")
 
@@ -56,7 +57,14 @@ def departments_json() -> list[dict[str, Any]]:
     session = db()
     where = policy.departments_clause(session, actor())
     return [
-        {"id": d.id, "code": d.code, "name": d.name, "active": d.active}
+        {
+            "id": d.id,
+            "code": d.code,
+            "name": d.name,
+            "active": d.active,
+            # the centre the department belongs to (it dispatches to it; None: every centre)
+            "centre_id": routing.centre_of_region(session, d.region_id),
+        }
         for d in session.scalars(select(Department).where(where).order_by(Department.code))
     ]
 
@@ -66,6 +74,7 @@ def workflow_json() -> dict[str, Any]:
     return {
         **vocabulary.labels(),
         "open_states": vocabulary.open_state_names(),
+        "levels": level_labels(),
         "rules": rules_table(),
     }
 

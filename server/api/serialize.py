@@ -12,7 +12,7 @@ from server import cache
 from server.domain import workflow as wf
 from server.domain.workflow import state_labels
 from server.models import Attachment, Incident, IncidentEvent, User
-from server.usecases import policy, stages
+from server.usecases import policy, routing, stages
 from server.usecases.context import Actor, Context
 from server.usecases.photos import sees_gps
 from server.usecases.scope import mask_name, mask_phone, sees_caller_phone
@@ -139,7 +139,7 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
     reporter = look.user(case.reporter_id)
     n_photos, first_photo = look.photos(case.id)
     sees_contact = sees_caller_phone(actor, case)
-    offered = policy.allowed_actions(actor, case)
+    offered = policy.allowed_actions(ctx.db, actor, case)
     return {
         "id": case.id,
         "uuid": case.uuid,
@@ -158,6 +158,15 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "grid": _ref(look.grid(case.grid_id), "id", "code", "name"),
         "community": _ref(look.region(case.community_id), "id", "code", "name"),
         "town": _ref(look.region(case.town_id), "id", "code", "name"),
+        "centre": routing.centre_json(look.region(case.centre_id)),
+        "centres_below": routing.centres_json(routing.centres_below(ctx.db, case))
+        if wf.Action.DEVOLVE in offered
+        else [],
+        "copied_departments": [
+            {"id": d.id, "name": d.name}
+            for i in case.copied_department_ids or ()
+            if (d := look.department(i)) is not None
+        ],
         "reporter": {"id": reporter.id, "display_name": reporter.display_name}
         if reporter
         else None,
@@ -182,7 +191,7 @@ def case_json(ctx: Context, actor: Actor, case: Incident, look: Lookups) -> dict
         "updated_at": iso(case.updated_at),
         "last_event_id": case.last_event_id,
         "allowed_actions": offered,
-        "allowed_next": policy.allowed_next(actor, case, offered),
+        "allowed_next": policy.allowed_next(ctx.db, actor, case, offered),
     }
 
 

@@ -77,6 +77,8 @@ TOKEN_LABELS: dict[str, tuple[str, str]] = {
     "duplicate_of": ("重复案件", "duplicate of"),
     "grid": ("网格", "grid"),
     "deadline": ("办理时限", "deadline"),
+    "centre": ("目标指挥中心", "target centre"),
+    "departments": ("抄告部门", "departments copied"),
 }
 
 
@@ -190,6 +192,26 @@ def _duration(payload: Mapping[str, Any], required: bool) -> None:
         raise InvalidField("days", "must be a whole number from 1 to 365", "必须是 1 到 365 的整数")
 
 
+MAX_COPIES = 20
+
+
+def _id_list(key: str, token: str) -> Callable[[Mapping[str, Any], bool], None]:
+    def validate(payload: Mapping[str, Any], required: bool) -> None:
+        value = payload.get(key)
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            if required:
+                raise MissingField(key, TOKEN_LABELS[token][0])
+            return
+        if not isinstance(value, (list, tuple)):
+            raise InvalidField(key, "must be a list of ids", "必须是编号列表")
+        if len(value) > MAX_COPIES:
+            raise InvalidField(key, f"at most {MAX_COPIES}", f"最多 {MAX_COPIES} 个")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            raise InvalidField(key, "every item must be an id", "每一项都必须是编号")
+
+    return validate
+
+
 def _grid_code(payload: Mapping[str, Any], required: bool) -> None:
     if not _given(payload, "grid_code", "grid", required):
         return
@@ -237,6 +259,8 @@ VALIDATORS: dict[str, Callable[[Mapping[str, Any], bool], None]] = {
     "duplicate_of": _identifier("duplicate_of", "duplicate_of"),
     "grid": _grid_code,
     "deadline": _deadline,
+    "centre": _identifier("centre_id", "centre"),
+    "departments": _id_list("department_ids", "departments"),
 }
 
 TOKENS = frozenset(VALIDATORS)

@@ -30,6 +30,7 @@ __all__ = [
     "OPEN_STATES",
     "ROLE_LABELS",
     "ROLE_NAMES",
+    "ROUTABLE_STATES",
     "RULES",
     "RULES_BY_ACTION",
     "STATE_LABELS",
@@ -106,6 +107,11 @@ class Action(StrEnum):
     REOPEN = "reopen"
     COMMENT = "comment"
     ASSIGN_GRID = "assign_grid"
+    # routing between command centres (DESIGN §9, server/domain/levels.py)
+    ESCALATE = "escalate"
+    DEVOLVE = "devolve"
+    PULL_UP = "pull_up"
+    COPY = "copy"
 
 
 OPEN_STATES: frozenset[State] = frozenset(
@@ -120,6 +126,8 @@ OPEN_STATES: frozenset[State] = frozenset(
 TERMINAL_STATES: frozenset[State] = frozenset({State.CLOSED, State.REJECTED})
 # With a department, a deadline running (overdue is counted on these).
 WORKING_STATES: frozenset[State] = frozenset({State.DISPATCHED, State.IN_PROGRESS})
+# Not yet with a department: a centre may still pass the case up or down.
+ROUTABLE_STATES: frozenset[State] = frozenset({State.REPORTED, State.ACCEPTED})
 
 STATE_LABELS: dict[State, tuple[str, str]] = {
     State.REPORTED: ("待受理", "Awaiting acceptance"),
@@ -235,6 +243,17 @@ RULES: tuple[Rule, ...] = (
          "备注", "Comment", optional=_t("photos")),
     Rule(Action.ASSIGN_GRID, _r(_D), OPEN_STATES | {State.SUSPENDED}, None, _t("grid"),
          "划入网格", "Assign to grid", optional=_t("note")),
+    # Routing (DESIGN §9): the case changes centre, not state. Which centre may move it where
+    # is jurisdiction (server/usecases/policy.py): the holding centre escalates, devolves and
+    # copies; a centre above it pulls it up.
+    Rule(Action.ESCALATE, _r(_D), ROUTABLE_STATES, None, _t("reason"),
+         "上报上级", "Escalate"),
+    Rule(Action.DEVOLVE, _r(_D), ROUTABLE_STATES, None, _t("centre", "note"),
+         "交办", "Devolve"),
+    Rule(Action.PULL_UP, _r(_D), ROUTABLE_STATES, None, _t(),
+         "上提", "Pull up", optional=_t("note")),
+    Rule(Action.COPY, _r(_D), OPEN_STATES | {State.SUSPENDED}, None, _t("departments"),
+         "抄告", "Copy to departments", optional=_t("note")),
 )  # fmt: skip
 
 RULES_BY_ACTION: dict[Action, Rule] = {rule.action: rule for rule in RULES}

@@ -16,13 +16,14 @@ from server.models.base_data import (
     Visit,
 )
 from server.models.calendar import CalendarChange, CalendarEntry, CalendarYear
-from server.models.cases import Attachment, Incident, IncidentEvent, Rating
+from server.models.cases import Attachment, CaseCopy, Incident, IncidentEvent, Rating
 from server.models.catalog import Category
 from server.models.epochs import CacheEpoch
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
 from server.models.metric_events import MetricEvent
 from server.models.open311 import ApiKey, Open311Request
 from server.models.people import Department, LoginAttempt, SignIn, User
+from server.models.routing import RoutingRule
 from server.models.scorecard_configs import ScorecardConfig
 from server.models.stages import CardThresholdRow, StageLimitRow
 
@@ -37,6 +38,7 @@ __all__ = [
     "CalendarEntry",
     "CalendarYear",
     "CardThresholdRow",
+    "CaseCopy",
     "Category",
     "Department",
     "Grid",
@@ -59,6 +61,7 @@ __all__ = [
     "Region",
     "Residence",
     "Resident",
+    "RoutingRule",
     "ScorecardConfig",
     "SignIn",
     "StageLimitRow",

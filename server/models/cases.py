@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -75,6 +76,8 @@ class Incident(Base):
             postgresql_where=text(_UNFILLED),
             sqlite_where=text(_UNFILLED),
         ),
+        # A centre's own queue (the cases it holds now).
+        Index("ix_incidents_centre_state", "centre_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,6 +100,12 @@ class Incident(Base):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     town_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     county_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    # The command centre that holds the case now (set at report by the routing rule, moved by
+    # escalate / devolve / pull_up; the trail records every move).
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    # Departments the case was copied to (抄告): read access for their handlers. The rows of
+    # ``case_copies`` say the same for queries.
+    copied_department_ids: Mapped[list[int] | None] = mapped_column(JSON)
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     caller_name: Mapped[str] = mapped_column(String(100), default="")
     caller_phone: Mapped[str] = mapped_column(String(32), default="")
@@ -135,6 +144,7 @@ class Incident(Base):
     grid: Mapped[Grid | None] = relationship()
     community: Mapped[Region | None] = relationship(foreign_keys=[community_id])
     town: Mapped[Region | None] = relationship(foreign_keys=[town_id])
+    centre: Mapped[Region | None] = relationship(foreign_keys=[centre_id])
     department: Mapped[Department | None] = relationship()
     reporter: Mapped[User | None] = relationship()
 
@@ -167,6 +177,22 @@ class IncidentEvent(Base):
 
     incident: Mapped[Incident] = relationship()
     actor: Mapped[User | None] = relationship()
+
+
+class CaseCopy(Base):
+    """A case copied (抄告) to a department: its handlers may read it (usecases/policy.py)."""
+
+    __tablename__ = "case_copies"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "department_id"),
+        Index("ix_case_copies_department_incident", "department_id", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("incident_events.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Attachment(Base):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -15,8 +16,12 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy import false as sql_false
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.domain.levels import CENTRE_BY_DEFAULT, Level
+from server.domain.vocabulary import sql_in
 from server.models.base import Base
 from server.models.types import Geometry, UTCDateTime, utcnow
 
@@ -32,11 +37,16 @@ DUTY_LABELS = {
 }
 
 
+def _centre_by_default(context: DefaultExecutionContext) -> bool:
+    return context.get_current_parameters().get("level") in CENTRE_BY_DEFAULT
+
+
 class Region(Base):
-    """A county (6-digit code padded to 12), town (9 → 12) or community (12-digit code)."""
+    """A city (4-digit code padded to 12), county (6 → 12), town (9 → 12) or community
+    (12-digit code). ``centre``: the region has a command centre (server/domain/levels.py)."""
 
     __tablename__ = "regions"
-    __table_args__ = (CheckConstraint("level IN ('county','town','community')", name="level"),)
+    __table_args__ = (CheckConstraint(sql_in("level", Level), name="level"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
@@ -46,6 +56,9 @@ class Region(Base):
     boundary: Mapped[BaseGeometry | None] = mapped_column(Geometry("MULTIPOLYGON"))
     # Materialised path of ids ("/1/5/23/") so a subtree is one indexed prefix query.
     path: Mapped[str] = mapped_column(String(200), index=True)
+    centre: Mapped[bool] = mapped_column(
+        Boolean, default=_centre_by_default, server_default=sql_false()
+    )
 
     parent: Mapped[Region | None] = relationship(remote_side=[id])
 

@@ -31,8 +31,17 @@ from server.domain.fields import parse_deadline
 from server.domain.stages import Stage, stage_of
 from server.domain.worktime import TimeLimit, TimeUnit, deadline, extend
 from server.metrics import projection
-from server.models import Attachment, Grid, GridPlan, Incident, IncidentEvent, Rating, Region
-from server.usecases import grid_locator, photos, policy, stages
+from server.models import (
+    Attachment,
+    CaseCopy,
+    Grid,
+    GridPlan,
+    Incident,
+    IncidentEvent,
+    Rating,
+    Region,
+)
+from server.usecases import grid_locator, photos, policy, routing, stages
 from server.usecases.context import Actor, Context
 from server.usecases.errors import (
     Conflict,
@@ -346,6 +355,9 @@ def _report(
             fields={"lon": "outside your grids"},
         )
     device_time = _device_time(body.get("device_time"))
+    # The centre that takes the case first (DESIGN §9): the category's routing rule, else the
+    # case's town (server/usecases/routing.py).
+    route = routing.route(ctx.db, category.id, urgency, community_id or town_id or county_id)
     case = Incident(
         uuid=key,
         number=key.replace("-", "")[:24],  # replaced by the real number below
@@ -365,6 +377,8 @@ def _report(
         community_id=community_id,
         town_id=town_id,
         county_id=county_id,
+        centre_id=route.centre_id,
+        copied_department_ids=list(route.copies) or None,
         reporter_id=actor.id,
         caller_name=_text(body, "caller_name", 100),
         caller_phone=_text(body, "caller_phone", 32),
@@ -399,6 +413,10 @@ def _report(
                 "category_id": category.id,
                 "location_status": place.status,
                 "grid_code": place.grid_code,
+                "centre_id": route.centre_id,
+                "centre": routing.centre_json(routing.regions(ctx.db).get(route.centre_id or 0)),
+                **({"routing_rule_id": route.rule_id} if route.rule_id else {}),
+                **({"department_ids": list(route.copies)} if route.copies else {}),
                 **({"self_handled": True} if self_handle else {}),
                 **({"deadline_at": fixed.isoformat()} if fixed else {}),
             },
@@ -410,6 +428,7 @@ def _report(
         ctx.db.flush()
         with ctx.db.no_autoflush:
             atts = _attach(ctx, actor, photo_ids, case, event)
+        _copy_rows(ctx, case, event, route.copies, now)
         case.number = now.astimezone(ctx.calendar.tz).strftime("%Y%m%d") + f"{case.id:06d}"
         case.last_event_id = event.id
         if also is not None:
@@ -477,6 +496,8 @@ ACTION_FIELDS = (
     "duplicate_of",
     "grid_code",
     "deadline",
+    "centre_id",
+    "department_ids",
     "hours",
     "days",
     "photos",
@@ -565,7 +586,7 @@ def _act(
     except DomainError as err:
         raise _domain_error(err, case) from None
     # Jurisdiction and the case's own facts: the same check that lists the actions offered.
-    policy.check_action(actor, action, case)
+    policy.check_action(ctx.db, actor, action, case)
 
     now = ctx.now()
     note = _text(body, "note", 4000) or _text(body, "reason", 2000)
@@ -593,6 +614,8 @@ def _act(
             ).one()
             if body.get("photos"):
                 atts = _attach(ctx, actor, list(body["photos"]), case, event)
+            if action is wf.Action.COPY:
+                _copy_rows(ctx, case, event, data["department_ids"], now)
         if stage_of(state_before) is not stage_of(new_state) or action in _RESTART:
             stages.enter(ctx, case, new_state, now)
         elif action is wf.Action.DECIDE_EXTENSION and stage_of(new_state) is Stage.HANDLE:
@@ -738,12 +761,96 @@ def apply_change(
         case.last_rating = body["rating"]
     elif action is A.ASSIGN_GRID:
         _assign_grid(ctx, actor, case, str(body["grid_code"]).strip(), data)
+    elif action in (A.ESCALATE, A.DEVOLVE, A.PULL_UP):
+        _move(ctx, actor, action, case, body, data)
+    elif action is A.COPY:
+        _copy(ctx, actor, case, body, data)
     elif action is A.REOPEN:
         data["reason"] = body["reason"]
         case.closed_at = None
         case.last_rating = None
         case.department_id = None
         case.deadline_at = None
+
+
+def _move(
+    ctx: Context,
+    actor: Actor,
+    action: wf.Action,
+    case: Incident,
+    body: dict[str, Any],
+    data: dict[str, Any],
+) -> None:
+    """上报 / 交办 / 上提: the case changes centre along its line (policy.check_action has
+    checked that there is a centre to move to); the event records from where to where."""
+    regions = routing.regions(ctx.db)
+    if action is wf.Action.ESCALATE:
+        target = routing.centre_above(ctx.db, case)
+        data["reason"] = body["reason"]
+    elif action is wf.Action.DEVOLVE:
+        wanted = body.get("centre_id")
+        target = next((c for c in routing.centres_below(ctx.db, case) if c.id == wanted), None)
+        if target is None:
+            # another subtree's centre answers exactly like one that does not exist
+            raise ValidationFailed(
+                "只能交办给本中心下级、案件所在的指挥中心 / devolve to a centre below yours, "
+                "on the case's line",
+                code="not_a_centre_below",
+                fields={"centre_id": "not a centre below yours on this case's line"},
+            )
+        data["instruction"] = body["note"]
+    else:
+        target = regions.get(actor.region_id) if actor.region_id is not None else None
+    assert target is not None, "policy.check_action: a centre to move to"
+    before = regions.get(case.centre_id) if case.centre_id is not None else None
+    data.update(
+        from_centre=routing.centre_json(before),
+        centre=routing.centre_json(target),
+    )
+    case.centre_id = target.id
+
+
+def _copy(
+    ctx: Context, actor: Actor, case: Incident, body: dict[str, Any], data: dict[str, Any]
+) -> None:
+    """抄告: the departments named get read access (and the event is their notice)."""
+    deps = cache.reference(ctx.db).departments
+    already = set(case.copied_department_ids or ())
+    chosen: list[int] = []
+    for value in body["department_ids"]:
+        dep = deps.get(value)
+        if dep is None or not dep.active or not policy.may_copy_to(ctx.db, actor, dep, case):
+            raise ValidationFailed(
+                "抄告部门无效 / unknown department",
+                fields={"department_ids": f"{value}: unknown or inactive"},
+            )
+        if dep.id not in already and dep.id not in chosen and dep.id != case.department_id:
+            chosen.append(dep.id)
+    if not chosen:
+        raise ValidationFailed(
+            "这些部门已收到抄告 / already copied to these departments",
+            code="already_copied",
+            fields={"department_ids": "already copied"},
+        )
+    data.update(
+        department_ids=chosen,
+        departments=[{"id": i, "name": deps[i].name} for i in chosen],
+    )
+    case.copied_department_ids = sorted(already | set(chosen))
+
+
+def _copy_rows(
+    ctx: Context, case: Incident, event: IncidentEvent, dep_ids: Any, now: datetime
+) -> None:
+    if dep_ids:
+        ctx.db.execute(
+            insert(CaseCopy),
+            [
+                {"incident_id": case.id, "department_id": d, "event_id": event.id,
+                 "created_at": now}
+                for d in dep_ids
+            ],
+        )  # fmt: skip
 
 
 def _assign_grid(

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from server import cache
+from server.domain.levels import Level
 from server.domain.worktime import OfficeHours, WorkCalendar
 from server.models import Region, User
 from server.models.types import utcnow
@@ -30,10 +31,17 @@ class Actor:
     region_path: str | None = None
     department_id: int | None = None
     grid_codes: frozenset[str] = frozenset()
+    #: a city-level actor: the counties of the city (a case is in the city by its county)
+    counties: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, db: Session, user: User) -> Actor:
         region = db.get(Region, user.region_id) if user.region_id else None
+        counties: frozenset[int] = frozenset()
+        if region is not None and region.level == Level.CITY:
+            counties = frozenset(
+                db.scalars(select(Region.id).where(Region.parent_id == region.id)).all()
+            )
         return cls(
             id=user.id,
             role=user.role,
@@ -43,6 +51,7 @@ class Actor:
             region_path=region.path if region else None,
             department_id=user.department_id,
             grid_codes=frozenset(a.grid_code for a in user.assignments),
+            counties=counties,
         )
 
     @classmethod

@@ -28,7 +28,7 @@ from geo.problems import ValidationReport
 from geo.validate import households_value, report_codes, validate_plan
 from server.models import Grid, GridPlan, Region
 from server.models.types import utcnow
-from server.usecases import grid_locator
+from server.usecases import grid_locator, routing
 
 
 class PlanError(Exception):
@@ -76,7 +76,7 @@ def county_communities(db: Session, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame
         )
     ).all()
     codes = [str(r[0]) for r in rows]
-    county = [r[3].strip("/").split("/")[0] for r in rows]
+    county = [routing.county_in_path(db, r[3]) for r in rows]
     votes: Counter[str] = Counter()
     if rows and len(grids):
         by_code = dict(zip(codes, county, strict=True))
@@ -201,7 +201,7 @@ def store_plan(db: Session, check: PlanCheck, *, created_by: int | None = None) 
     missing = sorted({c[:12] for c in codes} - set(communities))
     if missing:
         raise PlanError(f"社区不存在 / unknown communities: {', '.join(missing[:5])}")
-    counties = {c.path.strip("/").split("/")[0] for c in communities.values()}
+    counties = {routing.county_in_path(db, c.path) for c in communities.values()}
     if len(counties) != 1:
         raise PlanError("一个方案只能属于一个区县 / a plan must lie in one county")
     county_id = int(counties.pop())

@@ -10,7 +10,8 @@ path, so "inside" is a prefix test):
 - ``admin``: the whole installation, whatever region their account names (the system
   administrator manages every county; docs/api.md, "Conventions");
 - ``dispatcher``, ``supervisor``: their region subtree (county, town or community);
-- ``handler``: the cases currently with their department; for maps, pickers and figures the
+- ``handler``: the cases currently with their department, and (read only) the cases copied
+  (抄告) to it; for maps, pickers and figures the
   department's region subtree (a department without a region: the handler's own region);
 - ``grid_worker``: the cases in their grids and the cases they reported; for maps and pickers
   their region subtree plus the communities of their grids; figures: only themselves;
@@ -20,6 +21,13 @@ path, so "inside" is a prefix test):
 - ``open311`` (an integration, no user): every case, public fields only (the Open311 layer
   shapes what it answers);
 - anything else (signed out, an unknown role): nothing.
+
+Acting on a case (DESIGN §9): seeing it is not enough. Only the dispatchers of the centre that
+holds it (``incidents.centre_id``, server/usecases/routing.py) accept, reject, dispatch, escalate,
+devolve, copy and verify it; a dispatcher of a centre above pulls it up; any dispatcher or
+supervisor who sees it may supervise (督办) and comment. A dispatcher dispatches only to the
+departments of the holding centre (a town to its town offices, a county to county departments;
+a department belongs to the nearest centre at or above its region).
 
 Objects *referred to* by an action (a department to dispatch to, the case a duplicate is merged
 into) must be inside the actor's jurisdiction and, for a department, serve the case's area: a
@@ -38,7 +46,9 @@ from sqlalchemy.orm import Session
 
 from server import cache
 from server.domain import workflow as wf
-from server.models import Department, Grid, GridAssignment, Incident, Region, User
+from server.domain.levels import Level
+from server.models import CaseCopy, Department, Grid, GridAssignment, Incident, Region, User
+from server.usecases import routing
 from server.usecases.context import Actor
 from server.usecases.errors import Conflict, Forbidden, UseCaseError, ValidationFailed, from_domain
 
@@ -143,10 +153,16 @@ def path_clause(column: Any, where: Roots) -> ColumnElement[bool]:
 # --- where an actor may file a case -----------------------------------------------------------
 
 
-def _county_of(path: str) -> str:
-    """The county path of a region path ("/1/5/23/" → "/1/"): counties are the top level."""
-    first = path.strip("/").split("/")[0]
-    return f"/{first}/"
+def _county_of(db: DB, path: str) -> str:
+    """The county path of a region path ("/9/1/5/23/" → "/9/1/" below a city): the path itself
+    when no county is on it."""
+    ids = [int(p) for p in path.strip("/").split("/") if p]
+    rows = routing.regions(db)
+    for i, rid in enumerate(ids):
+        region = rows.get(rid)
+        if region is not None and region.level == Level.COUNTY:
+            return "/" + "/".join(str(x) for x in ids[: i + 1]) + "/"
+    return path
 
 
 def report_roots(db: DB, actor: Actor) -> Roots:
@@ -155,7 +171,7 @@ def report_roots(db: DB, actor: Actor) -> Roots:
         return None
     where = roots(db, actor)
     if actor.role == wf.Role.GRID_WORKER and where:
-        where = tuple(sorted(set(where) | {_county_of(p) for p in where}))
+        where = tuple(sorted(set(where) | {_county_of(db, p) for p in where}))
     return where
 
 
@@ -186,13 +202,18 @@ def cases_clause(actor: Actor) -> ColumnElement[bool]:
     if actor.role in UNSCOPED:
         return true()
     if actor.role in REGIONAL:
-        if actor.region_id is None or actor.region_level not in _LEVEL_COLUMN:
+        if actor.region_id is None:
+            return false()
+        if actor.region_level == Level.CITY:
+            return Incident.county_id.in_(sorted(actor.counties)) if actor.counties else false()
+        if actor.region_level not in _LEVEL_COLUMN:
             return false()
         return _LEVEL_COLUMN[actor.region_level] == actor.region_id
     if actor.role == wf.Role.HANDLER:
         if actor.department_id is None:
             return false()
-        return Incident.department_id == actor.department_id
+        copied = select(CaseCopy.incident_id).where(CaseCopy.department_id == actor.department_id)
+        return or_(Incident.department_id == actor.department_id, Incident.id.in_(copied))
     if actor.role == wf.Role.GRID_WORKER:
         clauses: list[ColumnElement[bool]] = []
         if actor.id is not None:
@@ -221,12 +242,17 @@ def may_see_case(actor: Actor, case: Incident) -> bool:
     if actor.role in UNSCOPED:
         return True
     if actor.role in REGIONAL:
+        if actor.region_level == Level.CITY:
+            return case.county_id is not None and case.county_id in actor.counties
         column = {"county": case.county_id, "town": case.town_id, "community": case.community_id}
         return actor.region_id is not None and column.get(actor.region_level or "") == (
             actor.region_id
         )
     if actor.role == wf.Role.HANDLER:
-        return actor.department_id is not None and case.department_id == actor.department_id
+        return actor.department_id is not None and (
+            case.department_id == actor.department_id
+            or actor.department_id in (case.copied_department_ids or ())
+        )
     if actor.role == wf.Role.GRID_WORKER:
         return (actor.id is not None and case.reporter_id == actor.id) or (
             case.grid_code is not None and case.grid_code in actor.grid_codes
@@ -239,8 +265,23 @@ def check_act_on_case(actor: Actor, action: wf.Action, case: Incident) -> None:
     act on? Forbidden otherwise."""
     if not may_see_case(actor, case):
         raise Forbidden("不在辖区内 / outside your jurisdiction")
+    if actor.role == wf.Role.HANDLER and case.department_id != actor.department_id:
+        # a case copied (抄告) to the department: read only
+        raise Forbidden("不是本部门的案件 / not your department's case")
     if action is wf.Action.COMMENT:
         return
+    if actor.role == wf.Role.DISPATCHER and action not in _ANY_CENTRE:
+        if action is wf.Action.PULL_UP:
+            if case.centre_id == actor.region_id:
+                raise Forbidden(
+                    "案件已在本中心 / the case is already held by your centre",
+                    code="already_holding",
+                )
+        elif case.centre_id != actor.region_id:
+            raise Forbidden(
+                "案件由其他指挥中心持有 / the case is held by another command centre",
+                code="not_holding_centre",
+            )
     if actor.role == wf.Role.GRID_WORKER:
         in_grid = case.grid_code is not None and case.grid_code in actor.grid_codes
         if action is wf.Action.VERIFY and not in_grid:
@@ -251,7 +292,32 @@ def check_act_on_case(actor: Actor, action: wf.Action, case: Incident) -> None:
         raise Forbidden("不是本部门的案件 / not your department's case")
 
 
-def check_action(actor: Actor, action: wf.Action, case: Incident) -> wf.Rule:
+#: Actions any dispatcher who sees the case may take, whichever centre holds it.
+_ANY_CENTRE = frozenset({wf.Action.COMMENT, wf.Action.SUPERVISE})
+
+
+def _check_route(db: DB, actor: Actor, action: wf.Action, case: Incident) -> None:
+    """The routing moves need a centre to move to (the holding centre was checked)."""
+    if action is wf.Action.ESCALATE and routing.centre_above(db, case) is None:
+        raise Conflict(
+            "上级没有指挥中心 / there is no command centre above",
+            code="no_centre_above",
+            case_id=case.id,
+        )
+    if action is wf.Action.DEVOLVE and not routing.centres_below(db, case):
+        raise Conflict(
+            "下级没有指挥中心 / there is no command centre below",
+            code="no_centre_below",
+            case_id=case.id,
+        )
+    if action is wf.Action.PULL_UP and not routing.is_above_holder(db, actor.region_id, case):
+        raise Forbidden(
+            "只有上级指挥中心可以上提 / only a centre above the holding one may pull it up",
+            code="not_above",
+        )
+
+
+def check_action(db: DB, actor: Actor, action: wf.Action, case: Incident) -> wf.Rule:
     """May ``actor`` take ``action`` on ``case`` now, whatever the action carries? Its rule if
     so, else the use-case error the action endpoint answers with.
 
@@ -275,6 +341,7 @@ def check_action(actor: Actor, action: wf.Action, case: Incident) -> wf.Rule:
     if rule.from_states is None:
         raise ValidationFailed("请用上报接口 / use POST /cases", fields={"action": "create only"})
     check_act_on_case(actor, action, case)
+    _check_route(db, actor, action, case)
     if action is wf.Action.REQUEST_EXTENSION and case.pending_extension:
         raise Conflict(
             "已有待审批的延期申请 / an extension request is already pending",
@@ -294,7 +361,7 @@ def check_action(actor: Actor, action: wf.Action, case: Incident) -> wf.Rule:
     return rule
 
 
-def allowed_actions(actor: Actor, case: Incident) -> list[str]:
+def allowed_actions(db: DB, actor: Actor, case: Incident) -> list[str]:
     """The actions ``actor`` may take on ``case`` now, in table order: those
     :func:`check_action` lets through (so an offered action is never refused for who, where or
     when; only for what it carries)."""
@@ -305,14 +372,14 @@ def allowed_actions(actor: Actor, case: Incident) -> list[str]:
         if rule.from_states is None or actor.role not in rule.roles:
             continue
         try:
-            check_action(actor, rule.action, case)
+            check_action(db, actor, rule.action, case)
         except UseCaseError:
             continue
         out.append(rule.action.value)
     return out
 
 
-def allowed_next(actor: Actor, case: Incident, offered: list[str]) -> dict[str, list[str]]:
+def allowed_next(db: DB, actor: Actor, case: Incident, offered: list[str]) -> dict[str, list[str]]:
     """For each state an offered action leads to, the actions :func:`allowed_actions` would
     offer there (the rest of the case as it is): the field app queues actions offline and then
     offers these, e.g. 处置反馈 after a queued 签收."""
@@ -332,10 +399,12 @@ def allowed_next(actor: Actor, case: Incident, offered: list[str]) -> dict[str, 
                 county_id=case.county_id,
                 town_id=case.town_id,
                 community_id=case.community_id,
+                centre_id=case.centre_id,
+                copied_department_ids=case.copied_department_ids,
                 pending_extension=case.pending_extension,
                 last_rating=case.last_rating,
             )
-            out[to.value] = allowed_actions(actor, then)
+            out[to.value] = allowed_actions(db, actor, then)
     return out
 
 
@@ -372,7 +441,22 @@ def department_serves(db: DB, region_id: int | None, case: Incident) -> bool:
 
 
 def may_refer_department(db: DB, actor: Actor, dep: Department, case: Incident | None) -> bool:
-    """May ``actor`` name ``dep`` (dispatch ``case`` to it, filter or pick by it)?"""
+    """May ``actor`` name ``dep`` (dispatch ``case`` to it, filter or pick by it)? A dispatcher
+    dispatches only to the departments of the centre holding the case (or to a department
+    without a region, the installation's)."""
+    if (
+        case is not None
+        and actor.role == wf.Role.DISPATCHER
+        and dep.region_id is not None
+        and routing.centre_of_region(db, dep.region_id) != case.centre_id
+    ):
+        return False
+    return _may_refer_department(db, actor, dep.id, dep.region_id, case)
+
+
+def may_copy_to(db: DB, actor: Actor, dep: Department, case: Incident) -> bool:
+    """May ``actor`` copy (抄告) ``case`` to ``dep``? A department that serves the case's area
+    and that the actor may name, at any level."""
     return _may_refer_department(db, actor, dep.id, dep.region_id, case)
 
 
@@ -769,6 +853,8 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
             ("admin.list_departments", "GET"),
             ("admin.create_department", "POST"),
             ("admin.update_department", "PATCH"),
+            ("admin.list_routing_rules", "GET"),
+            ("admin.put_routing_rule", "PUT"),
             ("admin.list_categories", "GET"),
             ("admin.create_category", "POST"),
             ("admin.update_category", "PATCH"),

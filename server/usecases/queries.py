@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 
 from server.domain import workflow as wf
+from server.domain.levels import Level
 from server.models import Category, Incident, Region
 from server.usecases import policy
 from server.usecases.context import Actor, Context
@@ -47,6 +48,7 @@ class CaseFilter:
     date_from: date | None = None
     date_to: date | None = None
     mine: bool = False
+    held: bool = False  # dispatchers, supervisors: only the cases their centre holds now
     bbox: tuple[float, float, float, float] | None = None
 
     @classmethod
@@ -96,6 +98,7 @@ class CaseFilter:
             date_from=day("from"),
             date_to=day("to"),
             mine=args.get("mine") in {"1", "true", "yes"},
+            held=args.get("held") in {"1", "true", "yes"},
             bbox=bbox,
         )
         if f.date_from and f.date_to and f.date_to < f.date_from:
@@ -121,10 +124,16 @@ def _where(ctx: Context, actor: Actor, f: CaseFilter, *, with_state: bool = True
         region = ctx.db.scalar(select(Region).where(Region.code == f.region.ljust(12, "0")))
         if region is None:
             raise ValidationFailed("未知区域 / unknown region", fields={"region": "unknown code"})
-        column = {"county": Incident.county_id, "town": Incident.town_id}.get(
-            region.level, Incident.community_id
-        )
-        clauses.append(column == region.id)
+        if region.level == Level.CITY:
+            counties = select(Region.id).where(Region.parent_id == region.id)
+            clauses.append(Incident.county_id.in_(counties))
+        else:
+            column = {"county": Incident.county_id, "town": Incident.town_id}.get(
+                region.level, Incident.community_id
+            )
+            clauses.append(column == region.id)
+    if f.held and actor.role in policy.REGIONAL:
+        clauses.append(Incident.centre_id == actor.region_id)
     if f.grid:
         clauses.append(Incident.grid_code == f.grid)
     if f.bbox:

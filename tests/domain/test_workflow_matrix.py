@@ -86,6 +86,21 @@ EXPECTED: dict[str, tuple[set[str], dict[str | None, str]]] = {
             "suspended": "same",
         },
     ),
+    # routing between command centres (DESIGN §9): before a department has the case
+    "escalate": ({"dispatcher"}, {"reported": "same", "accepted": "same"}),
+    "devolve": ({"dispatcher"}, {"reported": "same", "accepted": "same"}),
+    "pull_up": ({"dispatcher"}, {"reported": "same", "accepted": "same"}),
+    "copy": (
+        {"dispatcher"},
+        {
+            "reported": "same",
+            "accepted": "same",
+            "dispatched": "same",
+            "in_progress": "same",
+            "resolved": "same",
+            "suspended": "same",
+        },
+    ),
 }
 
 # a complete, valid payload for each action
@@ -108,6 +123,10 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "reopen": {"reason": "群众反映问题仍未解决"},
     "comment": {"note": "补充说明"},
     "assign_grid": {"grid_code": "640181001001001"},
+    "escalate": {"reason": "需要县级协调"},
+    "devolve": {"centre_id": 5, "note": "请镇综治中心处置"},
+    "pull_up": {},
+    "copy": {"department_ids": [3, 4]},
 }
 
 STATES: list[str | None] = [

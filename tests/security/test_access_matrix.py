@@ -836,6 +836,22 @@ ROWS: dict[tuple[str, str], Row] = {
         ),
         _ok,
     ),
+    ("admin.list_routing_rules", "GET"): Row(NONE, _get("/api/v1/admin/routing-rules"), _ok),
+    ("admin.put_routing_rule", "PUT"): Row(
+        ("D1", "DB"),
+        _admin_json(
+            "PUT",
+            lambda e, o: "/api/v1/admin/routing-rules",
+            lambda e, o: {
+                "category_id": e.w.categories["0105"],
+                "urgency": "normal",
+                "level": "county",
+                "copy_department_ids": [_dep_id(e, o)],
+                "enabled": False,
+            },
+        ),
+        _ok,
+    ),
     ("admin.create_category", "POST"): Row(
         NONE,
         lambda e, w, o: e.clients[w].post(

@@ -212,7 +212,20 @@ def _payload(w: World, action: Action, who: str, state: str) -> dict[str, Any]:
         Action.RATE: {"rating": "satisfied"},
         Action.REOPEN: {"reason": "r"},
         Action.COMMENT: {"note": "n"},
+        Action.ESCALATE: {"reason": "r"},
+        Action.DEVOLVE: {"centre_id": 1, "note": "n"},
+        Action.COPY: {"department_ids": [w.departments["D2"]]},
     }.get(action, {})
+
+
+# This world's only centre is its county (no city above, no town with a centre below): the
+# routing moves are refused for want of a centre to move to (tests/workflow/test_levels.py
+# has the centres).
+NO_CENTRE = {
+    Action.ESCALATE: "no_centre_above",
+    Action.DEVOLVE: "no_centre_below",
+    Action.PULL_UP: "already_holding",  # the county holds it already
+}
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -237,6 +250,8 @@ def test_every_action_for_every_role_through_the_api(world: World, state: str) -
             elif allowed and action is Action.ASSIGN_GRID:
                 # the case is on a grid already: the rule's precondition refuses it
                 assert body["error"] == "already_on_grid", (role, state, body)
+            elif allowed and action in NO_CENTRE:
+                assert body["error"] == NO_CENTRE[action], (role, state, body)
             elif allowed:
                 assert status == 200, (role, action, state, body)
             else:

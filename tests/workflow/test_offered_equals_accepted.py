@@ -79,6 +79,9 @@ def _payload(w: World, action: Action, who: str) -> dict[str, Any]:
         Action.REOPEN: {"reason": "r"},
         Action.COMMENT: {"note": "n"},
         Action.ASSIGN_GRID: {"grid_code": G1},
+        Action.ESCALATE: {"reason": "r"},
+        Action.DEVOLVE: {"centre_id": 1, "note": "n"},
+        Action.COPY: {"department_ids": [w.departments["D2"]]},
     }.get(action, {})
 
 

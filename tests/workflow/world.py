@@ -45,6 +45,7 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
     departments: dict[str, int] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)
+    regions: dict[str, int] = field(default_factory=dict)
 
     def session(self) -> Session:
         return f.session(self.app)

@@ -172,6 +172,13 @@ const D: Dictionary = {
   required: ['必填', 'required'],
   fill_required: ['请填写标注 * 的必填项', 'Fill in the fields marked *'],
   f_grid: ['划入网格', 'Grid'],
+  f_centre: ['交办给', 'Devolve to'],
+  f_instruction: ['交办意见', 'Instruction'],
+  f_copy_to: ['抄告部门', 'Copy to departments'],
+  centre: ['持有中心', 'Held by'],
+  transfer_path: ['流转路径', 'Transfer path'],
+  held_only: ['仅本中心持有', 'Held by my centre'],
+  copied_to: ['已抄告', 'Copied to'],
   f_grid_nearest: ['离上报位置最近', 'nearest to the point'],
   off_grid: ['网格外', 'Outside grids'],
   off_grid_badge: ['网格外·待划入', 'Outside grids: assign'],
@@ -250,6 +257,8 @@ export const urgencyLabel = (u: string | null | undefined): string => label('urg
 export const stageLabel = (s: string | null | undefined): string => label('stages', s, locale.value)
 export const lightLabel = (l: string | null | undefined): string => label('lights', l, locale.value)
 export const cardLabel = (c: string | null | undefined): string => label('cards', c, locale.value)
+/** A level of command (市 / 县市区 / 乡镇/街道 / 社区/村), from the server (server/domain/levels.py). */
+export const levelLabel = (l: string | null | undefined): string => label('levels', l, locale.value)
 export const SOURCES: readonly string[] = SOURCE_NAMES
 export const RATINGS: readonly string[] = RATING_NAMES
 

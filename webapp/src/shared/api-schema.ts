@@ -166,6 +166,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/routing-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The routing rules: per category × urgency, the level a new case goes to first. */
+        get: operations["admin.list_routing_rules.get"];
+        /**
+         * Set the rule of {category_id, urgency}: {level, copy_department_ids?, enabled?}; a
+         * @description Set the rule of {category_id, urgency}: {level, copy_department_ids?, enabled?}; a
+         *         copied department of another level → 400.
+         */
+        put: operations["admin.put_routing_rule.put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/stage-limits": {
         parameters: {
             query?: never;
@@ -1317,12 +1339,18 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid";
+            action: "report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid" | "escalate" | "devolve" | "pull_up" | "copy";
             /**
              * Approved
              * @default null
              */
             approved?: boolean | null;
+            /**
+             * Centre Id
+             * @description devolve: the centre below to pass the case to
+             * @default null
+             */
+            centre_id?: number | null;
             /**
              * Days
              * @default null
@@ -1339,6 +1367,12 @@ export interface components {
              * @default null
              */
             department_id?: number | null;
+            /**
+             * Department Ids
+             * @description copy: the departments to copy the case to (抄告)
+             * @default null
+             */
+            department_ids?: number[] | null;
             /**
              * Device Time
              * @default null
@@ -1792,13 +1826,13 @@ export interface components {
              * Allowed Actions
              * @description the actions you may take on the case now (server/usecases/policy.py)
              */
-            allowed_actions: ("report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid")[];
+            allowed_actions: ("report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid" | "escalate" | "devolve" | "pull_up" | "copy")[];
             /**
              * Allowed Next
              * @description for each state an allowed action leads to, the actions allowed there (the field app offers these after actions queued offline)
              */
             allowed_next: {
-                [key: string]: ("report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid")[];
+                [key: string]: ("report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid" | "escalate" | "devolve" | "pull_up" | "copy")[];
             };
             /**
              * Caller Name
@@ -1811,7 +1845,19 @@ export interface components {
              */
             caller_phone: string | null;
             category: components["schemas"]["Ref"] | null;
+            /** @description the command centre holding the case now */
+            centre: components["schemas"]["CentreRef"] | null;
+            /**
+             * Centres Below
+             * @description the centres you may devolve the case to (when devolve is offered)
+             */
+            centres_below: components["schemas"]["CentreRef"][];
             community: components["schemas"]["Ref"] | null;
+            /**
+             * Copied Departments
+             * @description departments the case was copied to (抄告)
+             */
+            copied_departments: components["schemas"]["Ref"][];
             /** Created At */
             created_at: string | null;
             /** Deadline At */
@@ -1903,7 +1949,7 @@ export interface components {
         /** CaseDetail */
         CaseDetail: {
             /** Allowed Actions */
-            allowed_actions: ("report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid")[];
+            allowed_actions: ("report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid" | "escalate" | "devolve" | "pull_up" | "copy")[];
             case: components["schemas"]["Case"];
             /** Duplicates */
             duplicates: components["schemas"]["Case"][];
@@ -2037,6 +2083,25 @@ export interface components {
              * @default null
              */
             urgent_hours?: number | string | null;
+        };
+        /**
+         * CentreRef
+         * @description A command centre (a region with dispatchers, DESIGN §9).
+         */
+        CentreRef: {
+            /** Code */
+            code: string;
+            /** Id */
+            id: number;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "city" | "county" | "town";
+            /** Name */
+            name: string;
+        } & {
+            [key: string]: unknown;
         };
         /** Changes */
         Changes: {
@@ -2244,7 +2309,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid";
+            action: "report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid" | "escalate" | "devolve" | "pull_up" | "copy";
             actor: components["schemas"]["UserRef"] | null;
             /** Actor Role */
             actor_role: string | null;
@@ -3436,13 +3501,87 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** RoutingRule */
+        RoutingRule: {
+            /** Category Code */
+            category_code: string | null;
+            /** Category Id */
+            category_id: number;
+            /** Category Name */
+            category_name: string | null;
+            /** Copy Department Ids */
+            copy_department_ids: number[];
+            /** Enabled */
+            enabled: boolean;
+            /** Id */
+            id: number;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "city" | "county" | "town";
+            /** Level Label */
+            level_label: string;
+            /** Updated At */
+            updated_at: string | null;
+            /** Updated By Id */
+            updated_by_id: number | null;
+            /**
+             * Urgency
+             * @enum {string}
+             */
+            urgency: "normal" | "urgent";
+        } & {
+            [key: string]: unknown;
+        };
+        /** RoutingRuleAnswer */
+        RoutingRuleAnswer: {
+            rule: components["schemas"]["RoutingRule"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * RoutingRuleBody
+         * @description PUT /admin/routing-rules: one rule (越级) per category × urgency.
+         */
+        RoutingRuleBody: {
+            /** Category Id */
+            category_id: number;
+            /**
+             * Copy Department Ids
+             * @default null
+             */
+            copy_department_ids?: number[] | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled?: boolean | null;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "city" | "county" | "town";
+            /**
+             * Urgency
+             * @enum {string}
+             */
+            urgency: "normal" | "urgent";
+        };
+        /** RoutingRules */
+        RoutingRules: {
+            /** Items */
+            items: components["schemas"]["RoutingRule"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** RuleRow */
         RuleRow: {
             /**
              * Action
              * @enum {string}
              */
-            action: "report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid";
+            action: "report" | "self_handle" | "accept" | "reject" | "dispatch" | "sign" | "return" | "resolve" | "verify" | "request_extension" | "decide_extension" | "suspend" | "resume" | "supervise" | "rate" | "reopen" | "comment" | "assign_grid" | "escalate" | "devolve" | "pull_up" | "copy";
             /**
              * By System
              * @description the system takes it too (the 督办 sweep)
@@ -3840,6 +3979,13 @@ export interface components {
             };
             /** Cards */
             cards: {
+                [key: string]: components["schemas"]["Label"];
+            };
+            /**
+             * Levels
+             * @description levels of command: city, county, town, community
+             */
+            levels: {
                 [key: string]: components["schemas"]["Label"];
             };
             /** Lights */
@@ -4616,6 +4762,104 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "admin.list_routing_rules.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRules"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "admin.put_routing_rule.put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingRuleBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRuleAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8107,6 +8351,8 @@ export interface operations {
                 department?: number;
                 from?: string;
                 grid?: string;
+                /** @description dispatchers, supervisors: only the cases your centre holds */
+                held?: boolean;
                 limit?: number;
                 mine?: boolean;
                 /** @description only cases outside every grid (no grid yet) */

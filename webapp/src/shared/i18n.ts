@@ -25,7 +25,7 @@ export function translator(dict: Dictionary, locale: () => Locale): (key: string
 
 // --- the vocabulary's labels, from /bootstrap ------------------------------------------------
 
-export type VocabularyKind = 'states' | 'actions' | 'roles' | 'ratings' | 'urgencies' | 'sources' | 'stages' | 'lights' | 'cards'
+export type VocabularyKind = 'states' | 'actions' | 'roles' | 'ratings' | 'urgencies' | 'sources' | 'stages' | 'lights' | 'cards' | 'levels'
 
 /** The vocabulary the server sent last (reactive: labels re-render when bootstrap arrives). */
 export const vocabulary = shallowRef<Workflow | null>(null)

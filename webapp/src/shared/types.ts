@@ -32,7 +32,12 @@ export interface Department {
   id: number
   code: string
   name: string
+  /** The command centre the department belongs to (null: every centre's). */
+  centre_id?: number | null
 }
+
+/** A command centre (DESIGN §9): a city, county or town with dispatchers. */
+export type CentreRef = Schemas['CentreRef']
 
 /** A name's labels, from the server's vocabulary (server/domain/vocabulary.py). */
 export type Label = Schemas['Label']
@@ -91,6 +96,12 @@ export interface CaseSummary {
   grid: { id: number; code: string; name: string } | null
   community?: Ref | null
   town?: Ref | null
+  /** The command centre holding the case now. */
+  centre?: CentreRef | null
+  /** Departments the case was copied to (抄告). */
+  copied_departments?: Array<{ id: number; name: string }>
+  /** The centres I may devolve it to (when devolve is offered). */
+  centres_below?: CentreRef[]
   reporter?: PersonRef | null
   caller_name?: string | null
   caller_phone?: string | null

@@ -15,7 +15,7 @@ export const State = {
   SUSPENDED: 'suspended',
 } as const
 
-export const ACTIONS = ['report', 'self_handle', 'accept', 'reject', 'dispatch', 'sign', 'return', 'resolve', 'verify', 'request_extension', 'decide_extension', 'suspend', 'resume', 'supervise', 'rate', 'reopen', 'comment', 'assign_grid'] as const
+export const ACTIONS = ['report', 'self_handle', 'accept', 'reject', 'dispatch', 'sign', 'return', 'resolve', 'verify', 'request_extension', 'decide_extension', 'suspend', 'resume', 'supervise', 'rate', 'reopen', 'comment', 'assign_grid', 'escalate', 'devolve', 'pull_up', 'copy'] as const
 export type ActionName = (typeof ACTIONS)[number]
 /** Each ActionName by its name in the domain, e.g. `Action.REPORT`. */
 export const Action = {
@@ -37,6 +37,10 @@ export const Action = {
   REOPEN: 'reopen',
   COMMENT: 'comment',
   ASSIGN_GRID: 'assign_grid',
+  ESCALATE: 'escalate',
+  DEVOLVE: 'devolve',
+  PULL_UP: 'pull_up',
+  COPY: 'copy',
 } as const
 
 export const ROLES = ['grid_worker', 'dispatcher', 'handler', 'supervisor', 'admin'] as const
