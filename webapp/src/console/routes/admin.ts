@@ -15,6 +15,7 @@ export const adminRoutes: RouteRecordRaw[] = [
       { path: 'grids', name: 'admin-grids', component: () => import('../pages/admin/GridsPage.vue') },
       { path: 'departments', name: 'admin-departments', component: () => import('../pages/admin/DepartmentsPage.vue') },
       { path: 'categories', name: 'admin-categories', component: () => import('../pages/admin/CategoriesPage.vue') },
+      { path: 'routing', name: 'admin-routing', component: () => import('../pages/admin/RoutingPage.vue') },
       { path: 'plans', name: 'admin-plans', component: () => import('../pages/admin/PlansPage.vue') },
     ],
   },

@@ -160,6 +160,32 @@ export const updateDepartment = async (id: number, body: { name?: string; active
   (await send<{ department: AdminDepartment }>('PATCH', `/admin/departments/${id}`, body)).department
 
 // -- categories ----------------------------------------------------------------------------
+/** A routing rule (越级, docs/api.md "Routing rules"): per category × urgency, the level first. */
+export interface RoutingRule {
+  id: number
+  category_id: number
+  category_code: string | null
+  category_name: string | null
+  urgency: 'normal' | 'urgent'
+  level: 'city' | 'county' | 'town'
+  level_label: string
+  copy_department_ids: number[]
+  enabled: boolean
+  updated_at: string | null
+  updated_by_id: number | null
+}
+export interface RoutingRuleBody {
+  category_id: number
+  urgency: 'normal' | 'urgent'
+  level: 'city' | 'county' | 'town'
+  copy_department_ids: number[]
+  enabled: boolean
+}
+export const listRoutingRules = async (): Promise<RoutingRule[]> =>
+  (await get<{ items: RoutingRule[] }>('/admin/routing-rules')).items
+export const putRoutingRule = async (body: RoutingRuleBody): Promise<RoutingRule> =>
+  (await send<{ rule: RoutingRule }>('PUT', '/admin/routing-rules', body)).rule
+
 export const listCategories = async (): Promise<AdminCategory[]> =>
   (await get<{ items: AdminCategory[] }>('/admin/categories')).items
 export const createCategory = async (body: Partial<AdminCategory>): Promise<AdminCategory> =>
