@@ -131,7 +131,7 @@ def test_escalate_devolve_dispatch_resolve_verify(lw: World) -> None:
     # the transfer path, from the trail
     events = _detail(lw, "dt", cid)["events"]
     path = [(e["action"], (e["data"].get("centre") or {}).get("level")) for e in events]
-    assert path[:3] == [("report", None), ("escalate", "county"), ("devolve", "town")]
+    assert path[:3] == [("report", "town"), ("escalate", "county"), ("devolve", "town")]
     assert events[0]["data"]["centre_id"] == lw.regions["T"]
 
 
