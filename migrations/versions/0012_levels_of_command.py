@@ -1,7 +1,7 @@
 """levels of command: city regions, centres, the holding centre of a case, copies, routing rules
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-29
 
 DESIGN §9 (server/domain/levels.py). Regions may be cities (above counties) and carry a
@@ -21,8 +21,8 @@ from alembic import op
 
 import server.models.types
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

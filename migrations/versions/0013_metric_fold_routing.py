@@ -1,13 +1,13 @@
 """metric triggers know the routing moves (escalate, devolve, pull_up, copy): action codes 19-22
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-29
 
 Like 0008: the triggers fold with a frozen copy of the fold (tests/metrics/test_projection.py
 checks it against server/metrics/fold.py), whose action codes must match
 ``server.models.metric_events.ACTION_CODES``. The routing moves of DESIGN §9 change no state and
-no department; they are folded like a comment. No event of theirs exists before revision 0011,
+no department; they are folded like a comment. No event of theirs exists before revision 0012,
 so nothing is folded again.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -471,7 +471,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # 0008's triggers are the way back (they fold the routing moves as 0; none remain once
-    # 0011 is undone).
+    # 0012 is undone).
     import importlib.util
     from pathlib import Path
 
