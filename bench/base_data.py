@@ -605,7 +605,7 @@ def bench_import(db: Session, n: int, offset: int) -> dict[str, Any]:
     result = imports.run_import(ctx, admin, ImportKind.RESIDENTS, data)
     db.flush()
     app_s = time.perf_counter() - t
-    stored, invalid = result.stored, len(result.invalid)
+    n_stored, invalid = result.stored, len(result.invalid)
     db.rollback()
     t = time.perf_counter()
     rows = [
@@ -627,7 +627,7 @@ def bench_import(db: Session, n: int, offset: int) -> dict[str, Any]:
     db.rollback()
     return {
         "rows": n,
-        "stored": stored,
+        "stored": n_stored,
         "invalid": invalid,
         "app_s": round(app_s, 1),
         "bare_executemany_s": round(bare_s, 1),
