@@ -112,7 +112,7 @@ def _get(path: str, ids: str) -> Callable[[Any, str, str], TestResponse]:
 
 
 def _list(path: str) -> Callable[[Any, str, str], TestResponse]:
-    return lambda env, who, obj: env.clients[who].get(path, query_string={"limit": 500})
+    return lambda env, who, obj: env.clients[who].get(path, query_string={"limit": 200})
 
 
 # --- prepared objects: a fresh resident, tag or request in grid obj, made by its grid worker ---
