@@ -1,12 +1,14 @@
 """Request models of /api/v1/base (base data): what each endpoint accepts.
 
 Types, ranges and shapes are settled here; the rules (a check digit, a jurisdiction, a life
-event allowed in a status) stay in the domain and the use cases. Bodies that phones send from
-their outbox are tolerant of unknown fields (an app of another version); the others are strict.
+event allowed in a status) stay in the domain and the use cases. Every body is strict: an
+unknown field is a 400 naming it (docs/api.md), so a misspelt field is never silently dropped;
+only the case endpoints' bodies are tolerant.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -23,7 +25,6 @@ from server.api.edge import (
     QId,
     Query,
     Text,
-    TolerantBody,
     UuidText,
     ascii_int,
 )
@@ -58,15 +59,32 @@ Day = Annotated[
     Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
     AfterValidator(_iso_date),
 ]
+#: Bidirectional-text controls (LRM, RLM, ALM, the embeddings and overrides U+202A–U+202E, the
+#: isolates U+2066–U+2069): "‮" turns "张三‮moc.evil" around on screen.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _one_line(value: str) -> str:
+    """A name, an address, a number: no control characters (tabs, newlines, ESC …) and no
+    bidirectional-text controls, which make a name read differently from what it is."""
+    if any(ch in _BIDI or unicodedata.category(ch) == "Cc" for ch in value):
+        raise PydanticCustomError(
+            "control_characters",
+            "不能含控制字符或文字方向控制符 / must not contain control or bidi-override characters",
+        )
+    return value
+
+
+Line = Annotated[Text, AfterValidator(_one_line)]
 IdNumberText = Annotated[Text, Field(min_length=1, max_length=40)]
 PhoneText = Annotated[Text, Field(max_length=32)]
-Name = Annotated[Text, Field(min_length=1, max_length=100)]
+Name = Annotated[Line, Field(min_length=1, max_length=100)]
 Limit = Annotated[int, Field(ge=1, le=200), BeforeValidator(ascii_int)]
 Level = Annotated[int, Field(ge=1, le=9, strict=True)]
 Footprint = dict[str, Any]
 
 
-class _Edit(TolerantBody):
+class _Edit(Body):
     base_version: Version = Field(
         description="the record's version the edit was made on: another one is a 409"
     )
@@ -75,14 +93,14 @@ class _Edit(TolerantBody):
 # --- places ------------------------------------------------------------------------------------
 
 
-class PlaceBody(TolerantBody):
+class PlaceBody(Body):
     """POST /base/places: an estate, building, unit or room. Idempotent by ``uuid``."""
 
     uuid: UuidText
     kind: PlaceKindName
     parent_id: Id | None = None
     name: Name
-    address: Annotated[Text, Field(max_length=300)] | None = None
+    address: Annotated[Line, Field(max_length=300)] | None = None
     lon: Lon | None = None
     lat: Lat | None = None
     grid_code: GridCode | None = None
@@ -91,7 +109,7 @@ class PlaceBody(TolerantBody):
 
 class PlacePatch(_Edit):
     name: Name | None = None
-    address: Annotated[Text, Field(max_length=300)] | None = None
+    address: Annotated[Line, Field(max_length=300)] | None = None
     lon: Lon | None = None
     lat: Lat | None = None
     grid_code: GridCode | None = None
@@ -112,15 +130,15 @@ class PlaceQuery(Query):
 # --- households --------------------------------------------------------------------------------
 
 
-class HouseholdBody(TolerantBody):
+class HouseholdBody(Body):
     uuid: UuidText
     place_id: Id
-    number: Annotated[Text, Field(max_length=40)] | None = None
+    number: Annotated[Line, Field(max_length=40)] | None = None
     note: Annotated[Text, Field(max_length=2000)] | None = None
 
 
 class HouseholdPatch(_Edit):
-    number: Annotated[Text, Field(max_length=40)] | None = None
+    number: Annotated[Line, Field(max_length=40)] | None = None
     note: Annotated[Text, Field(max_length=2000)] | None = None
 
 
@@ -134,7 +152,7 @@ class HouseholdQuery(Query):
 # --- residents ---------------------------------------------------------------------------------
 
 
-class ResidentBody(TolerantBody):
+class ResidentBody(Body):
     """POST /base/residents. Idempotent by ``uuid``."""
 
     uuid: UuidText
@@ -160,7 +178,7 @@ class ResidentQuery(Query):
     household: QId | None = None
     grid: GridCode | None = None
     q: Annotated[Text, Field(max_length=100)] | None = Field(None, description="part of a name")
-    id_number: Annotated[Text, Field(max_length=40)] | None = Field(
+    id_number: Annotated[Line, Field(max_length=40)] | None = Field(
         None, description="an exact identity number (found by its keyed hash)"
     )
     phone: Annotated[Text, Field(max_length=32)] | None = None
@@ -169,7 +187,7 @@ class ResidentQuery(Query):
     limit: Limit = 100
 
 
-class EventBody(TolerantBody):
+class EventBody(Body):
     """POST /base/residents/{id}/events: 迁入/迁出/死亡/注销/恢复 (append-only)."""
 
     uuid: UuidText
@@ -190,7 +208,7 @@ class RevealBody(Body):
 
 class LevelSpec(Body):
     level: Level
-    name: Annotated[Text, Field(max_length=40)] | None = None
+    name: Annotated[Line, Field(max_length=40)] | None = None
     cycle: CycleName
 
 
@@ -209,7 +227,7 @@ class KindPatch(Body):
     levels: Annotated[list[LevelSpec], Field(min_length=1, max_length=9)] | None = None
 
 
-class TagBody(TolerantBody):
+class TagBody(Body):
     uuid: UuidText
     kind_code: Annotated[Text, Field(max_length=40)]
     level: Level
@@ -238,28 +256,28 @@ class LevelRequestQuery(Query):
 # --- organisations -----------------------------------------------------------------------------
 
 
-class OrganisationBody(TolerantBody):
+class OrganisationBody(Body):
     uuid: UuidText
-    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
     credit_code: Annotated[Text, Field(max_length=40)] | None = Field(
         None, description="统一社会信用代码 (GB 32100, check character verified)"
     )
     kind: OrgKindName | None = None
-    address: Annotated[Text, Field(max_length=300)] | None = None
+    address: Annotated[Line, Field(max_length=300)] | None = None
     place_id: Id | None = None
     lon: Lon | None = None
     lat: Lat | None = None
     grid_code: GridCode | None = None
-    contact_name: Annotated[Text, Field(max_length=100)] | None = None
+    contact_name: Annotated[Line, Field(max_length=100)] | None = None
     contact_phone: PhoneText | None = None
 
 
 class OrganisationPatch(_Edit):
-    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[Line, Field(min_length=1, max_length=200)] | None = None
     credit_code: Annotated[Text, Field(max_length=40)] | None = None
     kind: OrgKindName | None = None
-    address: Annotated[Text, Field(max_length=300)] | None = None
-    contact_name: Annotated[Text, Field(max_length=100)] | None = None
+    address: Annotated[Line, Field(max_length=300)] | None = None
+    contact_name: Annotated[Line, Field(max_length=100)] | None = None
     contact_phone: PhoneText | None = None
 
 
@@ -274,15 +292,15 @@ class OrganisationQuery(Query):
 # --- visits ------------------------------------------------------------------------------------
 
 
-class RaiseCase(TolerantBody):
+class RaiseCase(Body):
     uuid: UuidText
     category_id: Id | None = None
     category_code: Annotated[Text, Field(pattern=r"^[0-9]{4}$")] | None = None
     description: Annotated[Text, Field(max_length=4000)] | None = None
-    address: Annotated[Text, Field(max_length=300)] | None = None
+    address: Annotated[Line, Field(max_length=300)] | None = None
 
 
-class VisitBody(TolerantBody):
+class VisitBody(Body):
     """POST /base/visits. Idempotent by ``uuid``."""
 
     uuid: UuidText

@@ -291,3 +291,48 @@ def test_numbers_written_in_free_text_are_masked_in_answers(bw: BW) -> None:
         assert number not in text and phone not in text and "0000-0785" not in text
         assert number[:4] + "*" * 10 + number[-4:] in text and "139****0785" in text
         assert "12345678901234567890" in text  # not a number of a person: left alone
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/base/residents", {"uuid": "U", "name": "某", "id_number": "N"}),
+        ("patch", "/api/v1/base/residents/R", {"base_version": 1}),
+        ("post", "/api/v1/base/visits", {"uuid": "U", "resident_id": "R"}),
+        ("post", "/api/v1/base/residents/R/events", {"uuid": "U", "kind": "move_out"}),
+        ("patch", "/api/v1/base/households/H", {"base_version": 1}),
+    ],
+)
+def test_unknown_fields_are_refused(bw: BW, method: str, path: str, body: dict[str, Any]) -> None:
+    w, base = bw
+    rid = base.residents["G1"]
+    fill = {"U": str(uuid.uuid4()), "N": id_number(929), "R": rid}
+    body = {k: fill.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
+    path = path.replace("/R", f"/{rid}").replace("/H", f"/{base.households['G1']}")
+    resp = getattr(client(w, "wg1"), method)(path, json={**body, "is_admin": True})
+    assert resp.status_code == 400, resp.get_json()
+    assert "is_admin" in resp.get_json()["fields"]
+    assert _resident_version(w, rid) == 1
+
+
+@pytest.mark.parametrize(
+    "bad", ["张三\u202emoc.live", "\u2066李四\u2069", "王\u200f五", "赵\t六", "钱\x1b七"]
+)
+def test_names_refuse_control_and_bidi_characters(bw: BW, bad: str) -> None:
+    w, base = bw
+    wg1 = client(w, "wg1")
+    made = wg1.post(
+        "/api/v1/base/residents",
+        json={"uuid": str(uuid.uuid4()), "name": bad, "id_number": id_number(939),
+              "household_id": base.households["G1"]},
+    )  # fmt: skip
+    assert made.status_code == 400 and "name" in made.get_json()["fields"], made.get_json()
+    edit = wg1.patch(
+        f"/api/v1/base/residents/{base.residents['G1']}", json={"base_version": 1, "name": bad}
+    )
+    assert edit.status_code == 400 and "name" in edit.get_json()["fields"]
+    org = wg1.patch(
+        f"/api/v1/base/organisations/{base.organisations['G1']}",
+        json={"base_version": 1, "contact_name": bad},
+    )
+    assert org.status_code == 400 and "contact_name" in org.get_json()["fields"]
