@@ -139,8 +139,11 @@ def _point(body: dict[str, Any]) -> tuple[float | None, float | None]:
     return lon, lat
 
 
-#: Actions after which the stage clock starts again although the stage may be the same.
-_RESTART = frozenset({wf.Action.DISPATCH, wf.Action.RESUME})
+#: Actions after which the stage clock starts again although the stage may be the same (a move
+#: to another centre: the centre receiving the case has its level's whole limit).
+_RESTART = frozenset(
+    {wf.Action.DISPATCH, wf.Action.RESUME, wf.Action.ESCALATE, wf.Action.DEVOLVE, wf.Action.PULL_UP}
+)
 #: How far ahead an explicit deadline may be (a typo, not a rule, beyond).
 MAX_DEADLINE_AHEAD = timedelta(days=3 * 366)
 

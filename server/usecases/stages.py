@@ -32,6 +32,7 @@ from sqlalchemy import ColumnElement, func, select, text, update
 from server import cache
 from server.domain import workflow as wf
 from server.domain.fields import Urgency
+from server.domain.levels import Level
 from server.domain.stages import (
     CARD_LABELS,
     DEFAULT_LIMITS,
@@ -56,13 +57,16 @@ SWEEPER = Actor(id=None, role=wf.SYSTEM, display_name="督办 sweep")
 #: pg_try_advisory_xact_lock key of the sweep ("督办" in a 64-bit number).
 LOCK_KEY = 0x7763_6472_7377_6570
 _NS = uuidlib.UUID("0b6f7d3e-8a51-4c62-9d0e-15a7c4e2b915")
-COUNTY = "county"
 
 
-def case_level(case: Incident) -> str:
-    """The level of command holding the case, for its stage limits. Until cases are held by
-    centres (issue 15, routing) every case is held by its county's command centre."""
-    return COUNTY
+def case_level(ctx: Context, case: Incident) -> str:
+    """The level of the command centre holding the case now (``incidents.centre_id`` →
+    ``regions.level``), for its stage limits: a town centre's case uses the town's limits.
+    The one place of this rule: :func:`enter` and the sweep's :func:`_fill_due` both read it
+    (the sweep's SQL only compares the stored ``stage_due_at``). A case held by no centre
+    (none on its line) is the county's."""
+    centre = cache.reference(ctx.db).regions.get(case.centre_id) if case.centre_id else None
+    return str(centre.level) if centre is not None else Level.COUNTY.value
 
 
 # --- limits ----------------------------------------------------------------------------------
@@ -88,7 +92,7 @@ def handle_limit(ctx: Context, case: Incident, urgency: str) -> StageLimit:
     urgent hours, in natural time)."""
     cat = cache.reference(ctx.db).categories.get(case.category_id)
     assert cat is not None
-    row = limit_for(ctx, cat.code, urgency, case_level(case), Stage.HANDLE)
+    row = limit_for(ctx, cat.code, urgency, case_level(ctx, case), Stage.HANDLE)
     if row is not None:
         return row
     if urgency == Urgency.URGENT and cat.urgent_hours:
@@ -101,7 +105,7 @@ def stage_limit(ctx: Context, case: Incident, stage: Stage) -> StageLimit:
     cat = cache.reference(ctx.db).categories.get(case.category_id)
     code = cat.code if cat is not None else ""
     urgency = case.urgency if case.urgency in tuple(Urgency) else Urgency.NORMAL
-    row = limit_for(ctx, code, urgency, case_level(case), stage)
+    row = limit_for(ctx, code, urgency, case_level(ctx, case), stage)
     return row or DEFAULT_LIMITS[(stage, Urgency(urgency))]
 
 
