@@ -23,6 +23,7 @@ rules table and the docs show; payload keys are what the API receives.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -82,8 +83,18 @@ TOKEN_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+# Letters that draw nothing (Hangul and braille fillers): as blank as a space.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def has_visible_text(value: str) -> bool:
+    """Whether ``value`` shows anything: a reason of zero-width, format, control or filler
+    characters only (\u200b, \ufeff, \u2060, \u180e, \u3164 …) is as empty as spaces."""
+    return any(unicodedata.category(ch)[0] not in "ZC" and ch not in _BLANK_LETTERS for ch in value)
+
+
 def _absent(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    return value is None or (isinstance(value, str) and not has_visible_text(value))
 
 
 def _given(payload: Mapping[str, Any], key: str, token: str, required: bool) -> bool:

@@ -617,8 +617,6 @@ def _act(
             ).one()
             if body.get("photos"):
                 atts = _attach(ctx, actor, list(body["photos"]), case, event)
-            if action is wf.Action.COPY:
-                _copy_rows(ctx, case, event, data["department_ids"], now)
         if stage_of(state_before) is not stage_of(new_state) or action in _RESTART:
             stages.enter(ctx, case, new_state, now)
         elif action is wf.Action.DECIDE_EXTENSION and stage_of(new_state) is Stage.HANDLE:
@@ -642,6 +640,11 @@ def _act(
                 )
             )
         case.last_event_id = event.id
+        if action is wf.Action.COPY:
+            # The case's UPDATE (checked against its version) first: of two copies at once the
+            # second loses there (409 stale_version), not on case_copies' unique key (a 500).
+            ctx.db.flush()
+            _copy_rows(ctx, case, event, data["department_ids"], now)
         if action is wf.Action.ASSIGN_GRID:
             # the figures follow the case's grid (docs/metrics.md): fold its rows again
             ctx.db.flush()

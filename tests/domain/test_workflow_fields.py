@@ -25,6 +25,13 @@ D, H, G = Role.DISPATCHER, Role.HANDLER, Role.GRID_WORKER
     [
         (Action.REJECT, D, State.REPORTED, {}, "reason"),
         (Action.REJECT, D, State.REPORTED, {"reason": "   "}, "reason"),
+        # invisible reasons are no reasons (an outside tester escalated with each of these)
+        (Action.ESCALATE, D, State.REPORTED, {"reason": "\u200b"}, "reason"),
+        (Action.ESCALATE, D, State.REPORTED, {"reason": "\ufeff"}, "reason"),
+        (Action.ESCALATE, D, State.REPORTED, {"reason": "\u200b\u200c\u200d\u2060"}, "reason"),
+        (Action.ESCALATE, D, State.ACCEPTED, {"reason": "\u180e"}, "reason"),
+        (Action.ESCALATE, D, State.ACCEPTED, {"reason": "\u3164"}, "reason"),
+        (Action.RETURN, H, State.DISPATCHED, {"reason": "\u3000\u00a0\u2028\t"}, "reason"),
         (Action.RETURN, H, State.DISPATCHED, {}, "reason"),
         (Action.RETURN, H, State.IN_PROGRESS, {"reason": ""}, "reason"),
         (Action.SUSPEND, D, State.ACCEPTED, {"note": "no reason given"}, "reason"),

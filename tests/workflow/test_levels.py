@@ -312,3 +312,40 @@ def test_a_town_dispatching_while_the_county_pulls_up_on_postgres(pg_app: Flask)
                 )
             )
         assert moves == 1, results
+
+
+def _copies_at_once(w: World, cid: int, n: int) -> list[int]:
+    clients = [_client(w, "dt") for _ in range(n)]
+    barrier = threading.Barrier(n)
+    results: list[int] = []
+
+    def go(c: FlaskClient) -> None:
+        barrier.wait()
+        results.append(_act(c, cid, "copy", department_ids=[w.departments["D1"]])[0])
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(results)
+
+
+def test_two_copies_at_once_are_one_copy_and_a_409(lw: World) -> None:
+    """Four dispatchers' copies of one case to one department at the same moment: one 200, the
+    rest 409 stale_version (400 already_copied when one came after another), never a 500; one
+    copy row and one copy event (an outside tester got a 500 from case_copies' unique key)."""
+    for _ in range(3):
+        cid = _report(lw)
+        results = _copies_at_once(lw, cid, 4)
+        assert results[0] == 200 and set(results[1:]) <= {400, 409}, results
+        with lw.session() as db:
+            rows = db.scalar(
+                select(func.count()).select_from(CaseCopy).where(CaseCopy.incident_id == cid)
+            )
+            events = db.scalar(
+                select(func.count())
+                .select_from(IncidentEvent)
+                .where(IncidentEvent.incident_id == cid, IncidentEvent.action == Action.COPY)
+            )
+        assert (rows, events) == (1, 1)
