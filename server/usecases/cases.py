@@ -145,7 +145,15 @@ _RESTART = frozenset(
     {wf.Action.DISPATCH, wf.Action.RESUME, wf.Action.ESCALATE, wf.Action.DEVOLVE, wf.Action.PULL_UP}
 )
 #: How far ahead an explicit deadline may be (a typo, not a rule, beyond).
-MAX_DEADLINE_AHEAD = timedelta(days=3 * 366)
+MAX_DEADLINE_YEARS = 3
+
+
+def _years_after(moment: datetime, years: int) -> datetime:
+    """The same moment ``years`` calendar years later (29 February → 28 February)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def explicit_deadline(body: dict[str, Any], now: datetime) -> datetime | None:
@@ -164,7 +172,7 @@ def explicit_deadline(body: dict[str, Any], now: datetime) -> datetime | None:
             code="deadline_past",
             fields={"deadline": "must be in the future"},
         )
-    if due > now + MAX_DEADLINE_AHEAD:
+    if due > _years_after(now, MAX_DEADLINE_YEARS):
         raise ValidationFailed(
             "办理时限过远 / the deadline is more than three years ahead",
             code="deadline_too_far",

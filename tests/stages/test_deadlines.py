@@ -13,6 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from server.models import Incident, IncidentEvent, MetricEvent
+from server.usecases.cases import explicit_deadline
+from server.usecases.errors import ValidationFailed
 from tests import factories as f
 from tests.open311.conftest import Open311World, _setup
 from tests.open311.util import form
@@ -134,3 +136,23 @@ def test_open311_expected_datetime_is_the_deadline(app: Flask) -> None:
         data=form(o311.key, expected_datetime="2020-01-01T00:00:00+08:00"),
     )
     assert past.status_code == 400 and "past" in past.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("now", "value", "ok"),
+    [
+        # three calendar years, not 3 × 366 days (an outside tester filed 2029-11-30 on 2026-11-29)
+        ("2026-11-29T00:00:00+00:00", "2029-11-29T00:00:00+00:00", True),
+        ("2026-11-29T00:00:00+00:00", "2029-11-30T00:00:00+08:00", False),
+        ("2028-02-29T12:00:00+00:00", "2031-02-28T12:00:00+00:00", True),
+        ("2028-02-29T12:00:00+00:00", "2031-03-01T00:00:00+00:00", False),
+    ],
+)
+def test_a_deadline_is_at_most_three_calendar_years_ahead(now: str, value: str, ok: bool) -> None:
+    moment = datetime.fromisoformat(now)
+    if ok:
+        assert explicit_deadline({"deadline": value}, moment) == datetime.fromisoformat(value)
+    else:
+        with pytest.raises(ValidationFailed) as err:
+            explicit_deadline({"deadline": value}, moment)
+        assert err.value.code == "deadline_too_far"
