@@ -37,6 +37,10 @@ class SignInResult:
     retry_after: int = 0
 
 
+def _storable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _recent_failures(db: Session, since: datetime, *where: ColumnElement[bool]) -> int:
     stmt = (
         select(func.count())
@@ -66,7 +70,9 @@ def sign_in(
     """
     now = now or utcnow()
     since = now - timedelta(minutes=window_minutes)
-    username = username.strip()
+    # What no column can hold (NUL: PostgreSQL refuses it; lone surrogates: not UTF-8) is
+    # checked and recorded escaped: no user is called that, and the attempt still counts.
+    username, password = _storable(username.strip()), _storable(password)
     ip = ip[:64]
     failures_pair = _recent_failures(
         db, since, LoginAttempt.username == username[:64], LoginAttempt.ip == ip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -140,3 +142,30 @@ def test_open_redirect_refused(app: Flask, client: FlaskClient) -> None:
         data={"username": "disp", "password": f.PASSWORD, "csrf_token": token},
     )
     assert r.headers["Location"] == "/console/"
+
+
+def test_unstorable_names_and_passwords_are_a_failed_sign_in(any_app: Flask) -> None:
+    """NUL (PostgreSQL text refuses it) and lone surrogates (not UTF-8) in the user name or
+    password, through the API and the sign-in page: a 401 that counts, never a 500 (schemathesis
+    found the NUL user name on PostgreSQL)."""
+    _users(any_app)
+    client = any_app.test_client()
+    for username, password in (
+        ("\x00", "x"),
+        ("disp\x00", f.PASSWORD),
+        ("\ud800", "x"),
+        ("disp", "\ud800"),
+        ("disp", "a\x00b"),
+    ):
+        r = client.post(
+            "/api/v1/auth/login",
+            data=json.dumps({"username": username, "password": password}),
+            content_type="application/json",
+        )
+        assert r.status_code == 401, (username, r.get_json())
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    bad = client.post("/login", data={"username": "disp\x00", "password": "x", "csrf_token": token})
+    assert bad.status_code == 401
+    # and the real user still signs in
+    f.login(client, "disp")
