@@ -173,6 +173,11 @@ def test_hotline_intake_and_callback(console: Any, api_as: Any) -> None:
     # the case goes through to closed (API), then the callback (回访) rating in the console
     ddy, handler = api_as("ddy"), api_as("zjry")
     case = ddy.get("/cases", q=number)["items"][0]
+    # the map's centre lies in 东塔镇, whose 综治中心 takes the town's new cases (DESIGN §9: a new
+    # case goes to its town by default); the county's call-taker pulls the call up to handle it
+    assert case["centre"]["name"] == "东塔镇", case["centre"]
+    case = ddy.act(case, "pull_up", note="12345 来电，县中心直接办理")
+    assert case["centre"]["level"] == "county"
     case = ddy.act(case, "accept")
     case = ddy.act(case, "dispatch", department_id=handler.user["department_id"])
     case = handler.act(case, "resolve", note="已修复", photos=[handler.photo()])
