@@ -128,8 +128,9 @@ def ensure_webapp_built() -> None:
 class LiveServer:
     """The app in a gunicorn subprocess; can be killed (SIGKILL) and started again."""
 
-    def __init__(self, instance: Path, port: int | None = None) -> None:
+    def __init__(self, instance: Path, port: int | None = None, app: str = "wsgi:app") -> None:
         self.instance = instance
+        self.app = app
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = f"sqlite:///{instance / 'wangge.db'}"
@@ -137,15 +138,15 @@ class LiveServer:
         self.log = instance / "server.log"
 
     @classmethod
-    def copy_of(cls, template: Path, instance: Path) -> LiveServer:
+    def copy_of(cls, template: Path, instance: Path, app: str = "wsgi:app") -> LiveServer:
         shutil.copytree(template, instance)
-        return cls(instance)
+        return cls(instance, app=app)
 
     def start(self) -> LiveServer:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers", "1", "--threads", "8",
-                 "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "wsgi:app"],
+                 "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", self.app],
                 cwd=ROOT,
                 env=app_env(self.instance),
                 stdout=log,
