@@ -29,8 +29,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ DEPARTMENTS = 24
 MAJOR, MINOR = 10, 5  # 50 minor categories
 LIMITS = [(4, "work_hours"), (1, "work_days"), (3, "work_days"), (5, "work_days"), (2, "work_days")]
 HOUR = 3600.0
+CLOSED_STATES = ("closed", "rejected")
 DB_NAME = "wangge_bench_metrics"
 
 
@@ -73,10 +74,20 @@ class Reference:
     workers: dict[str, int]  # grid code -> grid worker id
     dispatcher: int
     handlers: dict[int, int]  # department id -> handler id
+    county_of: dict[int, int] = field(default_factory=dict)  # town id -> county id
+    city: int | None = None
 
 
-def load_reference(engine: Engine) -> Reference:
-    """Regions, grids, departments, categories and users, with plain SQL (fast, no ORM)."""
+def load_reference(
+    engine: Engine,
+    counties: tuple[tuple[str, str], ...] = (("640181", "灵武市"),),
+    shape: tuple[int, int, int] = (TOWNS, COMMUNITIES, GRIDS),
+    city: tuple[str, str] | None = None,
+) -> Reference:
+    """Regions, grids, departments, categories and users, with plain SQL (fast, no ORM): one
+    county of ``shape`` (towns, communities per town, grids per community), or several under
+    ``city`` (bench/levels_scale.py: two counties of 银川市). The first county is
+    ``Reference.county``, where the departments, the dispatcher and the supervisor are."""
     box = "MULTIPOLYGON(((106 38,106.1 38,106.1 38.1,106 38.1,106 38)))"
     pg = engine.dialect.name == "postgresql"
     geom = "ST_GeomFromText(:g, 4326)" if pg else ":g"
@@ -90,66 +101,91 @@ def load_reference(engine: Engine) -> Reference:
         def ins(sql: str, **kw: Any) -> int:
             return int(conn.execute(text(sql + " RETURNING id"), kw).scalar_one())
 
-        county = ins(
-            f"INSERT INTO regions (code, name, level, path, boundary) "
-            f"VALUES ('640181000000', '灵武市', 'county', '', {geom})",
-            g=gval,
-        )
-        conn.execute(
-            text("UPDATE regions SET path = :p WHERE id = :i"), {"p": f"/{county}/", "i": county}
-        )
-        now = datetime(2024, 1, 1, tzinfo=UTC)
-        plan = ins(
-            "INSERT INTO grid_plans (region_id, version, status, source_name, created_at) "
-            "VALUES (:r, 1, 'active', 'bench', :t)",
-            r=county,
-            t=now,
-        )
-        towns: list[int] = []
-        communities: list[tuple[int, int]] = []
-        grids: list[tuple[str, int, int, int]] = []
-        for t in range(TOWNS):
-            tcode = f"640181{100 + t:03d}"
-            tid = ins(
-                f"INSERT INTO regions (code, name, level, parent_id, path, boundary) "
-                f"VALUES (:c, :n, 'town', :p, '', {geom})",
-                c=tcode + "000",
-                n=f"第{t + 1}镇",
-                p=county,
+        city_id: int | None = None
+        if city is not None:
+            city_id = ins(
+                f"INSERT INTO regions (code, name, level, path, boundary) "
+                f"VALUES (:c, :n, 'city', '', {geom})",
+                c=city[0].ljust(12, "0"),
+                n=city[1],
                 g=gval,
             )
             conn.execute(
                 text("UPDATE regions SET path = :p WHERE id = :i"),
-                {"p": f"/{county}/{tid}/", "i": tid},
+                {"p": f"/{city_id}/", "i": city_id},
             )
-            towns.append(tid)
-            for c in range(COMMUNITIES):
-                ccode = f"{tcode}{200 + c:03d}"
-                cid = ins(
+        n_towns, n_communities, n_grids = shape
+        towns: list[int] = []
+        communities: list[tuple[int, int]] = []
+        grids: list[tuple[str, int, int, int]] = []
+        county_of: dict[int, int] = {}
+        county_ids: list[int] = []
+        now = datetime(2024, 1, 1, tzinfo=UTC)
+        for ccode6, cname in counties:
+            top = f"/{city_id}/" if city_id is not None else "/"
+            county = ins(
+                f"INSERT INTO regions (code, name, level, parent_id, path, boundary) "
+                f"VALUES (:c, :n, 'county', :p, '', {geom})",
+                c=ccode6.ljust(12, "0"),
+                n=cname,
+                p=city_id,
+                g=gval,
+            )
+            cpath = f"{top}{county}/"
+            conn.execute(
+                text("UPDATE regions SET path = :p WHERE id = :i"), {"p": cpath, "i": county}
+            )
+            county_ids.append(county)
+            plan = ins(
+                "INSERT INTO grid_plans (region_id, version, status, source_name, created_at) "
+                "VALUES (:r, 1, 'active', 'bench', :t)",
+                r=county,
+                t=now,
+            )
+            for t in range(n_towns):
+                tcode = f"{ccode6}{100 + t:03d}"
+                tid = ins(
                     f"INSERT INTO regions (code, name, level, parent_id, path, boundary) "
-                    f"VALUES (:c, :n, 'community', :p, '', {geom})",
-                    c=ccode,
-                    n=f"第{t + 1}镇第{c + 1}社区",
-                    p=tid,
+                    f"VALUES (:c, :n, 'town', :p, '', {geom})",
+                    c=tcode + "000",
+                    n=f"{cname}第{t + 1}镇",
+                    p=county,
                     g=gval,
                 )
                 conn.execute(
                     text("UPDATE regions SET path = :p WHERE id = :i"),
-                    {"p": f"/{county}/{tid}/{cid}/", "i": cid},
+                    {"p": f"{cpath}{tid}/", "i": tid},
                 )
-                communities.append((cid, tid))
-                for g in range(GRIDS):
-                    code = f"{ccode}{g + 1:03d}"
-                    gid = ins(
-                        f"INSERT INTO grids (plan_id, code, name, kind, community_id, geom) "
-                        f"VALUES (:p, :c, :n, 'basic', :m, {geom})",
-                        p=plan,
-                        c=code,
-                        n=f"网格{g + 1}",
-                        m=cid,
+                towns.append(tid)
+                county_of[tid] = county
+                for c in range(n_communities):
+                    ccode = f"{tcode}{200 + c:03d}"
+                    cid = ins(
+                        f"INSERT INTO regions (code, name, level, parent_id, path, boundary) "
+                        f"VALUES (:c, :n, 'community', :p, '', {geom})",
+                        c=ccode,
+                        n=f"{cname}第{t + 1}镇第{c + 1}社区",
+                        p=tid,
                         g=gval,
                     )
-                    grids.append((code, gid, cid, tid))
+                    conn.execute(
+                        text("UPDATE regions SET path = :p WHERE id = :i"),
+                        {"p": f"{cpath}{tid}/{cid}/", "i": cid},
+                    )
+                    communities.append((cid, tid))
+                    for g in range(n_grids):
+                        code = f"{ccode}{g + 1:03d}"
+                        gid = ins(
+                            f"INSERT INTO grids (plan_id, code, name, kind, community_id, geom) "
+                            f"VALUES (:p, :c, :n, 'basic', :m, {geom})",
+                            p=plan,
+                            c=code,
+                            n=f"网格{g + 1}",
+                            m=cid,
+                            g=gval,
+                        )
+                        grids.append((code, gid, cid, tid))
+        county = county_ids[0]
         departments = [
             ins(
                 "INSERT INTO departments (code, name, region_id, active) VALUES (:c, :n, :r, :a)",
@@ -213,7 +249,17 @@ def load_reference(engine: Engine) -> Reference:
         user("supervisor", "supervisor", county, None)
         handlers = {d: user(f"handler{d}", "handler", None, d) for d in departments}
     return Reference(
-        towns, communities, grids, county, categories, departments, workers, dispatcher, handlers
+        towns,
+        communities,
+        grids,
+        county,
+        categories,
+        departments,
+        workers,
+        dispatcher,
+        handlers,
+        county_of,
+        city_id,
     )
 
 
@@ -404,7 +450,7 @@ class Simulator:
             "grid_id": gid,
             "community_id": comm,
             "town_id": town,
-            "county_id": ref.county,
+            "county_id": ref.county_of.get(town, ref.county),
             "category_id": cat[0],
             "reporter_id": worker,
             "self_handled": self_handled,
@@ -413,18 +459,33 @@ class Simulator:
         return case, evs
 
 
-def histories(ref: Reference, n: int, seed: int) -> Iterator[tuple[str, Any]]:
-    """Yields ("case", row) and ("event", Ev) in server-time order, cut at AS_OF."""
+def histories(
+    ref: Reference,
+    n: int,
+    seed: int,
+    start: datetime = START,
+    end: datetime = END,
+    cut_at: datetime = AS_OF,
+    stuck: float = 0.0,
+) -> Iterator[tuple[str, Any]]:
+    """Yields ("case", row) and ("event", Ev) in server-time order, cut at ``cut_at``.
+
+    ``stuck``: the share of cases whose trail stops early, at a random open step (a backlog
+    that never moved on: the cases the 督办 sweep is for, bench/levels_scale.py)."""
     rng = random.Random(seed)
-    span = END.timestamp() - START.timestamp()
-    starts = sorted(START.timestamp() + rng.random() * span for _ in range(n))
+    span = end.timestamp() - start.timestamp()
+    starts = sorted(start.timestamp() + rng.random() * span for _ in range(n))
     sim = Simulator(ref, seed + 1)
     pending: list[tuple[float, int, Ev]] = []
     seq = 0
-    cut = AS_OF.timestamp()
+    cut = cut_at.timestamp()
     for i, t0 in enumerate(starts, start=1):
         case, evs = sim.case(i, t0)
         evs = [e for e in evs if e.at <= cut]
+        if stuck and rng.random() < stuck:
+            open_steps = [k for k, e in enumerate(evs) if e.to_state not in CLOSED_STATES]
+            if open_steps:
+                evs = evs[: rng.choice(open_steps) + 1]
         last = evs[-1]
         case["state"] = last.to_state
         case["updated"] = last.at
@@ -517,9 +578,21 @@ def _copy_text(rows: list[tuple[Any, ...]]) -> str:
     return out.getvalue()
 
 
-def load_pg(url: str, n: int, seed: int) -> dict[str, float]:
+@dataclass
+class Load:
+    """How to load: the reference data, the incidents' columns and row, the histories' span
+    (bench/levels_scale.py loads two counties with their holding centres and stage clocks)."""
+
+    reference: Callable[[Engine], Reference] = load_reference
+    cols: str = INCIDENT_COLS
+    row: Callable[[dict[str, Any]], tuple[Any, ...]] = _incident_row
+    history: dict[str, Any] = field(default_factory=dict)
+
+
+def load_pg(url: str, n: int, seed: int, how: Load | None = None) -> dict[str, float]:
+    how = how or Load()
     engine = make_engine(url, poolclass=NullPool)
-    ref = load_reference(engine)
+    ref = how.reference(engine)
     t = time.perf_counter()
     raw = engine.raw_connection()
     try:
@@ -560,7 +633,7 @@ def load_pg(url: str, n: int, seed: int) -> dict[str, float]:
         def flush(force: bool = False) -> None:
             force = force or len(events) >= 200_000  # an event's case must be there first
             if cases and (force or len(cases) >= 50_000):
-                with cur.copy(f"COPY incidents ({INCIDENT_COLS}) FROM STDIN") as cp:
+                with cur.copy(f"COPY incidents ({how.cols}) FROM STDIN") as cp:
                     cp.write(_copy_text(cases))
                 cases.clear()
             if events and (force or len(events) >= 200_000):
@@ -568,9 +641,9 @@ def load_pg(url: str, n: int, seed: int) -> dict[str, float]:
                     cp.write(_copy_text(events))
                 events.clear()
 
-        for kind, item in histories(ref, n, seed):
+        for kind, item in histories(ref, n, seed, **how.history):
             if kind == "case":
-                cases.append(_incident_row(item))
+                cases.append(how.row(item))
             else:
                 eid += 1
                 events.append(_event_row(eid, item))
@@ -603,9 +676,10 @@ def load_pg(url: str, n: int, seed: int) -> dict[str, float]:
     return {"events": eid, "load_s": loaded, "project_s": projected, "index_s": indexed}
 
 
-def load_sqlite(url: str, n: int, seed: int) -> dict[str, float]:
+def load_sqlite(url: str, n: int, seed: int, how: Load | None = None) -> dict[str, float]:
+    how = how or Load()
     engine = make_engine(url, poolclass=NullPool)
-    ref = load_reference(engine)
+    ref = how.reference(engine)
     t = time.perf_counter()
     raw = engine.raw_connection()
     eid = 0
@@ -615,9 +689,9 @@ def load_sqlite(url: str, n: int, seed: int) -> dict[str, float]:
         events: list[tuple[Any, ...]] = []
         ci = (
             "INSERT INTO incidents ("
-            + INCIDENT_COLS
+            + how.cols
             + ") VALUES ("
-            + ", ".join("?" * len(INCIDENT_COLS.split(",")))
+            + ", ".join("?" * len(how.cols.split(",")))
             + ")"
         )
         ei = (
@@ -627,9 +701,9 @@ def load_sqlite(url: str, n: int, seed: int) -> dict[str, float]:
             + ", ".join("?" * len(EVENT_COLS.split(",")))
             + ")"
         )
-        for kind, item in histories(ref, n, seed):
+        for kind, item in histories(ref, n, seed, **how.history):
             if kind == "case":
-                cases.append(_incident_row(item))
+                cases.append(how.row(item))
             else:
                 if cases:
                     cur.executemany(ci, cases)

@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, text  # noqa: E402
+from _common import Statement, bare, captured  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
@@ -149,54 +149,24 @@ def seed(url: str, inst: Path, n: int, open_share: float) -> Any:
     return app
 
 
-def captured(app: Any, run: Callable[[], Any]) -> tuple[Any, list[tuple[str, Any, bool]]]:
-    engine = app.extensions["wangge.engine"]
-    seen: list[tuple[str, Any, bool]] = []
-
-    def on(_conn: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
-        seen.append((statement, params, many))
-
-    event.listen(engine, "before_cursor_execute", on)
-    try:
-        return run(), seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on)
-
-
-def sweep_once(app: Any, commit: bool) -> tuple[float, stages.SweepResult, list[Any]]:
+def sweep_once(
+    app: Any, commit: bool, now: datetime = NOW
+) -> tuple[float, stages.SweepResult, list[Statement]]:
+    """One sweep as of ``now`` (rolled back unless ``commit``): ms, result, its statements."""
     with app.app_context():
         ctx = context()
-        ctx.clock = lambda: NOW
+        ctx.clock = lambda: now
         if not commit:
             ctx.db.commit = ctx.db.rollback  # type: ignore[method-assign]
+        engine = app.extensions["wangge.engine"]
         start = time.perf_counter()
-        result, seen = captured(app, lambda: stages.sweep(ctx))
+        result, seen = captured(engine, lambda: stages.sweep(ctx))
         return (time.perf_counter() - start) * 1000, result, seen
 
 
-def bare(url: str, statements: list[tuple[str, Any, bool]], detail: bool = False) -> float:
-    """The captured statements on a raw psycopg connection, in a transaction rolled back."""
-    import psycopg
-
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    work = [s for s in statements if not s[0].lstrip().upper().startswith(("BEGIN", "SELECT 1"))]
-    with psycopg.connect(dsn) as conn:
-        start = time.perf_counter()
-        with conn.cursor() as cur:
-            for statement, params, many in work:
-                t = time.perf_counter()
-                if many and isinstance(params, list | tuple):
-                    cur.executemany(statement, params)
-                else:
-                    cur.execute(statement, params or None)
-                    if cur.description is not None:
-                        cur.fetchall()
-                if detail:
-                    ms = (time.perf_counter() - t) * 1000
-                    log(f"  {ms:8.1f} ms  {' '.join(statement.split())[:110]}")
-        elapsed = (time.perf_counter() - start) * 1000
-        conn.rollback()
-    return elapsed
+def bare_ms(app: Any, statements: list[Statement], detail: bool = False) -> float:
+    """The captured statements on a raw connection, in a transaction rolled back."""
+    return bare(app.extensions["wangge.engine"], statements, log if detail else None)
 
 
 def main() -> None:
@@ -220,7 +190,7 @@ def main() -> None:
             for _ in range(args.repeat):
                 ms, result, seen = sweep_once(app, commit=False)
                 best_sweep = min(best_sweep, ms)
-                best_bare = min(best_bare, bare(url, seen, detail=args.detail))
+                best_bare = min(best_bare, bare_ms(app, seen, detail=args.detail))
             assert result is not None
             raised = f"{result.yellow:,} yellow + {result.red:,} red cards"
             rows.append(("first sweep", best_sweep, best_bare, raised))
@@ -230,7 +200,7 @@ def main() -> None:
                 ms, idle, seen = sweep_once(app, commit=True)
                 assert idle.yellow == idle.red == 0, "a second sweep raised cards"
                 best_sweep = min(best_sweep, ms)
-                best_bare = min(best_bare, bare(url, seen, detail=args.detail))
+                best_bare = min(best_bare, bare_ms(app, seen, detail=args.detail))
             rows.append(("idle sweep (every minute)", best_sweep, best_bare, "nothing to raise"))
             print(f"\n{args.cases:,} cases, {args.open:.0%} open; best of {args.repeat}")
             print(f"{'':28} {'sweep ms':>10} {'bare SQL ms':>12} {'ratio':>7}")
