@@ -1,4 +1,5 @@
-"""The demo county: 灵武市 (640181) with four towns, sixteen communities and ~320 grids.
+"""The demo city 银川市 (640100): 灵武市 (640181) with four towns, sixteen communities and ~320
+grids, and a second, smaller county, 永宁县 (640121), with two towns and a dozen grids.
 
 The county is drawn from its real boundary when the public data set beside the project has it
 (``../shared/data/boundaries/county_640181.json``: Alibaba DataV GeoAtlas, GCJ-02, converted to
@@ -7,7 +8,9 @@ The towns, communities and grids are synthetic, around the county seat (no publi
 grid-level polygons exist); towns carry their real 统计用区划代码. The county area outside them is
 outside every grid, as in life. Grids are a Voronoi partition built with ``geo.synthetic`` and
 go through the same validation, coding and publishing as an imported plan. Cases are made
-through the use cases with a clock set in the past, so their trails are real.
+through the use cases with a clock set in the past, so their trails are real. 永宁县's outline
+is its feature in the city's boundary file (``city_640100.json``), its towns a small area
+around its seat.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ CENTRE = (106.34, 38.10)
 CITY = ("640100", "银川市")
 #: the demo's town with its own command centre (综治中心): its cases go to it first
 TOWN_CENTRE = ("640181100", "东塔镇")
+#: the city's second county: its real towns' codes, grids around its seat (杨和镇), WGS84
+SECOND_COUNTY = ("640121", "永宁县")
+SECOND_TOWNS = [("100", "杨和镇"), ("101", "李俊镇")]
+SECOND_SEAT = (106.2494, 38.2800)
 
 
 def demo_outline() -> Polygon:
@@ -64,8 +71,8 @@ def real_county_boundary(
     code: str = COUNTY[0], folder: Path | None = None, kind: str = "county"
 ) -> MultiPolygon | None:
     """The county's (or, with ``kind="city"``, the city's) real outline in WGS84 from the public
-    boundary data set, or None when the file is not there (an installation without
-    ``../shared/data``)."""
+    boundary data set (a county without a file of its own: its feature in its city's file), or
+    None when the file is not there (an installation without ``../shared/data``)."""
     import json
 
     import numpy as np
@@ -73,9 +80,15 @@ def real_county_boundary(
     from geo.crs import gcj02_to_wgs84
 
     path = (folder or BOUNDARY_FILE) / f"{kind}_{code}.json"
+    wanted = None
+    if not path.is_file() and kind == "county":
+        # a county without a file of its own: its feature in its city's file
+        path, wanted = (folder or BOUNDARY_FILE) / f"city_{code[:4]}00.json", int(code)
     if not path.is_file():
         return None
     features = json.loads(path.read_text(encoding="utf-8")).get("features") or []
+    if wanted is not None:
+        features = [f for f in features if (f.get("properties") or {}).get("adcode") == wanted]
     if not features:
         return None
     gcj = shapely.geometry.shape(features[0]["geometry"])
@@ -237,17 +250,18 @@ def seed_demo(
     db.commit()
     _seed_cases(db, rng, grids, upload_dir)
     base = seed_base_data(db, rng, data_key_text)
-    _levels(db, county, deps)
+    city = _levels(db, county, deps)
+    second = _second_county(db, city, rng, upload_dir)
     return (
         f"demo county {COUNTY[1]} ({COUNTY[0]}) of {CITY[1]}: {len(grids)} grids in "
         f"{len(communities)} communities; users admin, ddy (dispatcher), dcy (supervisor), "
         f"czry/jtry/zjry (handlers), wgy (grid worker); {TOWN_CENTRE[1]}'s centre: dtdy "
-        f"(dispatcher), dtcz (town office), wgy05 (its grid worker); sdy (city dispatcher) — "
-        f"password {DEMO_PASSWORD!r}; {base}"
+        f"(dispatcher), dtcz (town office), wgy05 (its grid worker); {second}; sdy (city "
+        f"dispatcher, both counties) — password {DEMO_PASSWORD!r}; {base}"
     )
 
 
-def _levels(db: Session, county: Region, deps: dict[str, Department]) -> None:
+def _levels(db: Session, county: Region, deps: dict[str, Department]) -> Region:
     """Levels of command (DESIGN §9), set up after the seeded cases (which the county's centre
     handled, as before): the city above the county, a town with its own 综治中心, its town
     office (派驻机构), and a skip-level rule (燃气安全隐患 goes straight to the county)."""
@@ -285,6 +299,98 @@ def _levels(db: Session, county: Region, deps: dict[str, Department]) -> None:
         db.add(RoutingRule(category_id=gas.id, urgency=urgency.value, level="county",
                            copy_department_ids=[deps["ZJJ"].id], enabled=True))  # fmt: skip
     db.commit()
+    return city
+
+
+def _second_county(db: Session, city: Region, rng: random.Random, upload_dir: Path | None) -> str:
+    """永宁县 under the city: its real outline, two towns of a dozen grids around its seat, its
+    centre's dispatcher, a grid worker, a handler of its own 综合执法局 and a few cases (the
+    county's centre holds them: its towns have no centre of their own)."""
+    code, name = SECOND_COUNTY
+    area = Point(*SECOND_SEAT).buffer(0.03, quad_segs=32)
+    real = real_county_boundary(code)
+    if real is not None and not real.buffer(1e-9).contains(area):
+        area = shapely.intersection(area, real.buffer(-1e-6))
+    towns_gdf, comms_gdf, grids_gdf = build_hierarchy(
+        area,
+        code,
+        SECOND_TOWNS,
+        communities_per_town=2,
+        grids_per_community=3,
+        seed=rng.randrange(10**6),
+    )
+    towns_union = shapely.union_all(towns_gdf.geometry.values)
+    outline = real if real is not None and real.buffer(1e-9).contains(towns_union) else towns_union
+    if city.boundary is not None and not city.boundary.buffer(1e-9).contains(outline):
+        city.boundary = _multi(shapely.union(city.boundary, outline))
+    county = _region(db, code, name, "county", city, outline)
+    towns = {
+        row.code: _region(db, row.code, row.name, "town", county, row.geometry)
+        for row in towns_gdf.itertuples()
+    }
+    for row in comms_gdf.itertuples():
+        _region(db, row.code, row.name, "community", towns[row.code[:9]], row.geometry)
+    db.flush()
+    parents = gpd.GeoDataFrame(
+        comms_gdf[["code", "name"]], geometry=comms_gdf.geometry, crs="EPSG:4326"
+    )
+    grids_gdf = grids_gdf.copy()
+    grids_gdf["name"] = [f"第{str(c)[-3:]}网格" for c in grids_gdf["code"]]
+    report = validate_plan(grids_gdf, parents)
+    if not report.valid:
+        raise RuntimeError(f"demo grids of {name} invalid: {report.kinds()[:5]}")
+    publish(db, store_plan(db, PlanCheck(grids_gdf, None, report, "demo")))
+    office = Department(code="YNCG", name=f"{name}综合执法局", region=county)
+    db.add(office)
+    db.flush()
+    codes = sorted(str(c) for c in grids_gdf["code"])
+    dispatcher = _user(db, "yndy", f"{name}指挥中心 冯调度", wf.Role.DISPATCHER, region=county,
+                       phone="13800000031")  # fmt: skip
+    worker = _user(db, "ynwgy", f"{name}网格员 马晓燕", wf.Role.GRID_WORKER, region=county,
+                   grids=codes[:6])  # fmt: skip
+    handler = _user(db, "yncz", f"{name}综合执法局 陈处置", wf.Role.HANDLER, region=county,
+                    department=office)  # fmt: skip
+    db.commit()
+    grids = list(db.scalars(select(Grid).where(Grid.code.in_(codes[:6])).order_by(Grid.code)))
+    now = utcnow()
+    clock = {"t": now - timedelta(days=6)}
+    ctx = Context(
+        db=db, clock=lambda: clock["t"], upload_dir=upload_dir or Path("instance/uploads")
+    )
+    who = {u.username: Actor.of(db, u) for u in (dispatcher, worker, handler)}
+
+    def do(user: str, case_id: int, action: str, **body: object) -> None:
+        clock["t"] += timedelta(minutes=rng.uniform(20, 180))
+        uc.act(ctx, who[user], case_id, {"uuid": str(uuid.uuid4()), "action": action, **body})
+
+    # where each case ends: reported, accepted, dispatched, in progress, closed
+    ends = ["reported", "reported", "accepted", "dispatched", "in_progress", "closed", "closed"]
+    for n, end in enumerate(ends):
+        clock["t"] = now - timedelta(days=6) + timedelta(hours=20 * n)
+        grid = grids[n % len(grids)]
+        p = grid.geom.representative_point()
+        category, text = STORIES[(3 * n) % len(STORIES)]
+        body = {"uuid": str(uuid.uuid4()), "category_code": category, "description": text,
+                "lon": round(p.x, 6), "lat": round(p.y, 6), "accuracy_m": 8}  # fmt: skip
+        cid = uc.report(ctx, who["ynwgy"], body).case.id
+        if end == "reported":
+            continue
+        do("yndy", cid, wf.Action.ACCEPT)
+        if end == "accepted":
+            continue
+        do("yndy", cid, wf.Action.DISPATCH, department_id=office.id, urgency="normal")
+        if end == "dispatched":
+            continue
+        do("yncz", cid, wf.Action.SIGN)
+        if end == "in_progress":
+            continue
+        shot = _photo(ctx, who["yncz"], rng)
+        do("yncz", cid, wf.Action.RESOLVE, note="已现场处置完毕", photos=[shot])
+        do("ynwgy", cid, wf.Action.VERIFY, passed=True, note="现场核查已整改")
+    return (
+        f"{name} ({code}): {len(codes)} grids, yndy (its dispatcher), ynwgy (grid worker), "
+        f"yncz (handler), {len(ends)} cases"
+    )
 
 
 def _seed_cases(

@@ -1,4 +1,5 @@
-"""Grid-plan files for the admin end-to-end tests, made from the demo county's active grids.
+"""Grid-plan files for the admin end-to-end tests, made from the demo county's active grids
+(灵武市's: a plan lies in one county, and the demo city has a second).
 
 ``valid_plan`` writes the active plan back out (the same grids, so it validates and can be
 published as the next version); ``broken_plan`` damages it in ways the validator must catch,
@@ -17,6 +18,7 @@ from shapely import affinity
 from sqlalchemy import select
 
 from server.db import make_engine, make_session_factory
+from server.demo import COUNTY
 from server.models import Grid, GridPlan
 
 
@@ -27,7 +29,7 @@ def active_grids(database_url: str) -> list[dict[str, Any]]:
             rows = db.scalars(
                 select(Grid)
                 .join(GridPlan, Grid.plan_id == GridPlan.id)
-                .where(GridPlan.status == "active")
+                .where(GridPlan.status == "active", Grid.code.startswith(COUNTY[0]))
                 .order_by(Grid.code)
             ).all()
             return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from server.models import Grid, Incident, IncidentEvent, User
+from server.models import Grid, Incident, IncidentEvent, Region, User
 from tests import factories as f
 
 
@@ -29,3 +29,20 @@ def test_demo_seed(app: Flask) -> None:
     client = app.test_client()
     f.login(client, "ddy", "wangge-demo")
     assert client.get("/api/v1/cases?counts=1").get_json()["counts"]["closed"] > 10
+    # The city holds two counties (issue 15): the city's dispatcher sees the cases of both,
+    # 永宁县's dispatcher only its own, within its real outline.
+    city = app.test_client()
+    f.login(city, "sdy", "wangge-demo")
+    for county in ("640181", "640121"):
+        page = city.get(f"/api/v1/cases?region={county}&limit=5").get_json()
+        assert page["items"], county
+    yn = app.test_client()
+    f.login(yn, "yndy", "wangge-demo")
+    assert yn.get("/api/v1/cases?region=640181&limit=5").get_json()["items"] == []
+    assert yn.get("/api/v1/cases?counts=1").get_json()["counts"]["reported"] >= 2
+    with f.session(app) as db:
+        counties = db.execute(
+            select(Region.code, Region.parent_id).where(Region.level == "county")
+        ).all()
+        city_id = db.scalar(select(Region.id).where(Region.code == "640100000000"))
+        assert sorted(counties) == [("640121000000", city_id), ("640181000000", city_id)]
