@@ -157,7 +157,15 @@ class ResidentBody(Body):
 
     uuid: UuidText
     name: Name
-    id_number: IdNumberText = Field(description="公民身份号码 (GB 11643, check digit verified)")
+    id_number: IdNumberText | None = Field(
+        None,
+        description="公民身份号码 (GB 11643, check digit verified); required except for a "
+        "birth registration (出生登记), which gives born_on and sex instead",
+    )
+    born_on: Day | None = Field(
+        None, description="without id_number: the birth date of a child at most a year old"
+    )
+    sex: Literal["male", "female"] | None = Field(None, description="without id_number")
     phone: PhoneText | None = None
     registration: RegistrationName | None = None
     relation: RelationName | None = None

@@ -108,7 +108,7 @@ def resident_json(db: Session, r: Resident, tags: TagPairs, today: date) -> dict
         "id": r.id,
         "uuid": r.uuid,
         "name": r.name,
-        "id_number": r.id_mask,
+        "id_number": r.id_mask or None,  # None: a newborn without one yet
         "sex": r.sex,
         # The year only: beside the mask (first 4, last 4) and the community, a full birth date
         # leaves about one candidate for the identity number (docs/security.md, "Masks").
@@ -133,7 +133,7 @@ def min_resident_json(r: Resident, tags: TagPairs) -> dict[str, Any]:
         "name": r.name,
         "sex": r.sex,
         "birth_year": r.birth_date.year,
-        "id_number": r.id_mask,
+        "id_number": r.id_mask or None,  # None: a newborn without one yet
         "phone": r.phone_mask or None,
         "registration": r.registration,
         "relation": r.relation,

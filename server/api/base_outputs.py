@@ -55,7 +55,9 @@ class BaseResident(_Located):
     id: int
     uuid: str
     name: str
-    id_number: str = Field(description="masked: 6401**********1234")
+    id_number: str | None = Field(
+        description="masked: 6401**********1234; null: a newborn registered without one yet"
+    )
     sex: str
     birth_year: int = Field(
         description="the year only (with the mask, a full date would tell the number)"

@@ -151,6 +151,30 @@ def apply_event(status: ResidentStatus, kind: LifeEventKind) -> EventRule:
     return rule
 
 
+#: A person may be registered without a 公民身份号码 only at birth (出生登记): a child born at
+#: most this many days ago. The number is given later (and then checked as any other).
+NEWBORN_DAYS = 366
+
+
+def check_newborn(born_on: date, today: date) -> None:
+    """A registration without an identity number is a birth registration: the child was born
+    on ``born_on``, not in the future and at most :data:`NEWBORN_DAYS` ago; anyone else is
+    registered with their number (``id_number_required``)."""
+    if born_on > today:
+        raise DomainError(
+            "出生日期不能晚于今天", "the birth date is in the future", field="born_on",
+            code="bad_birth_date",
+        )  # fmt: skip
+    if (today - born_on).days > NEWBORN_DAYS:
+        raise DomainError(
+            "只有一岁以内的新生儿可暂缺公民身份号码，请填写身份证号",
+            "only a child born within the last year may be registered without an identity "
+            "number: give the number",
+            field="id_number",
+            code="id_number_required",
+        )
+
+
 class OrganisationKind(StrEnum):
     ENTERPRISE = "enterprise"
     INDIVIDUAL = "individual"

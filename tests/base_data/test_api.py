@@ -6,6 +6,7 @@ requests, visits due, the offline bundle. The two-county world with base data in
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -502,3 +503,92 @@ def test_the_overview_counts_per_grid(bw: BW) -> None:
         i["grid_code"] for i in client(w, "wg1").get("/api/v1/base/overview").get_json()["items"]
     ] == [G1]
     assert client(w, "supb").get("/api/v1/base/overview").get_json()["totals"]["households"] == 1
+
+
+def test_a_newborn_is_registered_without_an_identity_number_and_gets_one_later(
+    any_bw: BW,
+) -> None:
+    """出生登记: a child at most a year old may be registered with a birth date and sex instead
+    of a 公民身份号码; the number added later is checked (GB 11643, duplicates) as any other."""
+    w, base = any_bw
+    wg1 = client(w, "wg1")
+    hid = base.households["G1"]
+    born = date.today() - timedelta(days=30)
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "name": "刘小宝",
+        "born_on": born.isoformat(),
+        "sex": "female",
+        "household_id": hid,
+        "relation": "grandchild",
+    }
+    first = wg1.post("/api/v1/base/residents", json=body)
+    assert first.status_code == 201, first.get_json()
+    baby = first.get_json()["resident"]
+    assert baby["id_number"] is None and baby["sex"] == "female"
+    assert baby["birth_year"] == born.year and baby["household_id"] == hid
+    again = wg1.post("/api/v1/base/residents", json=body)
+    assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
+    assert again.get_json()["resident"]["id"] == baby["id"]
+    # twins: two people without a number are two records (no unique clash on "no number")
+    twin = wg1.post(
+        "/api/v1/base/residents", json={**body, "uuid": str(uuid.uuid4()), "name": "刘小贝"}
+    )
+    assert twin.status_code == 201, twin.get_json()
+    record = wg1.get(f"/api/v1/base/residents/{baby['id']}").get_json()
+    assert [(e["kind"], e["occurred_on"]) for e in record["events"]] == [
+        ("move_in", born.isoformat())
+    ]
+    assert record["residences"][0]["started_on"] == born.isoformat()
+    bundle = wg1.get("/api/v1/base/offline").get_json()
+    assert [r["id_number"] for r in bundle["residents"] if r["id"] == baby["id"]] == [None]
+    shown = wg1.post(
+        f"/api/v1/base/residents/{baby['id']}/reveal",
+        json={"reason": "核对出生登记", "fields": ["id_number"]},
+    )
+    assert shown.status_code == 200 and shown.get_json()["id_number"] == ""
+    export = client(w, "disp").get("/api/v1/base/exports/residents")
+    assert export.status_code == 200
+
+    def refused(change: dict[str, Any]) -> dict[str, Any]:
+        payload = {k: v for k, v in {**body, **change}.items() if v is not None}
+        resp = wg1.post("/api/v1/base/residents", json={**payload, "uuid": str(uuid.uuid4())})
+        assert resp.status_code == 400, resp.get_json()
+        return dict(resp.get_json())
+
+    # Anyone older than a year is registered with their number; no number, no date: the number.
+    old = refused({"born_on": (date.today() - timedelta(days=400)).isoformat()})
+    assert old["error"] == "id_number_required" and "id_number" in old["fields"]
+    none = refused({"born_on": None})
+    assert none["error"] == "id_number_required" and "id_number" in none["fields"]
+    future = refused({"born_on": (date.today() + timedelta(days=3)).isoformat()})
+    assert future["error"] == "bad_birth_date" and "born_on" in future["fields"]
+    assert "sex" in refused({"sex": None})["fields"]
+    # With a number, the birth date and sex come from it: typing them beside it is refused.
+    both = refused({"id_number": id_number(703, born)})
+    assert "born_on" in both["fields"] and "sex" in both["fields"]
+
+    # The number comes later: checked, a duplicate refused, then derived facts replace typed ones.
+    url = f"/api/v1/base/residents/{baby['id']}"
+    v = baby["version"]
+    bad = wg1.patch(url, json={"base_version": v, "id_number": "640181195003041016"})
+    assert bad.status_code == 400 and bad.get_json()["error"] == "bad_check_digit"
+    dup = wg1.patch(url, json={"base_version": v, "id_number": base.id_numbers["G1"]})
+    assert dup.status_code == 409 and dup.get_json()["error"] == "duplicate_id_number"
+    number = id_number(702, born - timedelta(days=1))  # even: a woman; a day earlier
+    ok = wg1.patch(url, json={"base_version": v, "id_number": number})
+    assert ok.status_code == 200, ok.get_json()
+    got = ok.get_json()["resident"]
+    assert got["id_number"] == f"{number[:4]}**********{number[-4:]}"
+    assert got["version"] == v + 1
+    with w.session() as db:
+        row = db.get(Resident, baby["id"])
+        assert row is not None and row.id_cipher and number.encode() not in row.id_cipher
+        assert row.birth_date == born - timedelta(days=1)
+    found = wg1.get("/api/v1/base/residents", query_string={"id_number": number}).get_json()
+    assert [r["id"] for r in found["items"]] == [baby["id"]]
+    taken = wg1.patch(
+        f"/api/v1/base/residents/{twin.get_json()['resident']['id']}",
+        json={"base_version": twin.get_json()["resident"]["version"], "id_number": number},
+    )
+    assert taken.status_code == 409 and taken.get_json()["error"] == "duplicate_id_number"

@@ -1,7 +1,9 @@
 """基础信息/走访 on the phone (issue 16), end to end in Chromium on a phone viewport.
 
-Offline, the grid worker opens a household, updates a resident, adds a newborn, records a visit
-with a photo and raises a case from it; back online each arrives exactly once. An edit of the
+Offline, the grid worker opens a household, updates a resident, adds a newborn who has no
+identity number yet (出生登记: birth date and sex instead), records a visit with a photo and
+raises a case from it; back online each arrives exactly once, and the newborn's number, added
+later on the phone, is checked and stored encrypted. An edit of the
 same resident made meanwhile through the API (the console's path) comes back on the phone as a
 conflict the worker settles (保留我的) — never a silent overwrite.
 
@@ -12,7 +14,9 @@ group tag), in the demo worker's first grid.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -131,19 +135,22 @@ def test_offline_household_edit_newborn_visit_case_and_a_conflict(
     page.wait_for_selector("[data-test=household]")
     page.wait_for_selector(f"[data-resident='{head['id']}'][data-pending='1']")
 
-    # add a newborn
+    # add a newborn: no identity number yet (出生登记), the birth date and sex instead
+    born = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=20)
+    newborn_id = id_number(born.strftime("%Y%m%d"), int(tag, 16) % 499 * 2 + 2)  # even: a girl
     page.click("[data-test=add-person]")
     page.wait_for_selector("[data-test=resident-new]")
-    newborn_id = id_number("20260301", int(tag, 16) % 997)
     page.fill("[data-test=new-name] input", f"刘小宝{tag}")
     page.fill(
         "[data-test=new-id-number] input", newborn_id[:-1] + ("1" if newborn_id[-1] != "1" else "2")
     )
     page.click("[data-test=save-new-person]")
     page.wait_for_selector(".van-field__error-message:has-text('校验位')")  # checked on the phone
-    page.fill("[data-test=new-id-number] input", newborn_id)
-    page.wait_for_selector("[data-test=id-facts]:has-text('2026-03-01')")
-    page.fill("[data-test=new-moved-in]", "2026-03-01")
+    page.check("[data-test=new-newborn]")
+    page.fill("[data-test=new-born-on]", born.isoformat())
+    page.click("[data-test=save-new-person]")
+    page.wait_for_selector("[role=alert]:has-text('请选择性别')")
+    page.select_option("[data-test=new-sex]", "female")
     shot(page, "04-add-newborn")
     page.click("[data-test=save-new-person]")
     page.wait_for_selector("[data-test=household]")
@@ -189,9 +196,16 @@ def test_offline_household_edit_newborn_visit_case_and_a_conflict(
         what="two sent and one conflict",
     )
     newborns = server.query(
-        "SELECT id, household_id, status FROM residents WHERE name = ?", f"刘小宝{tag}"
+        "SELECT id, household_id, status, id_hash, id_mask, birth_date, sex FROM residents"
+        " WHERE name = ?",
+        f"刘小宝{tag}",
     )
     assert len(newborns) == 1 and newborns[0][1] == hid, newborns
+    assert newborns[0][2:] == ("active", None, "", born.isoformat(), "female"), newborns
+    baby = newborns[0][0]
+    assert server.query(
+        "SELECT kind, occurred_on FROM life_events WHERE resident_id = ?", baby
+    ) == [("move_in", born.isoformat())]
     visits = server.query(
         "SELECT id, resident_id, case_id FROM visits WHERE note LIKE ?", f"e2e 走访{tag}%"
     )
@@ -200,10 +214,6 @@ def test_offline_household_edit_newborn_visit_case_and_a_conflict(
     assert len(cases) == 1, cases
     atts = server.query("SELECT status FROM attachments WHERE visit_id = ?", visits[0][0])
     assert atts == [("ready",)], atts
-    # the database holds no identity number in clear
-    assert not server.query(
-        "SELECT id FROM residents WHERE CAST(id_cipher AS TEXT) LIKE ?", f"%{newborn_id}%"
-    )
     # the conflict: nothing overwritten yet
     row = server.query("SELECT name, registration, version FROM residents WHERE id = ?", head["id"])
     assert row[0][:2] == (head["name"], "floating"), row
@@ -224,6 +234,26 @@ def test_offline_household_edit_newborn_visit_case_and_a_conflict(
     page.evaluate("() => window.wangge.state.outbox.length")
     assert len(server.query("SELECT id FROM residents WHERE name = ?", f"刘小宝{tag}")) == 1
     assert len(server.query("SELECT id FROM visits WHERE note LIKE ?", f"e2e 走访{tag}%")) == 1
+
+    # the newborn's number comes: added on the phone, checked, stored encrypted, found by it
+    page.wait_for_function(
+        "id => window.wangge.base.bundle.residents.some(r => r.id === id && !r.id_number)",
+        arg=baby,
+    )
+    go(page, f"#/base/residents/{baby}/edit")
+    page.wait_for_selector("[data-test=edit-id-number]")
+    page.fill("[data-test=edit-id-number] input", newborn_id)
+    page.click("[data-test=save-person]")
+    for _ in range(100):  # sent by the outbox (no other item of this resident)
+        row = server.query("SELECT id_mask, id_cipher FROM residents WHERE id = ?", baby)
+        if row[0][0]:
+            break
+        page.wait_for_timeout(200)
+    assert row[0][0] == f"{newborn_id[:4]}**********{newborn_id[-4:]}", row
+    assert newborn_id.encode() not in bytes(row[0][1])  # the database holds no number in clear
+    found = api("ddy").get("/base/residents", id_number=newborn_id)["items"]
+    assert [r["id"] for r in found] == [baby]
+    assert len(server.query("SELECT id FROM residents WHERE name = ?", f"刘小宝{tag}")) == 1
     go(page, "#/outbox")
     page.wait_for_selector("[data-test=outbox]")
     shot(page, "07-outbox-after")

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.domain import base_data as bd
 from server.domain import identity
+from server.domain.errors import DomainError
 from server.models import Household, LifeEvent, Residence, Resident
 from server.usecases import personal_data as pd
 from server.usecases import policy
@@ -93,8 +94,34 @@ def phone_hash(ctx: Context, value: str) -> str:
 
 
 def _digest(body: dict[str, Any]) -> str:
-    keys = ("name", "id_number", "phone", "registration", "relation", "household_id", "moved_in_on")
+    keys = (
+        "name", "id_number", "born_on", "sex", "phone", "registration", "relation",
+        "household_id", "moved_in_on",
+    )  # fmt: skip
     return c.content_hash({k: body.get(k) for k in keys})
+
+
+def _newborn(ctx: Context, body: dict[str, Any]) -> tuple[date, identity.Sex]:
+    """The birth date and sex of a child registered at birth without an identity number
+    (出生登记): both required, the child at most a year old (``bd.check_newborn``)."""
+    if body.get("born_on") in (None, ""):
+        raise ValidationFailed(
+            "请填写公民身份号码（尚无号码的新生儿：填写出生日期和性别）/ give the identity number "
+            "(a newborn without one: the birth date and sex)",
+            code="id_number_required",
+            fields={"id_number": "required"},
+        )
+    born = c.day(body["born_on"], "born_on", _today(ctx))
+    try:
+        bd.check_newborn(born, _today(ctx))
+        sex = identity.Sex(str(body.get("sex")))
+    except DomainError as err:
+        raise c.domain(err) from None
+    except ValueError:
+        raise ValidationFailed(
+            "请选择性别 / give the sex (male or female)", fields={"sex": "male or female"}
+        ) from None
+    return born, sex
 
 
 def _duplicate(ctx: Context, actor: Actor, hashed: str, endpoint: str) -> Conflict:
@@ -134,7 +161,19 @@ def create_resident(
     existing = ctx.db.scalar(select(Resident).where(Resident.uuid == key))
     if existing is not None:
         return c.replay(actor, existing, digest, existing.created_by_id)
-    number = parse_id(ctx, body.get("id_number"))
+    number: identity.IdNumber | None = None
+    newborn: tuple[date, identity.Sex] | None = None
+    if body.get("id_number") is not None:
+        number = parse_id(ctx, body.get("id_number"))
+        given = [k for k in ("born_on", "sex") if body.get(k) is not None]
+        if given:  # derived from the number, never typed beside it
+            raise ValidationFailed(
+                "出生日期和性别由公民身份号码得出，不需填写 / the birth date and sex come from "
+                "the identity number",
+                fields={k: "derived from id_number" for k in given},
+            )
+    else:
+        newborn = _newborn(ctx, body)
     household = None
     if body.get("household_id") is not None:
         household = _household(ctx, actor, body["household_id"])
@@ -158,19 +197,26 @@ def create_resident(
         updated_at=ctx.now(),
         version=1,
     )
-    set_id_number(ctx, resident, number)
+    if number is not None:
+        set_id_number(ctx, resident, number)
+    elif newborn is not None:
+        resident.id_mask = ""
+        resident.birth_date, resident.sex = newborn[0], newborn[1].value
     set_phone(ctx, resident, _phone(body.get("phone")))
     where.copy_to(resident)
     hashed = resident.id_hash
-    if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
+    if hashed is not None and ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
         raise _duplicate(ctx, actor, hashed, endpoint)
     ctx.db.add(resident)
     try:
         ctx.db.flush()
         if household is not None:
-            on = c.day(body.get("moved_in_on"), "moved_in_on", _today(ctx))
+            on = c.day(
+                body.get("moved_in_on"), "moved_in_on", newborn[0] if newborn else _today(ctx)
+            )
+            note = "出生登记 / birth registration" if newborn else ""
             event = _event(
-                ctx, actor, resident, bd.LifeEventKind.MOVE_IN, on, household, None, "", None
+                ctx, actor, resident, bd.LifeEventKind.MOVE_IN, on, household, None, note, None
             )
             ctx.db.add(event)
             ctx.db.flush()
@@ -184,6 +230,8 @@ def create_resident(
         again = ctx.db.scalar(select(Resident).where(Resident.uuid == key))
         if again is not None:
             return c.replay(actor, again, digest, again.created_by_id)
+        if hashed is None:
+            raise
         raise _duplicate(ctx, actor, hashed, endpoint) from None
     return c.Saved(resident)
 
@@ -261,6 +309,8 @@ def update_resident(
     try:
         ctx.db.commit()
     except IntegrityError:
+        if hashed is None:
+            raise
         raise _duplicate(ctx, actor, hashed, endpoint) from None
     return resident
 
@@ -485,7 +535,7 @@ def reveal(
         )
     key = _key(ctx)
     out: dict[str, str] = {}
-    if "id_number" in wanted:
+    if "id_number" in wanted:  # "" for a newborn who has no number yet
         out["id_number"] = pd.decrypt(key, ID_COLUMN, resident.id_cipher)
     if "phone" in wanted:
         out["phone"] = pd.decrypt(key, PHONE_COLUMN, resident.phone_cipher)

@@ -615,7 +615,7 @@ def _check_residents(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
     _duplicates(good, lambda r: r.values["id_number"], _col(k, "id_number"))
     good = [r for r in good if r.ok]
     hashes = [r.values["id_hash"] for r in good]
-    taken: set[str] = set()
+    taken: set[str | None] = set()
     for part in _chunks(hashes):
         taken.update(
             db.execute(select(Resident.id_hash).where(Resident.id_hash.in_(part))).scalars()

@@ -181,8 +181,8 @@ export function membersOf(householdId: number): ResidentView[] {
       uuid: i.id,
       name: String(p.name ?? ''),
       id_number: typeof p.id_number === 'string' ? `${p.id_number.slice(0, 4)}**********${p.id_number.slice(-4)}` : null,
-      sex: typeof p.id_number === 'string' && p.id_number.length === 18 ? (Number(p.id_number[16]) % 2 ? 'male' : 'female') : null,
-      birth_date: typeof p.id_number === 'string' ? `${p.id_number.slice(6, 10)}-${p.id_number.slice(10, 12)}-${p.id_number.slice(12, 14)}` : null,
+      sex: typeof p.id_number === 'string' && p.id_number.length === 18 ? (Number(p.id_number[16]) % 2 ? 'male' : 'female') : p.sex === 'male' || p.sex === 'female' ? p.sex : null,
+      birth_date: typeof p.id_number === 'string' ? `${p.id_number.slice(6, 10)}-${p.id_number.slice(10, 12)}-${p.id_number.slice(12, 14)}` : typeof p.born_on === 'string' ? p.born_on : null,
       phone: typeof p.phone === 'string' && p.phone ? maskedPhone(p.phone) : null,
       registration: (p.registration as Registration) ?? 'registered',
       relation: (p.relation as Relation) ?? 'other',
@@ -350,17 +350,20 @@ export interface NewResidentInput {
   registration: Registration
   relation: Relation
   movedInOn: string
+  /** 出生登记 without an identity number (idNumber ''): the birth date and sex instead. */
+  bornOn?: string
+  sex?: 'male' | 'female'
 }
 
 export async function queueNewResident(n: NewResidentInput): Promise<OutboxItem> {
   const payload: Record<string, unknown> = {
     name: n.name.trim(),
-    id_number: n.idNumber.trim().toUpperCase(),
     registration: n.registration,
     relation: n.relation,
     household_id: n.householdId,
-    moved_in_on: n.movedInOn,
   }
+  if (!n.idNumber.trim() && n.bornOn && n.sex) Object.assign(payload, { born_on: n.bornOn, sex: n.sex })
+  else Object.assign(payload, { id_number: n.idNumber.trim().toUpperCase(), moved_in_on: n.movedInOn })
   if (n.phone.trim()) payload.phone = n.phone.trim()
   const item = await getOutbox().add({
     id: n.uuid,

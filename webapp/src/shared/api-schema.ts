@@ -1643,9 +1643,9 @@ export interface components {
             id: number;
             /**
              * Id Number
-             * @description masked: 6401**********1234
+             * @description masked: 6401**********1234; null: a newborn registered without one yet
              */
-            id_number: string;
+            id_number: string | null;
             /** Name */
             name: string;
             /**
@@ -3382,6 +3382,12 @@ export interface components {
          */
         ResidentBody: {
             /**
+             * Born On
+             * @description without id_number: the birth date of a child at most a year old
+             * @default null
+             */
+            born_on?: string | null;
+            /**
              * Grid Code
              * @description without a household: the grid
              * @default null
@@ -3394,9 +3400,10 @@ export interface components {
             household_id?: number | null;
             /**
              * Id Number
-             * @description 公民身份号码 (GB 11643, check digit verified)
+             * @description 公民身份号码 (GB 11643, check digit verified); required except for a birth registration (出生登记), which gives born_on and sex instead
+             * @default null
              */
-            id_number: string;
+            id_number?: string | null;
             /**
              * Moved In On
              * @default null
@@ -3419,6 +3426,12 @@ export interface components {
              * @default null
              */
             relation?: ("head" | "spouse" | "child" | "parent" | "grandchild" | "grandparent" | "sibling" | "other") | null;
+            /**
+             * Sex
+             * @description without id_number
+             * @default null
+             */
+            sex?: ("male" | "female") | null;
             /**
              * Uuid
              * Format: uuid
