@@ -5,6 +5,8 @@ requests, visits due, the offline bundle. The two-county world with base data in
 
 from __future__ import annotations
 
+import gzip
+import json
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -430,6 +432,11 @@ def test_the_offline_bundle_is_minimised(bw: BW) -> None:
     assert {p["id"] for p in body["places"]} >= {base.rooms["G1"], base.estates["G1"]}
     assert all(p["grid_code"] == G1 for p in body["places"])
     assert client(w, "disp").get("/api/v1/base/offline").status_code == 403
+    # gzipped for a client that takes it (the phone's largest download)
+    packed = client(w, "wg1").get("/api/v1/base/offline", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    again = json.loads(gzip.decompress(packed.get_data()))
+    assert [r["id"] for r in again["residents"]] == [base.residents["G1"]]
 
 
 def test_places_search_and_organisations(bw: BW) -> None:

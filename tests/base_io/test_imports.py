@@ -255,3 +255,31 @@ def test_imported_people_are_the_apps_people(world: World) -> None:
     )
     assert reveal.status_code == 200, reveal.get_json()
     assert reveal.get_json()["id_number"] == person_id(1)
+
+
+def test_bidi_controls_are_refused_per_row(world: World) -> None:
+    """A name or an address with a bidirectional-text control (U+202A–U+202E, U+2066–U+2069)
+    would read on screen differently from what is stored: the row is refused, naming the cell
+    and the character, and nothing is stored (as the API refuses them)."""
+    c = client_of(world, "admin")
+    seed_rooms(c, G1, DOOR, 8)
+    rows = _resident_rows(5)
+    rows[1][0] = "张三\u202emoc.live"  # row 3: right-to-left override in 姓名
+    rows[2][5] = DOOR + "\u2066"  # row 4: an isolate in 门牌地址
+    rows[3][0] = "李四\u202a"  # row 5: an embedding
+    resp = upload(c, "residents", csv_bytes(RESIDENT_HEADER, rows))
+    assert resp.status_code == 422, resp.get_json()
+    body = resp.get_json()["import"]
+    errors = {(e["row"], e["column"]): e["message"] for e in body["errors"]}
+    assert set(errors) == {(3, "姓名"), (4, "门牌地址"), (5, "姓名")}, errors
+    assert "文字方向控制符 U+202E" in errors[(3, "姓名")]
+    assert "U+2066" in errors[(4, "门牌地址")] and "U+202A" in errors[(5, "姓名")]
+    assert (body["invalid"], body["stored"]) == (3, 0)
+    assert _count(world, Resident) == 0
+    addresses = upload(
+        c,
+        "addresses",
+        csv_bytes(ADDRESS_HEADER, [[G1, "阳光小区\u2069", "1栋", "", "", "阳光路1号", "", ""]]),
+    )
+    assert addresses.status_code == 422
+    assert addresses.get_json()["import"]["errors"][0]["column"] == "小区/自然村"

@@ -61,6 +61,10 @@ ORG_KINDS = {
     "机关事业单位": OrganisationKind.INSTITUTION,
     "其他": OrganisationKind.OTHER,
 }
+#: Bidirectional-text controls (ALM, LRM, RLM, the embeddings and overrides U+202A–U+202E, the
+#: isolates U+2066–U+2069), as the API refuses them (server/api/base_inputs.py): "张三\u202e"
+#: would read on screen differently from what is stored.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,30}$")
 _GRID_CODE = re.compile(r"^[0-9]{15}$")
 MAX_TEXT = {"name": 100, "estate": 100, "building": 50, "unit": 50, "room": 50}
@@ -95,6 +99,13 @@ def _common(kind: ImportKind, row: Row) -> None:
         text = row.cells.get(col.key, "").strip()
         if "\x00" in text:
             row.fail(col, "含 NUL 字符")
+            continue
+        bidi = _BIDI.search(text)
+        if bidi:
+            row.fail(
+                col,
+                f"含文字方向控制符 U+{ord(bidi.group()):04X}（会让内容显示得与实际不同），请删除",
+            )
             continue
         if col.required and not text:
             row.fail(col, "必填，不能为空")
