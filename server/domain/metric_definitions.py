@@ -12,7 +12,8 @@ Four *families* of metrics, each counted over its own set of things:
   as-of moment (DESIGN §4: "Cohort: cases accepted in the period");
 - ``dispatch``: dispatches (派遣) made in the period, each followed until the next dispatch of
   its case or the as-of moment; the department figures;
-- ``verification``: verifications (核查) made in the period.
+- ``verification``: verifications (核查) made in the period;
+- ``card``: the sweep's yellow and red supervision cards (黄牌/红牌督办) raised in the period.
 """
 
 from __future__ import annotations
@@ -22,8 +23,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 MetricKind = Literal["count", "rate", "hours"]
-Family = Literal["report", "cohort", "dispatch", "verification"]
-GroupBy = Literal["town", "community", "grid", "department", "category", "worker", "week", "month"]
+Family = Literal["report", "cohort", "dispatch", "verification", "card"]
+GroupBy = Literal[
+    "town",
+    "community",
+    "grid",
+    "department",
+    "category",
+    "worker",
+    "centre",
+    "level",
+    "week",
+    "month",
+]
 ScopeKind = Literal["region", "grid", "department", "category", "worker"]
 
 GROUP_BYS: tuple[GroupBy, ...] = (
@@ -33,6 +45,8 @@ GROUP_BYS: tuple[GroupBy, ...] = (
     "department",
     "category",
     "worker",
+    "centre",
+    "level",
     "week",
     "month",
 )
@@ -43,6 +57,8 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "department": ("处置部门", "Department"),
     "category": ("案件类别", "Category"),
     "worker": ("网格员", "Grid worker"),
+    "centre": ("指挥中心", "Command centre"),
+    "level": ("层级", "Level"),
     "week": ("周", "Week"),
     "month": ("月", "Month"),
 }
@@ -279,6 +295,49 @@ METRICS: tuple[Metric, ...] = (
         "handled",
         False,
     ),
+    # --- cohort family: levels of command (DESIGN §9) ---------------------------------------
+    _m(
+        "escalated",
+        "上报上级数",
+        "Escalated",
+        "count",
+        "cohort",
+        "立案数中截至统计时点曾被上报（上报上级指挥中心）的",
+        "count(立案集合 且 T前有上报上级)",
+        higher_is_better=None,
+    ),
+    _m(
+        "escalation_rate",
+        "上报率",
+        "Escalation rate",
+        "rate",
+        "cohort",
+        "上报上级数 ÷ 立案数",
+        "上报上级数 ÷ 立案数",
+        "escalated",
+        "accepted",
+        None,
+    ),
+    _m(
+        "closed_locally",
+        "就地化解数",
+        "Closed locally",
+        "count",
+        "cohort",
+        "结案数中在乡镇（街道）或社区（村）层级办结的：结案时由乡镇指挥中心持有，或网格员自行处置",
+        "count(已结案 且 (T时持有中心层级 ∈ {乡镇, 社区} 或 自行处置且未派遣))",
+    ),
+    _m(
+        "local_resolution_rate",
+        "就地化解率",
+        "Local resolution rate",
+        "rate",
+        "cohort",
+        "就地化解数 ÷ 结案数",
+        "就地化解数 ÷ 结案数",
+        "closed_locally",
+        "closed",
+    ),
     # --- dispatch family --------------------------------------------------------------------
     _m(
         "dispatches",
@@ -417,12 +476,33 @@ METRICS: tuple[Metric, ...] = (
         "verified_on_time",
         "verifications",
     ),
+    # --- card family ------------------------------------------------------------------------
+    _m(
+        "yellow_cards",
+        "黄牌数",
+        "Yellow cards",
+        "count",
+        "card",
+        "期内系统对超期环节发出的黄牌督办次数",
+        "count(黄牌督办事件在期内)",
+        higher_is_better=False,
+    ),
+    _m(
+        "red_cards",
+        "红牌数",
+        "Red cards",
+        "count",
+        "card",
+        "期内系统对超期环节发出的红牌督办次数",
+        "count(红牌督办事件在期内)",
+        higher_is_better=False,
+    ),
 )
 
 METRIC_BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 COUNT_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS if m.kind == "count")
-FAMILIES: tuple[Family, ...] = ("report", "cohort", "dispatch", "verification")
+FAMILIES: tuple[Family, ...] = ("report", "cohort", "dispatch", "verification", "card")
 
 
 def family_counts(family: Family) -> tuple[str, ...]:

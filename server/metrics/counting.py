@@ -65,6 +65,8 @@ def _group_column(by: str, fam: FamilySQL) -> str | None:
         "grid": "m.grid_code",
         "category": "m.category_id",
         "department": fam.department,
+        "centre": fam.centre,
+        "level": fam.level,
     }.get(by)
 
 

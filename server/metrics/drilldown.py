@@ -29,6 +29,7 @@ from server.metrics.families import (
 from server.metrics.office_clock import from_us, work_micros
 from server.metrics.planning import Plan, QueryError
 from server.models import Incident
+from server.models.metric_events import LEVEL_NAMES
 
 # --- drill-down --------------------------------------------------------------------------------
 
@@ -51,13 +52,15 @@ def _iso(us: int | None) -> str | None:
 
 _ITEM_COLUMNS = {
     "cohort": "m.incident_id, m.to_state, m.acc_us, m.self_h, m.ep_dept, m.ep_deadline_us, "
-    "m.first_disp_us, m.last_res_us, m.cur_rating",
+    "m.first_disp_us, m.last_res_us, m.cur_rating, m.acc_hold, m.acc_lv, m.hold_id, m.hold_lv, "
+    "m.esc",
     "dispatch": "m.incident_id, m.ep_id, m.ep_us, m.ep_dept, m.ep_deadline_us, m.ep_res, "
     "m.ep_fail, m.ep_returned, m.ep_extended, m.ep_res_us, m.ep_ok",
     "report": "m.incident_id, m.rep_us, m.acc_us",
     "reject": "m.incident_id, m.at_us",
     "verification": "m.incident_id, m.event_id, m.at_us, m.last_res_us, m.to_state, m.actor_id, "
     "m.ep_dept",
+    "card": "m.incident_id, m.event_id, m.at_us, m.flag, m.dept_id, m.hold_id, m.hold_lv",
 }
 
 
@@ -123,7 +126,7 @@ def drilldown(
         rows = [(*r[:2], v, *r[3:]) for r, v in zip(rows, values, strict=True)]
     if weight is None:
         rows = [r for r in rows if r[2]]
-    rows.sort(key=lambda r: (r[3], r[4] if family in ("dispatch", "verification") else 0))
+    rows.sort(key=lambda r: (r[3], r[4] if family in ("dispatch", "verification", "card") else 0))
     count = sum(int(r[1]) for r in rows)
     page = rows[offset : offset + limit]
     items = [_ITEM_MAKERS[family](r[1], r[2], r[3:], p, cal) for r in page]
@@ -141,7 +144,8 @@ def _timed_positions(family: str) -> tuple[int, int]:
 def _cohort_item(
     w: int, timed: Any, r: Sequence[Any], p: Plan, cal: WorkCalendar
 ) -> dict[str, Any]:
-    (case, state, acc, self_h, dept, deadline, first_disp, last_res, rating) = r
+    (case, state, acc, self_h, dept, deadline, first_disp, last_res, rating) = r[:9]
+    acc_hold, acc_lv, hold, hold_lv, esc = r[9:]
     item = {
         "case_id": case,
         "weight": int(w),
@@ -154,6 +158,11 @@ def _cohort_item(
         "last_resolved_at": _iso(last_res),
         "rating": RATING_NAMES.get(rating) if rating else None,
         "handling_hours": None,
+        "accepted_by_centre_id": acc_hold,
+        "accepted_at_level": LEVEL_NAMES.get(acc_lv) if acc_lv else None,
+        "centre_id": hold,
+        "centre_level": LEVEL_NAMES.get(hold_lv) if hold_lv else None,
+        "escalated": bool(esc),
     }
     if state == S[State.CLOSED] and first_disp is not None and timed is not None:
         item["handling_hours"] = round(int(timed) / md.US_PER_HOUR, 4)
@@ -223,12 +232,29 @@ def _verify_item(
     }
 
 
+def _card_item(w: int, timed: Any, r: Sequence[Any], p: Plan, cal: WorkCalendar) -> dict[str, Any]:
+    case, event, at, flag, dept, hold, hold_lv = r
+    handle = flag in (3, 4)
+    return {
+        "case_id": case,
+        "weight": int(w),
+        "card_event_id": event,
+        "carded_at": _iso(at),
+        "card": "yellow" if flag in (1, 3) else "red",
+        "handle_stage": handle,
+        "department_id": dept if handle else None,
+        "centre_id": hold,
+        "centre_level": LEVEL_NAMES.get(hold_lv) if hold_lv else None,
+    }
+
+
 _ITEM_MAKERS: dict[str, Callable[..., dict[str, Any]]] = {
     "cohort": _cohort_item,
     "dispatch": _dispatch_item,
     "report": _report_item,
     "reject": _reject_item,
     "verification": _verify_item,
+    "card": _card_item,
 }
 
 

@@ -27,7 +27,13 @@ from openpyxl.utils import get_column_letter
 from server.domain import metric_definitions as md
 from server.metrics.counting import Result
 
-FAMILY_ZH = {"report": "上报", "cohort": "立案案件", "dispatch": "派遣", "verification": "核查"}
+FAMILY_ZH = {
+    "report": "上报",
+    "cohort": "立案案件",
+    "dispatch": "派遣",
+    "verification": "核查",
+    "card": "督办牌",
+}
 MODE_ZH = {"rate": "比率", "inverse": "反向比率", "target": "目标值"}
 
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.domain import metric_definitions as md
+from server.domain.levels import Level
 from server.domain.workflow import Action, State
 from server.domain.worktime import WorkCalendar
-from server.models.metric_events import ACTION_CODES, OPEN_END, RATING_CODES, STATE_CODES
+from server.models.metric_events import (
+    ACTION_CODES,
+    LEVEL_CODES,
+    OPEN_END,
+    RATING_CODES,
+    STATE_CODES,
+)
 
 S = STATE_CODES
 A = ACTION_CODES
@@ -35,6 +42,10 @@ class FamilySQL:
     department: str | None  # the department a row is attributed to (None: not applicable)
     worker: str  # the person a row is attributed to
     values: dict[str, str]  # metric key -> SQL value per row (a 0/1 flag or a count)
+    # the command centre and its level (LEVEL_CODES) a row is attributed to (None: the
+    # grouping does not apply, DESIGN §9)
+    centre: str | None = None
+    level: str | None = None
 
 
 def _as_of(moment: str, valid_to: str) -> tuple[str, str]:
@@ -60,6 +71,14 @@ OVERDUE_OPEN = (
     f"OR (m.to_state = {S[State.RESOLVED]} AND m.ep_deadline_us < m.last_res_us)"
 )
 HANDLED = f"m.to_state = {S[State.CLOSED]} AND m.first_disp_us IS NOT NULL"
+# 就地化解: closed while held at town level or below — by a town's centre, or self-handled on
+# the spot by the grid worker (a community's) and never dispatched since.
+CLOSED_LOCALLY = (
+    f"m.to_state = {S[State.CLOSED]} AND (m.hold_lv >= {LEVEL_CODES[Level.TOWN]} "
+    "OR (m.self_h = 1 AND m.first_disp_us IS NULL))"
+)
+# A sweep's card (fold.py: flag 1 yellow, 2 red, + 2 on the handle stage).
+YELLOW, RED, HANDLE_STAGE = "m.flag IN (1, 3)", "m.flag IN (2, 4)", "m.flag IN (3, 4)"
 RESOLVED_ON_TIME = "m.ep_ok = 1 AND (m.ep_deadline_us IS NULL OR m.ep_res_us <= m.ep_deadline_us)"
 
 FAMILIES: dict[str, FamilySQL] = {
@@ -99,7 +118,11 @@ FAMILIES: dict[str, FamilySQL] = {
                 f"{RATING_CODES['basically_satisfied']})"
             ),
             "handled": flag(HANDLED),
+            "escalated": flag("m.esc = 1"),
+            "closed_locally": flag(CLOSED_LOCALLY),
         },
+        centre="m.acc_hold",
+        level="m.acc_lv",
     ),
     "dispatch": FamilySQL(
         "dispatch",
@@ -123,6 +146,19 @@ FAMILIES: dict[str, FamilySQL] = {
         "m.ep_dept",
         "m.actor_id",
         {"verifications": "1"},
+    ),
+    "card": FamilySQL(
+        "card",
+        "m.at_us",
+        (
+            f"m.action = {A[Action.SUPERVISE]} AND m.flag IS NOT NULL "
+            "AND m.at_us >= :s AND m.at_us < :hi",
+        ),
+        f"CASE WHEN {HANDLE_STAGE} THEN m.dept_id END",
+        "m.reporter_id",
+        {"yellow_cards": flag(YELLOW), "red_cards": flag(RED)},
+        centre="m.hold_id",
+        level="m.hold_lv",
     ),
 }
 

@@ -7,7 +7,7 @@ back-fill, a refold after an out-of-order event) and step by step from the previ
 (:func:`step_select`, in the triggers); tests/metrics/test_projection.py checks they agree.
 
 The triggers in the database were written by a migration, which keeps its own frozen copy of
-this module (migration 0002 today). A change here needs a new migration that installs the new
+this module (migration 0015 today). A change here needs a new migration that installs the new
 triggers with a frozen copy of the new SQL; tests/metrics/test_projection.py fails while this
 module and the latest such copy disagree, so ``flask metrics rebuild`` and ``check`` always fold
 exactly as the triggers do.
@@ -15,7 +15,14 @@ exactly as the triggers do.
 
 from __future__ import annotations
 
-from server.models.metric_events import ACTION_CODES, OPEN_END, RATING_CODES, STATE_CODES
+from server.domain.workflow import SYSTEM, Action
+from server.models.metric_events import (
+    ACTION_CODES,
+    LEVEL_CODES,
+    OPEN_END,
+    RATING_CODES,
+    STATE_CODES,
+)
 
 EVENT_COLUMNS = [
     "event_id",
@@ -49,13 +56,18 @@ FOLD_COLUMNS = [
     "ep_fail",
     "ep_res_us",
     "ep_ok",
+    "hold_id",
+    "hold_lv",
+    "acc_hold",
+    "acc_lv",
+    "esc",
 ]
 ATTR_COLUMNS = ["county_id", "town_id", "community_id", "grid_code", "category_id", "reporter_id"]
 COLUMNS = EVENT_COLUMNS + FOLD_COLUMNS + ATTR_COLUMNS
 COLUMN_LIST = ", ".join(COLUMNS)
 
 # Action codes used by the fold.
-REP, SELF, ACC, REJ, DISP, RET, RES, VER, DEC, RATE = (
+REP, SELF, ACC, REJ, DISP, RET, RES, VER, DEC, RATE, ESC = (
     ACTION_CODES[a]
     for a in (
         "report",
@@ -68,8 +80,20 @@ REP, SELF, ACC, REJ, DISP, RET, RES, VER, DEC, RATE = (
         "verify",
         "decide_extension",
         "rate",
+        Action.ESCALATE,
     )
 )
+# The events that name the centre holding the case after them (data.centre: {id, level}).
+CENTRE_ACTIONS = ", ".join(
+    f"'{a.value}'"
+    for a in (Action.REPORT, Action.SELF_HANDLE, Action.ESCALATE, Action.DEVOLVE, Action.PULL_UP)
+)
+SUPERVISE = Action.SUPERVISE.value
+# A case whose trail names no centre (written before levels of command) is held by its county.
+COUNTY_LV = LEVEL_CODES["county"]
+COMMUNITY_LV = LEVEL_CODES["community"]
+# acc_hold of a case accepted while no centre was named yet: its county (resolved last).
+NO_CENTRE = 2147483647
 
 
 def _case(expr: str, codes: dict[str, int], default: str = "0") -> str:
@@ -80,11 +104,24 @@ def _case(expr: str, codes: dict[str, int], default: str = "0") -> str:
 # --- the typed event ("base"), per dialect ----------------------------------------------------
 
 
+def _card(card: str, stage: str) -> str:
+    """flag of a sweep's card (督办 by ``system``): 1 yellow, 2 red; + 2 on the handle stage
+    (the cards a department is charged with); NULL for any other supervise event."""
+    return (
+        f"(CASE {card} WHEN 'yellow' THEN 1 WHEN 'red' THEN 2 END "
+        f"+ CASE WHEN {stage} = 'handle' THEN 2 ELSE 0 END)"
+    )
+
+
 def _pg_base(r: str) -> str:
     """The typed event of incident_events row ``r`` (``NEW`` or an alias), PostgreSQL."""
     approve = (
         f"coalesce(metric_json({r}.data, 'approve'), metric_json({r}.data, 'approved')) = 'true'"
     )
+    centre = f"(CASE WHEN json_typeof({r}.data) = 'object' THEN {r}.data -> 'centre' END)"
+    cid = f"metric_int(metric_json({centre}, 'id'))"
+    lv = _case(f"metric_json({centre}, 'level')", LEVEL_CODES, "NULL")
+    named = f"{r}.action IN ({CENTRE_ACTIONS}) AND {cid} IS NOT NULL AND {lv} IS NOT NULL"
     return f"""{r}.id AS event_id, {r}.incident_id AS incident_id,
         {_case(f"{r}.action", ACTION_CODES)} AS action,
         round(extract(epoch FROM {r}.created_at) * 1000000)::bigint AS raw_us,
@@ -95,10 +132,14 @@ def _pg_base(r: str) -> str:
              THEN metric_ts_us(metric_json({r}.data, 'new_deadline')) END AS deadline_us,
         CASE WHEN {r}.action = 'verify' THEN (CASE WHEN {r}.to_state = 'closed' THEN 1 ELSE 0 END)
              WHEN {r}.action = 'decide_extension' THEN (CASE WHEN {approve} THEN 1 ELSE 0 END)
+             WHEN {r}.action = '{SUPERVISE}' AND {r}.actor_role = '{SYSTEM}'
+             THEN {_card(f"metric_json({r}.data, 'card')", f"metric_json({r}.data, 'stage')")}
              END AS flag,
         CASE WHEN {r}.action = 'rate'
              THEN {_case(f"metric_json({r}.data, 'rating')", RATING_CODES, "NULL")} END
-             AS rating"""
+             AS rating,
+        CASE WHEN {named} THEN {cid} END AS cen_id,
+        CASE WHEN {named} THEN {lv} END AS cen_lv"""
 
 
 def _sqlite_ts_us(x: str) -> str:
@@ -131,6 +172,15 @@ def _sqlite_base(r: str) -> str:
         f"coalesce(json_type({r}.data, '$.approve'), json_type({r}.data, '$.approved')) END)"
         " = 'true'"
     )
+    cen = _sqlite_json(r, "centre.id")
+    cen_type = f"(CASE WHEN json_valid({r}.data) THEN json_type({r}.data, '$.centre.id') END)"
+    cid = (
+        f"(CASE WHEN {cen_type} = 'integer' AND {cen} BETWEEN 0 AND 999999999 THEN {cen} "
+        f"WHEN {cen_type} = 'text' AND {cen} <> '' AND {cen} NOT GLOB '*[^0-9]*' "
+        f"AND length({cen}) <= 9 THEN CAST({cen} AS INTEGER) END)"
+    )
+    lv = _case(_sqlite_json(r, "centre.level"), LEVEL_CODES, "NULL")
+    named = f"{r}.action IN ({CENTRE_ACTIONS}) AND {cid} IS NOT NULL AND {lv} IS NOT NULL"
     return f"""{r}.id AS event_id, {r}.incident_id AS incident_id,
         {_case(f"{r}.action", ACTION_CODES)} AS action,
         {_sqlite_ts_us(f"{r}.created_at")} AS raw_us,
@@ -143,9 +193,13 @@ def _sqlite_base(r: str) -> str:
              THEN {_sqlite_ts_us(_sqlite_json(r, "new_deadline"))} END AS deadline_us,
         CASE WHEN {r}.action = 'verify' THEN (CASE WHEN {r}.to_state = 'closed' THEN 1 ELSE 0 END)
              WHEN {r}.action = 'decide_extension' THEN (CASE WHEN {approve} THEN 1 ELSE 0 END)
+             WHEN {r}.action = '{SUPERVISE}' AND {r}.actor_role = '{SYSTEM}'
+             THEN {_card(_sqlite_json(r, "card"), _sqlite_json(r, "stage"))}
              END AS flag,
         CASE WHEN {r}.action = 'rate'
-             THEN {_case(_sqlite_json(r, "rating"), RATING_CODES, "NULL")} END AS rating"""
+             THEN {_case(_sqlite_json(r, "rating"), RATING_CODES, "NULL")} END AS rating,
+        CASE WHEN {named} THEN {cid} END AS cen_id,
+        CASE WHEN {named} THEN {lv} END AS cen_lv"""
 
 
 def _base(dialect: str, r: str) -> str:
@@ -170,7 +224,11 @@ def rebuild_select(dialect: str, where: str = "") -> str:
         x.dept_id, x.deadline_us, x.flag, x.rating,
         x.valid_to_us, x.ep_to_us, x.rep_us, x.acc_us, x.rej_us, x.self_h, x.first_disp_us,
         x.last_res_us, x.cur_rating, x.ep_id, x.ep_us, x.ep_dept, x.ep_deadline_us,
-        x.ep_returned, x.ep_extended, x.ep_res, x.ep_fail, x.ep_res_us, x.ep_ok, {_ATTRS}
+        x.ep_returned, x.ep_extended, x.ep_res, x.ep_fail, x.ep_res_us, x.ep_ok,
+        coalesce(x.hold_id, i.county_id) AS hold_id, x.hold_lv,
+        CASE WHEN x.acc_hold = {NO_CENTRE} THEN i.county_id ELSE x.acc_hold END AS acc_hold,
+        x.acc_lv, x.esc,
+        {_ATTRS}
     FROM (
       SELECT w.event_id, w.incident_id, w.action, w.at_us, w.to_state, w.actor_id, w.dept_id,
         w.deadline_us, w.flag, w.rating, w.ep_id,
@@ -204,10 +262,24 @@ def rebuild_select(dialect: str, where: str = "") -> str:
              ELSE max(CASE WHEN w.action = {RES} THEN w.at_us END) OVER e END AS ep_res_us,
         CASE WHEN {ep} THEN NULL ELSE (max(CASE WHEN w.action = {RES} THEN {big} * 2 + 1
              WHEN w.action = {RET} OR (w.action = {VER} AND w.flag = 0) THEN {big} * 2 END)
-             OVER e) % 2 END AS ep_ok
+             OVER e) % 2 END AS ep_ok,
+        w.hold_key % 2147483648 AS hold_id,
+        coalesce(w.hold_lvk % 8, {COUNTY_LV}) AS hold_lv,
+        (min(CASE WHEN w.action IN ({SELF}, {ACC})
+             THEN {big} * 2147483648 + coalesce(w.hold_key % 2147483648, {NO_CENTRE}) END)
+             OVER c) % 2147483648 AS acc_hold,
+        (min(CASE WHEN w.action = {SELF} THEN {big} * 8 + {COMMUNITY_LV}
+             WHEN w.action = {ACC} THEN {big} * 8 + coalesce(w.hold_lvk % 8, {COUNTY_LV}) END)
+             OVER c) % 8 AS acc_lv,
+        max(CASE WHEN w.action = {ESC} THEN 1 ELSE 0 END) OVER c AS esc
       FROM (
         SELECT b.*, max(b.raw_us) OVER c AS at_us,
-               max(CASE WHEN b.action = {DISP} THEN b.event_id END) OVER c AS ep_id
+               max(CASE WHEN b.action = {DISP} THEN b.event_id END) OVER c AS ep_id,
+               max(CASE WHEN b.cen_id IS NOT NULL
+                   THEN CAST(b.event_id AS BIGINT) * 2147483648 + b.cen_id END) OVER c
+                   AS hold_key,
+               max(CASE WHEN b.cen_id IS NOT NULL
+                   THEN CAST(b.event_id AS BIGINT) * 8 + b.cen_lv END) OVER c AS hold_lvk
         FROM (SELECT {_base(dialect, "e")} FROM incident_events e {cond}) b
         WINDOW c AS (PARTITION BY b.incident_id ORDER BY b.event_id ROWS UNBOUNDED PRECEDING)
       ) w
@@ -227,6 +299,11 @@ def step_select(dialect: str) -> str:
     fail = f"(s.action = {VER} AND s.flag = 0)"
     ext = f"(s.action = {DEC} AND s.flag = 1)"
     later = f"s.action = {DEC} AND s.flag = 1 AND s.deadline_us IS NOT NULL"
+    hold = "(CASE WHEN s.cen_id IS NOT NULL THEN s.cen_id ELSE s.p_hold_id END)"
+    hold_lv = (
+        "(CASE WHEN s.cen_id IS NOT NULL THEN s.cen_lv "
+        f"ELSE coalesce(s.p_hold_lv, {COUNTY_LV}) END)"
+    )
     return f"""SELECT s.event_id, s.incident_id, s.action, s.at_us, s.to_state, s.actor_id,
         s.dept_id, s.deadline_us, s.flag, s.rating,
         {OPEN_END}, {OPEN_END},
@@ -261,6 +338,12 @@ def step_select(dialect: str) -> str:
         CASE WHEN s.action = {DISP} OR s.p_ep_id IS NULL THEN NULL
              WHEN s.action = {RES} THEN 1 WHEN s.action = {RET} OR {fail} THEN 0
              ELSE s.p_ep_ok END,
+        coalesce({hold}, i.county_id), {hold_lv},
+        CASE WHEN s.p_acc_us IS NOT NULL THEN s.p_acc_hold
+             WHEN s.action IN ({SELF}, {ACC}) THEN coalesce({hold}, i.county_id) END,
+        CASE WHEN s.p_acc_us IS NOT NULL THEN s.p_acc_lv
+             WHEN s.action = {SELF} THEN {COMMUNITY_LV} WHEN s.action = {ACC} THEN {hold_lv} END,
+        CASE WHEN s.action = {ESC} OR s.p_esc = 1 THEN 1 ELSE 0 END,
         {_ATTRS}
     FROM (
       SELECT n.*, {p},

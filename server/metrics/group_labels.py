@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.engine import Connection
 
+from server.domain.levels import LEVEL_LABELS, Level
 from server.metrics.planning import Plan
 from server.models import Category, Department, Grid, GridPlan, Region, User
+from server.models.metric_events import LEVEL_CODES
 
 # --- group labels ------------------------------------------------------------------------------
 
@@ -26,6 +28,14 @@ def scope_path(p: Plan) -> str | None:
         return None
     paths = [str(f.label["path"]) for f in p.filters if f.kind == "region" and f.label.get("path")]
     return max(paths, key=len) if paths else None
+
+
+def scope_level(p: Plan) -> str | None:
+    """The level of the deepest region the filters confine the figures to (None: none)."""
+    regions = [f.label for f in p.filters if f.kind == "region" and f.label.get("path")]
+    if not regions:
+        return None
+    return str(max(regions, key=lambda r: len(str(r["path"])))["level"])
 
 
 def group_labels(conn: Connection, p: Plan, keys: list[Any]) -> dict[Any, dict[str, Any]]:
@@ -71,6 +81,25 @@ def group_labels(conn: Connection, p: Plan, keys: list[Any]) -> dict[Any, dict[s
                 "name": g.name,
                 "community_id": g.community_id,
             }
+    elif by == "centre":
+        cond = Region.id.in_(known)
+        if path:
+            cond = or_(cond, Region.path.startswith(path) & Region.centre.is_(True))
+        stmt6 = select(Region.id, Region.code, Region.name, Region.level).where(cond)
+        for c in conn.execute(stmt6):
+            out[c.id] = {
+                "key": c.id,
+                "id": c.id,
+                "code": c.code,
+                "name": c.name,
+                "level": c.level,
+            }
+    elif by == "level":
+        top = scope_level(p)
+        for name, code in LEVEL_CODES.items():
+            if code in known or top is None or code >= LEVEL_CODES[top]:
+                zh, en = LEVEL_LABELS[Level(name)]
+                out[code] = {"key": code, "code": str(code), "level": name, "name": zh, "en": en}
     elif known and by == "department":
         stmt3 = select(Department.id, Department.code, Department.name).where(
             Department.id.in_(known)

@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.domain.fields import Rating
+from server.domain.levels import Level
 from server.domain.workflow import Action, State
 from server.models.base import Base
 
@@ -27,6 +28,9 @@ from server.models.base import Base
 ACTION_CODES: dict[str, int] = {a.value: i for i, a in enumerate(Action, 1)}
 STATE_CODES: dict[str, int] = {s.value: i for i, s in enumerate(State, 1)}
 RATING_CODES: dict[str, int] = {r.value: i for i, r in enumerate(Rating, 1)}
+# Levels of command (DESIGN §9), top first: 1 city, 2 county, 3 town, 4 community.
+LEVEL_CODES: dict[str, int] = {lv.value: i for i, lv in enumerate(Level, 1)}
+LEVEL_NAMES: dict[int, str] = {v: k for k, v in LEVEL_CODES.items()}
 
 OPEN_END = 9223372036854775807  # valid_to_us / ep_to_us of a case's latest row
 
@@ -43,7 +47,8 @@ def _index(name: str, columns: list[str], where: str | None, include: list[str])
 
 
 _LATEST = f"valid_to_us = {OPEN_END}"
-# The same indexes as migration 0002 (which explains them).
+# The same indexes as migration 0002 (which explains them); 0015 added the levels' columns
+# to the cohort's and the cards to the action index.
 _INDEXES: list[tuple[str, list[str], str | None, list[str]]] = [
     ("ix_metric_events_case", ["incident_id", "event_id"], None, []),
     (
@@ -61,6 +66,10 @@ _INDEXES: list[tuple[str, list[str], str | None, list[str]]] = [
             "last_res_us",
             "cur_rating",
             *_ATTRS,
+            "hold_lv",
+            "acc_hold",
+            "acc_lv",
+            "esc",
         ],
     ),
     (
@@ -93,8 +102,21 @@ _INDEXES: list[tuple[str, list[str], str | None, list[str]]] = [
     (
         "ix_metric_events_action_at",
         ["action", "at_us"],
-        f"action IN ({ACTION_CODES[Action.REJECT]}, {ACTION_CODES[Action.VERIFY]})",
-        ["incident_id", "event_id", "actor_id", "to_state", "last_res_us", "ep_dept", *_ATTRS],
+        f"action IN ({ACTION_CODES[Action.REJECT]}, {ACTION_CODES[Action.VERIFY]}, "
+        f"{ACTION_CODES[Action.SUPERVISE]})",
+        [
+            "incident_id",
+            "event_id",
+            "actor_id",
+            "to_state",
+            "last_res_us",
+            "ep_dept",
+            *_ATTRS,
+            "flag",
+            "dept_id",
+            "hold_id",
+            "hold_lv",
+        ],
     ),
 ]
 
@@ -122,7 +144,8 @@ class MetricEvent(Base):
     dept_id: Mapped[int | None] = mapped_column(Integer)  # data.department_id
     # dispatch: data.deadline_at; approved decide_extension: data.new_deadline
     deadline_us: Mapped[int | None] = mapped_column(BigInteger)
-    # verify: 1 passed / 0 rework; decide_extension: 1 approved / 0 refused
+    # verify: 1 passed / 0 rework; decide_extension: 1 approved / 0 refused; a sweep's card
+    # (supervise by system): 1 yellow / 2 red, + 2 when raised on the handle stage
     flag: Mapped[int | None] = mapped_column(SmallInteger)
     rating: Mapped[int | None] = mapped_column(SmallInteger)  # rate: RATING_CODES
     # --- validity ------------------------------------------------------------------------
@@ -148,6 +171,16 @@ class MetricEvent(Base):
     ep_res_us: Mapped[int | None] = mapped_column(BigInteger)  # latest resolution
     # latest outcome: 1 resolve, 0 return or failed verification, NULL none yet
     ep_ok: Mapped[int | None] = mapped_column(SmallInteger)
+    # --- levels of command (DESIGN §9) ----------------------------------------------------
+    # the centre holding the case after this event (data.centre of the latest report or move;
+    # the county when none is named) and its level (LEVEL_CODES)
+    hold_id: Mapped[int | None] = mapped_column(Integer)
+    hold_lv: Mapped[int | None] = mapped_column(SmallInteger)
+    # the centre holding the case when it was accepted (立案) and its level; a self-handled
+    # case's level is the community (the grid worker settled it on the spot)
+    acc_hold: Mapped[int | None] = mapped_column(Integer)
+    acc_lv: Mapped[int | None] = mapped_column(SmallInteger)
+    esc: Mapped[int | None] = mapped_column(SmallInteger)  # 1 once escalated (上报上级)
     # --- the case's attributes when the event was written --------------------------------
     county_id: Mapped[int | None] = mapped_column(Integer)
     town_id: Mapped[int | None] = mapped_column(Integer)

@@ -24,6 +24,7 @@ class OEvent:
     at: datetime  # server time as recorded
     data: dict[str, Any]
     actor_id: int | None
+    actor_role: str = "x"
 
 
 @dataclass
@@ -35,6 +36,25 @@ class OCase:
     category: int
     reporter: int | None
     events: list[OEvent] = field(default_factory=list)  # in recording (id) order
+    county: int | None = None
+
+
+# Levels of command (docs/metrics.md §4: the keys of by=level), top first.
+LEVEL_KEYS = {"city": 1, "county": 2, "town": 3, "community": 4}
+# The events that say which centre holds the case after them (data.centre).
+CENTRE_NAMING = ("report", "self_handle", "escalate", "devolve", "pull_up")
+
+
+def _named_centre(ev: OEvent) -> tuple[int, str] | None:
+    centre = ev.data.get("centre") if ev.action in CENTRE_NAMING else None
+    if not isinstance(centre, dict):
+        return None
+    ident, level = centre.get("id"), centre.get("level")
+    if isinstance(ident, bool) or not isinstance(ident, int) or not 0 <= ident <= 999_999_999:
+        return None
+    if level not in LEVEL_KEYS:
+        return None
+    return ident, level
 
 
 @dataclass
@@ -88,6 +108,8 @@ class Contribution:
     worker: int | None
     case: OCase
     counts: dict[str, int]
+    centre: int | None = None  # the centre a cohort case / a card is attributed to
+    level: str | None = None  # that centre's level (community: self-handled on the spot)
 
 
 def contributions(cases: list[OCase], q: Question, cal: WorkCalendar) -> list[Contribution]:
@@ -127,9 +149,42 @@ def contributions(cases: list[OCase], q: Question, cal: WorkCalendar) -> list[Co
         episode_dept: int | None = None
         episodes: list[dict[str, Any]] = []
         verifications: list[tuple[OEvent, datetime, datetime | None, int | None]] = []
+        # the centre holding the case (its county until an event names one), and the one
+        # that held it at acceptance
+        holder: tuple[int | None, str] = (case.county, "county")
+        accepted_by: tuple[int | None, str] | None = None
+        escalated = False
         for ev, t in evs:
             state = ev.to_state
             a = ev.action
+            named = _named_centre(ev)
+            if named is not None:
+                holder = named
+            if a in ("accept", "self_handle") and accepted_by is None:
+                accepted_by = (holder[0], "community" if a == "self_handle" else holder[1])
+            if a == "escalate":
+                escalated = True
+            card = ev.data.get("card")
+            if (
+                a == "supervise"
+                and ev.actor_role == "system"
+                and card in ("yellow", "red")
+                and in_period(t)
+            ):
+                handle = ev.data.get("stage") == "handle"
+                dep = ev.data.get("department_id")
+                out.append(
+                    Contribution(
+                        "card",
+                        t,
+                        dep if handle and isinstance(dep, int) else None,
+                        case.reporter,
+                        case,
+                        {"yellow_cards": int(card == "yellow"), "red_cards": int(card == "red")},
+                        holder[0],
+                        holder[1],
+                    )
+                )
             if a == "dispatch":
                 deadline = _parse(ev.data.get("deadline_at"))
                 department = ev.data.get("department_id")
@@ -194,6 +249,10 @@ def contributions(cases: list[OCase], q: Question, cal: WorkCalendar) -> list[Co
                 and last_resolve > deadline
             )
             handled = closed and first_dispatch is not None
+            self_handled = any(ev.action == "self_handle" for ev, _ in evs)
+            local = closed and (
+                holder[1] in ("town", "community") or (self_handled and first_dispatch is None)
+            )
             handling_us = 0
             if handled:
                 assert last_resolve is not None and first_dispatch is not None
@@ -210,8 +269,22 @@ def contributions(cases: list[OCase], q: Question, cal: WorkCalendar) -> list[Co
                 "satisfied": int(rating in ("satisfied", "basically_satisfied")),
                 "handled": int(handled),
                 "handling_us": handling_us,
+                "escalated": int(escalated),
+                "closed_locally": int(local),
             }
-            out.append(Contribution("cohort", acc, department, case.reporter, case, counts))
+            assert accepted_by is not None
+            out.append(
+                Contribution(
+                    "cohort",
+                    acc,
+                    department,
+                    case.reporter,
+                    case,
+                    counts,
+                    accepted_by[0],
+                    accepted_by[1],
+                )
+            )
         # --- dispatch family ----------------------------------------------------------
         for e in episodes:
             if not in_period(e["at"]):
@@ -269,9 +342,12 @@ FAMILY_KEYS = {
         "satisfied",
         "handled",
         "handling_us",
+        "escalated",
+        "closed_locally",
     ],
     "dispatch": ["dispatches", "resolved_on_time", "resolutions", "reworks", "returns", "extended"],
     "verification": ["verifications", "verified_on_time"],
+    "card": ["yellow_cards", "red_cards"],
 }
 
 
@@ -312,6 +388,10 @@ def group_key(
         return True, c.case.category
     if by == "department":
         return (c.family not in ("report", "reject")), c.department
+    if by == "centre":
+        return c.family in ("cohort", "card"), c.centre
+    if by == "level":
+        return c.family in ("cohort", "card"), LEVEL_KEYS.get(c.level or "")
     if by == "worker":
         if grid_workers is not None and c.worker not in grid_workers:
             return True, None  # not a grid worker: the "none" line, never ranked

@@ -148,6 +148,7 @@ class Ev:
     at: datetime
     data: dict[str, Any] = field(default_factory=dict)
     actor_id: int | None = None
+    actor_role: str = "x"  # "system": the sweep (its yellow and red cards)
 
 
 def add_case(
@@ -191,7 +192,7 @@ def add_case(
                 incident_id=case.id,
                 action=ev.action,
                 actor_id=ev.actor_id,
-                actor_role="x",
+                actor_role=ev.actor_role,
                 from_state=state,
                 to_state=ev.to_state,
                 created_at=ev.at,

@@ -20,7 +20,7 @@ from tests.metrics.test_worked_examples import build_example, t
 
 #: The latest migration that installed the metric triggers: it keeps a frozen copy of the fold.
 #: A migration that changes the triggers takes its place here.
-FOLD_MIGRATION = "0013_metric_fold_routing.py"
+FOLD_MIGRATION = "0015_metric_fold_levels.py"
 
 
 @cache

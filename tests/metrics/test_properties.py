@@ -41,16 +41,27 @@ class CaseSpec:
     grid: str | None
     category: str
     reporter: int | None  # index into world.workers
-    events: list[tuple[str, str, datetime, dict[str, Any], int | None]]
+    events: list[tuple[str, str, datetime, dict[str, Any], int | None, str]]
+
+
+ROUTE = ["escalate", "devolve", "pull_up"]
 
 
 def _moves(state: str | None, last_rating: str | None) -> list[str]:
     return {
         None: ["report", "report", "self_handle"],
-        "reported": ["accept", "accept", "accept", "reject", "suspend", "comment"],
-        "accepted": ["dispatch", "dispatch", "dispatch", "suspend", "comment"],
-        "dispatched": ["sign", "resolve", "return", "extension", "suspend"],
-        "in_progress": ["resolve", "resolve", "return", "extension", "suspend", "supervise"],
+        "reported": ["accept", "accept", "accept", "reject", "suspend", "comment", "card", *ROUTE],
+        "accepted": ["dispatch", "dispatch", "dispatch", "suspend", "comment", "card", *ROUTE],
+        "dispatched": ["sign", "resolve", "return", "extension", "suspend", "card"],
+        "in_progress": [
+            "resolve",
+            "resolve",
+            "return",
+            "extension",
+            "suspend",
+            "supervise",
+            "card",
+        ],
         "resolved": ["verify_ok", "verify_ok", "verify_fail", "suspend"],
         "closed": ["rate", "comment"] + (["reopen"] if last_rating == "unsatisfied" else []),
         "rejected": ["comment"],
@@ -59,13 +70,19 @@ def _moves(state: str | None, last_rating: str | None) -> list[str]:
 
 
 @st.composite
-def histories(draw: st.DrawFn, n_grids: int, n_workers: int, departments: list[int]) -> CaseSpec:
+def histories(
+    draw: st.DrawFn,
+    n_grids: int,
+    n_workers: int,
+    departments: list[int],
+    centres: list[tuple[int, str]],
+) -> CaseSpec:
     grid_i = draw(st.one_of(st.none(), st.integers(0, n_grids - 1)))
     category = draw(st.sampled_from(["0101", "0202"]))
     # index n_workers is the dispatcher: not a grid worker, so never a line of by=worker
     reporter = draw(st.one_of(st.none(), st.integers(0, n_workers)))
     t = WINDOW_START + timedelta(minutes=draw(st.integers(0, WINDOW_MINUTES)))
-    events: list[tuple[str, str, datetime, dict[str, Any], int | None]] = []
+    events: list[tuple[str, str, datetime, dict[str, Any], int | None, str]] = []
     state: str | None = None
     suspended_from: str | None = None
     last_rating: str | None = None
@@ -93,13 +110,51 @@ def histories(draw: st.DrawFn, n_grids: int, n_workers: int, departments: list[i
             data: dict[str, Any] | None = None,
             at: datetime = t,
             who: int | None = actor,
+            role: str = "x",
         ) -> None:
             nonlocal state
-            events.append((action, to, at, data or {}, who))
+            events.append((action, to, at, data or {}, who, role))
             state = to
 
+        def centre() -> dict[str, Any]:
+            """data.centre of a report or move: a centre, or (before levels of command, or odd
+            data) none or one the fold cannot read."""
+            ident, level = draw(st.sampled_from(centres))
+            return draw(
+                st.sampled_from(
+                    [
+                        {"centre": {"id": ident, "level": level, "name": "x"}},
+                        {"centre": {"id": ident, "level": level, "name": "x"}},
+                        {"centre": {"id": ident, "level": level, "name": "x"}},
+                        {},
+                        {"centre": None},
+                        {"centre": {"id": ident, "level": "planet"}},
+                    ]
+                )
+            )
+
         if move in ("report", "self_handle"):
-            add(move, "reported" if move == "report" else "closed", {"category": category})
+            add(
+                move,
+                "reported" if move == "report" else "closed",
+                {"category": category, **centre()},
+            )
+        elif move in ROUTE:
+            assert state is not None
+            add(move, state, {"reason": "x", **centre()})
+        elif move == "card":
+            assert state is not None
+            add(
+                "supervise",
+                state,
+                {
+                    "card": draw(st.sampled_from(["yellow", "red"])),
+                    "stage": draw(st.sampled_from(["accept", "dispatch", "handle", "verify"])),
+                    "department_id": dept,
+                },
+                who=None,
+                role=draw(st.sampled_from(["system", "system", "system", "supervisor"])),
+            )
         elif move == "accept":
             add("accept", "accepted")
         elif move == "reject":
@@ -193,8 +248,9 @@ def _store(app: Flask, world: World, specs: list[CaseSpec]) -> list[oracle.OCase
                 at,
                 {k: v for k, v in data.items() if k != "category"},
                 None if actor is None else people[actor].id,
+                role,
             )
-            for a, to, at, data, actor in spec.events
+            for a, to, at, data, actor, role in spec.events
         ]
         case = add_case(db, world, evs, grid=grid, category=spec.category, reporter=reporter)
         cases.append(
@@ -205,7 +261,11 @@ def _store(app: Flask, world: World, specs: list[CaseSpec]) -> list[oracle.OCase
                 case.grid_code,
                 case.category_id,
                 case.reporter_id,
-                [oracle.OEvent(e.action, e.to_state, e.at, e.data, e.actor_id) for e in evs],
+                [
+                    oracle.OEvent(e.action, e.to_state, e.at, e.data, e.actor_id, e.actor_role)
+                    for e in evs
+                ],
+                case.county_id,
             )
         )
     db.commit()
@@ -251,6 +311,8 @@ def _oracle_values(counts: dict[str, Any]) -> dict[str, Any]:
     out["return_rate"] = rate("returns", "dispatches")
     out["extension_rate"] = rate("extended", "dispatches")
     out["verification_on_time_rate"] = rate("verified_on_time", "verifications")
+    out["escalation_rate"] = rate("escalated", "accepted")
+    out["local_resolution_rate"] = rate("closed_locally", "closed")
     handled, total_us = counts.get("handled"), counts.get("handling_us")
     out["avg_handling_hours"] = (
         None if not handled or total_us is None else round(total_us / handled / 3_600_000_000, 2)
@@ -327,6 +389,7 @@ def test_metrics_equal_the_oracle_in_a_zone_with_daylight_saving(mapp: Flask, wo
 
 def _run(mapp: Flask, world: World, cal: WorkCalendar, examples: int) -> None:
     departments = [d.id for d in world.departments.values()]
+    centres = [(world.county.id, "county"), *((t.id, "town") for t in world.towns)]
 
     @settings(
         max_examples=examples,
@@ -335,7 +398,9 @@ def _run(mapp: Flask, world: World, cal: WorkCalendar, examples: int) -> None:
     )
     @given(
         specs=st.lists(
-            histories(len(world.grids), len(world.workers), departments), min_size=2, max_size=12
+            histories(len(world.grids), len(world.workers), departments, centres),
+            min_size=2,
+            max_size=12,
         ),
         questions=st.lists(asks, min_size=1, max_size=3),
         pick=st.integers(0, 1000),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +16,7 @@ from server.metrics import scorecards
 from server.metrics.counting import compute
 from server.metrics.drilldown import drilldown
 from server.metrics.planning import MetricsQuery, Scope, plan
+from server.models import Region
 from tests.metrics.support import Ev, World, add_case, iso, session
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -49,7 +51,25 @@ def build_example(app: Flask, world: World) -> dict[str, int]:
     def verify(at: str, passed: bool = True) -> Ev:
         return Ev("verify", "closed" if passed else "dispatched", t(at), {"passed": passed}, gw.id)
 
-    report = {"source": "field", "grid_code": g1}
+    # Levels of command (§2): 城区街道's centre takes 暴露垃圾, a routing rule sends 道路破损 to
+    # 灵武市's centre (越级).
+    town, county = w.towns[0], w.county
+
+    def centre(region: Region) -> dict[str, Any]:
+        return {"centre": {"id": region.id, "code": region.code, "name": region.name,
+                           "level": region.level}}  # fmt: skip
+
+    def move(action: str, at: str, to: str, target: Region, held: Region) -> Ev:
+        text = {"escalate": "reason", "devolve": "instruction"}.get(action, "note")
+        data = {text: "x", **centre(target), "from_centre": centre(held)["centre"]}
+        return Ev(action, to, t(at), data, disp)
+
+    def card(at: str, state: str, colour: str, stage: str, dep: int) -> Ev:
+        data = {"card": colour, "stage": stage, "department_id": dep, "overdue_days": 5}
+        return Ev("supervise", state, t(at), data, None, "system")
+
+    report = {"source": "field", "grid_code": g1, **centre(town)}
+    road = {"source": "field", "grid_code": g1, **centre(county)}
     histories = {
         "A": [
             Ev("report", "reported", t("11-02 09:00"), report, gw.id),
@@ -70,15 +90,17 @@ def build_example(app: Flask, world: World) -> dict[str, int]:
             verify("11-04 09:00"),
         ],
         "C": [
-            Ev("report", "reported", t("11-04 10:00"), report, gw.id),
+            Ev("report", "reported", t("11-04 10:00"), road, gw.id),
             Ev("accept", "accepted", t("11-04 10:05"), {}, disp),
             dispatch("11-04 10:10", zj, "11-11 10:10"),
             Ev("return", "accepted", t("11-04 15:00"), {"reason": "非本部门", "department_id": zj}),
             dispatch("11-05 09:00", jt, "11-12 09:00"),
             Ev("sign", "in_progress", t("11-05 10:00"), {"department_id": jt}),
+            card("11-19 09:00", "in_progress", "yellow", "handle", jt),
         ],
         "D": [
-            Ev("report", "reported", t("11-05 09:00"), report, gw.id),
+            Ev("report", "reported", t("11-05 09:00"), road, gw.id),
+            move("devolve", "11-05 09:20", "reported", town, county),
             Ev("accept", "accepted", t("11-05 09:30"), {}, disp),
             dispatch("11-05 10:00", jt, "11-12 10:00"),
             Ev("request_extension", "dispatched", t("11-10 09:00"), {"days": 2, "reason": "x"}),
@@ -118,6 +140,7 @@ def build_example(app: Flask, world: World) -> dict[str, int]:
             verify("11-11 11:00"),
             Ev("rate", "closed", t("11-11 15:00"), {"rating": "unsatisfied"}, disp),
             Ev("reopen", "accepted", t("11-11 15:30"), {"reason": "群众不满意"}, disp),
+            move("escalate", "11-11 15:40", "accepted", county, town),
             dispatch("11-12 09:00", cg, "11-12 15:00"),
             resolve("11-12 14:30", cg, "11-12 15:00"),
             verify("11-13 16:00"),
@@ -127,6 +150,8 @@ def build_example(app: Flask, world: World) -> dict[str, int]:
             Ev("accept", "accepted", t("11-02 08:40"), {}, disp),
             dispatch("11-02 08:50", cg, "11-02 14:50"),
             resolve("11-02 16:00", cg, "11-02 14:50"),
+            card("11-10 09:00", "resolved", "yellow", "verify", cg),
+            card("11-17 09:00", "resolved", "red", "verify", cg),
         ],
         "J": [
             Ev("report", "reported", t("11-19 10:00"), report, gw.id),
@@ -175,6 +200,12 @@ EXPECTED_TOTAL = {
     "verifications": 6,
     "verified_on_time": 5,
     "verification_on_time_rate": 5 / 6,
+    "escalated": 1,
+    "escalation_rate": 1 / 8,
+    "closed_locally": 4,
+    "local_resolution_rate": 4 / 5,
+    "yellow_cards": 2,
+    "red_cards": 1,
 }
 
 # Which cases each count's drill-down lists (docs §3 examples), with weights.
@@ -200,6 +231,10 @@ EXPECTED_CASES = {
     "extended": "D",
     "verifications": "ABBDHH",
     "verified_on_time": "ABBDH",
+    "escalated": "H",
+    "closed_locally": "ABDF",
+    "yellow_cards": "CI",
+    "red_cards": "I",
 }
 
 
@@ -307,3 +342,42 @@ def test_as_of_before_j_is_accepted_and_after(
     """J was accepted after the as-of moment: asking later takes it in."""
     later = compute(conn, _query(world, as_of=t("11-20 15:00")), cal).total
     assert later["accepted"] == 9 and later["valid_reports"] == 8
+
+
+def test_levels_of_command_of_the_examples(
+    conn: Connection, world: World, example: dict[str, int], cal: WorkCalendar
+) -> None:
+    """docs/metrics.md §4: by centre (the centre that accepted the case; cards: the centre
+    holding it) and by level; cards by department."""
+    town, county = world.towns[0], world.county
+    centres = {g.key: g.values for g in compute(conn, _query(world, "centre"), cal).groups}
+    assert set(centres) == {town.id, county.id}
+    mine = centres[town.id]
+    assert (mine["accepted"], mine["due"], mine["closed"], mine["closed_on_time"]) == (7, 6, 5, 4)
+    assert mine["closure_rate"] == 5 / 6 and mine["on_time_closure_rate"] == 4 / 6
+    assert mine["escalation_rate"] == 1 / 7 and mine["local_resolution_rate"] == 4 / 5
+    assert (mine["yellow_cards"], mine["red_cards"]) == (1, 1)
+    assert mine["reported"] is None  # reports are not split by centre
+    theirs = centres[county.id]
+    assert (theirs["accepted"], theirs["closed"], theirs["closure_rate"]) == (1, 0, 0)
+    assert theirs["escalation_rate"] == 0 and theirs["local_resolution_rate"] is None
+    assert (theirs["yellow_cards"], theirs["red_cards"]) == (1, 0)
+    levels = {g.label["level"]: g.values for g in compute(conn, _query(world, "level"), cal).groups}
+    assert list(levels) == ["county", "town", "community"]
+    assert (levels["town"]["accepted"], levels["town"]["closed"]) == (6, 4)
+    assert (
+        levels["town"]["closure_rate"] == 4 / 5 and levels["town"]["on_time_closure_rate"] == 3 / 5
+    )
+    assert levels["county"]["closure_rate"] == 0
+    assert levels["community"]["closure_rate"] == 1 and levels["community"]["self_handled"] == 1
+    deps = compute(conn, _query(world, "department"), cal)
+    cards = {g.label["name"].split(" /")[0]: g.values["yellow_cards"] for g in deps.groups}
+    assert cards == {"城管局": 0, "交通局": 1, "住建局": 0, "未派遣": 1}
+    # the drill-down of one centre's line lists its cases
+    names = {v: k for k, v in example.items()}
+    q = MetricsQuery((Scope("region", world.county.code),), PERIOD[0], PERIOD[1], AS_OF,
+                     "centre", str(town.id))  # fmt: skip
+    d = drilldown(conn, plan(conn, q, cal), cal, "local_resolution_rate", "denominator")
+    assert "".join(sorted(names[i["case_id"]] for i in d.items)) == "ABDFH"
+    d = drilldown(conn, plan(conn, q, cal), cal, "red_cards")
+    assert [names[i["case_id"]] for i in d.items] == ["I"] and d.items[0]["card"] == "red"
