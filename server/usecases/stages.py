@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import ColumnElement, func, literal_column, select, text, update
 
 from server import cache
 from server.domain import workflow as wf
@@ -229,9 +229,14 @@ def _raise(
     days: int,
     cutoff: datetime,
     now: datetime,
+    sequence: str | None,
 ) -> list[int]:
     """Raise ``card`` on every case of ``stage`` due at or before ``cutoff`` that does not
-    hold it yet: one conditional UPDATE, one INSERT of the events, one UPDATE of their ids."""
+    hold it yet: one conditional UPDATE of the cases and one INSERT of their card events.
+
+    ``sequence`` (PostgreSQL: the sequence of ``incident_events.id``): the UPDATE takes each
+    card event's id from it and stores it as the case's ``last_event_id`` at once, so a case
+    is written once per card. Without it (SQLite) a third statement sets ``last_event_id``."""
     # The yellow pass runs first, so a case past both cut-offs holds a yellow card by the red
     # pass (each pass reads one partial index: an idle sweep reads nothing).
     below: ColumnElement[bool] = (
@@ -239,6 +244,13 @@ def _raise(
         if card is Card.YELLOW
         else Incident.stage_card == Card.YELLOW.value
     )
+    values: dict[str, Any] = {
+        "stage_card": card.value,
+        "version": Incident.version + 1,
+        "updated_at": now,
+    }
+    if sequence is not None:
+        values["last_event_id"] = literal_column(f"nextval('{sequence}')")
     rows = ctx.db.execute(
         update(Incident)
         .where(
@@ -246,13 +258,14 @@ def _raise(
             Incident.stage_due_at <= cutoff,
             Incident.state.in_(_states(stage)),
         )
-        .values(stage_card=card.value, version=Incident.version + 1, updated_at=now)
+        .values(**values)
         .returning(
             Incident.id,
             Incident.state,
             Incident.stage_started_at,
             Incident.stage_due_at,
             Incident.department_id,
+            Incident.last_event_id,
         )
         .execution_options(synchronize_session=False)
     ).all()
@@ -281,24 +294,26 @@ def _raise(
             },
             "public": False,
         }
+        | ({"id": r.last_event_id} if sequence is not None else {})
         for r in rows
     ]
     ctx.db.execute(IncidentEvent.__table__.insert(), events)  # type: ignore[attr-defined]
-    # Each case's last event is its card (the case's row is locked by the UPDATE above).
     ids = [r.id for r in rows]
-    latest = (
-        select(func.max(IncidentEvent.id))
-        .where(IncidentEvent.incident_id == Incident.id)
-        .correlate(Incident)
-        .scalar_subquery()
-    )
-    ctx.db.execute(
-        update(Incident)
-        .where(Incident.id.in_(ids))
-        .values(last_event_id=latest)
-        .execution_options(synchronize_session=False)
-    )
-    return [r.id for r in rows]
+    if sequence is None:
+        # Each case's last event is its card (the case's row is locked by the UPDATE above).
+        latest = (
+            select(func.max(IncidentEvent.id))
+            .where(IncidentEvent.incident_id == Incident.id)
+            .correlate(Incident)
+            .scalar_subquery()
+        )
+        ctx.db.execute(
+            update(Incident)
+            .where(Incident.id.in_(ids))
+            .values(last_event_id=latest)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
 
 
 def sweep(ctx: Context) -> SweepResult:
@@ -307,18 +322,20 @@ def sweep(ctx: Context) -> SweepResult:
     now = ctx.now()
     result = SweepResult()
     try:
+        sequence = None
         if db.get_bind().dialect.name == "postgresql":
             got = db.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
             if not got:
                 db.rollback()
                 result.skipped = True
                 return result
+            sequence = db.scalar(text("SELECT pg_get_serial_sequence('incident_events', 'id')"))
         result.filled = _fill_due(ctx)
         day_us = ctx.calendar.office_hours.micros_per_day
         for stage, limits in thresholds(ctx).items():
             for card, days in ((Card.YELLOW, limits.yellow_days), (Card.RED, limits.red_days)):
                 cutoff = ctx.calendar.sub_work_micros(now, days * day_us)
-                ids = _raise(ctx, stage, card, days, cutoff, now)
+                ids = _raise(ctx, stage, card, days, cutoff, now, sequence)
                 result.cases += ids
                 if card is Card.YELLOW:
                     result.yellow += len(ids)
