@@ -1,7 +1,8 @@
 """``flask cases sweep``: raise the automatic 督办 cards due now (docs/operations.md).
 
 Idempotent and safe to run every minute from cron or a systemd timer, on several hosts at once
-(server/usecases/stages.py says how). Prints one line, or JSON with ``--format json``.
+(server/usecases/stages.py says how). Sweeps again while a sweep used up its batch of cards
+(a backlog), each batch its own transaction. Prints one line, or JSON with ``--format json``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def sweep(at: str | None, fmt: str) -> None:
             raise click.BadParameter("needs a time zone offset", param_hint="--now")
         ctx.clock = lambda: moment
     result = stages.sweep(ctx)
+    while result.full:  # a backlog: the next batch, in a transaction of its own
+        more = stages.sweep(ctx)
+        result.yellow, result.red = result.yellow + more.yellow, result.red + more.red
+        result.filled += more.filled
+        result.full = more.full and not more.skipped
     if fmt == "json":
         click.echo(json.dumps(result.to_json()))
     elif result.skipped:

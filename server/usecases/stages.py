@@ -57,6 +57,12 @@ SWEEPER = Actor(id=None, role=wf.SYSTEM, display_name="督办 sweep")
 #: pg_try_advisory_xact_lock key of the sweep ("督办" in a 64-bit number).
 LOCK_KEY = 0x7763_6472_7377_6570
 _NS = uuidlib.UUID("0b6f7d3e-8a51-4c62-9d0e-15a7c4e2b915")
+#: At most this many cards one sweep (one transaction) raises, the longest overdue first. A
+#: backlog (cases never swept, a sweep stopped for days: tens of thousands of cards at a
+#: million cases) drains over several short sweeps instead of one transaction that keeps
+#: every case it carded locked for many seconds; ``flask cases sweep`` sweeps again until
+#: nothing is left, the app's own sweep takes one batch a minute.
+BATCH = 1000
 
 
 def case_level(ctx: Context, case: Incident) -> str:
@@ -178,6 +184,7 @@ class SweepResult:
     red: int = 0
     filled: int = 0
     skipped: bool = False
+    full: bool = False  # the batch was used up: more cards may be due (sweep again)
     cases: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -230,9 +237,11 @@ def _raise(
     cutoff: datetime,
     now: datetime,
     sequence: str | None,
+    limit: int,
 ) -> list[int]:
-    """Raise ``card`` on every case of ``stage`` due at or before ``cutoff`` that does not
-    hold it yet: one conditional UPDATE of the cases and one INSERT of their card events.
+    """Raise ``card`` on the cases of ``stage`` due at or before ``cutoff`` that do not hold
+    it yet, at most ``limit`` of them (the longest overdue): one conditional UPDATE of the
+    cases and one INSERT of their card events.
 
     ``sequence`` (PostgreSQL: the sequence of ``incident_events.id``): the UPDATE takes each
     card event's id from it and stores it as the case's ``last_event_id`` at once, so a case
@@ -251,13 +260,11 @@ def _raise(
     }
     if sequence is not None:
         values["last_event_id"] = literal_column(f"nextval('{sequence}')")
+    due = (below, Incident.stage_due_at <= cutoff, Incident.state.in_(_states(stage)))
+    first = select(Incident.id).where(*due).order_by(Incident.stage_due_at).limit(limit)
     rows = ctx.db.execute(
         update(Incident)
-        .where(
-            below,
-            Incident.stage_due_at <= cutoff,
-            Incident.state.in_(_states(stage)),
-        )
+        .where(*due, Incident.id.in_(first.scalar_subquery()))
         .values(**values)
         .returning(
             Incident.id,
@@ -316,9 +323,11 @@ def _raise(
     return ids
 
 
-def sweep(ctx: Context) -> SweepResult:
-    """Raise the cards due now, in one transaction (idempotent: a second run raises none)."""
+def sweep(ctx: Context, batch: int | None = None) -> SweepResult:
+    """Raise the cards due now, at most ``batch`` (:data:`BATCH`) of them, in one transaction
+    (idempotent: a second run raises none; ``full`` says the batch was used up)."""
     db = ctx.db
+    budget = batch or BATCH
     now = ctx.now()
     result = SweepResult()
     try:
@@ -334,13 +343,18 @@ def sweep(ctx: Context) -> SweepResult:
         day_us = ctx.calendar.office_hours.micros_per_day
         for stage, limits in thresholds(ctx).items():
             for card, days in ((Card.YELLOW, limits.yellow_days), (Card.RED, limits.red_days)):
+                if budget <= 0:
+                    result.full = True
+                    break
                 cutoff = ctx.calendar.sub_work_micros(now, days * day_us)
-                ids = _raise(ctx, stage, card, days, cutoff, now, sequence)
+                ids = _raise(ctx, stage, card, days, cutoff, now, sequence, budget)
+                budget -= len(ids)
                 result.cases += ids
                 if card is Card.YELLOW:
                     result.yellow += len(ids)
                 else:
                     result.red += len(ids)
+        result.full = result.full or budget <= 0
         db.commit()
     except Exception:
         db.rollback()

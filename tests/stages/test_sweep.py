@@ -7,7 +7,9 @@ Mid-autumn holiday (Fri–Sun), 1–7 October National Day, Saturday 10 October 
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -159,3 +161,35 @@ def test_thresholds_yellow_not_below_red_are_refused_by_the_database(
         db.add(CardThresholdRow(stage="accept", yellow_days=days[0], red_days=days[1]))
         with pytest.raises(IntegrityError):
             db.commit()
+
+
+def test_a_backlog_drains_in_batches_each_card_once(
+    any_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep raises at most a batch of cards (one short transaction), the longest overdue
+    first; the next sweep goes on where it stopped, and ``flask cases sweep`` sweeps until
+    nothing is left. Five cases past both cut-offs: ten cards in all, each exactly once."""
+    w = any_world
+    ids = [report(w, at(f"2026-09-{21 + i} 08:30")) for i in range(4)]
+    ids.append(report(w, at("2026-09-25 08:30")))  # the Mid-autumn holiday: the latest due
+    when = at("2026-10-30 09:00")
+    first = batch_sweep(w, when, 3)
+    assert (first.yellow, first.red, first.full) == (3, 0, True)
+    # the longest overdue first: the three reported earliest
+    assert [bool(cards(w, cid)) for cid in ids] == [True, True, True, False, False]
+    second = batch_sweep(w, when, 3)
+    assert (second.yellow, second.red, second.full) == (2, 1, True)
+    monkeypatch.setattr(stages, "BATCH", 2)
+    out = w.app.test_cli_runner().invoke(
+        args=["cases", "sweep", "--now", when.isoformat(), "--format", "json"]
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == {"yellow": 0, "red": 4, "filled": 0, "skipped": False}
+    assert batch_sweep(w, when, 100).cases == []
+    for cid in ids:
+        assert cards(w, cid) == [("yellow", "accept", SYSTEM), ("red", "accept", SYSTEM)]
+
+
+def batch_sweep(w: World, when: datetime, batch: int) -> stages.SweepResult:
+    with w.session() as db:
+        return stages.sweep(ctx(w, db, when), batch=batch)
