@@ -81,6 +81,7 @@ def register(app: Flask) -> None:
         cases,
         catalog,
         database,
+        datakey,
         demo,
         grids,
         metrics,
@@ -89,7 +90,10 @@ def register(app: Flask) -> None:
     )
 
     app.cli.add_command(database.group)
-    groups = (grids.group, catalog.group, users.group, demo.group, open311.group, addresses.group)
+    groups = (
+        grids.group, catalog.group, users.group, demo.group, open311.group, addresses.group,
+        datakey.group,
+    )  # fmt: skip
     for group in groups:
         _guard(group)
         app.cli.add_command(group)

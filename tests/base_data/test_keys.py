@@ -7,6 +7,7 @@ import base64
 import logging
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,81 @@ def test_start_up_without_a_key_warns(
     with caplog.at_level(logging.WARNING, logger="wangge"):
         create_app(settings).extensions["wangge.engine"].dispose()
     assert not [r for r in caplog.records if "WANGGE_DATA_KEY" in r.getMessage()]
+
+
+def test_rotating_the_data_key_re_encrypts_everything(
+    any_bw: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``flask data-key rotate``: every identity number and phone (residents', organisations'
+    contacts) is re-encrypted and re-hashed under the new key, all or nothing; search and reveal
+    work with the new key; a wrong old key changes nothing."""
+    import dataclasses
+
+    from sqlalchemy import select
+
+    from server.models import Organisation, Resident
+    from tests import factories as f
+
+    w, base = any_bw
+    app = w.app
+    dev, new_text = pd.data_key(""), secrets.token_hex(32)
+    new = pd.data_key(new_text)
+    rid, number, phone = base.residents["G1"], base.id_numbers["G1"], base.phones["G1"]
+    with w.session() as db:
+        before = db.get(Resident, rid)
+        assert before is not None and pd.decrypt(dev, "residents.id_number", before.id_cipher)
+        masks = (before.id_mask, before.phone_mask)
+        people = len(list(db.scalars(select(Resident.id))))
+    runner = app.test_cli_runner()
+    monkeypatch.delenv("WANGGE_OLD_DATA_KEY", raising=False)
+    # the app still on the development key: refused, nothing to rotate to
+    refused = runner.invoke(args=["data-key", "rotate", "--old-is-development"])
+    assert refused.exit_code != 0 and "WANGGE_DATA_KEY is not set" in refused.output
+    settings = app.extensions["wangge.settings"]
+    app.extensions["wangge.settings"] = dataclasses.replace(settings, data_key=new_text)
+    no_old = runner.invoke(args=["data-key", "rotate"])
+    assert no_old.exit_code != 0 and "WANGGE_OLD_DATA_KEY" in no_old.output
+    # a wrong old key: nothing changed
+    monkeypatch.setenv("WANGGE_OLD_DATA_KEY", secrets.token_hex(32))
+    wrong = runner.invoke(args=["data-key", "rotate"])
+    assert wrong.exit_code != 0 and "nothing changed" in wrong.output, wrong.output
+    with w.session() as db:
+        row = db.get(Resident, rid)
+        assert row is not None
+        assert pd.decrypt(dev, "residents.id_number", row.id_cipher) == number
+    # the dry run checks, changes nothing; then the rotation
+    monkeypatch.delenv("WANGGE_OLD_DATA_KEY")
+    dry = runner.invoke(args=["data-key", "rotate", "--old-is-development", "--dry-run"])
+    assert dry.exit_code == 0 and "would re-encrypt" in dry.output, dry.output
+    done = runner.invoke(args=["data-key", "rotate", "--old-is-development"])
+    assert done.exit_code == 0, done.output
+    assert f"residents {people} rows" in done.output, done.output
+    with w.session() as db:
+        row = db.get(Resident, rid)
+        assert row is not None
+        assert pd.decrypt(new, "residents.id_number", row.id_cipher) == number
+        assert pd.decrypt(new, "residents.phone", row.phone_cipher) == phone
+        assert row.id_hash == pd.digest(new, "id", number)
+        assert row.phone_hash == pd.digest(new, "phone", phone)
+        assert (row.id_mask, row.phone_mask) == masks
+        with pytest.raises(ValueError):
+            pd.decrypt(dev, "residents.id_number", row.id_cipher)
+        org = db.get(Organisation, base.organisations["G1"])
+        assert org is not None and org.contact_phone_cipher is not None
+        assert pd.decrypt(new, "organisations.contact_phone", org.contact_phone_cipher)
+        assert org.contact_phone_hash == pd.digest(
+            new, "phone", pd.decrypt(new, "organisations.contact_phone", org.contact_phone_cipher)
+        )
+    # the app with the new key finds and reveals as before
+    c = app.test_client()
+    f.login(c, "wg1")
+    found = c.get("/api/v1/base/residents", query_string={"id_number": number}).get_json()
+    assert [r["id"] for r in found["items"]] == [rid]
+    shown = c.post(
+        f"/api/v1/base/residents/{rid}/reveal",
+        json={"reason": "核实身份", "fields": ["id_number", "phone"]},
+    ).get_json()
+    assert (shown["id_number"], shown["phone"]) == (number, phone)
+    # once more from the old key: it no longer opens anything
+    again = runner.invoke(args=["data-key", "rotate", "--old-is-development"])
+    assert again.exit_code != 0 and "nothing changed" in again.output
