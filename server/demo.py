@@ -364,7 +364,8 @@ def _second_county(db: Session, city: Region, rng: random.Random, upload_dir: Pa
         uc.act(ctx, who[user], case_id, {"uuid": str(uuid.uuid4()), "action": action, **body})
 
     # where each case ends: reported, accepted, dispatched, in progress, closed
-    ends = ["reported", "reported", "accepted", "dispatched", "in_progress", "closed", "closed"]
+    s = wf.State
+    ends = [s.REPORTED, s.REPORTED, s.ACCEPTED, s.DISPATCHED, s.IN_PROGRESS, s.CLOSED, s.CLOSED]
     for n, end in enumerate(ends):
         clock["t"] = now - timedelta(days=6) + timedelta(hours=20 * n)
         grid = grids[n % len(grids)]
@@ -373,16 +374,16 @@ def _second_county(db: Session, city: Region, rng: random.Random, upload_dir: Pa
         body = {"uuid": str(uuid.uuid4()), "category_code": category, "description": text,
                 "lon": round(p.x, 6), "lat": round(p.y, 6), "accuracy_m": 8}  # fmt: skip
         cid = uc.report(ctx, who["ynwgy"], body).case.id
-        if end == "reported":
+        if end == s.REPORTED:
             continue
         do("yndy", cid, wf.Action.ACCEPT)
-        if end == "accepted":
+        if end == s.ACCEPTED:
             continue
         do("yndy", cid, wf.Action.DISPATCH, department_id=office.id, urgency="normal")
-        if end == "dispatched":
+        if end == s.DISPATCHED:
             continue
         do("yncz", cid, wf.Action.SIGN)
-        if end == "in_progress":
+        if end == s.IN_PROGRESS:
             continue
         shot = _photo(ctx, who["yncz"], rng)
         do("yncz", cid, wf.Action.RESOLVE, note="已现场处置完毕", photos=[shot])
