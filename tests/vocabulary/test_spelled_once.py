@@ -61,7 +61,7 @@ OTHER_VOCABULARIES: dict[str, tuple[int, str]] = {
     "webapp/src/console/pages/dashboard/i18n.ts": (1, _METRICS),
     "webapp/src/console/pages/dashboard/ChoroplethMap.vue": (3, _METRICS),
     "webapp/src/console/pages/dashboard/DrillDialog.vue": (7, _METRICS),
-    "webapp/src/console/pages/dashboard/DashboardPage.vue": (11, _METRICS),
+    "webapp/src/console/pages/dashboard/DashboardPage.vue": (13, _METRICS),
 }
 
 

@@ -7,7 +7,7 @@ import type { GridCollection } from '@/shared/types'
 import { api, withAuth } from '../../session'
 
 export type MetricKind = 'count' | 'rate' | 'hours'
-export type GroupBy = 'town' | 'community' | 'grid' | 'department' | 'category' | 'worker' | 'week' | 'month'
+export type GroupBy = 'town' | 'community' | 'grid' | 'department' | 'category' | 'worker' | 'centre' | 'level' | 'week' | 'month'
 
 export interface MetricDef {
   key: string
