@@ -113,3 +113,49 @@ def test_a_town_supervisor_compares_no_other_town(sapp: Flask, world: World) -> 
     assert body["count"] == 0 and body["items"] == []
     levels = _get(_client(sapp, "town_sup"), f"{BASE}?{Q}&by=level")
     assert [g["label"]["level"] for g in levels["groups"]] == ["county", "town", "community"]
+
+
+def test_the_oracle_agrees_on_the_example_county(
+    mapp: Flask, world: World, conn: Connection, cal: WorkCalendar
+) -> None:
+    """The example county of docs/metrics.md §2 (its centres, moves and cards), read back from
+    the trail and counted by tests/metrics/oracle.py: the same totals and lines by centre,
+    level and department as the SQL."""
+    from sqlalchemy import select
+
+    from server.models import Incident, IncidentEvent
+    from tests.metrics import oracle
+    from tests.metrics.test_worked_examples import AS_OF, PERIOD, build_example
+
+    build_example(mapp, world)
+    db = session(mapp)
+    cases = []
+    for case in db.scalars(select(Incident).order_by(Incident.id)):
+        events = db.scalars(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == case.id)
+            .order_by(IncidentEvent.id)
+        ).all()
+        evs = [
+            oracle.OEvent(
+                e.action, e.to_state, e.created_at, dict(e.data or {}), e.actor_id, e.actor_role
+            )
+            for e in events
+        ]
+        attrs = (case.town_id, case.community_id, case.grid_code, case.category_id)
+        cases.append(oracle.OCase(case.id, *attrs, case.reporter_id, evs, case.county_id))
+    db.close()
+    start, end = oracle.period_bounds(PERIOD[0], PERIOD[1], cal)
+    keys = ["accepted", "closed", "closed_on_time", "due", "escalated", "closed_locally",
+            "yellow_cards", "red_cards"]  # fmt: skip
+    for by in (None, "centre", "level", "department"):
+        q = MetricsQuery((Scope("region", world.county.code),), *PERIOD, AS_OF, by)
+        result = compute(conn, q, cal)
+        total, groups = oracle.answer(cases, oracle.Question(start, end, AS_OF, by, []), cal)
+        assert {k: result.total_counts[k] for k in keys} == {k: total[k] for k in keys}, by
+        if by:
+            got = {g.key: g.counts for g in result.groups}
+            for key, counts in groups.items():
+                mine = {k: got[key].get(k) or 0 for k in keys if k in counts}
+                assert mine == {k: counts[k] for k in keys if k in counts}, (by, key)
+    assert total["escalated"] == 1 and total["closed_locally"] == 4
