@@ -41,15 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import geopandas as gpd  # noqa: E402
+from _common import create_pg_database  # noqa: E402
 from shapely.geometry import MultiPolygon, box  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 from geo.problems import ValidationReport  # noqa: E402
 from server import migrate  # noqa: E402
-from server.db import make_engine, make_session_factory, normalise_url  # noqa: E402
+from server.db import make_engine, make_session_factory  # noqa: E402
 from server.domain import workflow as wf  # noqa: E402
 from server.domain.identity import make_id_number  # noqa: E402
 from server.domain.import_templates import ImportKind  # noqa: E402
@@ -645,21 +644,9 @@ def prepare(kind: str, pg_server: str) -> str:
             Path(str(path) + suffix).unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{path}"
-    else:
-        url = make_url(normalise_url(pg_server)).set(database=DB_NAME).render_as_string(False)
-        admin = make_engine(
-            normalise_url(pg_server), poolclass=NullPool, isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-        admin.dispose()
-        engine = make_engine(url, poolclass=NullPool)
-        with engine.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        engine.dispose()
-    migrate.upgrade(url)
-    return url
+        migrate.upgrade(url)
+        return url
+    return create_pg_database(pg_server, DB_NAME, replace=True)
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ and prints p50 / p95 / max in milliseconds. The database is dropped at the end u
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import statistics
@@ -39,13 +38,14 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import create_pg_database, drop_pg_database, pg_server_url  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
-from server import create_app, migrate  # noqa: E402
+from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
-from server.db import make_engine, normalise_url  # noqa: E402
+from server.db import make_engine  # noqa: E402
 
 STATES = {
     # (weight for cases older than 30 days, weight for recent ones)
@@ -89,34 +89,8 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def server_url(arg: str | None) -> str:
-    url = arg or os.environ.get("WANGGE_BENCH_PG_URL") or os.environ.get("WANGGE_TEST_PG_URL")
-    if not url:
-        sys.exit("set --pg-url or WANGGE_BENCH_PG_URL / WANGGE_TEST_PG_URL (a PostGIS server)")
-    return normalise_url(url)
-
-
 def create_db(server: str) -> str:
-    name = f"wangge_bench_console_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    eng = make_engine(url, poolclass=NullPool)
-    with eng.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    eng.dispose()
-    migrate.upgrade(url)
-    return url
-
-
-def drop_db(server: str, url: str) -> None:
-    name = make_url(url).database
-    admin = make_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    return create_pg_database(server, f"wangge_bench_console_{uuid.uuid4().hex[:8]}")
 
 
 def seed(url: str, inst: Path) -> Any:
@@ -520,7 +494,7 @@ def main() -> None:
     args = ap.parse_args()
     # a kill (SIGTERM) still drops the database
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    server = server_url(args.pg_url)
+    server = pg_server_url(args.pg_url)
     url = create_db(server)
     log(f"database {make_url(url).database}")
     try:
@@ -560,7 +534,7 @@ def main() -> None:
         if args.keep:
             log(f"kept: {url}")
         else:
-            drop_db(server, url)
+            drop_pg_database(server, url)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import metric_queries as mq  # noqa: E402
-from _common import bare, captured  # noqa: E402
+from _common import bare, captured, create_pg_database, drop_pg_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
@@ -369,17 +369,10 @@ def report(
 
 def run_pg(server: str, n: int, seed: int, repeat: int, keep: bool) -> None:
     name = f"wangge_bench_levels_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     log(f"database {name}")
     try:
-        eng = make_engine(url, poolclass=NullPool)
-        with eng.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        eng.dispose()
-        migrate.upgrade(url)
+        create_pg_database(server, name)
         city = City()
         t = time.perf_counter()
         load = mq.load_pg(url, n, seed, make_load(city))
@@ -399,9 +392,7 @@ def run_pg(server: str, n: int, seed: int, repeat: int, keep: bool) -> None:
         if keep:
             log(f"kept {url}")
         else:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            drop_pg_database(server, url)
 
 
 def run_sqlite(n: int, seed: int, repeat: int) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import create_pg_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
@@ -830,16 +831,7 @@ def prepare_pg(server_url: str, n: int, seed: int, reuse: bool) -> tuple[str, di
     url = _pg_bench_url(server_url)
     if reuse and _loaded(url, n):
         return url, {"reused": True}
-    admin = make_engine(normalise_url(server_url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    admin.dispose()
-    engine = make_engine(url, poolclass=NullPool)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    engine.dispose()
-    migrate.upgrade(url)
+    url = create_pg_database(server_url, DB_NAME, replace=True)
     return url, load_pg(url, n, seed)
 
 

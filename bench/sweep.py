@@ -26,7 +26,6 @@ and prints milliseconds and the ratio sweep ÷ bare. The database is dropped at 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -38,16 +37,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import Statement, bare, captured  # noqa: E402
+from _common import (  # noqa: E402
+    Statement,
+    bare,
+    captured,
+    create_pg_database,
+    drop_pg_database,
+    pg_server_url,
+)
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
-from server import create_app, migrate  # noqa: E402
+from server import create_app  # noqa: E402
 from server.api.util import context  # noqa: E402
 from server.catalog_seed import seed_catalog  # noqa: E402
 from server.config import Settings  # noqa: E402
-from server.db import make_engine, normalise_url  # noqa: E402
 from server.extensions import db  # noqa: E402
 from server.models import Region  # noqa: E402
 from server.usecases import stages  # noqa: E402
@@ -59,34 +63,8 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def server_url(given: str | None) -> str:
-    url = given or os.environ.get("WANGGE_BENCH_PG_URL") or os.environ.get("WANGGE_TEST_PG_URL")
-    if not url:
-        sys.exit("set --pg-url or WANGGE_BENCH_PG_URL / WANGGE_TEST_PG_URL (a PostGIS server)")
-    return normalise_url(url)
-
-
 def create_db(server: str) -> str:
-    name = f"wangge_bench_sweep_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    eng = make_engine(url, poolclass=NullPool)
-    with eng.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    eng.dispose()
-    migrate.upgrade(url)
-    return url
-
-
-def drop_db(server: str, url: str) -> None:
-    name = make_url(url).database
-    admin = make_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    return create_pg_database(server, f"wangge_bench_sweep_{uuid.uuid4().hex[:8]}")
 
 
 LOAD = """
@@ -179,7 +157,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--detail", action="store_true", help="time each bare statement")
     args = ap.parse_args()
-    server = server_url(args.pg_url)
+    server = pg_server_url(args.pg_url)
     url = create_db(server)
     log(f"database {make_url(url).database}")
     try:
@@ -213,7 +191,7 @@ def main() -> None:
         if args.keep:
             log(f"kept {url}")
         else:
-            drop_db(server, url)
+            drop_pg_database(server, url)
 
 
 if __name__ == "__main__":
