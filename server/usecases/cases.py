@@ -9,10 +9,7 @@ result; the same UUID with other content is a conflict. Optimistic locking (the 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +47,7 @@ from server.usecases.errors import (
     ValidationFailed,
     from_domain,
 )
+from server.usecases.idempotency import client_uuid, content_hash
 
 MAX_DESCRIPTION = 4000
 # China's extent (with a margin) for sanity checks on reported points.
@@ -75,22 +73,6 @@ class Outcome:
     #: replay): the answer then needs no query for them
     photo_summary: tuple[int, str | None] | None = None
     event_photos: list[Attachment] | None = None
-
-
-def _hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
-
-
-def _uuid(value: Any) -> str:
-    try:
-        return str(uuidlib.UUID(str(value)))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed(
-            "需要客户端生成的 UUID / a client-generated UUID is required",
-            fields={"uuid": "not a UUID"},
-        ) from None
 
 
 def _device_time(value: Any) -> datetime | None:
@@ -273,12 +255,12 @@ def report(
     ``also`` returns further rows to store in the same transaction (e.g. the Open311 record
     of which key filed it), given the new case with its id.
     """
-    key = _uuid(body.get("uuid"))
+    key = client_uuid(body.get("uuid"))
     self_handle = bool(body.get("self_handle"))
     photo_ids = body.get("photos") or []
     if not isinstance(photo_ids, list):
         raise ValidationFailed("照片应为列表 / photos must be a list", fields={"photos": "list"})
-    digest = _hash(
+    digest = content_hash(
         {
             k: body.get(k)
             for k in (
@@ -517,8 +499,8 @@ ACTION_FIELDS = (
 
 def act(ctx: Context, actor: Actor, case_id: int, body: dict[str, Any]) -> Outcome:
     """Take one action on a case (one transaction, one event). Idempotent by ``uuid``."""
-    key = _uuid(body.get("uuid"))
-    digest = _hash({k: body.get(k) for k in ACTION_FIELDS} | {"case": case_id})
+    key = client_uuid(body.get("uuid"))
+    digest = content_hash({k: body.get(k) for k in ACTION_FIELDS} | {"case": case_id})
     # As for reports, a replay is looked for only when the action fails (a stale version, a
     # transition no longer allowed, or the event's UUID already taken).
     try:

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.domain import workflow as wf
@@ -33,6 +33,7 @@ from server.models import Attachment
 from server.usecases import policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
+from server.usecases.idempotency import client_uuid
 
 T = TypeVar("T")
 
@@ -58,16 +59,6 @@ def sees_gps(actor: Actor, att: Attachment) -> bool:
     return actor.role in GPS_ROLES or (actor.id is not None and att.uploader_id == actor.id)
 
 
-def _check_uuid(value: Any, field: str = "uuid") -> str:
-    try:
-        return str(uuidlib.UUID(str(value)))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed(
-            "需要客户端生成的 UUID / a client-generated UUID is required",
-            fields={field: "not a UUID"},
-        ) from None
-
-
 def part_path(ctx: Context, upload_uuid: str) -> Path:
     return ctx.upload_dir / "parts" / f"{upload_uuid}.part"
 
@@ -79,7 +70,7 @@ def stored_path(ctx: Context, sha256: str, thumb: bool = False) -> Path:
 
 def begin(ctx: Context, actor: Actor, upload_uuid: Any, total_bytes: Any) -> Attachment:
     """Start (or look up, to resume) an upload. Idempotent by UUID."""
-    key = _check_uuid(upload_uuid)
+    key = client_uuid(upload_uuid)
     if not isinstance(total_bytes, int) or isinstance(total_bytes, bool) or total_bytes <= 0:
         raise ValidationFailed(
             "需要文件大小 / total_bytes must be a positive integer",
@@ -120,7 +111,7 @@ def _own(actor: Actor, att: Attachment, total_bytes: int | None = None) -> Attac
 def get(ctx: Context, actor: Actor, upload_uuid: str) -> Attachment:
     """An upload of the actor's; another user's answers as an unknown one (404), so that its
     existence is not revealed."""
-    att = ctx.db.scalar(select(Attachment).where(Attachment.uuid == _check_uuid(upload_uuid)))
+    att = ctx.db.scalar(select(Attachment).where(Attachment.uuid == client_uuid(upload_uuid)))
     if att is None or not policy.may_use_upload(actor, att.uploader_id):
         raise NotFound("没有这个上传 / no such upload")
     return _own(actor, att)
@@ -340,24 +331,30 @@ def finish(ctx: Context, att: Attachment) -> Attachment:
     return att
 
 
+def unclaimed(actor: Actor, keys: list[str]) -> tuple[ColumnElement[bool], ...]:
+    """What an upload named by ``keys`` must be for ``actor`` to attach it: their own, ready,
+    and on no case event yet (the conditions of an UPDATE that claims it)."""
+    return (
+        Attachment.uuid.in_(keys),
+        Attachment.uploader_id == actor.id,
+        Attachment.status == "ready",
+        Attachment.event_id.is_(None),
+    )
+
+
 def attach(
     ctx: Context, actor: Actor, uuids: list[Any], incident_id: int, event_id: int
 ) -> list[Attachment]:
     """Attach the ready uploads of ``actor`` named by ``uuids`` to an event, in one statement;
     answers them in the order given, or a clear 400 (the caller rolls back)."""
-    keys = [_check_uuid(u, "photos") for u in uuids]
+    keys = [client_uuid(u, "photos") for u in uuids]
     if not keys:
         return []
     attached = {
         a.uuid: a
         for a in ctx.db.scalars(
             update(Attachment)
-            .where(
-                Attachment.uuid.in_(keys),
-                Attachment.uploader_id == actor.id,
-                Attachment.status == "ready",
-                Attachment.event_id.is_(None),
-            )
+            .where(*unclaimed(actor, keys))
             .values(incident_id=incident_id, event_id=event_id)
             .returning(Attachment),
             execution_options={"synchronize_session": False},

@@ -12,15 +12,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import unicodedata
-import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server import cache
 from server.domain.errors import DomainError
@@ -28,6 +26,8 @@ from server.models import Grid, GridPlan
 from server.usecases import grid_locator, policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed, from_domain
+from server.usecases.idempotency import client_uuid as client_uuid
+from server.usecases.idempotency import content_hash as content_hash
 
 T = TypeVar("T")
 
@@ -159,22 +159,6 @@ def bump(ctx: Context, row: Any) -> None:
         row.updated_at = ctx.now()
 
 
-def content_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
-
-
-def client_uuid(value: Any) -> str:
-    try:
-        return str(uuidlib.UUID(str(value)))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed(
-            "需要客户端生成的 UUID / a client-generated UUID is required",
-            fields={"uuid": "not a UUID"},
-        ) from None
-
-
 def replay(actor: Actor, existing: Any, digest: str, owner_id: int | None) -> Saved[Any]:
     """The answer to a create whose uuid is taken: the first result for its author with the
     same content, else a conflict that says nothing about the row."""
@@ -189,6 +173,44 @@ def replay(actor: Actor, existing: Any, digest: str, owner_id: int | None) -> Sa
             code="idempotency_conflict",
         )
     return Saved(existing, replay=True)
+
+
+def earlier(
+    ctx: Context, actor: Actor, model: Any, key: str, digest: str, owner: str = "created_by_id"
+) -> Any | None:
+    """The row an earlier create under client uuid ``key`` made, checked as a :func:`replay`
+    (its author, in attribute ``owner``, and its content must match, else a conflict); None
+    when the uuid is new."""
+    existing = ctx.db.scalar(select(model).where(model.uuid == key))
+    if existing is not None:
+        replay(actor, existing, digest, getattr(existing, owner))
+    return existing
+
+
+def commit_new(
+    ctx: Context, actor: Actor, model: Any, key: str, digest: str, owner: str = "created_by_id"
+) -> Any | None:
+    """Commit a create made under client uuid ``key``: None when it is stored; when a request
+    with that uuid got in first, the row it made (checked as :func:`earlier` does). Any other
+    integrity error is raised, after the rollback."""
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        existing = after_conflict(ctx, actor, model, key, digest, owner)
+        if existing is None:
+            raise
+        return existing
+    return None
+
+
+def after_conflict(
+    ctx: Context, actor: Actor, model: Any, key: str, digest: str, owner: str = "created_by_id"
+) -> Any | None:
+    """After an integrity error while storing a create under client uuid ``key``: roll back,
+    then the row a request with that uuid made first (checked as :func:`earlier` does), or None
+    when the error was about something else."""
+    ctx.db.rollback()
+    return earlier(ctx, actor, model, key, digest, owner)
 
 
 def domain(err: DomainError) -> Exception:

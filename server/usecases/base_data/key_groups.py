@@ -195,9 +195,8 @@ def _kind_by_code(ctx: Context, code: Any) -> KeyGroupKindRow:
 def add_tag(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) -> TagOutcome:
     key = c.client_uuid(body.get("uuid"))
     digest = c.content_hash({k: body.get(k) for k in ("kind_code", "level", "since", "note")})
-    existing = ctx.db.scalar(select(KeyGroupTag).where(KeyGroupTag.uuid == key))
+    existing = c.earlier(ctx, actor, KeyGroupTag, key, digest)
     if existing is not None:
-        c.replay(actor, existing, digest, existing.created_by_id)
         kind = ctx.db.get(KeyGroupKindRow, existing.kind_id)
         assert kind is not None
         return TagOutcome(existing, kind, replay=True)

@@ -64,9 +64,9 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
     keys = ("name", "credit_code", "kind", "address", "lon", "lat", "place_id", "grid_code",
             "contact_name", "contact_phone")  # fmt: skip
     digest = c.content_hash({k: body.get(k) for k in keys})
-    existing = ctx.db.scalar(select(Organisation).where(Organisation.uuid == key))
+    existing = c.earlier(ctx, actor, Organisation, key, digest)
     if existing is not None:
-        return c.replay(actor, existing, digest, existing.created_by_id)
+        return c.Saved(existing, replay=True)
     credit = _credit(body.get("credit_code"))
     place = None
     if body.get("place_id") is not None:
@@ -117,14 +117,10 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
     where.copy_to(org)
     ctx.db.add(org)
     try:
-        ctx.db.commit()
+        again = c.commit_new(ctx, actor, Organisation, key, digest)
     except IntegrityError:
-        ctx.db.rollback()
-        again = ctx.db.scalar(select(Organisation).where(Organisation.uuid == key))
-        if again is not None:
-            return c.replay(actor, again, digest, again.created_by_id)
         raise _duplicate(ctx, actor, credit) from None
-    return c.Saved(org)
+    return c.Saved(org) if again is None else c.Saved(again, replay=True)
 
 
 def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Organisation:

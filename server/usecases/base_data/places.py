@@ -7,7 +7,6 @@ from typing import Any
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Select, and_, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from server.domain.base_data import PLACE_PARENTS, PlaceKind
 from server.models import Household, Place
@@ -45,9 +44,9 @@ def _place_digest(body: dict[str, Any]) -> str:
 def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Place]:
     key = c.client_uuid(body.get("uuid"))
     digest = _place_digest(body)
-    existing = ctx.db.scalar(select(Place).where(Place.uuid == key))
+    existing = c.earlier(ctx, actor, Place, key, digest)
     if existing is not None:
-        return c.replay(actor, existing, digest, existing.created_by_id)
+        return c.Saved(existing, replay=True)
     kind = PlaceKind(body["kind"])
     parent = None
     if body.get("parent_id") is not None:
@@ -89,15 +88,8 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
     )
     where.copy_to(place)
     ctx.db.add(place)
-    try:
-        ctx.db.commit()
-    except IntegrityError:
-        ctx.db.rollback()
-        existing = ctx.db.scalar(select(Place).where(Place.uuid == key))
-        if existing is None:
-            raise
-        return c.replay(actor, existing, digest, existing.created_by_id)
-    return c.Saved(place)
+    again = c.commit_new(ctx, actor, Place, key, digest)
+    return c.Saved(place) if again is None else c.Saved(again, replay=True)
 
 
 def _names(kind: PlaceKind) -> str:
@@ -231,9 +223,9 @@ def _household_digest(body: dict[str, Any]) -> str:
 def create_household(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Household]:
     key = c.client_uuid(body.get("uuid"))
     digest = _household_digest(body)
-    existing = ctx.db.scalar(select(Household).where(Household.uuid == key))
+    existing = c.earlier(ctx, actor, Household, key, digest)
     if existing is not None:
-        return c.replay(actor, existing, digest, existing.created_by_id)
+        return c.Saved(existing, replay=True)
     room = ctx.db.get(Place, body.get("place_id"))
     if room is None or not policy.may_see_base(actor, room):
         raise ValidationFailed(
@@ -259,15 +251,8 @@ def create_household(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Save
     )
     c.Location.of(room).copy_to(household)
     ctx.db.add(household)
-    try:
-        ctx.db.commit()
-    except IntegrityError:
-        ctx.db.rollback()
-        existing = ctx.db.scalar(select(Household).where(Household.uuid == key))
-        if existing is None:
-            raise
-        return c.replay(actor, existing, digest, existing.created_by_id)
-    return c.Saved(household)
+    again = c.commit_new(ctx, actor, Household, key, digest)
+    return c.Saved(household) if again is None else c.Saved(again, replay=True)
 
 
 def update_household(

@@ -158,9 +158,9 @@ def create_resident(
     and a residence are recorded with them). Idempotent by ``uuid``."""
     key = c.client_uuid(body.get("uuid"))
     digest = _digest(body)
-    existing = ctx.db.scalar(select(Resident).where(Resident.uuid == key))
+    existing = c.earlier(ctx, actor, Resident, key, digest)
     if existing is not None:
-        return c.replay(actor, existing, digest, existing.created_by_id)
+        return c.Saved(existing, replay=True)
     number: identity.IdNumber | None = None
     newborn: tuple[date, identity.Sex] | None = None
     if body.get("id_number") is not None:
@@ -226,10 +226,9 @@ def create_resident(
             )  # fmt: skip
         ctx.db.commit()
     except IntegrityError:
-        ctx.db.rollback()
-        again = ctx.db.scalar(select(Resident).where(Resident.uuid == key))
+        again = c.after_conflict(ctx, actor, Resident, key, digest)
         if again is not None:
-            return c.replay(actor, again, digest, again.created_by_id)
+            return c.Saved(again, replay=True)
         if hashed is None:
             raise
         raise _duplicate(ctx, actor, hashed, endpoint) from None
@@ -347,9 +346,8 @@ def add_event(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]
     digest = c.content_hash(
         {k: body.get(k) for k in ("kind", "occurred_on", "household_id", "note")}
     )
-    existing = ctx.db.scalar(select(LifeEvent).where(LifeEvent.uuid == key))
+    existing = c.earlier(ctx, actor, LifeEvent, key, digest, "actor_id")
     if existing is not None:
-        c.replay(actor, existing, digest, existing.actor_id)
         if existing.resident_id != resident_id:
             raise Conflict(
                 "该 UUID 已被使用 / this UUID is already taken", code="idempotency_conflict"
@@ -435,16 +433,12 @@ def add_event(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]
     resident.status = rule.to_status.value
     resident.version = version + 1  # as claimed above
     resident.updated_at = ctx.now()
-    try:
-        ctx.db.commit()
-    except IntegrityError:
-        ctx.db.rollback()
-        existing = ctx.db.scalar(select(LifeEvent).where(LifeEvent.uuid == key))
-        if existing is None:
-            raise
-        c.replay(actor, existing, digest, existing.actor_id)
-        return EventOutcome(existing, resident, replay=True)
-    return EventOutcome(event, resident)
+    again = c.commit_new(ctx, actor, LifeEvent, key, digest, "actor_id")
+    return (
+        EventOutcome(event, resident)
+        if again is None
+        else EventOutcome(again, resident, replay=True)
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from server.domain import base_data as bd
 from server.models import Attachment, Household, KeyGroupKindRow, KeyGroupTag, Resident, Visit
 from server.usecases import cases as case_uc
 from server.usecases import personal_data as pd
-from server.usecases import policy
+from server.usecases import photos, policy
 from server.usecases.base_data import common as c
 from server.usecases.base_data import key_groups
 from server.usecases.context import Actor, Context
@@ -59,13 +59,7 @@ def _attach(ctx: Context, actor: Actor, uuids: list[Any], visit_id: int) -> list
     done = set(
         ctx.db.scalars(
             update(Attachment)
-            .where(
-                Attachment.uuid.in_(keys),
-                Attachment.uploader_id == actor.id,
-                Attachment.status == "ready",
-                Attachment.event_id.is_(None),
-                Attachment.visit_id.is_(None),
-            )
+            .where(*photos.unclaimed(actor, keys), Attachment.visit_id.is_(None))
             .values(visit_id=visit_id)
             .returning(Attachment.uuid),
             execution_options={"synchronize_session": False},
@@ -81,18 +75,20 @@ def _attach(ctx: Context, actor: Actor, uuids: list[Any], visit_id: int) -> list
     return keys
 
 
+def _replayed(ctx: Context, visit: Visit) -> VisitOutcome:
+    """A create sent again: the visit it made, with the photos it kept."""
+    kept = list(ctx.db.scalars(select(Attachment.uuid).where(Attachment.visit_id == visit.id)))
+    return VisitOutcome(visit, kept, replay=True)
+
+
 def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> VisitOutcome:
     key = c.client_uuid(body.get("uuid"))
     keys = ("resident_id", "household_id", "visited_at", "lon", "lat", "note", "findings",
             "photos", "raise_case")  # fmt: skip
     digest = c.content_hash({k: body.get(k) for k in keys})
-    existing = ctx.db.scalar(select(Visit).where(Visit.uuid == key))
+    existing = c.earlier(ctx, actor, Visit, key, digest, "visitor_id")
     if existing is not None:
-        c.replay(actor, existing, digest, existing.visitor_id)
-        kept = list(
-            ctx.db.scalars(select(Attachment.uuid).where(Attachment.visit_id == existing.id))
-        )
-        return VisitOutcome(existing, kept, replay=True)
+        return _replayed(ctx, existing)
     resident = household = None
     if body.get("resident_id") is not None:
         resident = ctx.db.get(Resident, body["resident_id"])
@@ -153,13 +149,10 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> VisitOutcome:
         kept = _attach(ctx, actor, photo_ids, visit.id)
         ctx.db.commit()
     except IntegrityError:
-        ctx.db.rollback()
-        again = ctx.db.scalar(select(Visit).where(Visit.uuid == key))
+        again = c.after_conflict(ctx, actor, Visit, key, digest, "visitor_id")
         if again is None:
             raise
-        c.replay(actor, again, digest, again.visitor_id)
-        kept = list(ctx.db.scalars(select(Attachment.uuid).where(Attachment.visit_id == again.id)))
-        return VisitOutcome(again, kept, replay=True)
+        return _replayed(ctx, again)
     except Exception:
         ctx.db.rollback()
         raise
