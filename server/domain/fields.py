@@ -83,14 +83,44 @@ TOKEN_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+# --- what a reason must show: one rule for every stated reason in the product ----------------
+#
+# A character *shows* unless it is white space, a format or control character (Unicode
+# categories Z*, C*: zero-width spaces, BOM, word joiner, bidi controls, soft hyphen …) or a
+# letter that draws nothing (Hangul and braille fillers). Callers differ only in how much must
+# show:
+# - a case's reason or note (the tokens above): at least one character that shows, any kind;
+# - a reason for reading or changing people's data (revealing an identity number or phone, a
+#   clear export, a level change of a key group): at least STATED_REASON_MIN characters that
+#   show and are letters, digits or CJK (:func:`is_stated_reason`; "..", "??" are no reason).
+
 # Letters that draw nothing (Hangul and braille fillers): as blank as a space.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+STATED_REASON_MIN = 2
+
+
+def _shows(ch: str) -> bool:
+    return unicodedata.category(ch)[0] not in "ZC" and ch not in _BLANK_LETTERS
+
+
+def visible_count(value: str, *, words_only: bool = False) -> int:
+    """How many characters of ``value`` show something; ``words_only``: only the letters,
+    digits and CJK characters among them (punctuation and symbols do not count)."""
+    return sum(
+        1 for ch in value if _shows(ch) and (not words_only or unicodedata.category(ch)[0] in "LN")
+    )
 
 
 def has_visible_text(value: str) -> bool:
     """Whether ``value`` shows anything: a reason of zero-width, format, control or filler
     characters only (\u200b, \ufeff, \u2060, \u180e, \u3164 …) is as empty as spaces."""
-    return any(unicodedata.category(ch)[0] not in "ZC" and ch not in _BLANK_LETTERS for ch in value)
+    return any(_shows(ch) for ch in value)
+
+
+def is_stated_reason(value: str) -> bool:
+    """Whether ``value`` states a reason for reading or changing people's data: at least
+    :data:`STATED_REASON_MIN` letters, digits or CJK characters that show."""
+    return visible_count(value, words_only=True) >= STATED_REASON_MIN
 
 
 def _absent(value: Any) -> bool:

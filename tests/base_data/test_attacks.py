@@ -162,7 +162,9 @@ def test_masked_answers_give_the_birth_year_not_the_date(bw: BW) -> None:
     assert answers[0].get_json()["resident"]["birth_year"] == 1950
 
 
-@pytest.mark.parametrize("why", ["\u200b\u200b", "\u00ad\u00ad", "..", " \u202e\u2066 ", "a\u200b"])
+@pytest.mark.parametrize(
+    "why", ["\u200b\u200b", "\u00ad\u00ad", "..", " \u202e\u2066 ", "a\u200b", "\u3164\u3164"]
+)
 def test_a_reason_needs_two_visible_letters(bw: BW, why: str) -> None:
     w, base = bw
     rid = base.residents["G1"]

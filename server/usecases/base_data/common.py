@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server import cache
 from server.domain.errors import DomainError
+from server.domain.fields import is_stated_reason
 from server.models import Grid, GridPlan
 from server.usecases import grid_locator, policy
 from server.usecases.context import Actor, Context
@@ -247,18 +247,12 @@ def day(value: Any, field: str, default: date) -> date:
         ) from None
 
 
-def visible_count(value: str) -> int:
-    """How many letters, digits and CJK characters ``value`` holds: format characters (Cf:
-    zero-width spaces, soft hyphens, bidi controls), whitespace and punctuation do not count."""
-    return sum(1 for ch in value if unicodedata.category(ch)[0] in "LN")
-
-
 def reason(value: Any, field: str = "reason", limit: int = 500) -> str:
-    """A stated reason: text with at least 2 letters, digits or CJK characters once format
-    characters and whitespace are set aside ("\u200b\u200b", "\u00ad\u00ad" or ".." is
-    no reason). 400 ``reason_required`` naming the field."""
+    """A stated reason (:func:`server.domain.fields.is_stated_reason`: at least 2 letters,
+    digits or CJK characters that show; "\u200b\u200b", "\u00ad\u00ad", ".." or Hangul
+    fillers are no reason). 400 ``reason_required`` naming the field."""
     why = text(value, field, limit)
-    if visible_count(why) < 2:
+    if not is_stated_reason(why):
         raise ValidationFailed(
             "请说明理由（至少两个字）/ state a reason (at least 2 letters or characters)",
             code="reason_required",

@@ -33,11 +33,11 @@ from server.domain.base_data import (
     Relation,
     ResidentStatus,
 )
+from server.domain.fields import is_stated_reason
 from server.domain.identity import SEX_LABELS, Sex
 from server.domain.import_templates import ADDRESS_COLUMNS
 from server.models import Household, Organisation, PersonalDataRead, Place, Resident
 from server.usecases import address_search, policy
-from server.usecases.base_data.common import visible_count
 from server.usecases.base_io import stored
 from server.usecases.base_io.tabular import SheetSpec, write_xlsx
 from server.usecases.context import Actor, Context
@@ -98,7 +98,7 @@ def _check(actor: Actor, req: ExportRequest) -> None:
                 "phones in clear",
                 code="clear_not_allowed",
             )
-        if visible_count(req.reason) < 2:  # zero-width or punctuation only: no reason
+        if not is_stated_reason(req.reason):  # zero-width or punctuation only
             raise ValidationFailed(
                 "导出明文须填写理由 / a clear export needs a reason",
                 code="reason_required",
