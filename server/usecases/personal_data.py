@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import insert
 
 from server.domain.identity import mask_id_number
-from server.models import PersonalDataRead, Resident
+from server.models import Organisation, PersonalDataRead, Resident
 from server.usecases.context import Actor, Context
 from server.usecases.scope import mask_phone
 
@@ -173,13 +173,43 @@ def log_reads(
 ) -> int:
     """One log row per resident read (in the caller's transaction: the read and its log are
     committed together). Returns how many."""
+    return _log(ctx, actor, "resident_id", residents, purpose, endpoint, reason, fields)
+
+
+def log_organisation_reads(
+    ctx: Context,
+    actor: Actor,
+    organisations: Iterable[Organisation],
+    purpose: Purpose,
+    endpoint: str,
+    *,
+    reason: str = "",
+    fields: str = "",
+) -> int:
+    """One log row per organisation read (its contact's phone), as :func:`log_reads`."""
+    return _log(ctx, actor, "organisation_id", organisations, purpose, endpoint, reason, fields)
+
+
+_LOG_CHUNK = 5000
+
+
+def _log(
+    ctx: Context,
+    actor: Actor,
+    subject: str,
+    read: Iterable[Resident | Organisation],
+    purpose: Purpose,
+    endpoint: str,
+    reason: str,
+    fields: str,
+) -> int:
     now = ctx.now()
     rows = [
         {
             "at": now,
             "actor_id": actor.id,
             "actor_role": actor.role,
-            "resident_id": r.id,
+            subject: r.id,
             "purpose": purpose.value,
             "endpoint": endpoint,
             "reason": reason,
@@ -190,8 +220,8 @@ def log_reads(
             "town_id": r.town_id,
             "county_id": r.county_id,
         }
-        for r in residents
+        for r in read
     ]
-    if rows:
-        ctx.db.execute(insert(PersonalDataRead), rows)
+    for start in range(0, len(rows), _LOG_CHUNK):
+        ctx.db.execute(insert(PersonalDataRead), rows[start : start + _LOG_CHUNK])
     return len(rows)

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain import workflow as wf
@@ -36,13 +36,19 @@ from server.domain.base_data import (
 from server.domain.fields import is_stated_reason
 from server.domain.identity import SEX_LABELS, Sex
 from server.domain.import_templates import ADDRESS_COLUMNS
-from server.models import Household, Organisation, PersonalDataRead, Place, Resident
+from server.models import Household, Organisation, Place, Resident
 from server.usecases import address_search, policy
 from server.usecases.base_io import stored
 from server.usecases.base_io.tabular import SheetSpec, write_xlsx
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Forbidden, ValidationFailed
-from server.usecases.personal_data import Purpose, data_key, decrypt, log_reads
+from server.usecases.personal_data import (
+    Purpose,
+    data_key,
+    decrypt,
+    log_organisation_reads,
+    log_reads,
+)
 
 CHUNK = 500
 
@@ -245,27 +251,15 @@ def _organisations(
         ]
         for o in orgs
     ]
-    now = ctx.now()
-    log = [
-        {
-            "at": now,
-            "actor_id": actor.id,
-            "actor_role": actor.role,
-            "organisation_id": o.id,
-            "purpose": Purpose.EXPORT.value,
-            "endpoint": "base_io.export",
-            "reason": req.reason,
-            "fields": "contact_phone" if req.clear else "",
-            "count": 1,
-            "grid_code": o.grid_code,
-            "community_id": o.community_id,
-            "town_id": o.town_id,
-            "county_id": o.county_id,
-        }
-        for o in orgs
-    ]
-    for start in range(0, len(log), 5000):
-        db.execute(insert(PersonalDataRead), log[start : start + 5000])
+    log_organisation_reads(
+        ctx,
+        actor,
+        orgs,
+        Purpose.EXPORT,
+        "base_io.export",
+        reason=req.reason,
+        fields="contact_phone" if req.clear else "",
+    )
     return header, rows, len(orgs)
 
 

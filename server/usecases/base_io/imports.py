@@ -186,6 +186,23 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _already_stored(
+    db: Session, rows: list[Row], key: str, stored_in: Any, column: Column, message: str
+) -> list[Row]:
+    """Fail each row whose ``values[key]`` ``stored_in`` (a model column) already holds, asked in
+    chunks (an empty value is never taken), on ``column`` with ``message``; the rows still good."""
+    good = [r for r in rows if r.ok]
+    taken: set[Any] = set()
+    for part in _chunks([r.values[key] for r in good]):
+        taken.update(
+            v for v in db.execute(select(stored_in).where(stored_in.in_(part))).scalars() if v
+        )
+    for r in good:
+        if r.values[key] in taken:
+            r.fail(column, message)
+    return [r for r in good if r.ok]
+
+
 def _duplicates(rows: list[Row], key: Callable[[Row], Any], column: Column) -> None:
     first: dict[Any, int] = {}
     for row in rows:
@@ -613,17 +630,10 @@ def _check_residents(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
     for r in good:
         r.values["id_hash"] = stored.id_hash(key, r.values["id_number"])
     _duplicates(good, lambda r: r.values["id_number"], _col(k, "id_number"))
-    good = [r for r in good if r.ok]
-    hashes = [r.values["id_hash"] for r in good]
-    taken: set[str | None] = set()
-    for part in _chunks(hashes):
-        taken.update(
-            db.execute(select(Resident.id_hash).where(Resident.id_hash.in_(part))).scalars()
-        )
-    for r in good:
-        if r.values["id_hash"] in taken:
-            r.fail(_col(k, "id_number"), "该公民身份号码已登记（同一人不能登记两次）")
-    good = [r for r in good if r.ok]
+    good = _already_stored(
+        db, good, "id_hash", Resident.id_hash, _col(k, "id_number"),
+        "该公民身份号码已登记（同一人不能登记两次）",
+    )  # fmt: skip
     places = _Places(db, (r.values["address"] for r in good))
     for r in good:
         v = r.values
@@ -717,21 +727,10 @@ def _check_organisations(ctx: Context, actor: Actor, rows: list[Row]) -> dict[st
     k = ImportKind.ORGANISATIONS
     good = [r for r in rows if r.ok]
     _duplicates(good, lambda r: r.values["credit_code"], _col(k, "credit_code"))
-    good = [r for r in good if r.ok]
-    taken: set[str] = set()
-    codes = [r.values["credit_code"] for r in good]
-    for part in _chunks(codes):
-        taken.update(
-            c
-            for c in db.execute(
-                select(Organisation.credit_code).where(Organisation.credit_code.in_(part))
-            ).scalars()
-            if c
-        )
-    for r in good:
-        if r.values["credit_code"] in taken:
-            r.fail(_col(k, "credit_code"), "该统一社会信用代码已登记")
-    good = [r for r in good if r.ok]
+    good = _already_stored(
+        db, good, "credit_code", Organisation.credit_code, _col(k, "credit_code"),
+        "该统一社会信用代码已登记",
+    )  # fmt: skip
     places = _Places(db, (r.values["address"] for r in good))
     for r in good:
         found = places.by_address.get(normalise(r.values["address"]), [])

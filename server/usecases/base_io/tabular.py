@@ -142,6 +142,24 @@ def _is_header(names: list[str], is_header: Callable[[list[str]], bool] | None) 
     return bool(names) and (is_header is None or is_header(names))
 
 
+def _find_header(
+    lines: Iterator[Sequence[Any]], is_header: Callable[[list[str]], bool] | None
+) -> tuple[list[str], int]:
+    """The header row among the first HEADER_SEARCH_ROWS of ``lines`` (the first that
+    ``is_header`` accepts, else the first that is not empty) and how many rows were read;
+    ``lines`` goes on after them."""
+    first: list[str] = []
+    n = 0
+    for n, line in enumerate(lines, start=1):
+        names = _header(line)
+        first = first or names
+        if _is_header(names, is_header):
+            return names, n
+        if n >= HEADER_SEARCH_ROWS:
+            break
+    return first, n
+
+
 def read_table(
     data: bytes,
     encoding: str | None = None,
@@ -163,17 +181,7 @@ def read_table(
     if "\x00" in text:
         raise TableError("文件含 NUL 字符，不是文本表格", "the file holds NUL characters")
     reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] = []
-    first: list[str] = []
-    for n, line in enumerate(reader, start=1):
-        names = _header(line)
-        first = first or names
-        if _is_header(names, is_header):
-            header = names
-            break
-        if n >= HEADER_SEARCH_ROWS:
-            break
-    header = header or first
+    header, _ = _find_header(reader, is_header)
     if not header:
         raise TableError("文件没有表头", "the file has no header row")
     width = len(header)
@@ -195,18 +203,7 @@ def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None) -> Ta
         ) from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
-    header: list[str] = []
-    first: list[str] = []
-    n = 0
-    for n, line in enumerate(it, start=1):
-        names = _header(line)
-        first = first or names
-        if _is_header(names, is_header):
-            header = names
-            break
-        if n >= HEADER_SEARCH_ROWS:
-            break
-    header = header or first
+    header, n = _find_header(it, is_header)
     if not header:
         wb.close()
         raise TableError("工作表没有表头", "the sheet has no header row")
