@@ -99,3 +99,13 @@ export function fieldText(v: string | undefined, zh: boolean): string {
   if (i > 0) return zh ? v.slice(0, i) : v.slice(i + 3)
   return zh ? (FIELD_ZH[v] ?? v) : v
 }
+
+/** A form's keydown handler: Ctrl+Enter (⌘+Enter) submits it, from any field. */
+export function submitOnCtrlEnter(submit: () => unknown): (e: KeyboardEvent) => void {
+  return (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault()
+      void submit()
+    }
+  }
+}

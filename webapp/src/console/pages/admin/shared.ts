@@ -1,5 +1,5 @@
-/** Small helpers shared by the admin pages: error text, region options, grid options. */
-import { ref } from 'vue'
+/** Small helpers shared by the admin pages: error text, loading, region options, grid options. */
+import { ref, type Ref } from 'vue'
 import { ApiError } from '@/shared/api'
 import { locale } from '../../i18n'
 import { half, listGrids, regionTree, type AdminGrid, type RegionNode } from './api'
@@ -12,6 +12,23 @@ export function explain(err: unknown): { message: string; fields: Record<string,
     return { message: half(err.message, locale.value), fields }
   }
   return { message: err instanceof Error ? err.message : String(err), fields: {} }
+}
+
+/** Show the server's answer to a form: its per-field problems and its message (see explain). */
+export function showProblems(err: unknown, fields: Ref<Record<string, string>>, message: Ref<string>): void {
+  const ex = explain(err)
+  fields.value = ex.fields
+  message.value = ex.message
+}
+
+/** Run a page's loading: `error` then says what failed, or nothing once it worked. */
+export async function loadOrSay(error: Ref<string>, load: () => Promise<void>): Promise<void> {
+  try {
+    await load()
+    error.value = ''
+  } catch (err) {
+    error.value = explain(err).message
+  }
 }
 
 export interface RegionOption {
