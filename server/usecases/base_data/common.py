@@ -104,6 +104,17 @@ def visible(actor: Actor, row: T | None, what: str) -> T:
     return row
 
 
+def referenced(
+    ctx: Context, actor: Actor, model: type[T], ident: Any, field: str, message: str, code: str
+) -> T:
+    """The row a request body names by id in ``field``, if the actor may see it; else 400
+    ``code`` (``message``: "unknown …"), the same for a row elsewhere as for none at all."""
+    row = ctx.db.get(model, ident) if ident is not None else None
+    if row is None or not policy.may_see_base(actor, row):
+        raise ValidationFailed(message, code=code, fields={field: "unknown"})
+    return row
+
+
 def editable(actor: Actor, row: T | None, what: str) -> T:
     """The row if the actor may change it: 404 if they may not see it, 403 if they only may."""
     found = visible(actor, row, what)

@@ -70,11 +70,8 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
     credit = _credit(body.get("credit_code"))
     place = None
     if body.get("place_id") is not None:
-        place = ctx.db.get(Place, body["place_id"])
-        if place is None or not policy.may_see_base(actor, place):
-            raise ValidationFailed(
-                "未知地点 / unknown place", code="unknown_place", fields={"place_id": "unknown"}
-            )
+        place = c.referenced(ctx, actor, Place, body["place_id"], "place_id",
+                             "未知地点 / unknown place", "unknown_place")  # fmt: skip
     lon, lat = body.get("lon"), body.get("lat")
     if body.get("grid_code"):
         where, field = c.grid_location(ctx, body["grid_code"]), "grid_code"

@@ -50,13 +50,8 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
     kind = PlaceKind(body["kind"])
     parent = None
     if body.get("parent_id") is not None:
-        parent = ctx.db.get(Place, body["parent_id"])
-        if parent is None or not policy.may_see_base(actor, parent):
-            raise ValidationFailed(
-                "未知的上级地点 / unknown parent place",
-                code="unknown_place",
-                fields={"parent_id": "unknown"},
-            )
+        parent = c.referenced(ctx, actor, Place, body["parent_id"], "parent_id",
+                              "未知的上级地点 / unknown parent place", "unknown_place")  # fmt: skip
     parent_kind = PlaceKind(parent.kind) if parent else None
     if parent_kind not in PLACE_PARENTS[kind]:
         raise ValidationFailed(
@@ -226,11 +221,8 @@ def create_household(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Save
     existing = c.earlier(ctx, actor, Household, key, digest)
     if existing is not None:
         return c.Saved(existing, replay=True)
-    room = ctx.db.get(Place, body.get("place_id"))
-    if room is None or not policy.may_see_base(actor, room):
-        raise ValidationFailed(
-            "未知房屋 / unknown room", code="unknown_place", fields={"place_id": "unknown"}
-        )
+    room = c.referenced(ctx, actor, Place, body.get("place_id"), "place_id",
+                        "未知房屋 / unknown room", "unknown_place")  # fmt: skip
     if room.kind not in (PlaceKind.ROOM.value, PlaceKind.BUILDING.value):
         raise ValidationFailed(
             "住户应登记在房屋 / a household lives in a room",

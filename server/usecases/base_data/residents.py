@@ -238,12 +238,9 @@ def create_resident(
 def _household(
     ctx: Context, actor: Actor, household_id: Any, field: str = "household_id"
 ) -> Household:
-    household = ctx.db.get(Household, household_id) if isinstance(household_id, int) else None
-    if household is None or not policy.may_see_base(actor, household):
-        raise ValidationFailed(
-            "未知住户 / unknown household", code="unknown_household", fields={field: "unknown"}
-        )
-    return household
+    ident = household_id if isinstance(household_id, int) else None
+    return c.referenced(ctx, actor, Household, ident, field,
+                        "未知住户 / unknown household", "unknown_household")  # fmt: skip
 
 
 def _event(

@@ -91,21 +91,11 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> VisitOutcome:
         return _replayed(ctx, existing)
     resident = household = None
     if body.get("resident_id") is not None:
-        resident = ctx.db.get(Resident, body["resident_id"])
-        if resident is None or not policy.may_see_base(actor, resident):
-            raise ValidationFailed(
-                "未知人员 / unknown resident",
-                code="unknown_resident",
-                fields={"resident_id": "unknown"},
-            )
+        resident = c.referenced(ctx, actor, Resident, body["resident_id"], "resident_id",
+                                "未知人员 / unknown resident", "unknown_resident")  # fmt: skip
     if body.get("household_id") is not None:
-        household = ctx.db.get(Household, body["household_id"])
-        if household is None or not policy.may_see_base(actor, household):
-            raise ValidationFailed(
-                "未知住户 / unknown household",
-                code="unknown_household",
-                fields={"household_id": "unknown"},
-            )
+        household = c.referenced(ctx, actor, Household, body["household_id"], "household_id",
+                                 "未知住户 / unknown household", "unknown_household")  # fmt: skip
     target = resident or household
     if target is None:
         raise ValidationFailed(
