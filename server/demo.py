@@ -130,7 +130,22 @@ def build_geography(db: Session, seed: int) -> Region:
     real = real_county_boundary()
     # the real outline when it holds every town (it does for 灵武市), else the towns' union
     outline = real if real is not None and real.buffer(1e-9).contains(towns_union) else towns_union
-    county = _region(db, COUNTY[0], COUNTY[1], "county", None, outline)
+    return _store_county(db, COUNTY[0], COUNTY[1], None, outline, towns_gdf, comms_gdf, grids_gdf)
+
+
+def _store_county(
+    db: Session,
+    code: str,
+    name: str,
+    parent: Region | None,
+    outline: object,
+    towns_gdf: gpd.GeoDataFrame,
+    comms_gdf: gpd.GeoDataFrame,
+    grids_gdf: gpd.GeoDataFrame,
+) -> Region:
+    """A county with its towns and communities (build_hierarchy's frames), and its grids as a
+    published plan (named 第NNN网格)."""
+    county = _region(db, code, name, "county", parent, outline)
     towns = {
         row.code: _region(db, row.code, row.name, "town", county, row.geometry)
         for row in towns_gdf.itertuples()
@@ -145,9 +160,8 @@ def build_geography(db: Session, seed: int) -> Region:
     grids_gdf["name"] = [f"第{str(c)[-3:]}网格" for c in grids_gdf["code"]]
     report = validate_plan(grids_gdf, parents)
     if not report.valid:
-        raise RuntimeError(f"demo grids invalid: {report.kinds()[:5]}")
-    plan = store_plan(db, PlanCheck(grids_gdf, None, report, "demo"))
-    publish(db, plan)
+        raise RuntimeError(f"demo grids of {name} invalid: {report.kinds()[:5]}")
+    publish(db, store_plan(db, PlanCheck(grids_gdf, None, report, "demo")))
     return county
 
 
@@ -323,23 +337,7 @@ def _second_county(db: Session, city: Region, rng: random.Random, upload_dir: Pa
     outline = real if real is not None and real.buffer(1e-9).contains(towns_union) else towns_union
     if city.boundary is not None and not city.boundary.buffer(1e-9).contains(outline):
         city.boundary = _multi(shapely.union(city.boundary, outline))
-    county = _region(db, code, name, "county", city, outline)
-    towns = {
-        row.code: _region(db, row.code, row.name, "town", county, row.geometry)
-        for row in towns_gdf.itertuples()
-    }
-    for row in comms_gdf.itertuples():
-        _region(db, row.code, row.name, "community", towns[row.code[:9]], row.geometry)
-    db.flush()
-    parents = gpd.GeoDataFrame(
-        comms_gdf[["code", "name"]], geometry=comms_gdf.geometry, crs="EPSG:4326"
-    )
-    grids_gdf = grids_gdf.copy()
-    grids_gdf["name"] = [f"第{str(c)[-3:]}网格" for c in grids_gdf["code"]]
-    report = validate_plan(grids_gdf, parents)
-    if not report.valid:
-        raise RuntimeError(f"demo grids of {name} invalid: {report.kinds()[:5]}")
-    publish(db, store_plan(db, PlanCheck(grids_gdf, None, report, "demo")))
+    county = _store_county(db, code, name, city, outline, towns_gdf, comms_gdf, grids_gdf)
     office = Department(code="YNCG", name=f"{name}综合执法局", region=county)
     db.add(office)
     db.flush()

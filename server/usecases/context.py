@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from server import cache
+from server.config import Settings
 from server.domain.levels import Level
 from server.domain.worktime import OfficeHours, WorkCalendar
 from server.models import Region, User
@@ -83,12 +84,13 @@ class Context:
     db: Session
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     upload_dir: Path = Path("instance/uploads")
-    locate_tolerance_m: float = 30.0
-    duplicate_radius_m: float = 50.0
-    duplicate_window_hours: float = 72.0
-    max_upload_bytes: int = 20 * 2**20
-    max_image_pixels: int = 12_000_000
-    image_workers: int = 1
+    # the settings' defaults (server/config.py), for a context made outside a request
+    locate_tolerance_m: float = Settings.locate_tolerance_m
+    duplicate_radius_m: float = Settings.duplicate_radius_m
+    duplicate_window_hours: float = Settings.duplicate_window_hours
+    max_upload_bytes: int = Settings.max_upload_bytes
+    max_image_pixels: int = Settings.max_image_pixels
+    image_workers: int = Settings.image_workers
     clock: Callable[[], datetime] = utcnow
     #: the key of personal data at rest (``WANGGE_DATA_KEY``; "": the development key)
     data_key_text: str = ""
