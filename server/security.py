@@ -7,8 +7,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -141,6 +143,27 @@ def start_sign_in(
     return key
 
 
+_TOPICS = list(cache.TOPICS)
+
+
+@lru_cache(maxsize=1)
+def _signed_in_query() -> Select[Any]:
+    """The sign-in check of every request, built once (issue 13: building it, and its cache key,
+    at each request cost more than running it). The request's cache epochs come in the same
+    statement (server/cache.py): one round trip checks the sign-in and says which per-process
+    caches are current."""
+    return (
+        select(User, *cache.epoch_columns(_TOPICS))
+        .join(SignIn, SignIn.user_id == User.id)
+        .where(
+            User.id == bindparam("uid"),
+            SignIn.key_hash == bindparam("key_hash"),
+            SignIn.ended_at.is_(None),
+            SignIn.expires_at > bindparam("now"),
+        )
+    )
+
+
 def signed_in_user(db: Session, cookie_id: str, now: datetime | None = None) -> User | None:
     """The user a session or remember cookie names (``user:epoch:key``), or None when the user
     is unknown or disabled, the epoch moved on (password change, disable) or the sign-in was
@@ -150,23 +173,13 @@ def signed_in_user(db: Session, cookie_id: str, now: datetime | None = None) -> 
     if not uid.isdigit() or not epoch.isdigit() or not key:
         return None
     now = now or utcnow()
-    # The request's cache epochs come in the same statement (server/cache.py): one round trip
-    # checks the sign-in and says which per-process caches are current.
-    topics = list(cache.TOPICS)
     row = db.execute(
-        select(User, *cache.epoch_columns(topics))
-        .join(SignIn, SignIn.user_id == User.id)
-        .where(
-            User.id == int(uid),
-            SignIn.key_hash == _key_hash(key),
-            SignIn.ended_at.is_(None),
-            SignIn.expires_at > now,
-        )
+        _signed_in_query(), {"uid": int(uid), "key_hash": _key_hash(key), "now": now}
     ).first()
     if row is None:
         return None
     user = row[0]
-    cache.remember(db, {t: int(n) for t, n in zip(topics, row[1:], strict=True) if n is not None})
+    cache.remember(db, {t: int(n) for t, n in zip(_TOPICS, row[1:], strict=True) if n is not None})
     if not user.active or user.session_epoch != int(epoch):
         return None
     user.sign_in_key = key
