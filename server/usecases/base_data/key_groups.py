@@ -53,6 +53,17 @@ def cycle_of(kind: KeyGroupKindRow, level: int) -> bd.Cycle | None:
     return None
 
 
+def _level_of(kind: KeyGroupKindRow, value: Any, field: str) -> int:
+    """``value`` as one of ``kind``'s levels, else 400 ``unknown_level`` on ``field``."""
+    if not isinstance(value, int) or cycle_of(kind, value) is None:
+        raise ValidationFailed(
+            "该类别没有这个等级 / no such level for this kind",
+            code="unknown_level",
+            fields={field: "unknown"},
+        )
+    return value
+
+
 def _levels(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not value:
         raise ValidationFailed("至少一个等级 / at least one level", fields={"levels": "required"})
@@ -204,13 +215,7 @@ def add_tag(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) 
     kind = _kind_by_code(ctx, body.get("kind_code"))
     if not visible_tag(actor, resident, kind):
         raise Forbidden("无权登记该类人群 / you may not keep this kind of key group")
-    level = body.get("level")
-    if not isinstance(level, int) or cycle_of(kind, level) is None:
-        raise ValidationFailed(
-            "该类别没有这个等级 / no such level for this kind",
-            code="unknown_level",
-            fields={"level": "unknown"},
-        )
+    level = _level_of(kind, body.get("level"), "level")
     tag = KeyGroupTag(
         uuid=key,
         content_hash=digest,
@@ -264,13 +269,7 @@ def end_tag(ctx: Context, actor: Actor, tag_id: int, body: dict[str, Any]) -> Ta
 def request_level(ctx: Context, actor: Actor, tag_id: int, body: dict[str, Any]) -> LevelRequest:
     tag, kind, resident = _tag(ctx, actor, tag_id)
     c.editable(actor, resident, "resident")
-    to_level = body.get("to_level")
-    if not isinstance(to_level, int) or cycle_of(kind, to_level) is None:
-        raise ValidationFailed(
-            "该类别没有这个等级 / no such level for this kind",
-            code="unknown_level",
-            fields={"to_level": "unknown"},
-        )
+    to_level = _level_of(kind, body.get("to_level"), "to_level")
     if to_level == tag.level:
         raise ValidationFailed(
             "等级未变 / the same level", code="same_level", fields={"to_level": "the current level"}
