@@ -104,6 +104,15 @@ def visible(actor: Actor, row: T | None, what: str) -> T:
     return row
 
 
+def page(ctx: Context, stmt: Any, order: Any, limit: int) -> tuple[list[Any], int | None]:
+    """One page of ``stmt``'s rows in ``order`` (an id column, ascending or descending) and
+    the id to continue after, None on the last page (keyset paging)."""
+    rows = list(ctx.db.scalars(stmt.order_by(order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
 def referenced(
     ctx: Context, actor: Actor, model: type[T], ident: Any, field: str, message: str, code: str
 ) -> T:

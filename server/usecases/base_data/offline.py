@@ -16,6 +16,7 @@ from sqlalchemy import select
 from server.models import Household, PersonalDataRead, Place, Resident
 from server.usecases import personal_data as pd
 from server.usecases import policy
+from server.usecases.base_data import common as c
 from server.usecases.base_data import visits
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Forbidden
@@ -73,7 +74,4 @@ def read_log(
         stmt = stmt.where(PersonalDataRead.actor_id == reader)
     if before is not None:
         stmt = stmt.where(PersonalDataRead.id < before)
-    rows = list(ctx.db.scalars(stmt.order_by(PersonalDataRead.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return c.page(ctx, stmt, PersonalDataRead.id.desc(), limit)

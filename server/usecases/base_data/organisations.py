@@ -174,7 +174,4 @@ def listing(
         stmt = stmt.where(Organisation.credit_code == credit_code.strip().upper())
     if after is not None:
         stmt = stmt.where(Organisation.id > after)
-    rows = list(ctx.db.scalars(stmt.order_by(Organisation.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return c.page(ctx, stmt, Organisation.id, limit)

@@ -202,10 +202,7 @@ def list_places(
         stmt = stmt.where(search_clause(q.strip()))
     if after is not None:
         stmt = stmt.where(Place.id > after)
-    rows = list(ctx.db.scalars(stmt.order_by(Place.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return c.page(ctx, stmt, Place.id, limit)
 
 
 # --- households --------------------------------------------------------------------------------
@@ -279,7 +276,4 @@ def list_households(
         stmt = stmt.where(Household.grid_code == grid)
     if after is not None:
         stmt = stmt.where(Household.id > after)
-    rows = list(ctx.db.scalars(stmt.order_by(Household.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return c.page(ctx, stmt, Household.id, limit)

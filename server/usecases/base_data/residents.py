@@ -502,12 +502,10 @@ def list_residents(
         stmt = stmt.where(Resident.status == query.status)
     if query.after is not None:
         stmt = stmt.where(Resident.id > query.after)
-    rows = list(ctx.db.scalars(stmt.order_by(Resident.id).limit(query.limit + 1)))
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
+    rows, after = c.page(ctx, stmt, Resident.id, query.limit)
     pd.log_reads(ctx, actor, rows, purpose, endpoint)
     ctx.db.commit()
-    return rows, (rows[-1].id if more and rows else None)
+    return rows, after
 
 
 REVEALABLE = ("id_number", "phone")

@@ -168,10 +168,7 @@ def listing(
         stmt = stmt.where(Visit.visitor_id == actor.id)
     if after is not None:
         stmt = stmt.where(Visit.id < after)
-    rows = list(ctx.db.scalars(stmt.order_by(Visit.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return c.page(ctx, stmt, Visit.id.desc(), limit)
 
 
 # --- due this week -----------------------------------------------------------------------------
