@@ -381,10 +381,17 @@ def main() -> None:
         subprocess.run([*flask, "demo", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
         with engine.begin() as conn:
             conn.execute(text(BARE_DDL))
+            county = conn.execute(text("SELECT region_id FROM users WHERE username = 'ddy'"))
+            county_id = county.scalar_one()
+            # Points in the grids of wgy's county (the demo's city has a second county, where
+            # wgy may not report: those reports were refused, counted as errors).
             points = conn.execute(
                 text(
-                    "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids"
-                )
+                    "SELECT ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
+                    "FROM grids g JOIN regions c ON c.id = g.community_id "
+                    "JOIN regions t ON t.id = c.parent_id WHERE t.parent_id = :county"
+                ),
+                {"county": county_id},
             ).all()
             cats = [
                 r[0]
@@ -395,11 +402,13 @@ def main() -> None:
             towns = [
                 r[0]
                 for r in conn.execute(
-                    text("SELECT id FROM regions WHERE level = 'town' ORDER BY id")
+                    text(
+                        "SELECT id FROM regions WHERE level = 'town' AND parent_id = :county "
+                        "ORDER BY id"
+                    ),
+                    {"county": county_id},
                 )
             ]
-            county = conn.execute(text("SELECT region_id FROM users WHERE username = 'ddy'"))
-            county_id = county.scalar_one()
             # Console accounts: dispatchers of the county and of each town (ddy's password).
             n_accounts = -(-args.consoles // args.per_user)
             n_county = -(-args.county_consoles // args.per_user)
