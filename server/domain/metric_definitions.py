@@ -25,6 +25,7 @@ from typing import Any, Literal
 MetricKind = Literal["count", "rate", "hours"]
 Family = Literal["report", "cohort", "dispatch", "verification", "card"]
 GroupBy = Literal[
+    "county",
     "town",
     "community",
     "grid",
@@ -39,6 +40,7 @@ GroupBy = Literal[
 ScopeKind = Literal["region", "grid", "department", "category", "worker"]
 
 GROUP_BYS: tuple[GroupBy, ...] = (
+    "county",
     "town",
     "community",
     "grid",
@@ -51,6 +53,7 @@ GROUP_BYS: tuple[GroupBy, ...] = (
     "month",
 )
 GROUP_LABELS: dict[str, tuple[str, str]] = {
+    "county": ("区县", "County"),
     "town": ("乡镇/街道", "Town"),
     "community": ("社区/村", "Community"),
     "grid": ("网格", "Grid"),

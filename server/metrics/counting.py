@@ -60,6 +60,7 @@ def _group_column(by: str, fam: FamilySQL) -> str | None:
     if by == "worker":
         return f"CASE WHEN {fam.worker} IN {_GRID_WORKERS} THEN {fam.worker} END"
     return {
+        "county": "m.county_id",
         "town": "m.town_id",
         "community": "m.community_id",
         "grid": "m.grid_code",

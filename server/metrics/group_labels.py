@@ -55,7 +55,7 @@ def group_labels(conn: Connection, p: Plan, keys: list[Any]) -> dict[Any, dict[s
     known = [k for k in keys if k is not None]
     path = scope_path(p) if not any(f.kind == "group" for f in p.filters) else None
     cond: ColumnElement[bool]
-    if by in ("town", "community"):
+    if by in ("county", "town", "community"):
         cond = Region.id.in_(known)
         if path:
             cond = or_(cond, Region.path.startswith(path))

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from server.domain import metric_definitions as md
 from server.domain import periods
+from server.domain.levels import Level
 from server.domain.worktime import WorkCalendar
 from server.metrics.families import VERIFY_HORIZON_US
 from server.metrics.office_clock import SqlClock, sql_clock, to_us
@@ -118,12 +119,14 @@ def resolve_scope(conn: Connection, scope: Scope) -> Filter:
         ).first()
         if r is None:
             raise _unknown("region", scope.value, "区划")
-        return Filter(
-            "region",
-            _region_column(r.level),
-            (r.id,),
-            {"id": r.id, "code": r.code, "name": r.name, "level": r.level, "path": r.path},
-        )
+        label = {"id": r.id, "code": r.code, "name": r.name, "level": r.level, "path": r.path}
+        if r.level == Level.CITY:
+            # a city: the cases of its counties (the rows carry no city column)
+            counties = conn.execute(
+                select(Region.id).where(Region.parent_id == r.id, Region.level == Level.COUNTY)
+            ).scalars()
+            return Filter("region", "county_id", tuple(counties) or (-1,), label)
+        return Filter("region", _region_column(r.level), (r.id,), label)
     if scope.kind == "grid":
         g = conn.execute(
             select(Grid.code, Grid.name, Grid.community_id, Region.path)

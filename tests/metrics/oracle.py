@@ -378,6 +378,8 @@ def group_key(
     c: Contribution, by: str, cal: WorkCalendar, grid_workers: frozenset[int] | None = None
 ) -> tuple[bool, Any]:
     """(applies, key) of a contribution under a grouping."""
+    if by == "county":
+        return True, c.case.county
     if by == "town":
         return True, c.case.town
     if by == "community":
