@@ -20,8 +20,8 @@ IN_GB = (106.55, 38.45)
 
 
 @pytest.fixture
-def lw(app: Flask) -> World:
-    return build_levels(app)
+def lw(any_app: Flask) -> World:
+    return build_levels(any_app)
 
 
 def _client(w: World, who: str) -> FlaskClient:
