@@ -15,6 +15,7 @@ from server.domain.workflow import Action, State
 from server.domain.worktime import WorkCalendar
 from server.models.metric_events import (
     ACTION_CODES,
+    EVENT_ROWS,
     LEVEL_CODES,
     OPEN_END,
     RATING_CODES,
@@ -93,7 +94,7 @@ FAMILIES: dict[str, FamilySQL] = {
     "reject": FamilySQL(
         "reject",
         "m.at_us",
-        (f"m.action = {A[Action.REJECT]} AND m.at_us >= :s AND m.at_us < :hi",),
+        (f"m.{EVENT_ROWS} AND m.action = {A[Action.REJECT]} AND m.at_us >= :s AND m.at_us < :hi",),
         None,
         "m.reporter_id",
         {"rejected": "1"},
@@ -142,7 +143,7 @@ FAMILIES: dict[str, FamilySQL] = {
     "verification": FamilySQL(
         "verification",
         "m.at_us",
-        (f"m.action = {A[Action.VERIFY]} AND m.at_us >= :s AND m.at_us < :hi",),
+        (f"m.{EVENT_ROWS} AND m.action = {A[Action.VERIFY]} AND m.at_us >= :s AND m.at_us < :hi",),
         "m.ep_dept",
         "m.actor_id",
         {"verifications": "1"},
@@ -151,7 +152,7 @@ FAMILIES: dict[str, FamilySQL] = {
         "card",
         "m.at_us",
         (
-            f"m.action = {A[Action.SUPERVISE]} AND m.flag IS NOT NULL "
+            f"m.{EVENT_ROWS} AND m.action = {A[Action.SUPERVISE]} AND m.flag IS NOT NULL "
             "AND m.at_us >= :s AND m.at_us < :hi",
         ),
         f"CASE WHEN {HANDLE_STAGE} THEN m.dept_id END",

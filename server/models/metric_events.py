@@ -47,6 +47,13 @@ def _index(name: str, columns: list[str], where: str | None, include: list[str])
 
 
 _LATEST = f"valid_to_us = {OPEN_END}"
+# The event rows the reject, verification and card families read (the predicate of their
+# partial index). The queries repeat it word for word: SQLite uses a partial index only when the
+# query's WHERE holds the index's terms (``action = 4`` alone does not imply ``action IN (…)``).
+EVENT_ROWS = (
+    f"action IN ({ACTION_CODES[Action.REJECT]}, {ACTION_CODES[Action.VERIFY]}, "
+    f"{ACTION_CODES[Action.SUPERVISE]})"
+)
 # The same indexes as migration 0002 (which explains them); 0015 added the levels' columns
 # to the cohort's and the cards to the action index.
 _INDEXES: list[tuple[str, list[str], str | None, list[str]]] = [
@@ -102,8 +109,7 @@ _INDEXES: list[tuple[str, list[str], str | None, list[str]]] = [
     (
         "ix_metric_events_action_at",
         ["action", "at_us"],
-        f"action IN ({ACTION_CODES[Action.REJECT]}, {ACTION_CODES[Action.VERIFY]}, "
-        f"{ACTION_CODES[Action.SUPERVISE]})",
+        EVENT_ROWS,
         [
             "incident_id",
             "event_id",

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 from sqlalchemy.engine import Connection
 
@@ -159,3 +160,23 @@ def test_the_oracle_agrees_on_the_example_county(
                 mine = {k: got[key].get(k) or 0 for k in keys if k in counts}
                 assert mine == {k: counts[k] for k in keys if k in counts}, (by, key)
     assert total["escalated"] == 1 and total["closed_locally"] == 4
+
+
+@pytest.mark.parametrize("family", ["reject", "verification", "card"])
+def test_event_row_families_use_their_index_on_sqlite(sapp: Flask, family: str) -> None:
+    """SQLite takes a partial index only when the query's WHERE holds the index's own terms
+    (``action = 14`` does not imply ``action IN (4, 9, 14)``): without them each of these
+    families read the whole of metric_events (a county month on 100 k cases: 0.37 s instead of
+    0.08 s)."""
+    from sqlalchemy import text
+
+    from server.metrics.families import FAMILIES
+
+    engine = sapp.extensions["wangge.engine"]
+    with engine.connect() as c:
+        for branch in FAMILIES[family].branches:
+            plan_rows = c.execute(
+                text(f"EXPLAIN QUERY PLAN SELECT count(*) FROM metric_events m WHERE {branch}"),
+                {"s": 0, "hi": 1, "t": 0},
+            ).all()
+            assert any("ix_metric_events_action_at" in str(r[-1]) for r in plan_rows), plan_rows
