@@ -283,3 +283,24 @@ def test_bidi_controls_are_refused_per_row(world: World) -> None:
     )
     assert addresses.status_code == 422
     assert addresses.get_json()["import"]["errors"][0]["column"] == "小区/自然村"
+
+
+def test_the_import_page_cache_is_the_imports_alone(world: World) -> None:
+    """SQLite: the import stores with a larger page cache (index pages of a county stay in
+    memory) and gives the connection back with the cache it had, even when the store fails."""
+    from sqlalchemy import text
+
+    from server.usecases.base_io import imports
+
+    with world.session() as db:
+        before = db.execute(text("PRAGMA cache_size")).scalar()
+        with imports._roomy_page_cache(db):
+            inside = db.execute(text("PRAGMA cache_size")).scalar()
+        assert inside == -imports.IMPORT_CACHE_KIB and inside != before
+        assert db.execute(text("PRAGMA cache_size")).scalar() == before
+        try:
+            with imports._roomy_page_cache(db):
+                raise RuntimeError("a failed store")
+        except RuntimeError:
+            pass
+        assert db.execute(text("PRAGMA cache_size")).scalar() == before

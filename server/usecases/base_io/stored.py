@@ -26,11 +26,12 @@ def id_hash(key: DataKey, number: str) -> str:
     return digest(key, ID_HASH, number)
 
 
-def identity_columns(key: DataKey, number: str) -> dict[str, Any]:
-    """``id_cipher``, ``id_hash``, ``id_mask`` of a valid, normalised identity number."""
+def identity_columns(key: DataKey, number: str, hashed: str | None = None) -> dict[str, Any]:
+    """``id_cipher``, ``id_hash``, ``id_mask`` of a valid, normalised identity number (its
+    keyed hash ``hashed`` when the caller has it already)."""
     return {
         "id_cipher": encrypt(key, ID_COLUMN, number),
-        "id_hash": id_hash(key, number),
+        "id_hash": hashed or id_hash(key, number),
         "id_mask": mask_id_number(number),
     }
 
