@@ -430,7 +430,9 @@ def main() -> None:
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     ap.add_argument(
-        "--reuse", metavar="URL", help="a database kept by --keep: the pages again (no sweeps)"
+        "--reuse",
+        metavar="URL",
+        help="a database kept by --keep: measure again (the sweeps only if it holds no card)",
     )
     args = ap.parse_args()
     if args.reuse:
@@ -440,7 +442,10 @@ def main() -> None:
             with eng.connect() as conn:
                 rows = conn.execute(text("SELECT state, count(*) FROM incidents GROUP BY state"))
                 states = {s: int(n) for s, n in rows}
-            figs = measure(app, args.repeat, sweeps=False)
+                carded = conn.execute(
+                    text("SELECT count(*) FROM incidents WHERE stage_card IS NOT NULL")
+                ).scalar()
+            figs = measure(app, args.repeat, sweeps=not carded)
             eng.dispose()
         report(make_url(args.reuse).get_backend_name(), sum(states.values()), states, {}, figs)
         return

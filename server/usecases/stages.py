@@ -62,7 +62,7 @@ _NS = uuidlib.UUID("0b6f7d3e-8a51-4c62-9d0e-15a7c4e2b915")
 #: million cases) drains over several short sweeps instead of one transaction that keeps
 #: every case it carded locked for many seconds; ``flask cases sweep`` sweeps again until
 #: nothing is left, the app's own sweep takes one batch a minute.
-BATCH = 1000
+BATCH = 500
 
 
 def case_level(ctx: Context, case: Incident) -> str:
