@@ -45,12 +45,16 @@ run: venv webapp
 	$(FLASK) demo seed --if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# pytest-xdist: one worker a core (PYTEST_WORKERS=0 runs in this process), a test file's tests
+# on one worker (its module fixtures made once); each worker has its own databases and browser.
+PYTEST_WORKERS ?= auto
+
 test: venv webapp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@if [ -f webapp/package.json ]; then cd webapp && npm run --silent lint && npm run --silent typecheck && npm run --silent test; fi
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: venv webapp/node_modules/.installed
 	$(BIN)/ruff check .
