@@ -266,6 +266,8 @@ def seed_demo(
     base = seed_base_data(db, rng, data_key_text)
     city = _levels(db, county, deps)
     second = _second_county(db, city, rng, upload_dir)
+    # the second county's grids, from a random stream of their own (the first's stay as they were)
+    seed_base_data(db, random.Random(f"{seed}-second-county-base"), data_key_text)
     return (
         f"demo county {COUNTY[1]} ({COUNTY[0]}) of {CITY[1]}: {len(grids)} grids in "
         f"{len(communities)} communities; users admin, ddy (dispatcher), dcy (supervisor), "

@@ -122,14 +122,20 @@ def _born(rng: random.Random, low: int, high: int, today: date) -> date:
 
 
 def seed_base_data(db: Session, rng: random.Random, data_key_text: str = "") -> str:
-    """Seed the base data of every active grid (once: a database with places is left alone)."""
-    if db.scalar(select(Place.id).limit(1)) is not None:
-        return "base data: places exist already; nothing seeded"
+    """Seed the base data of every active grid that has no places yet (a second call after a
+    county is added seeds that county's grids only)."""
+    seeded = set(db.scalars(select(Place.grid_code).distinct()))
     key = data_key(data_key_text)
     now = utcnow()
     today = now.date()
     regions = cache.reference(db).regions
-    grids = list(db.scalars(select(Grid).where(Grid.valid_to.is_(None)).order_by(Grid.code)))
+    grids = [
+        g
+        for g in db.scalars(select(Grid).where(Grid.valid_to.is_(None)).order_by(Grid.code))
+        if g.code not in seeded
+    ]
+    if not grids:
+        return "base data: every grid has places already; nothing seeded"
     workers: dict[str, int] = {}
     for code, uid in db.execute(select(GridAssignment.grid_code, GridAssignment.user_id)):
         workers.setdefault(code, uid)
@@ -242,11 +248,11 @@ def seed_base_data(db: Session, rng: random.Random, data_key_text: str = "") -> 
                     )
         rooms.extend((rid, loc) for rid in _insert_returning(db, Place, room_rows))
         if gi % 6 == 0:
-            first17 = f"91640181MA{gi:07d}"
+            first17 = f"91{_area(regions, loc)}MA{gi:07d}"
             orgs.append(
                 {
                     "uuid": str(uuid.uuid4()),
-                    "name": f"灵武市{estate_name}示例商贸有限公司",
+                    "name": f"{_county_name(regions, loc)}{estate_name}示例商贸有限公司",
                     "credit_code": make_credit_code(first17),
                     "kind": "enterprise",
                     "address": buildings[0]["address"],
@@ -284,7 +290,7 @@ def seed_base_data(db: Session, rng: random.Random, data_key_text: str = "") -> 
             }[relation]
             born = _born(rng, *ages, today)
             seq = FICTITIOUS_SEQUENCE + person_no % 100  # its last digit gives the sex
-            ident = make_id_number("640181", born, seq)
+            ident = make_id_number(_area(regions, loc), born, seq)
             person_no += 1
             phone = f"1700000{person_no % 10000:04d}" if m < 2 else ""
             people.append(
@@ -399,6 +405,17 @@ def seed_base_data(db: Session, rng: random.Random, data_key_text: str = "") -> 
 
 _CHILD_KINDS = {"left_behind_child", "key_youth"}
 _OLD_KINDS = {"left_behind_elderly", "elderly_alone"}
+
+
+def _area(regions: dict[int, Any], loc: dict[str, Any]) -> str:
+    """The six-digit area code of the grid's county (灵武市 640181, 永宁县 640121)."""
+    county = regions.get(loc["county_id"]) if loc["county_id"] else None
+    return str(county.code[:6]) if county else "640181"
+
+
+def _county_name(regions: dict[int, Any], loc: dict[str, Any]) -> str:
+    county = regions.get(loc["county_id"]) if loc["county_id"] else None
+    return str(county.name) if county else ""
 
 
 def _fits(code: str, age: int) -> bool:
