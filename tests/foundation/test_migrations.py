@@ -131,3 +131,17 @@ def test_the_alembic_command_migrates_the_database_of_wangge_database_url(tmp_pa
         assert migrate.current_revision(engine) == migrate.head_revision()
     finally:
         engine.dispose()
+
+
+def test_address_tokens_have_a_larger_statistics_sample(pg_clean_url: str) -> None:
+    """Migration 0016: PostgreSQL samples 1,000 values of address_tokens.token, so the tokens an
+    address search starts from get real counts (with the default 100 every token outside the
+    commonest 100 was guessed alike, and the planner hashed whole posting lists)."""
+    engine = make_engine(pg_clean_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        target = conn.exec_driver_sql(
+            "SELECT attstattarget FROM pg_attribute "
+            "WHERE attrelid = 'address_tokens'::regclass AND attname = 'token'"
+        ).scalar()
+    engine.dispose()
+    assert target == 1000
