@@ -292,3 +292,39 @@ def test_help_overlay_and_english(console: Any) -> None:
     page.wait_for_selector("text=Queue")
     assert page.locator('[data-tab="reported"]').inner_text().startswith("Awaiting")
     page.click("[data-test=locale]")
+
+
+def test_leaving_a_case_page_while_its_map_loads_is_no_error(console: Any, api_as: Any) -> None:
+    """The map's code arrives late (a slow line) and the dispatcher has already gone back to
+    the queue: the map is not made on an element that is gone ("Map container not found.",
+    seen once in the dashboard's drill-down test)."""
+    case = api_as("wgy").post(
+        "/cases",
+        {
+            "uuid": str(uuid.uuid4()),
+            "category_code": "0101",
+            "description": "e2e 地图加载时离开",
+            "lon": 106.269,
+            "lat": 38.1185,
+            "photos": [],
+        },
+    )["case"]
+    page = console("ddy")  # on the queue, which has no map
+    held: list[Any] = []
+    page.route(re.compile(r"/assets/map-[^/]*\.js$"), lambda route: held.append(route))
+    # into the case page inside the app (as a click does), then back before the map's code came
+    page.evaluate(
+        "p => { history.pushState({}, '', p); dispatchEvent(new PopStateEvent('popstate')) }",
+        f"/console/cases/{case['id']}",
+    )
+    page.wait_for_selector("[data-test=case-page]")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the case page did not ask for the map's code"
+    page.go_back()
+    page.wait_for_selector("[data-test=case-page]", state="detached")
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(1000)
+    assert not page.js_errors, page.js_errors
