@@ -180,3 +180,17 @@ def test_builtin_kinds_are_the_issue_list() -> None:
         "drug_user",
         "key_youth",
     }
+
+
+def test_a_newborns_today_is_the_countys_day_not_utcs() -> None:
+    """At 03:21 in Beijing (19:21 UTC the day before) a child born that morning is born today:
+    the birth-registration checks use the county's date (found by an outside tester: a birth
+    date of "today" was "in the future" from 00:00 to 08:00 every day)."""
+    from datetime import UTC, date, datetime
+    from typing import Any, cast
+
+    from server.usecases.base_data.residents import _today
+    from server.usecases.context import Context
+
+    ctx = Context(db=cast(Any, None), clock=lambda: datetime(2026, 11, 29, 19, 21, tzinfo=UTC))
+    assert _today(ctx) == date(2026, 11, 30)

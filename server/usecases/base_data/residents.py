@@ -41,7 +41,8 @@ def _key(ctx: Context) -> pd.DataKey:
 
 
 def _today(ctx: Context) -> date:
-    return ctx.now().date()
+    """Today in the county's time zone (a child born at 03:00 in Beijing is born today)."""
+    return ctx.now().astimezone(ctx.calendar.tz).date()
 
 
 def parse_id(ctx: Context, value: Any, field: str = "id_number") -> identity.IdNumber:
@@ -61,6 +62,22 @@ def _phone(value: Any) -> str:
             "电话号码无效 / not a phone number", code="bad_phone", fields={"phone": "digits"}
         )
     return phone
+
+
+def _agrees_with_registration(ctx: Context, number: identity.IdNumber) -> None:
+    """The number given later to someone registered without one (a newborn) must be a child's
+    number: its birth date within a year, as a birth registration is (``bd.check_newborn``).
+    The exact date and the sex then come from the number (it is the authority, as for anyone),
+    but a newborn's record never silently becomes an adult's (400 ``id_number_mismatch``)."""
+    try:
+        bd.check_newborn(number.birth_date, _today(ctx))
+    except DomainError:
+        raise ValidationFailed(
+            "该号码不是新生儿的号码（出生日期不在一年内）/ not a newborn's number (its birth date "
+            "is not within the last year)",
+            code="id_number_mismatch",
+            fields={"id_number": "a newborn's number"},
+        ) from None
 
 
 def set_id_number(ctx: Context, resident: Resident, number: identity.IdNumber) -> None:
@@ -296,6 +313,8 @@ def update_resident(
     hashed = resident.id_hash
     if "id_number" in body:
         number = parse_id(ctx, body["id_number"])
+        if resident.id_hash is None:
+            _agrees_with_registration(ctx, number)
         hashed = pd.digest(_key(ctx), "id", number.value)
         if hashed != resident.id_hash:
             if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
