@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -67,6 +68,12 @@ def _same(a: Any, b: Any) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12)
 
 
+def _to_fixed(value: float) -> str:
+    """JavaScript's ``value.toFixed(1)``: the double's exact value rounded half up (9/16 is
+    56.25 % exactly: "56.3", where Python's format rounds half to even, "56.2")."""
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def test_kpi_tiles_equal_the_metrics_api(browser: Any, live: Live) -> None:
     page = _open(browser, live)
     q = _question(page)
@@ -83,9 +90,9 @@ def test_kpi_tiles_equal_the_metrics_api(browser: Any, live: Live) -> None:
         if total[key] is None:
             assert "—" in text
         elif key.endswith("_rate"):
-            assert text.strip() == f"{total[key] * 100:.1f}%", (key, text)
+            assert text.strip() == f"{_to_fixed(total[key] * 100)}%", (key, text)
         elif key == "avg_handling_hours":
-            assert text.startswith(f"{total[key]:.1f}"), (key, text)
+            assert text.startswith(_to_fixed(total[key])), (key, text)
         else:
             assert text.strip() == str(total[key]), (key, text)
     # a rate tile shows its numerator and denominator
