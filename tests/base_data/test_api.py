@@ -602,3 +602,33 @@ def test_a_newborn_is_registered_without_an_identity_number_and_gets_one_later(
         json={"base_version": twin.get_json()["resident"]["version"], "id_number": number},
     )
     assert taken.status_code == 409 and taken.get_json()["error"] == "duplicate_id_number"
+
+
+def test_life_event_days_lie_between_the_birth_and_today(any_bw: BW) -> None:
+    """A move-in before the birth or a move-out in 2099 is a 400 naming the field, and nothing
+    is written (an outside tester registered a newborn as moved in on 2000-01-01 and 2099-01-01)."""
+    w, base = any_bw
+    wg1 = client(w, "wg1")
+    born = date.today() - timedelta(days=10)
+    body = {
+        "name": "日期测试",
+        "born_on": born.isoformat(),
+        "sex": "male",
+        "household_id": base.households["G1"],
+    }
+    for moved_in in ((born - timedelta(days=1)).isoformat(), "2099-01-01"):
+        resp = wg1.post(
+            "/api/v1/base/residents",
+            json={**body, "uuid": str(uuid.uuid4()), "moved_in_on": moved_in},
+        )
+        assert resp.status_code == 400, resp.get_json()
+        assert resp.get_json()["error"] == "bad_date" and "moved_in_on" in resp.get_json()["fields"]
+    with w.session() as db:
+        assert db.scalar(select(func.count()).where(Resident.name == "日期测试")) == 0
+    made = wg1.post("/api/v1/base/residents", json={**body, "uuid": str(uuid.uuid4())})
+    assert made.status_code == 201, made.get_json()
+    rid = made.get_json()["resident"]["id"]
+    late = {"uuid": str(uuid.uuid4()), "kind": "move_out", "occurred_on": "2099-01-02"}
+    resp = wg1.post(f"/api/v1/base/residents/{rid}/events", json=late)
+    assert resp.status_code == 400 and "occurred_on" in resp.get_json()["fields"]
+    assert wg1.get(f"/api/v1/base/residents/{rid}").get_json()["resident"]["status"] != "moved_out"

@@ -64,6 +64,20 @@ def _phone(value: Any) -> str:
     return phone
 
 
+def _life_day(ctx: Context, value: Any, field: str, default: date, born: date | None) -> date:
+    """The day of a life event (迁入, 迁出, …): it has happened (not after the county's today)
+    and not before the person was born (400 ``bad_date`` naming the field)."""
+    on = c.day(value, field, default)
+    if on > _today(ctx) or (born is not None and on < born):
+        raise ValidationFailed(
+            "日期不能晚于今天，也不能早于出生日期 / the date is after today or before the birth "
+            "date",
+            code="bad_date",
+            fields={field: "between the birth date and today"},
+        )
+    return on
+
+
 def _agrees_with_registration(ctx: Context, number: identity.IdNumber) -> None:
     """The number given later to someone registered without one (a newborn) must be a child's
     number: its birth date within a year, as a birth registration is (``bd.check_newborn``).
@@ -228,8 +242,12 @@ def create_resident(
     try:
         ctx.db.flush()
         if household is not None:
-            on = c.day(
-                body.get("moved_in_on"), "moved_in_on", newborn[0] if newborn else _today(ctx)
+            on = _life_day(
+                ctx,
+                body.get("moved_in_on"),
+                "moved_in_on",
+                newborn[0] if newborn else _today(ctx),
+                resident.birth_date,
             )
             note = "出生登记 / birth registration" if newborn else ""
             event = _event(
@@ -378,7 +396,7 @@ def add_event(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]
         rule = bd.apply_event(bd.ResidentStatus(resident.status), kind)
     except bd.LifeEventRefused as err:
         raise Conflict(err.message, code=err.code, fields={"kind": err.message_en}) from None
-    on = c.day(body.get("occurred_on"), "occurred_on", _today(ctx))
+    on = _life_day(ctx, body.get("occurred_on"), "occurred_on", _today(ctx), resident.birth_date)
     household = None
     if rule.needs_household:
         if body.get("household_id") is None:
