@@ -76,8 +76,18 @@ def _one_line(value: str) -> str:
 
 
 Line = Annotated[Text, AfterValidator(_one_line)]
+
+
+def _readable(value: str) -> str:
+    """A stated reason (it goes to the personal-data access log as written): lines and tabs,
+    but no other control character (ESC colours a terminal) and no bidirectional-text control."""
+    _one_line(value.replace("\n", "").replace("\t", ""))
+    return value
+
+
+Reason = Annotated[Text, AfterValidator(_readable)]
 IdNumberText = Annotated[Text, Field(min_length=1, max_length=40)]
-PhoneText = Annotated[Text, Field(max_length=32)]
+PhoneText = Annotated[Line, Field(max_length=32)]
 Name = Annotated[Line, Field(min_length=1, max_length=100)]
 Limit = Annotated[int, Field(ge=1, le=200), BeforeValidator(ascii_int)]
 Level = Annotated[int, Field(ge=1, le=9, strict=True)]
@@ -207,7 +217,7 @@ class EventBody(Body):
 
 
 class RevealBody(Body):
-    reason: Annotated[Text, Field(min_length=2, max_length=500)]
+    reason: Annotated[Reason, Field(min_length=2, max_length=500)]
     fields: Annotated[list[Literal["id_number", "phone"]], Field(min_length=1, max_length=2)]
 
 
@@ -244,12 +254,12 @@ class TagBody(Body):
 
 
 class EndTagBody(_Edit):
-    reason: Annotated[Text, Field(max_length=500)] | None = None
+    reason: Annotated[Reason, Field(max_length=500)] | None = None
 
 
 class LevelRequestBody(Body):
     to_level: Level
-    reason: Annotated[Text, Field(min_length=1, max_length=1000)]
+    reason: Annotated[Reason, Field(min_length=1, max_length=1000)]
 
 
 class DecideBody(Body):
