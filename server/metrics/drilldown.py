@@ -85,6 +85,16 @@ def counted_metric(metric: str, part: str) -> str:
     return key
 
 
+def _not_counted(key: str, by: str | None) -> str:
+    """Why a metric has no figure here: per the grouping asked for (e.g. reports are counted per
+    town or centre, not per department), else under the scope (a department's)."""
+    zh = md.METRIC_BY_KEY[key].zh
+    if by:
+        label_zh, label_en = md.GROUP_LABELS[by]
+        return f"{zh}不按{label_zh}统计 / {key} is not counted per {label_en.lower()}"
+    return f"{zh}不在此范围内统计 / {key} is not counted in this scope"
+
+
 def drilldown(
     conn: Connection,
     p: Plan,
@@ -103,7 +113,7 @@ def drilldown(
         raise QueryError(
             400,
             "not_applicable",
-            f"{md.METRIC_BY_KEY[key].zh}不按部门统计 / {key} is not counted per department",
+            _not_counted(key, p.query.by),
             "metric",
         )
     prepare(conn)

@@ -188,6 +188,7 @@ def test_reports_have_no_department(
     with pytest.raises(QueryError) as err:
         drilldown(conn, plan(conn, q, cal), cal, "reported")
     assert err.value.code == "not_applicable"
+    assert "not counted in this scope" in err.value.message
 
 
 def test_a_suspended_case_is_out_of_the_due_count_until_resumed(
