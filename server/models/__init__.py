@@ -19,6 +19,7 @@ from server.models.calendar import CalendarChange, CalendarEntry, CalendarYear
 from server.models.cases import Attachment, CaseCopy, Incident, IncidentEvent, Rating
 from server.models.catalog import Category
 from server.models.epochs import CacheEpoch
+from server.models.fieldwork import CheckIn, Patrol, TrackChunk, TrackPoint, WorkLogComment
 from server.models.geography import DUTIES, Grid, GridAssignment, GridPlan, Region
 from server.models.metric_events import MetricEvent
 from server.models.open311 import ApiKey, Open311Request
@@ -40,6 +41,7 @@ __all__ = [
     "CardThresholdRow",
     "CaseCopy",
     "Category",
+    "CheckIn",
     "Department",
     "Grid",
     "GridAssignment",
@@ -55,6 +57,7 @@ __all__ = [
     "MetricEvent",
     "Open311Request",
     "Organisation",
+    "Patrol",
     "PersonalDataRead",
     "Place",
     "Rating",
@@ -65,6 +68,9 @@ __all__ = [
     "ScorecardConfig",
     "SignIn",
     "StageLimitRow",
+    "TrackChunk",
+    "TrackPoint",
     "User",
     "Visit",
+    "WorkLogComment",
 ]

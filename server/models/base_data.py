@@ -302,6 +302,8 @@ class PersonalDataRead(Base):
     actor_role: Mapped[str] = mapped_column(String(16), default="")
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    #: a grid worker whose personal data (a patrol's GPS track) was read
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     purpose: Mapped[str] = mapped_column(String(16))
     endpoint: Mapped[str] = mapped_column(String(100), default="")
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import false as sql_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.domain.fields import Rating as RatingName
@@ -218,6 +219,13 @@ class Attachment(Base):
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     gps_lon: Mapped[float | None] = mapped_column(Float)
     gps_lat: Mapped[float | None] = mapped_column(Float)
+    #: photo evidence as the phone stated it (the re-encoded canvas carries no EXIF): when and
+    #: where the picture was taken, and whether the app drew its watermark (an old app: no)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    captured_lon: Mapped[float | None] = mapped_column(Float)
+    captured_lat: Mapped[float | None] = mapped_column(Float)
+    captured_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    watermarked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
