@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e_console.conftest import jpeg_bytes, report_as_worker
 
@@ -164,6 +165,9 @@ def test_hotline_intake_and_callback(console: Any, api_as: Any) -> None:
     page.locator("input[name=q]").fill(phone)
     row = _row(page, number)
     row.wait_for()
+    # the search is applied after a pause: until then the unfiltered queue shows (the new case
+    # among the others) and its answer resets the selection; select once the list is the match
+    expect(page.locator("table[data-test=queue] tbody tr")).to_have_count(1)
     assert "12345" in row.inner_text()
     row.click()
     page.keyboard.press("Enter")
