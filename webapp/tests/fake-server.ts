@@ -46,6 +46,12 @@ export class FakeServer {
   residents: Array<Record<string, unknown> & { id: number; version: number }> = []
   patches: Array<Record<string, unknown>> = []
   visits: Array<Record<string, unknown>> = []
+  /** Patrols (issue 17) by uuid, their chunks by chunk uuid, check-ins. */
+  patrols = new Map<string, { uuid: string; started_at: string; ended_at: string | null; points: number[][]; chunks: string[] }>()
+  chunks = new Map<string, { patrol: string; seq: number; content: string; answer: unknown }>()
+  checkIns: Array<Record<string, unknown>> = []
+  /** A check-in east of this longitude is outside the worker's grid (422 outside_grid). */
+  gridEastEdge = 106.5
   private nextId = 1
 
   /** Fail the next `times` requests that match. */
@@ -205,6 +211,72 @@ export class FakeServer {
         const v = { id: this.nextId++, uuid: b.uuid, note: b.note, case_id: c?.id ?? null, photo_count: (b.photos ?? []).length }
         this.visits.push(v)
         return [201, { visit: v, case: c }]
+      })
+    }
+    // patrols (FIELDWORK_CONTRACT): start, track chunks, end
+    if (method === 'POST' && path === '/patrols') {
+      const b = body as { uuid: string; started_at: string }
+      const seen = this.patrols.get(b.uuid)
+      const content = JSON.stringify(b)
+      if (seen) {
+        const first = this.byUuid.get(b.uuid)!
+        if (first.content !== content) return json(409, { error: 'uuid_conflict', message: '编号重复但内容不同 / uuid reused' })
+        return json(200, first.body)
+      }
+      const p = { uuid: b.uuid, started_at: b.started_at, ended_at: null, points: [], chunks: [] }
+      this.patrols.set(b.uuid, p)
+      const answer = { patrol: { uuid: b.uuid, started_at: b.started_at, ended_at: null, points: 0 } }
+      this.byUuid.set(b.uuid, { status: 201, body: answer, content })
+      return json(201, answer)
+    }
+    if (method === 'POST' && (m = path.match(/^\/patrols\/([^/]+)\/track$/))) {
+      const p = this.patrols.get(m[1]!)
+      if (!p) return json(404, { error: 'patrol_missing', message: '巡查不存在 / patrol missing' })
+      const b = body as { uuid: string; seq: number; points: number[][] }
+      const content = JSON.stringify(b)
+      const seen = this.chunks.get(b.uuid)
+      if (seen) {
+        if (seen.content !== content) return json(409, { error: 'uuid_conflict', message: '轨迹段编号重复但内容不同 / chunk uuid reused' })
+        return json(200, seen.answer)
+      }
+      if (p.chunks.some((c) => this.chunks.get(c)?.seq === b.seq)) {
+        return json(409, { error: 'seq_conflict', message: '轨迹段序号重复 / seq taken' })
+      }
+      const dropped: Array<{ index: number; reason: string }> = []
+      b.points.forEach((pt, index) => {
+        if (p.points.some((q) => q[0] === pt[0])) dropped.push({ index, reason: 'duplicate' })
+        else p.points.push(pt)
+      })
+      p.chunks.push(b.uuid)
+      const answer = { chunk: b.uuid, seq: b.seq, accepted: b.points.length - dropped.length, dropped, patrol: { points: p.points.length } }
+      this.chunks.set(b.uuid, { patrol: p.uuid, seq: b.seq, content, answer })
+      return json(200, answer)
+    }
+    if (method === 'POST' && (m = path.match(/^\/patrols\/([^/]+)\/end$/))) {
+      const p = this.patrols.get(m[1]!)
+      if (!p) return json(404, { error: 'patrol_missing', message: '巡查不存在 / patrol missing' })
+      const b = body as { ended_at: string }
+      if (p.ended_at && p.ended_at !== b.ended_at) return json(409, { error: 'already_ended', message: '巡查已在其他时间结束 / ended at another time' })
+      p.ended_at = b.ended_at
+      return json(200, { patrol: { uuid: p.uuid, started_at: p.started_at, ended_at: p.ended_at, points: p.points.length } })
+    }
+    if (method === 'POST' && path === '/check-ins') {
+      const b = body as { uuid: string; at: string; lon?: number; lat?: number; reason?: string }
+      return this.idempotent(b.uuid, b, () => {
+        if (b.lon != null && b.lon > this.gridEastEdge) {
+          return [
+            422,
+            {
+              error: 'outside_grid',
+              message: '不在您的网格内：离最近的网格“银湖社区第一网格”约 1250 米 / outside your grids',
+              nearest_grid: { code: '640104001001', name: '银湖社区第一网格' },
+              distance_m: 1250,
+            },
+          ]
+        }
+        const c = { id: this.nextId++, uuid: b.uuid, at: b.at, status: b.reason ? 'pending' : 'accepted', late: false, makeup: Boolean(b.reason) }
+        this.checkIns.push(c)
+        return [201, { check_in: c }]
       })
     }
     return json(404, { error: 'not_found', message: '未找到 / not found' })

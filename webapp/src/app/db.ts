@@ -9,6 +9,10 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
 import type { Bootstrap, CaseDetail, CaseSummary, GridCollection, User } from '@/shared/types'
 import type { StoredBundle } from './base'
+import type { PatrolState } from './patrol'
+import type { CheckInCache } from './checkin'
+
+export type ItemKind = 'report' | 'action' | 'base' | 'patrol' | 'checkin'
 
 export type ItemState = 'waiting' | 'sending' | 'sent' | 'attention' | 'conflict'
 
@@ -25,6 +29,19 @@ export interface PhotoRef {
   /** The server has the whole photo (status ready). */
   ready: boolean
   thumbUrl?: string
+  /**
+   * Where and when the photo was taken, drawn on it as a watermark (./watermark.ts) and sent with
+   * the upload's begin (POST /uploads: captured_at, lon, lat, accuracy_m, watermarked).
+   */
+  meta?: PhotoMeta
+}
+
+export type PhotoMeta = {
+  captured_at: string
+  lon: number | null
+  lat: number | null
+  accuracy_m: number | null
+  watermarked: boolean
 }
 
 export interface ItemError {
@@ -32,6 +49,8 @@ export interface ItemError {
   code: string
   message: string
   fields?: Record<string, string>
+  /** The rest of a 4xx body (e.g. a 422 outside_grid: the nearest grid, the distance). */
+  detail?: Record<string, unknown>
 }
 
 export interface OutboxItem {
@@ -40,8 +59,12 @@ export interface OutboxItem {
   /** Creation order: the outbox sends oldest first. */
   seq: number
   userId: number
-  kind: 'report' | 'action' | 'base'
-  /** For kind 'base' (base data, /api/v1/base/…): the request to make with `payload`. */
+  kind: ItemKind
+  /**
+   * For kinds 'base' (base data, /api/v1/base/…), 'patrol' (巡查: start, track chunk, end under
+   * /api/v1/patrols) and 'checkin' (签到/补签, /api/v1/check-ins): the request to make with
+   * `payload`. Patrol and check-in payloads are sent exactly as stored.
+   */
   request?: { method: 'POST' | 'PATCH'; path: string }
   /**
    * For kind 'base': the record it changes ("resident:12"); later items on the same record wait
@@ -76,6 +99,8 @@ export interface OutboxItem {
   result?: { caseId: number; number?: string; state?: string; version?: number; replay?: boolean }
   /** For kind 'base': what the server answered (the record's id and version, a raised case). */
   baseResult?: { id?: number; version?: number; caseId?: number; caseNumber?: string; replay: boolean; record: Record<string, unknown> | null }
+  /** For kinds 'patrol' and 'checkin': the server's answer (e.g. a chunk's accepted/dropped points). */
+  answer?: { status: number; replay: boolean; body: Record<string, unknown> | null }
 }
 
 export interface PhotoBlob {
@@ -118,6 +143,10 @@ export interface KV {
   seqCounter: number
   /** The base-data bundle of the worker's grids (GET /base/offline), see ./base.ts. */
   baseBundle: StoredBundle
+  /** The open patrol (巡查) and its kept points not yet cut into a chunk, see ./patrol.ts. */
+  patrol: PatrolState
+  /** My recent check-ins as the server answered them (GET /check-ins), see ./checkin.ts. */
+  checkIns: CheckInCache
 }
 
 export interface FieldDB extends DBSchema {

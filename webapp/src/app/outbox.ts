@@ -18,6 +18,10 @@
  *   app asks the worker to sign in again.
  * - An item leaves the outbox only after the server confirmed it: it turns "sent" (已发送) and
  *   stays visible for a while (purgeSent) before it is removed.
+ * - Patrols (巡查, ./patrol.ts) and check-ins (签到, ./checkin.ts) are items too: kind 'patrol'
+ *   (the start, each track chunk, the end, all on `recordKey` patrol:<uuid> so the server sees
+ *   start → chunks → end) and kind 'checkin'. Their payload is posted as stored; a 409 (the
+ *   same UUID with other content) or a 422 (outside one's grid) needs the worker, like any 4xx.
  */
 import { ApiError, NetworkError, type Answer, type RequestOptions } from '@/shared/api'
 import type { ActionAnswer, CaseSummary, NewAction, NewCase, UploadState } from '@/shared/types'
@@ -25,6 +29,8 @@ import {
   isQuotaError,
   StorageFullError,
   type AppDB,
+  type KV,
+  type PhotoMeta,
   type ItemError,
   type OutboxItem,
   type PhotoBlob,
@@ -34,7 +40,7 @@ import {
 export const PIECE_BYTES = 1024 * 1024
 
 export interface OutboxApi {
-  createUpload(uuid: string, totalBytes: number, filename?: string): Promise<UploadState>
+  createUpload(uuid: string, totalBytes: number, filename?: string, meta?: PhotoMeta): Promise<UploadState>
   putPiece(uuid: string, offset: number, piece: ArrayBuffer): Promise<UploadState>
   createCase(body: NewCase): Promise<Answer<{ case: CaseSummary }>>
   act(caseId: number, body: NewAction): Promise<Answer<ActionAnswer>>
@@ -92,7 +98,11 @@ export interface NewPhoto {
   name: string
   width?: number
   height?: number
+  meta?: PhotoMeta
 }
+
+/** Values written to the `kv` store in the same transaction as the items (undefined: deleted). */
+export type KvWrites = { [K in keyof KV]?: KV[K] | null }
 
 /** What a screen queues: the item's own fields (as stored in the outbox) and its new photos. */
 export type NewItem = Pick<
@@ -184,6 +194,17 @@ export function patchApplied(payload: Record<string, unknown>, current: Record<s
   return any
 }
 
+/** What a refusal says beyond its message (a 422 outside_grid: the nearest grid, the distance). */
+function detailOf(body: Record<string, unknown>): { detail?: Record<string, unknown> } {
+  const rest = Object.fromEntries(Object.entries(body).filter(([k]) => !['error', 'message', 'fields'].includes(k)))
+  return Object.keys(rest).length ? { detail: rest } : {}
+}
+
+/** Kinds whose payload is the request body exactly as stored (no uuid added, none removed). */
+export function sentAsStored(kind: OutboxItem['kind']): boolean {
+  return kind === 'patrol' || kind === 'checkin'
+}
+
 function defaultLock<T>(fn: () => Promise<T>): Promise<T | null> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks
   if (!locks?.request) return fn()
@@ -233,22 +254,34 @@ export class Outbox {
    * Queue a report or action (one IndexedDB transaction: the item and its photos, or nothing).
    * Adding the same id again (a double tap) returns the first item and changes nothing.
    */
-  async add(input: NewItem): Promise<OutboxItem> {
+  async add(input: NewItem, kv?: KvWrites): Promise<OutboxItem> {
+    const [item] = await this.addAll([input], kv)
+    return item!
+  }
+
+  /**
+   * Queue several items in order, and write `kv` values, in ONE transaction: all of it or
+   * nothing (a patrol's last chunk, its end and the cleared patrol state; a chunk and the
+   * sampler's buffer it empties). An id already queued is kept as it is.
+   */
+  async addAll(inputs: NewItem[], kv: KvWrites = {}): Promise<OutboxItem[]> {
     const userId = this.d.userId()
     if (userId == null) throw new Error('not signed in')
     const now = this.d.now()
     const db = this.d.db
-    let result: OutboxItem | undefined
+    const results: OutboxItem[] = []
     try {
       const tx = db.transaction(['outbox', 'photos', 'kv'], 'readwrite')
       const outbox = tx.objectStore('outbox')
-      const existing = await outbox.get(input.id)
-      if (existing) {
-        result = existing
-      } else {
-        const kv = tx.objectStore('kv')
-        const seq = (((await kv.get('seqCounter')) as number | undefined) ?? 0) + 1
-        await kv.put(seq, 'seqCounter')
+      const kvStore = tx.objectStore('kv')
+      for (const input of inputs) {
+        const existing = await outbox.get(input.id)
+        if (existing) {
+          results.push(existing)
+          continue
+        }
+        const seq = (((await kvStore.get('seqCounter')) as number | undefined) ?? 0) + 1
+        await kvStore.put(seq, 'seqCounter')
         const photos: PhotoRef[] = []
         for (const p of input.photos ?? []) {
           await tx.objectStore('photos').put({ uuid: p.uuid, itemId: input.id, type: p.type, data: p.data })
@@ -261,9 +294,10 @@ export class Outbox {
             height: p.height,
             received: 0,
             ready: false,
+            ...(p.meta ? { meta: p.meta } : {}),
           })
         }
-        result = {
+        const item: OutboxItem = {
           id: input.id,
           seq,
           userId,
@@ -275,7 +309,8 @@ export class Outbox {
           request: input.request,
           recordKey: input.recordKey,
           label: input.label,
-          payload: { ...input.payload, uuid: input.id },
+          // patrol and check-in bodies are the endpoint's exactly (an end has no uuid field)
+          payload: sentAsStored(input.kind) ? { ...input.payload } : { ...input.payload, uuid: input.id },
           photos,
           state: 'waiting',
           attempts: 0,
@@ -283,7 +318,12 @@ export class Outbox {
           createdAt: now,
           updatedAt: now,
         }
-        await outbox.put(result)
+        await outbox.put(item)
+        results.push(item)
+      }
+      for (const [key, value] of Object.entries(kv)) {
+        if (value == null) await kvStore.delete(key)
+        else await kvStore.put(value, key)
       }
       await tx.done
     } catch (err) {
@@ -291,7 +331,7 @@ export class Outbox {
       throw err
     }
     this.changed()
-    return result
+    return results
   }
 
   private async save(item: OutboxItem): Promise<void> {
@@ -403,6 +443,7 @@ export class Outbox {
         if (!p.ready) await this.upload(item, p)
       }
       if (item.kind === 'base') return await this.sendBase(item)
+      if (sentAsStored(item.kind)) return await this.sendStored(item)
       if (item.after && item.payload.version != null) {
         // chained after my own earlier action on this case: the version the server gave it
         const prev = await this.get(item.after)
@@ -498,19 +539,36 @@ export class Outbox {
     return 'sent'
   }
 
+  /**
+   * A patrol or check-in item: its request with the payload as stored (each carries its own
+   * client UUID where the endpoint has one, so a lost answer is replayed, never doubled).
+   */
+  private async sendStored(item: OutboxItem): Promise<Outcome> {
+    const req = item.request
+    if (!req) throw new Error(`${item.kind} item without a request`)
+    const ans = await this.d.api.request<Record<string, unknown>>(req.method, req.path, { json: item.payload })
+    item.state = 'sent'
+    item.sentAt = this.d.now()
+    item.error = undefined
+    item.conflict = undefined
+    item.answer = { status: ans.status, replay: ans.status === 200 && ans.headers.get('Idempotent-Replay') === 'true', body: ans.data ?? null }
+    await this.save(item)
+    return 'sent'
+  }
+
   private async upload(item: OutboxItem, p: PhotoRef): Promise<void> {
     const blob = await this.d.db.get('photos', p.uuid)
     if (!blob) throw new MissingPhotoError(p.uuid)
     const total = blob.data.byteLength
     // POST is idempotent: for a known uuid it answers the current state (resume point)
-    let st = await this.d.api.createUpload(p.uuid, total, p.name)
+    let st = await this.d.api.createUpload(p.uuid, total, p.name, p.meta)
     let offset = st.received_bytes ?? 0
     let guard = Math.ceil(total / Math.max(1, this.d.pieceBytes())) * 3 + 10
     while (st.status !== 'ready') {
       if (guard-- <= 0) throw new ApiError(503, { error: 'upload_stalled', message: '照片上传未完成，稍后重试' })
       if (offset >= total) {
         // every byte is in but the answer was lost: ask again
-        st = await this.d.api.createUpload(p.uuid, total, p.name)
+        st = await this.d.api.createUpload(p.uuid, total, p.name, p.meta)
         offset = st.received_bytes ?? 0
         continue
       }
@@ -574,7 +632,7 @@ export class Outbox {
         outcome = 'conflict'
       } else {
         item.state = 'attention'
-        item.error = e
+        item.error = { ...e, ...detailOf(err.body) }
         outcome = 'attention'
       }
     } else if (err instanceof MissingPhotoError) {

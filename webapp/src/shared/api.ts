@@ -280,8 +280,12 @@ export class ApiClient {
   }
 
   // --- uploads --------------------------------------------------------------------------
-  async createUpload(uuid: string, totalBytes: number, filename?: string): Promise<UploadState> {
-    return (await this.request<UploadState>('POST', '/uploads', { json: { uuid, total_bytes: totalBytes, filename } })).data
+  /**
+   * Begin (or resume) an upload. `meta` is where and when a field photo was taken
+   * (captured_at, lon, lat, accuracy_m, watermarked: issue 17); an old app sends none.
+   */
+  async createUpload(uuid: string, totalBytes: number, filename?: string, meta?: Record<string, unknown>): Promise<UploadState> {
+    return (await this.request<UploadState>('POST', '/uploads', { json: { uuid, total_bytes: totalBytes, filename, ...(meta ?? {}) } })).data
   }
 
   async uploadState(uuid: string): Promise<UploadState> {
