@@ -153,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
         cases,
         metrics,
         openapi,
+        patrols,
         reference,
         regions,
         uploads,
@@ -171,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar.bp)
     app.register_blueprint(base_data.bp)
     app.register_blueprint(base_io.bp)
+    app.register_blueprint(patrols.bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(pages)
 

@@ -565,3 +565,11 @@ class ImportSummary(Out):
 
 class ImportAnswer(Out):
     import_: ImportSummary = Field(alias="import")
+
+
+# Patrols and tracks (/api/v1/patrols, /api/v1/workers/<id>/day): server/api/patrol_io.py
+from server.api.patrol_io import (  # noqa: E402, F401
+    PatrolAnswer,
+    TrackChunkAnswer,
+    WorkerDay,
+)

@@ -149,6 +149,8 @@ class Purpose(StrEnum):
     REVEAL = "reveal"
     BUNDLE = "bundle"
     EXPORT = "export"
+    #: a grid worker's patrol track (GPS positions) was read (``subject_user_id``)
+    TRACK = "track"
 
 
 PURPOSE_LABELS = {
@@ -158,6 +160,7 @@ PURPOSE_LABELS = {
     Purpose.REVEAL: ("查看明文", "reveal"),
     Purpose.BUNDLE: ("离线下载", "offline bundle"),
     Purpose.EXPORT: ("导出", "export"),
+    Purpose.TRACK: ("查看轨迹", "track"),
 }
 
 

@@ -715,6 +715,29 @@ def may_see_photo(
     return may_use_upload(actor, uploader_id)
 
 
+# --- patrol tracks (field work, docs/field-work.md) ---------------------------------------------
+#
+# A worker's GPS track is personal data of the worker: the worker themself and the supervisors
+# of the community or the town of the patrol's grid see it; nobody else — not dispatchers, not
+# county or city supervisors, not admins (they run the system, not the staff). Every read by
+# someone else is logged (personal_data_reads, subject_user_id, purpose ``track``).
+TRACK_LEVELS = frozenset({Level.COMMUNITY, Level.TOWN})
+
+
+def may_see_track(
+    actor: Actor, worker_id: int, community_id: int | None, town_id: int | None
+) -> bool:
+    """May ``actor`` see the track of a patrol of ``worker_id`` in this community and town?"""
+    if actor.id is not None and actor.id == worker_id:
+        return True
+    return (
+        actor.role == wf.Role.SUPERVISOR
+        and actor.region_level in TRACK_LEVELS
+        and actor.region_id is not None
+        and actor.region_id in (community_id, town_id)
+    )
+
+
 # --- exports of base data ----------------------------------------------------------------------
 #
 # Exports of base data (server/usecases/base_io/exports.py): dispatchers, supervisors and admins,
@@ -883,6 +906,12 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
     ("base_io.import_template", "GET"): BASE_WRITERS,
     ("base_io.run_import", "POST"): BASE_WRITERS,
     ("base_io.export", "GET"): BASE_EXPORTERS,
+    # patrols and tracks (server/api/patrols.py): grid workers patrol; a worker's day with its
+    # tracks is the worker's and their community's and town's supervisors' (``may_see_track``)
+    ("patrols.start", "POST"): frozenset({wf.Role.GRID_WORKER}),
+    ("patrols.track", "POST"): frozenset({wf.Role.GRID_WORKER}),
+    ("patrols.end", "POST"): frozenset({wf.Role.GRID_WORKER}),
+    ("patrols.worker_day", "GET"): frozenset({wf.Role.GRID_WORKER, wf.Role.SUPERVISOR}),
 }
 
 

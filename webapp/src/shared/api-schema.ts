@@ -1185,6 +1185,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/patrols": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a patrol (grid workers). Idempotent by ``uuid``: the same start again answers 200;
+         * @description Start a patrol (grid workers). Idempotent by ``uuid``: the same start again answers 200;
+         *         the same uuid with another body 409 ``uuid_conflict``. An open patrol of the worker ends at
+         *         its last position (``ended_previous``, with a ``notice``).
+         */
+        post: operations["patrols.start.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{patrol_uuid}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End the patrol: its distance, duration and coverage. The same end again answers the
+         * @description End the patrol: its distance, duration and coverage. The same end again answers the
+         *         same; another ``ended_at`` is a 409.
+         */
+        post: operations["patrols.end.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{patrol_uuid}/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A chunk of the patrol's positions: kept ones sorted, dropped ones named with a reason.
+         * @description A chunk of the patrol's positions: kept ones sorted, dropped ones named with a reason.
+         *         Sent again (same uuid and content) it answers its first answer verbatim.
+         */
+        post: operations["patrols.track.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/photos/{upload_uuid}": {
         parameters: {
             query?: never;
@@ -1302,6 +1366,27 @@ export interface paths {
         get: operations["uploads.status.get"];
         /** Send the bytes of an upload from ``offset``; the last piece finishes it. */
         put: operations["uploads.piece.put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workers/{worker_id}/day": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A worker's day on the map: grids, patrols with tracks, cases, visits, check-in. Tracks
+         * @description A worker's day on the map: grids, patrols with tracks, cases, visits, check-in. Tracks
+         *         are the worker's and their community's and town's supervisors' only; a read is logged.
+         */
+        get: operations["patrols.worker_day.get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -2166,6 +2251,38 @@ export interface components {
              */
             name?: string;
         };
+        /** DayPatrol */
+        DayPatrol: {
+            /**
+             * Coverage
+             * @description share 0–1 of the worker's grids within 50 m
+             */
+            coverage: number | null;
+            /** Distance M */
+            distance_m: number;
+            /** Duration S */
+            duration_s: number;
+            /** Ended At */
+            ended_at: string | null;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Points */
+            points: number;
+            /** Started At */
+            started_at: string;
+            /**
+             * Track
+             * @description GeoJSON LineString, thinned to ~5 m
+             */
+            track: {
+                [key: string]: unknown;
+            } | null;
+            /** Uuid */
+            uuid: string;
+            worker: components["schemas"]["WorkerRef"];
+        } & {
+            [key: string]: unknown;
+        };
         /** DecideBody */
         DecideBody: {
             /** Approve */
@@ -2212,6 +2329,15 @@ export interface components {
         Departments: {
             /** Items */
             items: components["schemas"]["Department"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** DroppedPoint */
+        DroppedPoint: {
+            /** Index */
+            index: number;
+            /** Reason */
+            reason: string;
         } & {
             [key: string]: unknown;
         };
@@ -2962,6 +3088,86 @@ export interface components {
              * @default null
              */
             name?: string | null;
+        };
+        /** PatrolAnswer */
+        PatrolAnswer: {
+            /** @default null */
+            ended_previous?: components["schemas"]["PatrolOut"] | null;
+            /**
+             * Notice
+             * @default null
+             */
+            notice?: string | null;
+            patrol: components["schemas"]["PatrolOut"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PatrolEndBody
+         * @description POST /patrols/<uuid>/end.
+         */
+        PatrolEndBody: {
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+        };
+        /** PatrolOut */
+        PatrolOut: {
+            /**
+             * Coverage
+             * @description share 0–1 of the worker's grids within 50 m
+             */
+            coverage: number | null;
+            /** Distance M */
+            distance_m: number;
+            /** Duration S */
+            duration_s: number;
+            /** Ended At */
+            ended_at: string | null;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Points */
+            points: number;
+            /** Started At */
+            started_at: string;
+            /** Uuid */
+            uuid: string;
+            worker: components["schemas"]["WorkerRef"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PatrolStartBody
+         * @description POST /patrols: a patrol starts (grid workers). Idempotent by ``uuid``.
+         */
+        PatrolStartBody: {
+            /**
+             * Grid Code
+             * @default null
+             */
+            grid_code?: string | null;
+            /**
+             * Lat
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @default null
+             */
+            lon?: number | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
         };
         /** Period */
         Period: {
@@ -3779,6 +3985,35 @@ export interface components {
              */
             uuid: string;
         };
+        /** TrackChunkAnswer */
+        TrackChunkAnswer: {
+            /** Accepted */
+            accepted: number;
+            /** Chunk */
+            chunk: string;
+            /** Dropped */
+            dropped: components["schemas"]["DroppedPoint"][];
+            patrol: components["schemas"]["PatrolOut"];
+            /** Seq */
+            seq: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * TrackChunkBody
+         * @description POST /patrols/<uuid>/track: up to 2,000 positions. Idempotent by ``uuid``.
+         */
+        TrackChunkBody: {
+            /** Points */
+            points: number[][];
+            /** Seq */
+            seq: number;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
         /** Upload */
         Upload: {
             /**
@@ -3977,6 +4212,45 @@ export interface components {
             items: components["schemas"]["BaseVisit"][];
             /** Next Cursor */
             next_cursor: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** WorkerDay */
+        WorkerDay: {
+            /** Cases */
+            cases: {
+                [key: string]: unknown;
+            }[];
+            /** Check In */
+            check_in: {
+                [key: string]: unknown;
+            } | null;
+            /** Date */
+            date: string;
+            /** Grids */
+            grids: {
+                [key: string]: unknown;
+            };
+            /** Patrols */
+            patrols: components["schemas"]["DayPatrol"][];
+            /** Totals */
+            totals: {
+                [key: string]: unknown;
+            };
+            /** Visits */
+            visits: {
+                [key: string]: unknown;
+            }[];
+            worker: components["schemas"]["WorkerRef"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** WorkerRef */
+        WorkerRef: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         } & {
             [key: string]: unknown;
         };
@@ -9217,6 +9491,253 @@ export interface operations {
             };
         };
     };
+    "patrols.start.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatrolStartBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolAnswer"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Understood but refused (see the report) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "patrols.end.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patrol_uuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatrolEndBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "patrols.track.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patrol_uuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackChunkBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackChunkAnswer"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "uploads.photo.get": {
         parameters: {
             query?: never;
@@ -9646,6 +10167,66 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "patrols.worker_day.get": {
+        parameters: {
+            query: {
+                date: string;
+            };
+            header?: never;
+            path: {
+                worker_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerDay"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,730 @@
+"""Patrols (巡查) and their GPS tracks: start, chunks of positions, end, a worker's day on the
+map, and the retention purge (docs/field-work.md, "Patrols and tracks"). No Flask here.
+
+Every create is keyed by the client's uuid (``server.usecases.idempotency``): a patrol's start
+or end sent again answers as before; a chunk sent again answers its first answer verbatim
+(``track_chunks.answer``); the same uuid with other content is a 409 ``uuid_conflict``.
+
+Ingest is the hot path (a county: 300 workers × a chunk a minute): a chunk is screened by
+``server.domain.tracks`` and stored with a handful of statements — the patrol, the chunk's uuid
+and seq, the stored instants inside its span and the positions either side of it, one insert of
+the chunk, one bulk insert of its points (no ORM object per point), one update of the patrol's
+running summary (increments in SQL, so two chunks at once never lose one). Ending a patrol
+recomputes its summary from every stored position, with its coverage of the worker's grids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo.simplify import to_feature_collection
+from geo.tracks import simplify_track
+from server.domain import tracks as tr
+from server.domain.workflow import Role
+from server.models import (
+    CheckIn,
+    Grid,
+    GridAssignment,
+    GridPlan,
+    Household,
+    Incident,
+    PersonalDataRead,
+    Resident,
+    User,
+    Visit,
+)
+from server.models.fieldwork import Patrol, TrackChunk, TrackPoint
+from server.usecases import policy
+from server.usecases.context import Actor, Context
+from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
+from server.usecases.grid_locator import locate, locator_for, region_chain
+from server.usecases.idempotency import client_uuid, content_hash
+from server.usecases.personal_data import Purpose
+from server.usecases.scope import mask_name
+
+# --- shapes ----------------------------------------------------------------------------------
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def patrol_json(p: Patrol, worker_name: str) -> dict[str, Any]:
+    """A patrol as the API answers it (docs/api.md, "Patrols")."""
+    return {
+        "uuid": p.uuid,
+        "worker": {"id": p.worker_id, "name": worker_name},
+        "grid_code": p.grid_code,
+        "started_at": iso(p.started_at),
+        "ended_at": iso(p.ended_at),
+        **tr.Summary(p.points or 0, p.distance_m or 0.0, p.duration_s or 0, p.coverage).as_json(),
+    }
+
+
+@dataclass
+class Saved:
+    """A patrol as saved (or found again: ``replay``), and one this start ended, if any."""
+
+    patrol: Patrol
+    replay: bool = False
+    ended_previous: Patrol | None = None
+
+
+@dataclass
+class ChunkAnswer:
+    answer: dict[str, Any]
+    replay: bool = False
+
+
+def _conflict(message: str = "") -> Conflict:
+    return Conflict(
+        message or "该 UUID 已用于不同内容 / this UUID was used for different content",
+        code="uuid_conflict",
+    )
+
+
+def _moment(value: Any, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(
+            "时间格式应为 ISO 8601 / an ISO 8601 moment", fields={field: "ISO 8601"}
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValidationFailed(
+            "时间需带时区 / the moment needs a time zone offset", fields={field: "offset"}
+        )
+    return moment.astimezone(UTC)
+
+
+def _not_future(ctx: Context, moment: datetime, field: str) -> None:
+    if moment > ctx.now() + timedelta(milliseconds=tr.FUTURE_SLACK_MS):
+        raise ValidationFailed(
+            "时间晚于服务器当前时间 / the moment is in the future (the phone's clock?)",
+            code="bad_time",
+            fields={field: "in the future"},
+        )
+
+
+def _worker_only(actor: Actor) -> None:
+    if actor.role != Role.GRID_WORKER or actor.id is None:
+        raise Forbidden("只有网格员可以巡查 / only grid workers patrol", code="forbidden")
+
+
+def _own_patrol(db: Session, actor: Actor, patrol_uuid: str, *, lock: bool = False) -> Patrol:
+    """The actor's patrol by uuid; another's or none is the same 404 (nothing revealed)."""
+    missing = NotFound("没有这次巡查 / no such patrol", code="patrol_missing")
+    try:
+        key = client_uuid(patrol_uuid, "patrol")
+    except ValidationFailed:
+        raise missing from None
+    q = select(Patrol).where(Patrol.uuid == key)
+    if lock:
+        q = q.with_for_update()
+    patrol = db.scalar(q)
+    if patrol is None or patrol.worker_id != actor.id:
+        raise missing
+    return patrol
+
+
+# --- where a patrol belongs ----------------------------------------------------------------------
+
+
+def _home(
+    ctx: Context, actor: Actor, grid_code: str | None, lon: float | None, lat: float | None
+) -> tuple[str | None, int | None, int | None, int | None]:
+    """(grid_code, community_id, town_id, county_id) of a new patrol: the grid named (one of
+    the worker's own), else the own grid the start position lies in, else the worker's first
+    own grid; a worker without grids: their region."""
+    own = sorted(actor.grid_codes)
+    if grid_code is not None and grid_code not in actor.grid_codes:
+        raise Unprocessable(
+            "只能在自己的网格开始巡查 / start a patrol in one of your own grids",
+            code="not_own_grid",
+            fields={"grid_code": "not one of your grids"},
+        )
+    if grid_code is None and lon is not None and lat is not None:
+        found = locate(ctx.db, lon, lat, ctx.locate_tolerance_m)
+        if found.grid_code in actor.grid_codes:
+            return found.grid_code, found.community_id, found.town_id, found.county_id
+    code = grid_code or (own[0] if own else None)
+    if code is not None:
+        _locator, places = locator_for(ctx.db, ctx.locate_tolerance_m)
+        for place in places.values():
+            if place.grid_code == code:
+                return code, place.community_id, place.town_id, place.county_id
+    community, town, county = region_chain(ctx.db, actor.region_id)
+    return code, community, town, county
+
+
+def worker_area(db: Session, worker_id: int) -> Any:
+    """The union of the worker's assigned grids (active plans), lon/lat; None without any."""
+    geoms = db.scalars(
+        select(Grid.geom)
+        .join(GridPlan, Grid.plan_id == GridPlan.id)
+        .join(GridAssignment, GridAssignment.grid_code == Grid.code)
+        .where(GridAssignment.user_id == worker_id, GridPlan.status == "active")
+    ).all()
+    if not geoms:
+        return None
+    return shapely.union_all(np.asarray(geoms, dtype=object))
+
+
+# --- start and end -------------------------------------------------------------------------------
+
+
+def start(ctx: Context, actor: Actor, body: dict[str, Any]) -> Saved:
+    """Start a patrol. The worker's patrol still open (its end never arrived) ends at its last
+    position, and the answer says so (``ended_previous``)."""
+    _worker_only(actor)
+    key = client_uuid(body.get("uuid"))
+    started_at = _moment(body.get("started_at"), "started_at")
+    lon, lat, grid_code = body.get("lon"), body.get("lat"), body.get("grid_code")
+    digest = content_hash(
+        {"started_at": iso(started_at), "lon": lon, "lat": lat, "grid_code": grid_code}
+    )
+    found = _earlier_start(ctx.db, actor, key, digest)
+    if found is not None:
+        return Saved(found, replay=True)
+    _not_future(ctx, started_at, "started_at")
+    if (lon is None) != (lat is None):
+        raise ValidationFailed(
+            "经纬度应同时给出 / give both lon and lat",
+            fields={"lon" if lon is None else "lat": "missing"},
+        )
+    code, community, town, county = _home(ctx, actor, grid_code, lon, lat)
+    ended = _end_open(ctx, actor, started_at)
+    patrol = Patrol(
+        uuid=key,
+        content_hash=digest,
+        worker_id=actor.id,
+        started_at=started_at,
+        start_lon=lon,
+        start_lat=lat,
+        grid_code=code,
+        community_id=community,
+        town_id=town,
+        county_id=county,
+        points=0,
+        distance_m=0.0,
+        duration_s=0,
+        created_at=ctx.now(),
+    )
+    ctx.db.add(patrol)
+    try:
+        ctx.db.commit()
+    except IntegrityError:
+        ctx.db.rollback()
+        again = _earlier_start(ctx.db, actor, key, digest)
+        if again is None:
+            raise
+        return Saved(again, replay=True)
+    return Saved(patrol, ended_previous=ended)
+
+
+def _earlier_start(db: Session, actor: Actor, key: str, digest: str) -> Patrol | None:
+    found = db.scalar(select(Patrol).where(Patrol.uuid == key))
+    if found is None:
+        return None
+    if found.worker_id != actor.id or found.content_hash != digest:
+        raise _conflict()
+    return found
+
+
+def _end_open(ctx: Context, actor: Actor, new_start: datetime) -> Patrol | None:
+    """End the worker's open patrol that started before ``new_start`` (at its last position)."""
+    open_ = ctx.db.scalars(
+        select(Patrol)
+        .where(
+            Patrol.worker_id == actor.id,
+            Patrol.ended_at.is_(None),
+            Patrol.started_at <= new_start,
+        )
+        .order_by(Patrol.started_at)
+    ).all()
+    for p in open_:
+        last = ctx.db.scalar(select(func.max(TrackPoint.at)).where(TrackPoint.patrol_id == p.id))
+        end_ms = tr.end_of_superseded(
+            tr.epoch_ms(p.started_at),
+            tr.epoch_ms(last) if last is not None else None,
+            tr.epoch_ms(new_start),
+        )
+        _close(ctx.db, p, tr.from_epoch_ms(end_ms))  # end_hash stays None: ended for it
+    return open_[-1] if open_ else None
+
+
+def _close(db: Session, patrol: Patrol, ended_at: datetime) -> None:
+    """End the patrol at ``ended_at`` and compute its summary from every stored position."""
+    patrol.ended_at = ended_at
+    _recompute(db, patrol)
+
+
+def _recompute(db: Session, patrol: Patrol) -> None:
+    rows = db.execute(
+        select(TrackPoint.at, TrackPoint.lon, TrackPoint.lat)
+        .where(TrackPoint.patrol_id == patrol.id)
+        .order_by(TrackPoint.at)
+    ).all()
+    t = [tr.epoch_ms(r[0]) for r in rows]
+    area = worker_area(db, patrol.worker_id) if patrol.ended_at is not None else None
+    summary = tr.summarise(
+        tr.epoch_ms(patrol.started_at),
+        tr.epoch_ms(patrol.ended_at) if patrol.ended_at is not None else None,
+        t,
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        area,
+    )
+    patrol.points = summary.points
+    patrol.distance_m = summary.distance_m
+    patrol.duration_s = summary.duration_s
+    patrol.coverage = summary.coverage
+
+
+def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> Saved:
+    """End a patrol at the phone's ``ended_at``: its summary with coverage. The same end again
+    answers the same; another ``ended_at`` is a 409. A patrol ended by the worker's next start
+    (its end had not arrived) takes the end the phone sends later, once."""
+    _worker_only(actor)
+    patrol = _own_patrol(ctx.db, actor, patrol_uuid, lock=True)
+    ended_at = _moment(body.get("ended_at"), "ended_at")
+    digest = content_hash({"ended_at": iso(ended_at)})
+    if patrol.end_hash is not None:
+        if patrol.end_hash != digest:
+            raise Conflict(
+                "这次巡查已在另一时间结束 / this patrol already ended at another time",
+                code="uuid_conflict",
+                ended_at=iso(patrol.ended_at),
+            )
+        ctx.db.rollback()
+        return Saved(patrol, replay=True)
+    if ended_at < patrol.started_at:
+        raise ValidationFailed(
+            "结束时间早于开始时间 / the end is before the start",
+            code="bad_time",
+            fields={"ended_at": "before started_at"},
+        )
+    _not_future(ctx, ended_at, "ended_at")
+    patrol.end_hash = digest
+    _close(ctx.db, patrol, ended_at)
+    ctx.db.commit()
+    return Saved(patrol)
+
+
+# --- chunks ----------------------------------------------------------------------------------
+
+
+def _anchor(row: Any) -> tr.Anchor | None:
+    return tr.Anchor(tr.epoch_ms(row[0]), row[1], row[2]) if row is not None else None
+
+
+def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> ChunkAnswer:
+    """Screen and store a chunk of positions; answer what was kept and dropped, and the
+    patrol's running summary."""
+    _worker_only(actor)
+    db = ctx.db
+    key = client_uuid(body.get("uuid"))
+    patrol = _own_patrol(db, actor, patrol_uuid)
+    seq, points = body["seq"], body["points"]
+    digest = content_hash({"patrol": patrol.uuid, "seq": seq, "points": points})
+    earlier = _earlier_chunk(db, patrol, key, seq, digest)
+    if earlier is not None:
+        return earlier
+
+    start_ms = tr.epoch_ms(patrol.started_at)
+    end_ms = tr.epoch_ms(patrol.ended_at) if patrol.ended_at is not None else None
+    window = tr.Window(start_ms, end_ms, tr.epoch_ms(ctx.now()))
+    first = tr.screen_chunk(points, window)  # the span the chunk may take, before the database
+    stored: list[int] = []
+    before = after = None
+    if len(first):
+        lo, hi = tr.from_epoch_ms(int(first.t_ms[0])), tr.from_epoch_ms(int(first.t_ms[-1]))
+        in_patrol = TrackPoint.patrol_id == patrol.id
+        stored = [
+            tr.epoch_ms(a)
+            for a in db.scalars(
+                select(TrackPoint.at).where(in_patrol, TrackPoint.at.between(lo, hi))
+            )
+        ]
+        cols = (TrackPoint.at, TrackPoint.lon, TrackPoint.lat)
+        before = _anchor(
+            db.execute(
+                select(*cols)
+                .where(in_patrol, TrackPoint.at < lo)
+                .order_by(TrackPoint.at.desc())
+                .limit(1)
+            ).first()
+        )
+        after = _anchor(
+            db.execute(
+                select(*cols).where(in_patrol, TrackPoint.at > hi).order_by(TrackPoint.at).limit(1)
+            ).first()
+        )
+    kept = tr.screen_chunk(points, window, stored_times=stored, before=before)
+
+    n = len(kept)
+    # a chunk that interleaves with stored positions, or arrives after the end: recount the
+    # summary from every position; else move it by what the chunk adds (the usual case)
+    whole = bool(stored) or patrol.ended_at is not None
+    added = 0.0 if whole else tr.distance_added(kept, before, after)
+    last_ms = int(kept.t_ms[-1]) if n and after is None else None
+    duration = tr.duration_s(start_ms, end_ms, last_ms) if last_ms is not None else None
+    shown = patrol_json(patrol, actor.display_name)
+    if n and not whole:
+        shown["points"] = (patrol.points or 0) + n
+        shown["distance_m"] = round((patrol.distance_m or 0.0) + added, 1)
+        if duration is not None:
+            shown["duration_s"] = max(patrol.duration_s or 0, duration)
+    answer = {"chunk": key, "seq": seq, "accepted": n, "dropped": kept.dropped, "patrol": shown}
+
+    chunk = TrackChunk(
+        uuid=key,
+        content_hash=digest,
+        patrol_id=patrol.id,
+        seq=seq,
+        accepted=n,
+        answer=answer,
+        received_at=ctx.now(),
+    )
+    db.add(chunk)
+    try:
+        db.flush()
+    except IntegrityError:  # the same chunk, sent twice at once: the other one's answer
+        db.rollback()
+        patrol = _own_patrol(db, actor, patrol_uuid)
+        again = _earlier_chunk(db, patrol, key, seq, digest)
+        if again is None:
+            raise
+        return again
+    if n:
+        db.execute(
+            insert(TrackPoint),
+            [
+                {"patrol_id": patrol.id, "chunk_id": chunk.id, "at": tr.from_epoch_ms(t),
+                 "lon": x, "lat": y, "accuracy_m": a}
+                for t, x, y, a in kept.rows()
+            ],
+        )  # fmt: skip
+        if whole:
+            _recompute(db, patrol)
+            answer = {**answer, "patrol": patrol_json(patrol, actor.display_name)}
+            chunk.answer = answer
+        else:
+            # increments in SQL: two chunks of one patrol at once both count
+            values: dict[str, Any] = {
+                "points": Patrol.points + n,
+                "distance_m": Patrol.distance_m + added,
+            }
+            if duration is not None:
+                values["duration_s"] = case(
+                    (Patrol.duration_s < duration, duration), else_=Patrol.duration_s
+                )
+            db.execute(
+                update(Patrol).where(Patrol.id == patrol.id).values(**values),
+                execution_options={"synchronize_session": False},
+            )
+    db.commit()
+    return ChunkAnswer(answer)
+
+
+def _earlier_chunk(
+    db: Session, patrol: Patrol, key: str, seq: int, digest: str
+) -> ChunkAnswer | None:
+    """The first answer to this chunk (same uuid, or same patrol and seq, same content); a
+    409 when either is taken by other content; None for a new chunk."""
+    rows = db.scalars(
+        select(TrackChunk).where(
+            or_(
+                TrackChunk.uuid == key,
+                and_(TrackChunk.patrol_id == patrol.id, TrackChunk.seq == seq),
+            )
+        )
+    ).all()
+    for row in rows:
+        if row.content_hash == digest and row.patrol_id == patrol.id:
+            db.rollback()
+            return ChunkAnswer(dict(row.answer), replay=True)
+    for row in rows:
+        if row.uuid == key:
+            raise _conflict()
+        raise Conflict(
+            "这次巡查的这一段（seq）已收到不同的内容 / this patrol already has another chunk "
+            "with this seq",
+            code="seq_conflict",
+            fields={"seq": "taken"},
+        )
+    return None
+
+
+# --- a worker's day on the map -------------------------------------------------------------------
+
+
+def _day_bounds(ctx: Context, day: date) -> tuple[datetime, datetime]:
+    tz = ctx.calendar.tz
+    lo = datetime.combine(day, time(0), tzinfo=tz)
+    return lo.astimezone(UTC), (lo + timedelta(days=1)).astimezone(UTC)
+
+
+def _worker_row(db: Session, worker_id: int) -> User:
+    user = db.get(User, worker_id)
+    if user is None or user.role != Role.GRID_WORKER:
+        raise NotFound("没有这名网格员 / no such grid worker", code="worker_missing")
+    return user
+
+
+def _may_see_day(db: Session, actor: Actor, worker: User, patrols: list[Patrol]) -> None:
+    """The worker, or a supervisor of the community or town of one of the worker's grids (or
+    of one of the day's patrols). A supervisor who sees the worker otherwise (county, city) is
+    told that tracks are not theirs to see (403); anyone else, that there is no such worker."""
+    if actor.id == worker.id:
+        return
+    homes = {(p.community_id, p.town_id) for p in patrols}
+    codes = db.scalars(select(GridAssignment.grid_code).where(GridAssignment.user_id == worker.id))
+    _locator, places = _places_by_code(db)
+    for code in set(codes):
+        place = places.get(code)
+        if place is not None:
+            homes.add((place.community_id, place.town_id))
+    if any(policy.may_see_track(actor, worker.id, c, t) for c, t in homes):
+        return
+    if actor.role == Role.SUPERVISOR and policy.may_see_user(db, actor, worker.id):
+        raise Forbidden(
+            "巡查轨迹只对本人及所在社区、街道（乡镇）的督查人员可见 / a worker's tracks are "
+            "visible only to the worker and the supervisors of their community or town",
+            code="track_private",
+        )
+    raise NotFound("没有这名网格员 / no such grid worker", code="worker_missing")
+
+
+def _places_by_code(db: Session) -> tuple[Any, dict[str, Any]]:
+    locator, places = locator_for(db, 30.0)
+    return locator, {p.grid_code: p for p in places.values() if p.grid_code}
+
+
+def _track_geojson(lon: list[float], lat: list[float]) -> dict[str, Any] | None:
+    if not lon:
+        return None
+    x, y = simplify_track(lon, lat)
+    coords = [[round(a, 6), round(b, 6)] for a, b in zip(x.tolist(), y.tolist(), strict=True)]
+    if len(coords) == 1:
+        coords = coords * 2
+    return {"type": "LineString", "coordinates": coords}
+
+
+def _on_patrol(patrols: list[Patrol], at: datetime | None, now: datetime) -> str | None:
+    if at is None:
+        return None
+    for p in patrols:
+        if p.started_at <= at <= (p.ended_at or now):
+            return p.uuid
+    return None
+
+
+def worker_day(
+    ctx: Context, actor: Actor, worker_id: int, day: date, endpoint: str
+) -> dict[str, Any]:
+    """A worker's day: their grids, the day's patrols with their tracks (thinned to ~5 m), the
+    cases they reported and the visits they made (each with the patrol it was made on), the
+    day's check-in and the totals. A read by anyone but the worker is logged."""
+    db = ctx.db
+    worker = _worker_row(db, worker_id)
+    lo, hi = _day_bounds(ctx, day)
+    patrols = list(
+        db.scalars(
+            select(Patrol)
+            .where(Patrol.worker_id == worker.id, Patrol.started_at >= lo, Patrol.started_at < hi)
+            .order_by(Patrol.started_at)
+        )
+    )
+    _may_see_day(db, actor, worker, patrols)
+    name = worker.display_name or worker.username
+    now = ctx.now()
+
+    # the day's positions in one query, split by patrol
+    tracks: dict[int, tuple[list[float], list[float]]] = {p.id: ([], []) for p in patrols}
+    if patrols:
+        for pid, lon, lat in db.execute(
+            select(TrackPoint.patrol_id, TrackPoint.lon, TrackPoint.lat)
+            .where(TrackPoint.patrol_id.in_(list(tracks)))
+            .order_by(TrackPoint.patrol_id, TrackPoint.at)
+        ):
+            xs, ys = tracks[pid]
+            xs.append(lon)
+            ys.append(lat)
+
+    codes = sorted(
+        set(db.scalars(select(GridAssignment.grid_code).where(GridAssignment.user_id == worker.id)))
+    )
+    grid_rows = (
+        db.execute(
+            select(Grid.code, Grid.name, Grid.geom)
+            .join(GridPlan, Grid.plan_id == GridPlan.id)
+            .where(Grid.code.in_(codes), GridPlan.status == "active")
+            .order_by(Grid.code)
+        ).all()
+        if codes
+        else []
+    )
+    grids = to_feature_collection(
+        [r[2] for r in grid_rows], [{"code": r[0], "name": r[1]} for r in grid_rows]
+    )
+
+    cases = [
+        {
+            "id": c.id,
+            "number": c.number,
+            "title": category_name,
+            "category": category_name,
+            "state": c.state,
+            "reported_at": iso(c.reported_at),
+            "lon": c.lon,
+            "lat": c.lat,
+            "patrol_uuid": _on_patrol(patrols, c.reported_at, now),
+        }
+        for c, category_name in db.execute(
+            select(Incident, _category_name())
+            .where(
+                Incident.reporter_id == worker.id,
+                Incident.reported_at >= lo,
+                Incident.reported_at < hi,
+            )
+            .order_by(Incident.reported_at)
+        )
+    ]
+    visits = []
+    for v, resident_name, household_number in db.execute(
+        select(Visit, Resident.name, Household.number)
+        .outerjoin(Resident, Resident.id == Visit.resident_id)
+        .outerjoin(Household, Household.id == Visit.household_id)
+        .where(Visit.visitor_id == worker.id, Visit.visited_at >= lo, Visit.visited_at < hi)
+        .order_by(Visit.visited_at)
+    ):
+        label = (
+            mask_name(resident_name) if resident_name else f"户 {household_number or ''}".strip()
+        )
+        visits.append(
+            {
+                "id": v.id,
+                "uuid": v.uuid,
+                "visited_at": iso(v.visited_at),
+                "lon": v.lon,
+                "lat": v.lat,
+                "patrol_uuid": _on_patrol(patrols, v.visited_at, now),
+                "label": label,
+            }
+        )
+    check = db.scalar(
+        select(CheckIn)
+        .where(CheckIn.worker_id == worker.id, CheckIn.day == day)
+        .order_by(CheckIn.status == "rejected", CheckIn.id.desc())
+        .limit(1)
+    )
+    patrol_items = [
+        {**patrol_json(p, name), "track": _track_geojson(*tracks[p.id])} for p in patrols
+    ]
+    if actor.id != worker.id and patrols:
+        _log_track_read(ctx, actor, worker.id, patrols, endpoint)
+    db.commit()
+    return {
+        "worker": {"id": worker.id, "name": name},
+        "date": day.isoformat(),
+        "grids": grids,
+        "patrols": patrol_items,
+        "cases": cases,
+        "visits": visits,
+        "check_in": _check_in_json(check, name) if check is not None else None,
+        "totals": {
+            "patrols": len(patrols),
+            "points": sum(p.points or 0 for p in patrols),
+            "distance_m": round(sum(p.distance_m or 0.0 for p in patrols), 1),
+            "duration_s": sum(p.duration_s or 0 for p in patrols),
+            "cases": len(cases),
+            "visits": len(visits),
+        },
+    }
+
+
+def _category_name() -> Any:
+    from server.models import Category
+
+    return select(Category.name).where(Category.id == Incident.category_id).scalar_subquery()
+
+
+def _check_in_json(c: CheckIn, name: str) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "uuid": c.uuid,
+        "worker": {"id": c.worker_id, "name": name},
+        "day": c.day.isoformat(),
+        "at": iso(c.at),
+        "grid_code": c.grid_code,
+        "late": c.late,
+        "makeup": c.makeup,
+        "reason": c.reason,
+        "status": c.status,
+        "decided_at": iso(c.decided_at),
+        "decision_note": c.decision_note,
+        "lon": c.lon,
+        "lat": c.lat,
+    }
+
+
+def _log_track_read(
+    ctx: Context, actor: Actor, worker_id: int, patrols: list[Patrol], endpoint: str
+) -> None:
+    """One read-log row for the worker's tracks read (purpose ``track``)."""
+    first = patrols[0]
+    ctx.db.execute(
+        insert(PersonalDataRead),
+        [
+            {
+                "at": ctx.now(),
+                "actor_id": actor.id,
+                "actor_role": actor.role,
+                "subject_user_id": worker_id,
+                "purpose": Purpose.TRACK.value,
+                "endpoint": endpoint,
+                "reason": "",
+                "fields": "track",
+                "count": len(patrols),
+                "grid_code": first.grid_code,
+                "community_id": first.community_id,
+                "town_id": first.town_id,
+                "county_id": first.county_id,
+            }
+        ],
+    )
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Purged:
+    points: int
+    patrols: int
+    before: datetime
+
+
+def purge(db: Session, now: datetime, retention_days: int) -> Purged:
+    """Delete the positions older than ``retention_days`` (and the start positions of patrols
+    that old); the patrols and their summaries stay."""
+    cutoff = now - timedelta(days=retention_days)
+    gone = db.execute(delete(TrackPoint).where(TrackPoint.at < cutoff))
+    cleared = db.execute(
+        update(Patrol)
+        .where(Patrol.started_at < cutoff, Patrol.start_lon.is_not(None))
+        .values(start_lon=None, start_lat=None)
+    )
+    points = int(gone.rowcount or 0)  # type: ignore[attr-defined]
+    patrols = int(cleared.rowcount or 0)  # type: ignore[attr-defined]
+    db.commit()
+    return Purged(points, patrols, cutoff)
