@@ -183,6 +183,9 @@ class Settings:
     #: The app runs the 督办 sweep itself at most this often per process, after a response has
     #: gone out (0: never; cron/systemd runs ``flask cases sweep`` either way).
     app_sweep_seconds: float = 60.0
+    #: Days a patrol's GPS positions are kept; ``flask fieldwork purge`` deletes older ones (the
+    #: patrols' summaries stay). docs/field-work.md, "Patrols and tracks".
+    track_retention_days: int = 180
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -222,4 +225,5 @@ class Settings:
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
             data_key=_data_key(e),
             app_sweep_seconds=_float(e, "WANGGE_APP_SWEEP_SECONDS", 60.0, most=86400.0),
+            track_retention_days=_int(e, "WANGGE_TRACK_RETENTION_DAYS", 180, least=1, most=36500),
         )

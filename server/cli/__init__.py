@@ -83,6 +83,7 @@ def register(app: Flask) -> None:
         database,
         datakey,
         demo,
+        fieldwork,
         grids,
         metrics,
         open311,
@@ -103,6 +104,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(calendar.group)
     _guard(cases.group)
     app.cli.add_command(cases.group)
+    _guard(fieldwork.group)
+    app.cli.add_command(fieldwork.group)
 
 
 def _guard(group: AppGroup) -> None:
