@@ -31,6 +31,7 @@ from geo.synthetic import build_hierarchy
 from geo.validate import validate_plan
 from server.catalog_seed import seed_catalog
 from server.demo_base import seed_base_data
+from server.demo_fieldwork import seed_field_work
 from server.domain import workflow as wf
 from server.domain.fields import Urgency
 from server.models import Category, Department, Grid, GridAssignment, Region, User
@@ -268,12 +269,14 @@ def seed_demo(
     second = _second_county(db, city, rng, upload_dir)
     # the second county's grids, from a random stream of their own (the first's stay as they were)
     seed_base_data(db, random.Random(f"{seed}-second-county-base"), data_key_text)
+    field = seed_field_work(db, random.Random(f"{seed}-field-work"))
     return (
         f"demo county {COUNTY[1]} ({COUNTY[0]}) of {CITY[1]}: {len(grids)} grids in "
         f"{len(communities)} communities; users admin, ddy (dispatcher), dcy (supervisor), "
         f"czry/jtry/zjry (handlers), wgy (grid worker); {TOWN_CENTRE[1]}'s centre: dtdy "
-        f"(dispatcher), dtcz (town office), wgy05 (its grid worker); {second}; sdy (city "
-        f"dispatcher, both counties) — password {DEMO_PASSWORD!r}; {base}"
+        f"(dispatcher), dtcz (town office), dtdc (supervisor: its workers' patrols), wgy05 (its "
+        f"grid worker); {second}; sdy (city "
+        f"dispatcher, both counties) — password {DEMO_PASSWORD!r}; {base}; {field}"
     )
 
 
@@ -307,6 +310,8 @@ def _levels(db: Session, county: Region, deps: dict[str, Department]) -> Region:
           phone="13800000011")  # fmt: skip
     _user(db, "dtcz", f"{TOWN_CENTRE[1]}执法中队 吴处置", wf.Role.HANDLER, region=town,
           department=office)  # fmt: skip
+    # a town's supervisor sees its grid workers' patrol tracks (a county's does not: DESIGN §11)
+    _user(db, "dtdc", f"{TOWN_CENTRE[1]}综治中心 陈督查", wf.Role.SUPERVISOR, region=town)
     _user(db, "sdy", f"{CITY[1]}指挥中心 郑调度", wf.Role.DISPATCHER, region=city,
           phone="13800000021")  # fmt: skip
     gas = db.scalar(select(Category).where(Category.code == "0602"))
