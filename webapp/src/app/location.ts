@@ -22,6 +22,34 @@ export const FIX_MESSAGES: Record<FixState, string> = {
   unsupported: '此浏览器不支持定位：请在地图上点选位置。',
 }
 
+/** The latest position any part of the app received (a form's GPS, the patrol): for watermarks. */
+export const lastFix: { lon: number | null; lat: number | null; accuracy: number | null; at: number } = { lon: null, lat: null, accuracy: null, at: 0 }
+
+export function noteFix(lon: number, lat: number, accuracy: number, at = Date.now()): void {
+  if (lastFix.at && at - lastFix.at < 15_000 && lastFix.accuracy != null && accuracy > lastFix.accuracy * 2) return
+  Object.assign(lastFix, { lon, lat, accuracy, at })
+}
+
+/**
+ * A position for a photo taken now: the last one received if under 2 minutes old, else one
+ * asked for (at most `waitMs`); null when there is none (the watermark says 未定位).
+ */
+export async function currentFix(waitMs = 4000, now = Date.now()): Promise<{ lon: number; lat: number; accuracy: number } | null> {
+  const fresh = () => (lastFix.lon != null && lastFix.lat != null && now - lastFix.at < 120_000 ? { lon: lastFix.lon, lat: lastFix.lat, accuracy: lastFix.accuracy ?? 0 } : null)
+  const have = fresh()
+  if (have || typeof navigator === 'undefined' || !navigator.geolocation) return have
+  return new Promise((resolve) => {
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        noteFix(pos.coords.longitude, pos.coords.latitude, pos.coords.accuracy)
+        resolve({ lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy })
+      },
+      () => resolve(null),
+      { enableHighAccuracy: true, maximumAge: 60_000, timeout: waitMs },
+    )
+  })
+}
+
 /** Watch the position while the form is open; keep the most accurate recent fix. */
 export function useGps() {
   const fix = reactive<Fix>({ state: 'idle', lon: null, lat: null, accuracy: null, at: null, message: '' })
@@ -47,6 +75,7 @@ export function useGps() {
     watchId = navigator.geolocation.watchPosition(
       (pos) => {
         const acc = pos.coords.accuracy
+        noteFix(pos.coords.longitude, pos.coords.latitude, acc)
         const fresh = !fix.at || pos.timestamp - fix.at > 30_000
         if (fix.state !== 'ok' || fresh || fix.accuracy == null || acc <= fix.accuracy) {
           fix.lon = pos.coords.longitude

@@ -5,6 +5,8 @@
  */
 import type { NewPhoto } from './outbox'
 import { uuid4 } from '@/shared/uuid'
+import type { PhotoMeta } from './db'
+import { drawWatermark, type WatermarkInfo } from './watermark'
 
 export const MAX_SIDE = 1600
 export const TARGET_BYTES = 450 * 1024
@@ -61,8 +63,32 @@ function canvasToBlob(canvas: HTMLCanvasElement, quality: number): Promise<Blob>
   })
 }
 
-/** Shrink one picked or captured photo to a JPEG ready for the outbox. */
-export async function shrinkPhoto(file: File): Promise<NewPhoto & { preview: string }> {
+/**
+ * When a photo was taken: the file's time when it is plausible (a camera capture: just now; a
+ * photo from the gallery: when it was saved), else now.
+ */
+export function capturedAt(file: { lastModified?: number }, now: number): number {
+  const t = file.lastModified
+  return t && Number.isFinite(t) && t <= now + 60_000 && t > now - 366 * 24 * 3600_000 ? Math.min(t, now) : now
+}
+
+/** What the upload's begin says about a watermarked photo (POST /uploads). */
+export function photoMeta(w: WatermarkInfo): PhotoMeta {
+  const has = w.lon != null && w.lat != null
+  return {
+    captured_at: new Date(w.at).toISOString(),
+    lon: has ? w.lon : null,
+    lat: has ? w.lat : null,
+    accuracy_m: has && w.accuracy != null ? Math.round(w.accuracy * 10) / 10 : null,
+    watermarked: true,
+  }
+}
+
+/**
+ * Shrink one picked or captured photo to a JPEG ready for the outbox; with `mark`, the
+ * watermark (time, place, grid, worker) is drawn on it and its facts go with the upload.
+ */
+export async function shrinkPhoto(file: File, mark?: Omit<WatermarkInfo, 'at'> | null, now = Date.now()): Promise<NewPhoto & { preview: string }> {
   if (file.size > MAX_INPUT_BYTES) {
     throw new PhotoError(`照片太大（${Math.round(file.size / 1024 / 1024)} MB），无法处理，请用相机重新拍摄`)
   }
@@ -85,6 +111,8 @@ export async function shrinkPhoto(file: File): Promise<NewPhoto & { preview: str
     ctx.fillRect(0, 0, width, height)
     ctx.imageSmoothingQuality = 'high'
     ctx.drawImage(decoded.source, 0, 0, width, height)
+    const w: WatermarkInfo | null = mark ? { ...mark, at: capturedAt(file, now) } : null
+    if (w) drawWatermark(ctx, width, height, w)
     let blob = await canvasToBlob(canvas, 0.82)
     for (const q of [0.72, 0.6, 0.5]) {
       if (blob.size <= TARGET_BYTES) break
@@ -99,6 +127,7 @@ export async function shrinkPhoto(file: File): Promise<NewPhoto & { preview: str
       name: (file.name || 'photo').replace(/\.[^.]*$/, '') + '.jpg',
       width,
       height,
+      ...(w ? { meta: photoMeta(w) } : {}),
       preview: URL.createObjectURL(blob),
     }
   } catch (err) {

@@ -4,6 +4,7 @@ import { kvGet, openFieldDB, type AppDB } from './db'
 import { Outbox, tabChannel } from './outbox'
 import { sortCases, upsertCase } from './cases'
 import { loadBase } from './base'
+import { initPatrol, loadCheckIns } from './fieldwork'
 import { api, markExpired, markSessionKnown } from './session'
 import { setHandles, state } from './store'
 import { baseDelayMs, onOutboxChange, pieceBytes, reloadOutbox } from './sync'
@@ -56,6 +57,9 @@ export async function init(): Promise<void> {
   await outbox.purgeSent()
   await reloadOutbox()
   await loadBase()
+  // an open patrol comes back with its buffered points (and keeps recording)
+  await initPatrol()
+  await loadCheckIns()
   state.ready = true
   if (state.session) markSessionKnown()
 }
