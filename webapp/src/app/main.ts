@@ -4,6 +4,7 @@ import { nameUnnamedControls } from './a11y'
 import { router } from './router'
 import { refreshAll } from './cases'
 import { base, refreshBase } from './base'
+import { checkIns, patrol } from './fieldwork'
 import { Role } from '@/shared/vocabulary'
 import { adoptServerSession, signInUrl } from './session'
 import { init } from './startup'
@@ -15,7 +16,7 @@ import './styles.css'
 document.documentElement.classList.toggle('large-font', state.largeFont)
 
 // read-only handle for support and the end-to-end tests (the worker's own data only)
-;(window as unknown as { wangge: unknown }).wangge = { state, base }
+;(window as unknown as { wangge: unknown }).wangge = { state, base, patrol, checkIns }
 
 const app = createApp(App)
 app.use(router)

@@ -1,0 +1,184 @@
+"""Issue 17 end to end: a grid worker patrols OFFLINE for a simulated hour in Chromium, with a
+scripted geolocation path and the page's clock moved on (Playwright's ``page.clock``), reports a
+case (with a watermarked photo) and records a visit on the way; online again, the track arrives
+exactly once (points and chunks counted in the database, a replayed chunk changes nothing) and
+the worker's day (``GET /workers/<id>/day``) shows the patrol with the case and the visit on it.
+
+Screenshots (looked at, not committed): ``test-results/patrol/``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import IN_MY_GRID, LiveServer
+from tests.e2e.helpers import fill_report, go, save_report, sign_in, wait_outbox
+from tests.e2e.test_field_base import base_household, wait_bundle
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "patrol"  # gitignored
+STEP_S = 10  # a fix every 10 s …
+STEPS = 360  # … for an hour
+STEP_M = 12.0  # walking 1.2 m/s: every fix is ≥ 10 m from the last, so every one is kept
+SIDE = 25  # steps per side of the square walked around the start (300 m)
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def position(k: int) -> dict[str, float]:
+    """The k-th fix: a 300 m square walked round and round, starting in wgy's first grid."""
+    lat0, lon0 = IN_MY_GRID["latitude"], IN_MY_GRID["longitude"]
+    m_lat = 111_320.0
+    m_lon = 111_320.0 * math.cos(math.radians(lat0))
+    side, j = divmod(k % (4 * SIDE), SIDE)
+    d = j * STEP_M
+    full = SIDE * STEP_M
+    x, y = [(d, 0.0), (full, d), (full - d, full), (0.0, full - d)][side]
+    return {"latitude": lat0 + y / m_lat, "longitude": lon0 + x / m_lon, "accuracy": 8}
+
+
+def kept(page: Any) -> int:
+    return int(page.evaluate("() => window.wangge.patrol.state?.points ?? -1"))
+
+
+def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
+    page: Any, server: LiveServer, api: Any, photo: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    home = base_household(api, tag)
+    head = home["head"]
+    context = page.context
+
+    sign_in(page, server.url)
+    wait_bundle(page, home["household"]["id"])
+    # the phone's clock: an hour and a bit ago, so the hour walked ends just before the real now
+    began = datetime.now(UTC) - timedelta(minutes=62)
+    page.clock.install(time=began)
+    page.reload()
+    page.wait_for_function("() => window.wangge && window.wangge.state.ready")
+    wait_bundle(page, home["household"]["id"])
+
+    context.set_geolocation(position(0))
+    context.set_offline(True)
+    go(page, "#/me")
+    page.wait_for_selector("[data-test=fieldwork]")
+    page.click("[data-test=patrol-start]")
+    page.wait_for_selector("[data-test=patrol-end]")
+    page.wait_for_function("() => (window.wangge.patrol.state?.points ?? 0) >= 1")
+    shot(page, "01-patrol-started")
+
+    case_text = f"e2e 巡查途中发现{tag}：路边堆放垃圾"
+    visit_note = f"e2e 巡查途中走访{tag}"
+    for k in range(1, STEPS + 1):
+        page.clock.fast_forward(STEP_S * 1000)
+        context.set_geolocation(position(k))
+        page.wait_for_function(f"() => (window.wangge.patrol.state?.points ?? 0) >= {k + 1}")
+        if k == 120:  # 20 minutes in: a case, with a photo
+            fill_report(page, case_text, photo)
+            save_report(page)
+            shot(page, "02-report-on-patrol")
+        if k == 240:  # 40 minutes in: a visit to the household's head
+            go(page, f"#/base/households/{home['household']['id']}")
+            page.locator(f"[data-resident='{head['id']}'] [data-test=visit-person]").click()
+            page.wait_for_selector("[data-test=visit-form]")
+            page.fill("[data-test=visit-note] textarea", visit_note)
+            page.click("[data-test=save-visit]")
+            page.wait_for_selector("[data-test=household]")
+            shot(page, "03-visit-on-patrol")
+            go(page, "#/cases")  # the patrol bar is on every page
+            page.wait_for_selector("[data-test=patrol-bar]")
+    points = kept(page)
+    assert points == STEPS + 1, points
+
+    go(page, "#/me")
+    page.wait_for_selector("[data-test=patrol-end]")
+    shot(page, "04-patrol-an-hour-offline")
+    assert page.locator("[data-test=patrol-waiting]").inner_text().strip() == str(points)
+    page.click("[data-test=patrol-end]")
+    page.locator(".van-dialog__confirm").click()
+    page.wait_for_selector("[data-test=patrol-start]")
+
+    items = wait_outbox(
+        page,
+        lambda xs: sum(1 for i in xs if i["kind"] == "patrol") >= 3,
+        what="the patrol's items",
+    )
+    assert all(i["state"] == "waiting" for i in items), items
+    patrol_items = page.evaluate(
+        "() => window.wangge.state.outbox.filter(i => i.kind === 'patrol')"
+        ".map(i => ({id: i.id, path: i.request.path, payload: i.payload}))"
+    )
+    start, *chunks, end = patrol_items
+    patrol_uuid = start["id"]
+    assert start["path"] == "/patrols" and end["path"] == f"/patrols/{patrol_uuid}/end"
+    assert [c["payload"]["seq"] for c in chunks] == list(range(1, len(chunks) + 1))
+    assert sum(len(c["payload"]["points"]) for c in chunks) == points
+    assert all(len(c["payload"]["points"]) <= 60 for c in chunks)
+
+    # online again: everything goes, in order, once
+    context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    wait_outbox(
+        page,
+        lambda xs: xs and all(i["state"] == "sent" for i in xs),
+        timeout=90,
+        what="everything sent",
+    )
+    shot(page, "05-sent")
+
+    rows = server.query(
+        "SELECT id, points, ended_at IS NOT NULL, distance_m FROM patrols WHERE uuid = ?",
+        patrol_uuid,
+    )
+    assert len(rows) == 1, rows
+    pid, n_points, ended, distance = rows[0]
+    assert ended and n_points == points
+    assert distance > 0.9 * STEPS * STEP_M, distance
+    assert server.query("SELECT count(*) FROM track_chunks WHERE patrol_id = ?", pid) == [
+        (len(chunks),)
+    ]
+    assert server.query(
+        "SELECT count(*), count(DISTINCT at) FROM track_points WHERE patrol_id = ?", pid
+    ) == [(points, points)]
+
+    # a chunk sent again (an answer lost on the way) is answered, not stored twice
+    wgy = api("wgy")
+    again = wgy.post(f"/patrols/{patrol_uuid}/track", chunks[0]["payload"])
+    assert again["seq"] == 1
+    assert server.query("SELECT count(*) FROM track_points WHERE patrol_id = ?", pid) == [
+        (points,)
+    ]
+
+    # the photo was watermarked on the phone and says where and when it was taken
+    cases = server.query("SELECT id FROM incidents WHERE description = ?", case_text)
+    assert len(cases) == 1, cases
+    case_id = cases[0][0]
+    atts = server.query(
+        "SELECT watermarked, captured_at IS NOT NULL, captured_lon FROM attachments"
+        " WHERE incident_id = ?",
+        case_id,
+    )
+    assert atts and all(a[0] and a[1] and a[2] for a in atts), atts
+
+    # the worker's day shows the patrol, the case and the visit on it
+    me = wgy.get("/auth/me")["user"]
+    day = (began + timedelta(hours=8)).date().isoformat()  # Asia/Shanghai
+    d = wgy.get(f"/workers/{me['id']}/day?date={day}")
+    patrols = [p for p in d["patrols"] if p["uuid"] == patrol_uuid]
+    assert len(patrols) == 1, d["patrols"]
+    assert patrols[0]["points"] == points
+    assert patrols[0]["track"]["type"] == "LineString"
+    assert len(patrols[0]["track"]["coordinates"]) >= 5
+    on_case = [c for c in d["cases"] if c["id"] == case_id]
+    assert on_case and on_case[0]["patrol_uuid"] == patrol_uuid, d["cases"]
+    visits = server.query("SELECT id FROM visits WHERE note = ?", visit_note)
+    assert len(visits) == 1, visits
+    on_visit = [v for v in d["visits"] if v["id"] == visits[0][0]]
+    assert on_visit and on_visit[0]["patrol_uuid"] == patrol_uuid, d["visits"]
+    assert not page.errors, page.errors
