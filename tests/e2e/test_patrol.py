@@ -81,7 +81,13 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
         page.wait_for_function(f"() => (window.wangge.patrol.state?.points ?? 0) >= {k + 1}")
         if k == 120:  # 20 minutes in: a case, with a photo
             fill_report(page, case_text, photo)
-            save_report(page)
+            shot(page, "02-report-filled")
+            try:
+                save_report(page)
+            except Exception:
+                shot(page, "02-DEBUG")
+                print("DEBUG", page.evaluate("() => JSON.stringify(window.wangge.state.outbox.map(i => [i.kind, i.state, i.label]))"))
+                raise
             shot(page, "02-report-on-patrol")
         if k == 240:  # 40 minutes in: a visit to the household's head
             go(page, f"#/base/households/{home['household']['id']}")

@@ -1,5 +1,6 @@
 import { IDBFactory } from 'fake-indexeddb'
 import { describe, expect, it } from 'vitest'
+import { reactive } from 'vue'
 import { ApiClient } from '@/shared/api'
 import { openFieldDB } from '@/app/db'
 import { Outbox } from '@/app/outbox'
@@ -82,12 +83,14 @@ describe('photo evidence with the upload', () => {
     const api = new ApiClient({ fetch: server.fetch as typeof fetch, getCsrf: () => 'token-1', setCsrf: () => undefined })
     const outbox = new Outbox({ db, api, userId: () => 7, now: () => AT, random: () => 0.5, lock: (fn) => fn() })
     const data = new Uint8Array(300).buffer
+    // the form holds its photos in reactive state: the meta arrives as a Proxy
+    const meta = reactive(photoMeta(info))
     await outbox.add({
       id: 'r1',
       kind: 'report',
       label: '上报',
       payload: { category_id: 1, description: 'x' },
-      photos: [{ uuid: 'p1', data, type: 'image/jpeg', name: 'p1.jpg', meta: photoMeta(info) }, { uuid: 'p2', data, type: 'image/jpeg', name: 'p2.jpg' }],
+      photos: [{ uuid: 'p1', data, type: 'image/jpeg', name: 'p1.jpg', meta }, { uuid: 'p2', data, type: 'image/jpeg', name: 'p2.jpg' }],
     })
     await outbox.sync()
     const begins = server.requests('POST /uploads').map((r) => r.body)

@@ -294,7 +294,8 @@ export class Outbox {
             height: p.height,
             received: 0,
             ready: false,
-            ...(p.meta ? { meta: p.meta } : {}),
+            // a plain copy: the form's photo list is reactive (a Proxy IndexedDB cannot clone)
+            ...(p.meta ? { meta: { ...p.meta } } : {}),
           })
         }
         const item: OutboxItem = {
