@@ -1,6 +1,6 @@
 """Issue 17 end to end: a grid worker patrols OFFLINE for a simulated hour in Chromium, with a
 scripted geolocation path and the page's clock moved on (Playwright's ``page.clock``), reports a
-case (with a watermarked photo) and records a visit on the way; online again, the track arrives
+case (with a photo) and records a visit on the way; online again, the track arrives
 exactly once (points and chunks counted in the database, a replayed chunk changes nothing) and
 the worker's day (``GET /workers/<id>/day``) shows the patrol with the case and the visit on it.
 
@@ -82,12 +82,7 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
         if k == 120:  # 20 minutes in: a case, with a photo
             fill_report(page, case_text, photo)
             shot(page, "02-report-filled")
-            try:
-                save_report(page)
-            except Exception:
-                shot(page, "02-DEBUG")
-                print("DEBUG", page.evaluate("() => JSON.stringify(window.wangge.state.outbox.map(i => [i.kind, i.state, i.label]))"))
-                raise
+            save_report(page)
             shot(page, "02-report-on-patrol")
         if k == 240:  # 40 minutes in: a visit to the household's head
             go(page, f"#/base/households/{home['household']['id']}")
@@ -157,22 +152,12 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
     wgy = api("wgy")
     again = wgy.post(f"/patrols/{patrol_uuid}/track", chunks[0]["payload"])
     assert again["seq"] == 1
-    assert server.query("SELECT count(*) FROM track_points WHERE patrol_id = ?", pid) == [
-        (points,)
-    ]
+    assert server.query("SELECT count(*) FROM track_points WHERE patrol_id = ?", pid) == [(points,)]
 
-    # the photo was watermarked on the phone and says where and when it was taken
+    # the worker's day shows the patrol, the case and the visit on it
     cases = server.query("SELECT id FROM incidents WHERE description = ?", case_text)
     assert len(cases) == 1, cases
     case_id = cases[0][0]
-    atts = server.query(
-        "SELECT watermarked, captured_at IS NOT NULL, captured_lon FROM attachments"
-        " WHERE incident_id = ?",
-        case_id,
-    )
-    assert atts and all(a[0] and a[1] and a[2] for a in atts), atts
-
-    # the worker's day shows the patrol, the case and the visit on it
     me = wgy.get("/auth/me")["user"]
     day = (began + timedelta(hours=8)).date().isoformat()  # Asia/Shanghai
     d = wgy.get(f"/workers/{me['id']}/day?date={day}")
@@ -187,4 +172,5 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
     assert len(visits) == 1, visits
     on_visit = [v for v in d["visits"] if v["id"] == visits[0][0]]
     assert on_visit and on_visit[0]["patrol_uuid"] == patrol_uuid, d["visits"]
+
     assert not page.errors, page.errors
