@@ -108,6 +108,19 @@ def _timezone(e: dict[str, str], name: str, default: str) -> str:
     return value
 
 
+def _checkin_deadline(e: dict[str, str], name: str, default: str) -> str:
+    from server.domain.check_ins import parse_deadline
+
+    value = e.get(name, "").strip() or default
+    try:
+        parse_deadline(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={value!r}: 应为 HH:MM（如 09:00）/ expected HH:MM, e.g. 09:00"
+        ) from None
+    return value
+
+
 def _instance_secret(instance: Path) -> str:
     """Read the secret key kept in ``instance/secret_key``, creating it on first use."""
     path = instance / "secret_key"
@@ -186,6 +199,8 @@ class Settings:
     #: Days a patrol's GPS positions are kept; ``flask fieldwork purge`` deletes older ones (the
     #: patrols' summaries stay). docs/field-work.md, "Patrols and tracks".
     track_retention_days: int = 180
+    #: A check-in (签到) after this local time of the day is late (docs/field-work.md).
+    checkin_deadline: str = "09:00"
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -226,4 +241,5 @@ class Settings:
             data_key=_data_key(e),
             app_sweep_seconds=_float(e, "WANGGE_APP_SWEEP_SECONDS", 60.0, most=86400.0),
             track_retention_days=_int(e, "WANGGE_TRACK_RETENTION_DAYS", 180, least=1, most=36500),
+            checkin_deadline=_checkin_deadline(e, "WANGGE_CHECKIN_DEADLINE", "09:00"),
         )

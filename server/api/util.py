@@ -88,6 +88,7 @@ def context() -> Context:
         max_image_pixels=cfg.max_image_pixels,
         image_workers=cfg.image_workers,
         data_key_text=cfg.data_key,
+        checkin_deadline=cfg.checkin_deadline,
     )
 
 

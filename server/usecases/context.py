@@ -92,6 +92,8 @@ class Context:
     max_image_pixels: int = Settings.max_image_pixels
     image_workers: int = Settings.image_workers
     clock: Callable[[], datetime] = utcnow
+    #: a check-in after this local time of its day is late (``WANGGE_CHECKIN_DEADLINE``)
+    checkin_deadline: str = Settings.checkin_deadline
     #: the key of personal data at rest (``WANGGE_DATA_KEY``; "": the development key)
     data_key_text: str = ""
 
