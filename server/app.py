@@ -151,12 +151,14 @@ def _register_blueprints(app: Flask) -> None:
         base_io,
         calendar,
         cases,
+        check_ins,
         metrics,
         openapi,
         patrols,
         reference,
         regions,
         uploads,
+        work_logs,
     )
     from server.open311 import bp as open311_bp
     from server.pages import bp as pages
@@ -173,6 +175,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(base_data.bp)
     app.register_blueprint(base_io.bp)
     app.register_blueprint(patrols.bp)
+    app.register_blueprint(check_ins.bp)
+    app.register_blueprint(work_logs.bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(pages)
 

@@ -573,3 +573,12 @@ from server.api.patrol_io import (  # noqa: E402, F401
     TrackChunkAnswer,
     WorkerDay,
 )
+
+# Check-ins and work logs (/api/v1/check-ins, /api/v1/work-logs): server/api/check_in_outputs.py
+from server.api.check_in_outputs import (  # noqa: E402, F401
+    CheckIn,
+    CheckInPage,
+    WorkLog,
+    WorkLogComment,
+    WorkLogList,
+)

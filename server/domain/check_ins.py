@@ -31,6 +31,7 @@ import shapely
 from geo.metric import LocalProjection
 from server.domain.errors import DomainError, InvalidTransition
 from server.domain.fields import is_stated_reason
+from server.domain.fieldwork import CheckInStatus
 
 #: How far back a 补签 may reach: today − 7 is the oldest day one may ask for.
 MAX_DAYS_BACK = 7
@@ -39,7 +40,8 @@ DEFAULT_DEADLINE = "09:00"
 #: The most a fix's accuracy widens a grid (metres).
 MAX_TOLERANCE_M = 50.0
 
-ACCEPTED, PENDING, APPROVED, REJECTED = "accepted", "pending", "approved", "rejected"
+ACCEPTED, PENDING = CheckInStatus.ACCEPTED, CheckInStatus.PENDING
+APPROVED, REJECTED = CheckInStatus.APPROVED, CheckInStatus.REJECTED
 #: A decision on a pending 补签 and the status it leads to.
 DECISIONS = {"approve": APPROVED, "reject": REJECTED}
 
@@ -81,7 +83,7 @@ class Timing:
     makeup: bool
 
     @property
-    def status(self) -> str:
+    def status(self) -> CheckInStatus:
         return PENDING if self.makeup else ACCEPTED
 
 
@@ -121,7 +123,7 @@ def check_reason(reason: str | None, makeup: bool) -> str:
     return text
 
 
-def decide(status: str, decision: str) -> str:
+def decide(status: str, decision: str) -> CheckInStatus:
     """The status a decision on a check-in leads to: only a ``pending`` 补签 is decided (409
     otherwise, e.g. decided twice)."""
     if decision not in DECISIONS:

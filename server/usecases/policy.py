@@ -695,6 +695,84 @@ def may_read_log(actor: Actor) -> bool:
     return actor.role in READ_LOG_READERS
 
 
+# --- field work: check-ins and work logs ---------------------------------------------------------
+#
+# A grid worker's own check-ins (签到, 补签) and work log (工作日志) are theirs to read. Supervisors
+# read those of the workers in their jurisdiction: a check-in by the community it is in (the
+# column of the supervisor's level, as base data), a work log by where the worker works (their
+# region and their grids' communities, :func:`may_see_user`). A supervisor decides a 补签 in
+# their jurisdiction, never their own, and comments on a work log in it. Dispatchers, handlers
+# and admins see neither: attendance is the supervisors' business (docs/field-work.md).
+
+CHECK_IN_READERS = frozenset({wf.Role.GRID_WORKER, wf.Role.SUPERVISOR})
+WORK_LOG_READERS = CHECK_IN_READERS
+
+
+def check_ins_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``CheckIn``: the rows ``actor`` may see."""
+    from server.models import CheckIn
+
+    if actor.role == wf.Role.GRID_WORKER and actor.id is not None:
+        return CheckIn.worker_id == actor.id
+    if actor.role == wf.Role.SUPERVISOR:
+        return base_clause(actor, CheckIn)
+    return false()
+
+
+def may_see_check_in(actor: Actor, row: Any) -> bool:
+    if actor.role == wf.Role.GRID_WORKER:
+        return actor.id is not None and row.worker_id == actor.id
+    return actor.role == wf.Role.SUPERVISOR and may_see_base(actor, row)
+
+
+def may_decide_check_in(actor: Actor, row: Any) -> bool:
+    """A 补签 is approved by a supervisor whose jurisdiction holds its community, never by the
+    worker who asked for it."""
+    return (
+        actor.role == wf.Role.SUPERVISOR
+        and actor.id is not None
+        and actor.id != row.worker_id
+        and may_see_base(actor, row)
+    )
+
+
+def may_see_work_log(db: DB, actor: Actor, worker_id: int) -> bool:
+    if actor.role == wf.Role.GRID_WORKER:
+        return actor.id is not None and actor.id == worker_id
+    return actor.role == wf.Role.SUPERVISOR and may_see_user(db, actor, worker_id)
+
+
+def may_comment_work_log(db: DB, actor: Actor, worker_id: int) -> bool:
+    return (
+        actor.role == wf.Role.SUPERVISOR
+        and actor.id != worker_id
+        and may_see_user(db, actor, worker_id)
+    )
+
+
+def work_log_workers_clause(db: DB, actor: Actor, within: Roots = None) -> ColumnElement[bool]:
+    """A WHERE clause on ``User``: the grid workers whose work logs ``actor`` may read (a worker:
+    themself), where they work inside ``within`` too when it is given (a region filter)."""
+    if actor.role == wf.Role.GRID_WORKER and actor.id is not None:
+        return User.id == actor.id
+    if actor.role != wf.Role.SUPERVISOR:
+        return false()
+    where = roots(db, actor)
+    clauses = [path_clause(Region.path, where)]
+    if within is not None:
+        clauses.append(path_clause(Region.path, within))
+    in_region = select(Region.id).where(*clauses)
+    in_grids = (
+        select(GridAssignment.user_id)
+        .join(Grid, Grid.code == GridAssignment.grid_code)
+        .join(Region, Region.id == Grid.community_id)
+        .where(*clauses)
+    )
+    return (User.role == wf.Role.GRID_WORKER) & or_(
+        User.region_id.in_(in_region), User.id.in_(in_grids)
+    )
+
+
 # --- uploads ---------------------------------------------------------------------------------
 
 
@@ -912,6 +990,13 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
     ("patrols.track", "POST"): frozenset({wf.Role.GRID_WORKER}),
     ("patrols.end", "POST"): frozenset({wf.Role.GRID_WORKER}),
     ("patrols.worker_day", "GET"): frozenset({wf.Role.GRID_WORKER, wf.Role.SUPERVISOR}),
+    # field work: check-ins and work logs (server/api/check_ins.py, work_logs.py)
+    ("check_ins.create", "POST"): frozenset({wf.Role.GRID_WORKER}),
+    ("check_ins.listing", "GET"): CHECK_IN_READERS,
+    ("check_ins.decide", "POST"): frozenset({wf.Role.SUPERVISOR}),
+    ("work_logs.day_list", "GET"): WORK_LOG_READERS,
+    ("work_logs.worker_day", "GET"): WORK_LOG_READERS,
+    ("work_logs.comment", "POST"): frozenset({wf.Role.SUPERVISOR}),
 }
 
 
