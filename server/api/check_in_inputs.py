@@ -21,7 +21,7 @@ from server.api.edge import (
     UuidText,
     ascii_int,
 )
-from server.api.inputs import DeviceTime, QDay
+from server.api.inputs import AwareDeviceTime, QDay
 
 Accuracy = Annotated[Number, Field(ge=0, le=1_000_000)]
 CheckInStatus = Literal["accepted", "pending", "approved", "rejected"]
@@ -32,7 +32,7 @@ class CheckInBody(TolerantBody):
     Sent from the phone's outbox: idempotent by ``uuid``."""
 
     uuid: UuidText = Field(description="client-generated; a replay returns the first result")
-    at: DeviceTime = Field(description="the phone's moment; its local date is the day")
+    at: AwareDeviceTime = Field(description="the phone's moment; its local date is the day")
     lon: Lon | None = None
     lat: Lat | None = None
     accuracy_m: Accuracy | None = None

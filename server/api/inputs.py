@@ -79,6 +79,17 @@ DeviceTime = Annotated[
     Field(max_length=40, json_schema_extra={"format": "date-time"}),
     AfterValidator(_moment_text),
 ]
+
+
+def _with_offset(value: str) -> str:
+    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise PydanticCustomError("datetime", "需带时区（如 +08:00）/ needs an offset, e.g. +08:00")
+    return value
+
+
+#: A phone's moment that must say its zone (a check-in's day, a photo's capture time).
+AwareDeviceTime = Annotated[DeviceTime, AfterValidator(_with_offset)]
 RegionCode = Annotated[Text, Field(pattern=r"^[0-9]{6}([0-9]{3}){0,2}$")]
 GridCode = Annotated[Text, Field(pattern=r"^[0-9]{15}$")]
 
@@ -289,6 +300,24 @@ class UploadBody(TolerantBody):
     uuid: UuidText
     total_bytes: Annotated[int, Field(ge=1, le=INT32_MAX)]
     filename: Annotated[Text, Field(max_length=255)] | None = None
+    # Photo evidence (docs/field-work.md): what the phone states about the picture. An old app
+    # sends none of these: the photo is kept, marked without watermark (无水印).
+    captured_at: AwareDeviceTime | None = Field(None, description="the phone's moment of capture")
+    lon: Lon | None = Field(None, description="where it was taken (WGS 84)")
+    lat: Lat | None = None
+    accuracy_m: Annotated[Number, Field(ge=0, le=1_000_000)] | None = None
+    watermarked: bool | None = Field(
+        None, description="the app drew the watermark (time, place, grid, worker) on it"
+    )
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> UploadBody:
+        if (self.lon is None) != (self.lat is None):
+            missing = "lat" if self.lat is None else "lon"
+            raise PydanticCustomError(
+                "pair", "经纬度需成对填写 / lon and lat go together", {"field": missing}
+            )
+        return self
 
 
 class PieceQuery(Query):

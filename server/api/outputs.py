@@ -123,6 +123,10 @@ class Photo(Out):
     thumb_url: str
     width: int | None = None
     height: int | None = None
+    captured_at: str | None = Field(None, description="the phone's capture moment, as stated")
+    watermarked: bool = Field(False, description="the app drew its watermark (else 无水印)")
+    captured_lon: float | None = Field(None, description="only for those who see capture points")
+    captured_lat: float | None = None
 
 
 class Event(Out):
@@ -178,6 +182,8 @@ class Upload(Out):
     status: str
     received_bytes: int
     total_bytes: int | None = None
+    captured_at: str | None = None
+    watermarked: bool = False
     width: int | None = None
     height: int | None = None
     url: str | None = None

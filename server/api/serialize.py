@@ -203,8 +203,12 @@ def _stage(ctx: Context, case: Incident) -> dict[str, Any] | None:
 
 
 def photo_json(att: Attachment, who: Actor) -> dict[str, Any]:
-    """A photo; ``gps`` only for those who need the capture point (``photos.sees_gps``)."""
-    shows_gps = att.gps_lon is not None and sees_gps(who, att)
+    """A photo; ``gps`` (the picture's EXIF position) and ``captured_lon``/``captured_lat``
+    (the position the phone stated at upload) only for those who need the capture point
+    (``photos.sees_gps``); ``captured_at`` and ``watermarked`` for everyone who sees it."""
+    sees = sees_gps(who, att)
+    shows_gps = att.gps_lon is not None and sees
+    stated = att.captured_lon is not None and sees
     return {
         "uuid": att.uuid,
         "url": f"/api/v1/photos/{att.uuid}",
@@ -213,6 +217,10 @@ def photo_json(att: Attachment, who: Actor) -> dict[str, Any]:
         "height": att.height,
         "taken_at": iso(att.taken_at),
         "gps": [att.gps_lon, att.gps_lat] if shows_gps else None,
+        "captured_at": iso(att.captured_at),
+        "watermarked": bool(att.watermarked),
+        "captured_lon": att.captured_lon if stated else None,
+        "captured_lat": att.captured_lat if stated else None,
     }
 
 

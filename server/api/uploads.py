@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from server.api.edge import operation
 from server.api.inputs import PieceQuery, UploadBody
+from server.api.serialize import iso
 from server.api.util import actor, context, login_required_api
 from server.errors import ApiError
 from server.models import Attachment, Incident, Visit
@@ -21,6 +22,8 @@ def _state(att: Attachment) -> dict[str, object]:
         "status": att.status,
         "received_bytes": att.received_bytes,
         "total_bytes": att.total_bytes,
+        "captured_at": iso(att.captured_at),
+        "watermarked": bool(att.watermarked),
     }
     if att.status == "ready":
         body.update(
@@ -39,7 +42,8 @@ def begin(body: UploadBody) -> Response:
     """Start a photo upload (or look it up to resume it); idempotent by ``uuid``."""
     ctx = context()
     existing = ctx.db.scalar(select(Attachment.id).where(Attachment.uuid == body.uuid))
-    att = photos.begin(ctx, actor(), body.uuid, body.total_bytes)
+    evidence = photos.Evidence.of(body.given())
+    att = photos.begin(ctx, actor(), body.uuid, body.total_bytes, evidence)
     resp = jsonify(_state(att))
     resp.status_code = 200 if existing else 201
     return resp

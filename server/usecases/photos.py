@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,8 +68,53 @@ def stored_path(ctx: Context, sha256: str, thumb: bool = False) -> Path:
     return ctx.upload_dir / sha256[:2] / sha256[2:4] / f"{sha256}{suffix}"
 
 
-def begin(ctx: Context, actor: Actor, upload_uuid: Any, total_bytes: Any) -> Attachment:
-    """Start (or look up, to resume) an upload. Idempotent by UUID."""
+@dataclass(frozen=True)
+class Evidence:
+    """What the phone states about a field photo (docs/field-work.md, "Photo evidence"): the
+    moment and place of capture, and whether the app drew its watermark on the pixels. Kept as
+    fields of the attachment (the stored file holds pixels only). An old app states nothing:
+    ``watermarked`` false, the console marks it 无水印."""
+
+    captured_at: datetime | None = None
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    watermarked: bool = False
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Evidence:
+        """From a checked upload body (server/api/inputs.py ``UploadBody``)."""
+        moment = body.get("captured_at")
+        return cls(
+            datetime.fromisoformat(moment.strip().replace("Z", "+00:00")) if moment else None,
+            body.get("lon"),
+            body.get("lat"),
+            body.get("accuracy_m"),
+            bool(body.get("watermarked")),
+        )
+
+
+#: A capture moment this far after the server's clock is a phone's wrong clock, not a photo.
+CAPTURE_SKEW = timedelta(minutes=10)
+
+
+def _check_evidence(ctx: Context, evidence: Evidence) -> None:
+    if evidence.captured_at is not None and evidence.captured_at > ctx.now() + CAPTURE_SKEW:
+        raise ValidationFailed(
+            "拍摄时间在将来 / the capture time is in the future",
+            fields={"captured_at": "in the future"},
+        )
+
+
+def begin(
+    ctx: Context,
+    actor: Actor,
+    upload_uuid: Any,
+    total_bytes: Any,
+    evidence: Evidence | None = None,
+) -> Attachment:
+    """Start (or look up, to resume) an upload. Idempotent by UUID (a resume's evidence is
+    that of the first begin)."""
     key = client_uuid(upload_uuid)
     if not isinstance(total_bytes, int) or isinstance(total_bytes, bool) or total_bytes <= 0:
         raise ValidationFailed(
@@ -85,7 +130,19 @@ def begin(ctx: Context, actor: Actor, upload_uuid: Any, total_bytes: Any) -> Att
     existing = ctx.db.scalar(select(Attachment).where(Attachment.uuid == key))
     if existing is not None:
         return _own(actor, existing, total_bytes)
-    att = Attachment(uuid=key, uploader_id=actor.id, total_bytes=total_bytes, created_at=ctx.now())
+    evidence = evidence or Evidence()
+    _check_evidence(ctx, evidence)
+    att = Attachment(
+        uuid=key,
+        uploader_id=actor.id,
+        total_bytes=total_bytes,
+        created_at=ctx.now(),
+        captured_at=evidence.captured_at.astimezone(UTC) if evidence.captured_at else None,
+        captured_lon=evidence.lon,
+        captured_lat=evidence.lat,
+        captured_accuracy_m=evidence.accuracy_m,
+        watermarked=evidence.watermarked,
+    )
     ctx.db.add(att)
     try:
         ctx.db.commit()
