@@ -35,7 +35,7 @@ from server.usecases.context import Actor
 from tests import factories as f
 from tests.base_data.world import Base
 from tests.base_data.world import seed as seed_base
-from tests.security import base_rows, patrol_rows
+from tests.security import base_rows, checkin_rows, patrol_rows
 from tests.workflow.world import G1, G2, G3, GB, IN_G1, IN_G2, IN_G3, IN_GB, World, build, widen
 
 IDENTITIES = ("anon", "wg1", "disp", "dispt", "h1", "sup", "admin", "adminb")
@@ -939,6 +939,7 @@ ROWS: dict[tuple[str, str], Row] = {
 
 ROWS.update(base_rows.rows(Row))
 ROWS.update(patrol_rows.rows(Row))
+ROWS.update(checkin_rows.rows(Row))
 
 
 def _expected(
