@@ -573,13 +573,6 @@ class ImportAnswer(Out):
     import_: ImportSummary = Field(alias="import")
 
 
-# Patrols and tracks (/api/v1/patrols, /api/v1/workers/<id>/day): server/api/patrol_io.py
-from server.api.patrol_io import (  # noqa: E402, F401
-    PatrolAnswer,
-    TrackChunkAnswer,
-    WorkerDay,
-)
-
 # Check-ins and work logs (/api/v1/check-ins, /api/v1/work-logs): server/api/check_in_outputs.py
 from server.api.check_in_outputs import (  # noqa: E402, F401
     CheckIn,
@@ -587,4 +580,11 @@ from server.api.check_in_outputs import (  # noqa: E402, F401
     WorkLog,
     WorkLogComment,
     WorkLogList,
+)
+
+# Patrols and tracks (/api/v1/patrols, /api/v1/workers/<id>/day): server/api/patrol_io.py
+from server.api.patrol_io import (  # noqa: E402, F401
+    PatrolAnswer,
+    TrackChunkAnswer,
+    WorkerDay,
 )
