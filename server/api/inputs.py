@@ -426,7 +426,7 @@ class MetricsCasesQuery(MetricsParams):
     limit: Annotated[int, Field(ge=1, le=1000), BeforeValidator(ascii_int)] = 100
 
 
-ScorecardKind = Literal["department", "worker"]
+ScorecardKind = Literal["department", "worker", "dispatcher", "town"]
 
 
 class KindQuery(Query):
@@ -439,7 +439,18 @@ class ScorecardsQuery(MetricsParams):
 
 
 class ExportQuery(MetricsParams):
-    report: Literal["metrics", "department", "worker"] = "metrics"
+    report: Literal["metrics", "department", "worker", "dispatcher", "town"] = "metrics"
+
+
+class RecordsQuery(MetricsParams):
+    """The records behind one assessment indicator of one person (``subject``: a user id)."""
+
+    kind: ScorecardKind = "worker"
+    subject: Annotated[int, Field(ge=1, le=999_999_999), BeforeValidator(ascii_int)]
+    metric: Annotated[Text, Field(pattern=r"^[a-z_0-9]{1,60}$")]
+    part: Literal["numerator", "denominator"] = "numerator"
+    offset: Annotated[int, Field(ge=0, le=10**9), BeforeValidator(ascii_int)] = 0
+    limit: Annotated[int, Field(ge=1, le=1000), BeforeValidator(ascii_int)] = 100
 
 
 class ScorecardConfigBody(Body):

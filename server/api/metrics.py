@@ -18,17 +18,19 @@ from server.api.inputs import (
     KindQuery,
     MetricsCasesQuery,
     MetricsParams,
+    RecordsQuery,
     ScorecardConfigBody,
     ScorecardsQuery,
 )
 from server.api.util import me, roles_required, work_calendar
+from server.domain import assessment_metrics as am
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
 from server.domain import workflow as wf
 from server.domain.worktime import WorkCalendar
 from server.errors import ApiError, error_response
 from server.extensions import db, settings
-from server.metrics import export, scorecards
+from server.metrics import assessment, export, scorecards
 from server.metrics.counting import Result, compute_plan
 from server.metrics.drilldown import drilldown
 from server.metrics.planning import MetricsQuery, QueryError, plan
@@ -127,7 +129,7 @@ def definitions() -> Response:
                     "denominator": m.denominator,
                     "higher_is_better": m.higher_is_better,
                 }
-                for m in md.METRICS
+                for m in (*md.METRICS, *am.INDICATORS)
             ],
             "groupings": [
                 {"key": k, "zh": md.GROUP_LABELS[k][0], "en": md.GROUP_LABELS[k][1]}
@@ -137,6 +139,10 @@ def definitions() -> Response:
             "scorecards": {
                 k: scoring.default_scorecard(k).to_json() for k in scoring.SCORECARD_KINDS
             },
+            "scorecard_kinds": [
+                {"key": k, "zh": scoring.KIND_LABELS[k][0], "en": scoring.KIND_LABELS[k][1]}
+                for k in scoring.SCORECARD_KINDS
+            ],
         }
     )
 
@@ -188,6 +194,35 @@ def scorecard_list(query: ScorecardsQuery) -> Response:
     )
 
 
+@bp.get("/records")
+@operation(query=RecordsQuery, responses={200: "MetricRecords", 403: None}, roles=ALL_ROLES)
+@roles_required(*ALL_ROLES)
+def indicator_records(query: RecordsQuery) -> Response:
+    """The records behind one assessment indicator of one person (漏报率's cases, a
+    dispatcher's acceptances and dispatches, a worker's patrols and visits)."""
+    cal, conn = work_calendar(), _conn()
+    q = _query(conn, cal, query)
+    p = plan(conn, MetricsQuery(q.scopes, q.start, q.end, q.as_of), cal)
+    r = assessment.records(
+        conn, p, cal, query.metric, query.part, query.subject, query.offset, query.limit
+    )
+    return jsonify(
+        {
+            **_head(Result(p, {}, [], {})),
+            "kind": query.kind,
+            "subject": query.subject,
+            "metric": r.metric,
+            "part": r.part,
+            "counted": r.counted,
+            "count": r.count,
+            "total_items": r.total_items,
+            "offset": query.offset,
+            "limit": query.limit,
+            "items": r.items,
+        }
+    )
+
+
 @bp.get("/scorecards/config")
 @operation(query=KindQuery, responses={200: "ScorecardConfig"}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
@@ -231,13 +266,10 @@ def _export_table(
 ) -> tuple[export.Table, MetricsQuery]:
     report = params.report
     if report != "metrics" and report not in scoring.SCORECARD_KINDS:
-        raise ApiError(
-            400,
-            "validation_failed",
-            "report 应为 metrics、department 或 worker",
-            {"report": "metrics|department|worker"},
-        )
-    q = _query(conn, cal, params, by=None if report == "metrics" else report)
+        kinds = "|".join(("metrics", *scoring.SCORECARD_KINDS))
+        raise ApiError(400, "validation_failed", f"report 应为 {kinds}", {"report": kinds})
+    by = None if report == "metrics" else ("worker" if report == "dispatcher" else report)
+    q = _query(conn, cal, params, by=by)
     table, _result = report_table(conn, report, q, cal, settings().timezone)
     return table, q
 

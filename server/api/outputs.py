@@ -312,6 +312,20 @@ class MetricCases(Out):
     items: list[dict[str, Any]]
 
 
+class MetricRecords(Out):
+    period: Period
+    kind: str
+    subject: int
+    metric: str
+    part: str
+    counted: str
+    count: int | float | None
+    total_items: int
+    offset: int
+    limit: int
+    items: list[dict[str, Any]]
+
+
 class Scorecards(Out):
     period: Period
     kind: str

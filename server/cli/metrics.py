@@ -82,7 +82,7 @@ def _usage_errors(fn: F) -> F:
 @_usage_errors
 @click.option(
     "--report",
-    type=click.Choice(["metrics", "department", "worker"]),
+    type=click.Choice(["metrics", "department", "worker", "dispatcher", "town"]),
     default="metrics",
     show_default=True,
     help="the metrics table, or a scorecard",

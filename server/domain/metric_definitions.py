@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 MetricKind = Literal["count", "rate", "hours"]
-Family = Literal["report", "cohort", "dispatch", "verification", "card"]
+Family = Literal["report", "cohort", "dispatch", "verification", "card", "grid", "desk", "field"]
 GroupBy = Literal[
     "county",
     "town",

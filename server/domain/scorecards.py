@@ -1,7 +1,10 @@
-"""Scorecards of departments and grid workers (DESIGN §4): indicators, weights, grades, ranks.
+"""Scorecards (考核, DESIGN §4 and §11): indicators, weights, grades, ranks.
 
-No Flask and no SQL here. Each indicator is a metric of :mod:`server.domain.metric_definitions`,
-scored 0–100; the defaults below apply until an admin stores a setting (docs/metrics.md,
+Kinds: departments, grid workers, dispatchers (受理派遣: the one role that takes hotline calls,
+accepts and dispatches) and towns. No Flask and no SQL here. Each indicator is a metric of
+:mod:`server.domain.metric_definitions` or of its sibling table
+:mod:`server.domain.assessment_metrics`, scored 0–100; the defaults below (modelled on the
+published weights of DESIGN §11) apply until an admin stores a setting (docs/metrics.md,
 "Scorecards").
 """
 
@@ -12,10 +15,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from server.domain.metric_definitions import METRIC_BY_KEY
+from server.domain.assessment_metrics import ALL_BY_KEY as METRIC_BY_KEY
+from server.domain.metric_definitions import METRIC_KEYS
 
-ScorecardKind = Literal["department", "worker"]
-SCORECARD_KINDS: tuple[ScorecardKind, ...] = ("department", "worker")
+ScorecardKind = Literal["department", "worker", "dispatcher", "town"]
+SCORECARD_KINDS: tuple[ScorecardKind, ...] = ("department", "worker", "dispatcher", "town")
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "worker": ("网格员", "Grid workers"),
+    "dispatcher": ("受理派遣", "Dispatchers"),
+    "town": ("乡镇", "Towns"),
+    "department": ("部门", "Departments"),
+}
+#: The families of the assessment indicators each kind may weigh, besides the case metrics
+#: (none for dispatchers: the case metrics count grid workers' reports, departments' handling
+#: and places, not a dispatcher's desk).
+_CASE = frozenset(METRIC_KEYS)
+ALLOWED_METRICS: dict[str, frozenset[str]] = {
+    "department": _CASE,
+    "worker": _CASE | {k for k, m in METRIC_BY_KEY.items() if m.family in ("grid", "field")},
+    "dispatcher": frozenset(k for k, m in METRIC_BY_KEY.items() if m.family == "desk"),
+    "town": _CASE,
+}
 DEFAULT_GRADES: tuple[tuple[str, float], ...] = (("A", 90), ("B", 75), ("C", 60), ("D", 40))
 LOWEST_GRADE = "E"
 
@@ -49,14 +69,32 @@ DEFAULT_SCORECARDS: dict[ScorecardKind, tuple[Indicator, ...]] = {
         Indicator("verification_on_time_rate", "rate", 25),
         Indicator("self_handled", "target", 15, target=5),
     ),
+    # DESIGN §11: dispatchers 0.2 × dispatches + 0.4 × 按时派遣率 + 0.4 × 准确派遣率, call-takers
+    # 25 % volume + 40 % + 35 %: one role here does both.
+    "dispatcher": (
+        Indicator("desk_volume", "target", 20, target=300),
+        Indicator("accept_on_time_rate", "rate", 25),
+        Indicator("dispatch_on_time_rate", "rate", 25),
+        Indicator("accurate_dispatch_rate", "rate", 30),
+    ),
+    "town": (
+        Indicator("on_time_closure_rate", "rate", 30),
+        Indicator("closure_rate", "rate", 20),
+        Indicator("local_resolution_rate", "rate", 20),
+        Indicator("satisfaction_rate", "rate", 15),
+        Indicator("valid_report_rate", "rate", 15),
+    ),
 }
 
 
 #: Points taken off a score per 督办 card (yellow, red) of the period: a department answers for
-#: the cards of its handle stage (server/usecases/stages.py); grid workers get none by default.
+#: the cards of its handle stage (server/usecases/stages.py), a town for every card raised on
+#: a case of the town; grid workers and dispatchers get none by default.
 DEFAULT_DEDUCTIONS: dict[ScorecardKind, tuple[float, float]] = {
     "department": (2.0, 5.0),
     "worker": (0.0, 0.0),
+    "dispatcher": (0.0, 0.0),
+    "town": (1.0, 3.0),
 }
 MAX_DEDUCTION = 100.0
 
@@ -118,8 +156,11 @@ def parse_scorecard(kind: ScorecardKind, data: Mapping[str, Any]) -> ScorecardCo
         mode = item.get("mode")
         weight = _number(item.get("weight"))
         target = _number(item.get("target")) if item.get("target") is not None else None
-        if metric not in METRIC_BY_KEY:
+        if not isinstance(metric, str) or metric not in METRIC_BY_KEY:
             errors[f"{where}.metric"] = "未知指标 / unknown metric"
+            continue
+        if metric not in ALLOWED_METRICS[kind]:
+            errors[f"{where}.metric"] = "该指标不适用于此类考核 / not an indicator of this kind"
             continue
         if metric in seen:
             errors[f"{where}.metric"] = "重复的指标 / duplicate metric"

@@ -24,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from server.domain import assessment_metrics as am
 from server.domain import metric_definitions as md
 from server.metrics.counting import Result
 
@@ -33,6 +34,21 @@ FAMILY_ZH = {
     "dispatch": "派遣",
     "verification": "核查",
     "card": "督办牌",
+    "grid": "网格案件（考核）",
+    "desk": "受理派遣（考核）",
+    "field": "外勤（考核）",
+}
+SUBJECT_ZH = {
+    "department": "部门",
+    "worker": "网格员",
+    "dispatcher": "受理派遣人员",
+    "town": "乡镇",
+}
+TITLE_ZH = {
+    "department": "部门考核",
+    "worker": "网格员考核",
+    "dispatcher": "受理派遣考核",
+    "town": "乡镇考核",
 }
 MODE_ZH = {"rate": "比率", "inverse": "反向比率", "target": "目标值"}
 
@@ -112,20 +128,19 @@ def scorecard_table(
     kind: str, cards: Sequence[dict[str, Any]], result: Result, scope: list[dict[str, Any]], tz: str
 ) -> Table:
     config_lines = cards[0]["lines"] if cards else []
-    header = ["排名", "部门" if kind == "department" else "网格员", "得分", "等级"]
+    header = ["排名", SUBJECT_ZH[kind], "得分", "等级"]
     kinds = ["count", "text", "score", "text"]
     for line in config_lines:
-        name = md.METRIC_BY_KEY[line["metric"]].zh
+        name = am.ALL_BY_KEY[line["metric"]].zh
         header += [f"{name}", f"{name}得分(权重{line['weight']:g})"]
-        kinds += [md.METRIC_BY_KEY[line["metric"]].kind, "score"]
+        kinds += [am.ALL_BY_KEY[line["metric"]].kind, "score"]
     rows = []
     for card in cards:
         row: list[Any] = [card["rank"], card["subject"].get("name"), card["score"], card["grade"]]
         for line in card["lines"]:
             row += [line["value"], line["score"]]
         rows.append(row)
-    title = "部门考核" if kind == "department" else "网格员考核"
-    return Table(title, header, kinds, rows, _about(result, scope, tz))
+    return Table(TITLE_ZH[kind], header, kinds, rows, _about(result, scope, tz))
 
 
 def _metric_header(m: md.Metric) -> str:
@@ -138,7 +153,7 @@ def _metric_header(m: md.Metric) -> str:
 
 def definitions_rows() -> list[list[str]]:
     rows = []
-    for m in md.METRICS:
+    for m in (*md.METRICS, *am.INDICATORS):
         rows.append([m.zh, m.en, m.key, FAMILY_ZH[m.family], m.definition, m.formula])
     return rows
 

@@ -1,9 +1,11 @@
-"""Scorecards for departments (派驻机构/专业部门) and grid workers (网格员).
+"""Scorecards (考核) for departments (派驻机构/专业部门), grid workers (网格员), dispatchers
+(受理派遣) and towns (乡镇/街道).
 
-A scorecard is the metrics of :func:`server.metrics.counting.compute` grouped by department or by
-worker, each indicator scored 0–100 and weighted (:mod:`server.domain.scorecards`). Weights,
-targets and grade bands are kept per kind in ``scorecard_configs``; without a row the defaults
-apply.
+A scorecard is the metrics of :func:`server.metrics.counting.compute` grouped by department, by
+worker or by town, plus the assessment indicators of :mod:`server.metrics.assessment` per person
+(漏报率 of a worker's grids; a dispatcher's acceptances and dispatches), each indicator scored
+0–100 and weighted (:mod:`server.domain.scorecards`). Weights, targets and grade bands are kept
+per kind in ``scorecard_configs``; without a row the defaults apply.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
+from server.domain import assessment_metrics as am
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
 from server.domain import workflow as wf
 from server.domain.stages import Card, Stage
 from server.domain.worktime import WorkCalendar
+from server.metrics import assessment
 from server.metrics.counting import Result, compute_plan
 from server.metrics.planning import MetricsQuery, Plan, plan
 from server.models import GridAssignment, IncidentEvent, Region, User
@@ -58,8 +62,11 @@ def reset_config(conn: Connection, kind: scoring.ScorecardKind) -> scoring.Score
     return scoring.default_scorecard(kind)
 
 
-def _workers_in_scope(conn: Connection, p: Plan) -> dict[int, dict[str, Any]]:
-    """Active grid workers of the scope's region (by their region or an assigned grid).
+def _workers_in_scope(
+    conn: Connection, p: Plan, role: str = wf.Role.GRID_WORKER
+) -> dict[int, dict[str, Any]]:
+    """Active grid workers (or dispatchers) of the scope's region (by their region or an
+    assigned grid).
 
     Under a department scope (a handler's, always) the workers are only those with figures:
     a department has no workers of its own to list, and listing every county's would leak."""
@@ -68,9 +75,12 @@ def _workers_in_scope(conn: Connection, p: Plan) -> dict[int, dict[str, Any]]:
     paths = [f.label.get("path") for f in p.filters if f.kind in ("region", "grid")]
     paths = [x for x in paths if x]
     workers = [f for f in p.filters if f.kind == "worker"]
+    groups = [f for f in p.filters if f.kind == "group"]
     stmt = select(User.id, User.username, User.display_name).where(
-        User.role == wf.Role.GRID_WORKER, User.active.is_(True)
+        User.role == role, User.active.is_(True)
     )
+    for f in groups:
+        stmt = stmt.where(User.id.in_([v for v in f.values if isinstance(v, int)]))
     if workers:
         stmt = stmt.where(User.id.in_([v for f in workers for v in f.values]))
     for path in paths:
@@ -103,9 +113,22 @@ def scorecards(
     config: scoring.ScorecardConfig | None = None,
     now: datetime | None = None,
 ) -> tuple[Result, list[scoring.Scorecard], scoring.ScorecardConfig]:
-    """Scored, ranked cards for every department or grid worker of the query's scope."""
+    """Scored, ranked cards for every department, grid worker, dispatcher or town of the
+    query's scope."""
     config = config or load_config(conn, kind)
-    p = plan(conn, replace(query, by=kind, group=None), cal, now)
+    # dispatchers are people too: the case figures of the plan are grouped by worker
+    by = "worker" if kind == "dispatcher" else kind
+    p = plan(conn, replace(query, by=by, group=None), cal, now)
+    if kind == "dispatcher":
+        result = Result(p, md.derive({}), [], {})
+        people = _workers_in_scope(conn, p, wf.Role.DISPATCHER)
+        desk = assessment.desk_counts(conn, p, cal, None)
+        with_figures = [k for k, c in desk.items() if c["desk_volume"]]
+        for k, label in _people(conn, with_figures, wf.Role.DISPATCHER).items():
+            people.setdefault(k, label)
+        zero_desk = assessment.zero("desk")
+        desk_values = {k: am.derive(desk.get(k, zero_desk), ("desk",)) for k in people}
+        return result, _score(people, desk_values, config, p, {}), config
     result = compute_plan(conn, p, cal)
     by_key = {g.key: g for g in result.groups if g.key is not None}
     subjects: dict[Any, dict[str, Any]] = {k: g.label for k, g in by_key.items()}
@@ -116,17 +139,57 @@ def scorecards(
         for k, label in _workers_in_scope(conn, p).items():
             subjects.setdefault(k, label)
     zero = md.derive({k: 0 for k in md.COUNT_KEYS} | {"handling_us": 0})
-    counted = department_cards(conn, p) if kind == "department" else {}
+    values_of = {k: dict(by_key[k].values if k in by_key else zero) for k in subjects}
+    if kind == "worker":
+        grid = assessment.grid_counts(conn, p, list(subjects))
+        for k in subjects:
+            values_of[k].update(am.derive(grid.get(k) or {}, ("grid",)))
+    if kind == "department":
+        counted = department_cards(conn, p)
+    elif kind == "town":
+        counted = {
+            k: (int(v.get("yellow_cards") or 0), int(v.get("red_cards") or 0))
+            for k, v in values_of.items()
+        }
+    else:
+        counted = {}
+    return result, _score(subjects, values_of, config, p, counted), config
+
+
+def _people(conn: Connection, ids: list[int], role: str) -> dict[int, dict[str, Any]]:
+    rows = conn.execute(
+        select(User.id, User.username, User.display_name).where(
+            User.id.in_(ids or [0]), User.role == role
+        )
+    )
+    return {
+        r.id: {
+            "key": r.id,
+            "id": r.id,
+            "username": r.username,
+            "name": r.display_name or r.username,
+        }
+        for r in rows
+    }
+
+
+def _score(
+    subjects: dict[Any, dict[str, Any]],
+    values_of: dict[Any, dict[str, Any]],
+    config: scoring.ScorecardConfig,
+    p: Plan,
+    counted: dict[Any, tuple[int, int]],
+) -> list[scoring.Scorecard]:
     cards = []
     for key, label in subjects.items():
-        values = by_key[key].values if key in by_key else zero
+        values = values_of[key]
         card = scoring.score_card(
             label, values, config, p.query.period.days, counted.get(key, (0, 0))
         )
-        card.lines = [line | {"name": md.METRIC_BY_KEY[line["metric"]].zh} for line in card.lines]
+        card.lines = [line | {"name": am.ALL_BY_KEY[line["metric"]].zh} for line in card.lines]
         card.subject = {**label, "figures": values}
         cards.append(card)
-    return result, scoring.rank(cards), config
+    return scoring.rank(cards)
 
 
 def department_cards(conn: Connection, p: Plan) -> dict[int, tuple[int, int]]:

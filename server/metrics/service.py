@@ -171,8 +171,8 @@ def report_table(
     conn: Connection, report: str, q: MetricsQuery, cal: WorkCalendar, tz: str
 ) -> tuple[export.Table, Result]:
     """The table of an export, and the figures it shows: the metrics (``report="metrics"``) or
-    a scorecard (``department``, ``worker``; ``q`` grouped by that kind). For the API's
-    downloads and ``flask metrics export`` alike."""
+    a scorecard (``department``, ``worker``, ``dispatcher``, ``town``; ``q`` grouped by it).
+    For the API's downloads and ``flask metrics export`` alike."""
     if report == "metrics":
         p = plan(conn, q, cal)
         result = compute_plan(conn, p, cal)

@@ -1,0 +1,171 @@
+"""Assessment (考核) indicators beyond the case metrics: a sibling table of
+:data:`server.domain.metric_definitions.METRICS` (DESIGN §11, docs/metrics.md "Assessment").
+
+The case metrics are counted per group from the folded trail; these are counted per *person*
+(or per town) from what that person did or what lies in their grids, so they live in their own
+table, each with the same fields (labels, definition, formula, numerator and denominator) that
+travel to the console, the exports' definitions sheet and docs/metrics.md (a test checks the doc).
+No Flask and no SQL here; :mod:`server.metrics.assessment` counts them.
+
+Families:
+
+- ``grid``: cases accepted (立案) in the period that lie in a grid worker's grids (漏报率);
+- ``desk``: what a dispatcher (受理派遣: takes hotline calls, accepts and dispatches) did:
+  acceptances (受理) and dispatches (派遣) made in the period;
+- ``field``: a grid worker's field work in the period: patrols (巡查) and visits (走访).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from server.domain.metric_definitions import METRIC_BY_KEY, Metric, _m
+
+INDICATORS: tuple[Metric, ...] = (
+    # --- grid family: a grid worker's grids ---------------------------------------------------
+    _m(
+        "grid_cases",
+        "网格案件数",
+        "Cases in own grids",
+        "count",
+        "grid",
+        "期内立案、截至统计时点位于本人所负责网格的案件数",
+        "count(立案集合 且 网格 ∈ 本人网格)",
+        higher_is_better=None,
+    ),
+    _m(
+        "missed_reports",
+        "漏报数",
+        "Missed reports",
+        "count",
+        "grid",
+        "网格案件中首次上报人不是该网格网格员的（群众、热线、其他人员发现的）",
+        "count(网格案件 且 上报人 ∉ 该网格的网格员)",
+        higher_is_better=False,
+    ),
+    _m(
+        "missed_report_rate",
+        "漏报率",
+        "Missed report rate",
+        "rate",
+        "grid",
+        "漏报数 ÷ 网格案件数",
+        "漏报数 ÷ 网格案件数",
+        "missed_reports",
+        "grid_cases",
+        False,
+    ),
+    # --- desk family: dispatchers (受理派遣) -----------------------------------------------------
+    _m(
+        "desk_accepts",
+        "受理数",
+        "Acceptances",
+        "count",
+        "desk",
+        "期内由本人受理立案的案件数",
+        "count(立案在期内 且 受理人 = 本人)",
+        higher_is_better=None,
+    ),
+    _m(
+        "accepted_on_time",
+        "按时受理数",
+        "Accepted on time",
+        "count",
+        "desk",
+        "受理中不晚于受理环节时限（自上报起）的",
+        "count(受理时间 ≤ 上报时间 + 受理时限)",
+    ),
+    _m(
+        "accept_on_time_rate",
+        "按时受理率",
+        "On-time acceptance rate",
+        "rate",
+        "desk",
+        "按时受理数 ÷ 受理数",
+        "按时受理数 ÷ 受理数",
+        "accepted_on_time",
+        "desk_accepts",
+    ),
+    _m(
+        "desk_dispatches",
+        "派遣次数",
+        "Dispatches made",
+        "count",
+        "desk",
+        "期内由本人派遣的次数",
+        "count(派遣事件在期内 且 派遣人 = 本人)",
+        higher_is_better=None,
+    ),
+    _m(
+        "dispatched_on_time",
+        "按时派遣数",
+        "Dispatched on time",
+        "count",
+        "desk",
+        "派遣中不晚于派遣环节时限（自最近一次进入待派遣起）的",
+        "count(派遣时间 ≤ 进入待派遣时间 + 派遣时限)",
+    ),
+    _m(
+        "dispatch_on_time_rate",
+        "按时派遣率",
+        "On-time dispatch rate",
+        "rate",
+        "desk",
+        "按时派遣数 ÷ 派遣次数",
+        "按时派遣数 ÷ 派遣次数",
+        "dispatched_on_time",
+        "desk_dispatches",
+    ),
+    _m(
+        "accurate_dispatches",
+        "准确派遣数",
+        "Accurate dispatches",
+        "count",
+        "desk",
+        "派遣次数 − 截至统计时点被处置部门退回的派遣",
+        "派遣次数 − count(派遣段以退回结束)",
+    ),
+    _m(
+        "accurate_dispatch_rate",
+        "准确派遣率",
+        "Accurate dispatch rate",
+        "rate",
+        "desk",
+        "准确派遣数 ÷ 派遣次数",
+        "准确派遣数 ÷ 派遣次数",
+        "accurate_dispatches",
+        "desk_dispatches",
+    ),
+    _m(
+        "desk_volume",
+        "受理派遣量",
+        "Desk volume",
+        "count",
+        "desk",
+        "受理数 + 派遣次数",
+        "受理数 + 派遣次数",
+    ),
+)
+
+INDICATOR_BY_KEY: dict[str, Metric] = {m.key: m for m in INDICATORS}
+INDICATOR_KEYS: tuple[str, ...] = tuple(m.key for m in INDICATORS)
+#: Every metric a scorecard may name: the case metrics and the indicators above.
+ALL_BY_KEY: dict[str, Metric] = {**METRIC_BY_KEY, **INDICATOR_BY_KEY}
+assert not set(METRIC_BY_KEY) & set(INDICATOR_BY_KEY)
+
+
+def derive(
+    counts: Mapping[str, int | None], families: tuple[str, ...] = ("grid", "desk", "field")
+) -> dict[str, float | int | None]:
+    """The values of the indicators of ``families`` from their counts (a rate: numerator ÷
+    denominator, None over 0; a count not given: None)."""
+    out: dict[str, float | int | None] = {}
+    chosen = [m for m in INDICATORS if m.family in families]
+    for m in chosen:
+        if m.kind != "rate":
+            out[m.key] = counts.get(m.key)
+    for m in chosen:
+        if m.kind == "rate":
+            num, den = out.get(m.numerator or ""), out.get(m.denominator or "")
+            out[m.key] = None if num is None or not den else num / den
+    return out
