@@ -109,6 +109,21 @@ def metrics(query: MetricsParams) -> Response:
     )
 
 
+def _definition(m: md.Metric) -> dict[str, Any]:
+    return {
+        "key": m.key,
+        "zh": m.zh,
+        "en": m.en,
+        "kind": m.kind,
+        "family": m.family,
+        "definition": m.definition,
+        "formula": m.formula,
+        "numerator": m.numerator,
+        "denominator": m.denominator,
+        "higher_is_better": m.higher_is_better,
+    }
+
+
 @bp.get("/definitions")
 @operation(responses={200: "MetricDefinitions"}, roles=ALL_ROLES)
 @roles_required(*ALL_ROLES)
@@ -116,21 +131,9 @@ def definitions() -> Response:
     """The metrics, groupings and default scorecards, for labels and tooltips."""
     return jsonify(
         {
-            "metrics": [
-                {
-                    "key": m.key,
-                    "zh": m.zh,
-                    "en": m.en,
-                    "kind": m.kind,
-                    "family": m.family,
-                    "definition": m.definition,
-                    "formula": m.formula,
-                    "numerator": m.numerator,
-                    "denominator": m.denominator,
-                    "higher_is_better": m.higher_is_better,
-                }
-                for m in (*md.METRICS, *am.INDICATORS)
-            ],
+            "metrics": [_definition(m) for m in md.METRICS],
+            # the assessment indicators (docs/metrics.md §9): on scorecards, not in /metrics
+            "indicators": [_definition(m) for m in am.INDICATORS],
             "groupings": [
                 {"key": k, "zh": md.GROUP_LABELS[k][0], "en": md.GROUP_LABELS[k][1]}
                 for k in md.GROUP_BYS

@@ -296,9 +296,11 @@ class Metrics(Out):
 
 class MetricDefinitions(Out):
     metrics: list[dict[str, Any]]
+    indicators: list[dict[str, Any]]
     groupings: list[dict[str, Any]]
     scopes: list[str]
     scorecards: dict[str, Any]
+    scorecard_kinds: list[dict[str, Any]]
 
 
 class MetricCases(Out):

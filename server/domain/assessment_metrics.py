@@ -18,6 +18,7 @@ Families:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 
 from server.domain.metric_definitions import METRIC_BY_KEY, Metric, _m
 
@@ -147,6 +148,77 @@ INDICATORS: tuple[Metric, ...] = (
     ),
 )
 
+INDICATORS += (
+    # --- field family: a grid worker's patrols and visits --------------------------------------
+    _m(
+        "patrols",
+        "巡查次数",
+        "Patrols",
+        "count",
+        "field",
+        "期内开始、截至统计时点已开始的本人巡查次数",
+        "count(巡查 开始时间在期内 且 ≤ T)",
+        higher_is_better=None,
+    ),
+    _m(
+        "patrol_days",
+        "巡查天数",
+        "Patrol days",
+        "count",
+        "field",
+        "期内至少开始一次巡查的天数（按县区当地日期）",
+        "count(distinct 当地日期(巡查开始时间))",
+    ),
+    _m(
+        "patrol_distance",
+        "巡查里程",
+        "Patrol distance",
+        "count",
+        "field",
+        "这些巡查的轨迹里程之和（公里，保留两位小数）",
+        "Σ 巡查里程(米) ÷ 1000",
+    ),
+    _m(
+        "patrol_coverage",
+        "巡查覆盖率",
+        "Patrol coverage",
+        "rate",
+        "field",
+        "这些巡查中已算出覆盖率的，其覆盖率（本人网格面积中距轨迹 50 米以内的比例）的平均值",
+        "Σ 覆盖率 ÷ 已算出覆盖率的巡查数",
+    ),
+    _m(
+        "visits_due",
+        "应访数",
+        "Visits due",
+        "count",
+        "field",
+        "本人网格内重点人群按走访周期在期内（截至统计时点当天）应走访的次数",
+        "Σ 每名重点人员期内的应访日数（上次走访或列管日 + 周期）",
+        higher_is_better=None,
+    ),
+    _m(
+        "visits_done",
+        "已访数",
+        "Visits done",
+        "count",
+        "field",
+        "应访中在期内、统计时点前已走访（本人或住户被走访）的",
+        "count(应访 且 上次走访后期内有走访)",
+    ),
+    _m(
+        "visits_done_rate",
+        "走访完成率",
+        "Visits done rate",
+        "rate",
+        "field",
+        "已访数 ÷ 应访数",
+        "已访数 ÷ 应访数",
+        "visits_done",
+        "visits_due",
+    ),
+)
+
 INDICATOR_BY_KEY: dict[str, Metric] = {m.key: m for m in INDICATORS}
 INDICATOR_KEYS: tuple[str, ...] = tuple(m.key for m in INDICATORS)
 #: Every metric a scorecard may name: the case metrics and the indicators above.
@@ -165,7 +237,40 @@ def derive(
         if m.kind != "rate":
             out[m.key] = counts.get(m.key)
     for m in chosen:
-        if m.kind == "rate":
+        if m.kind == "rate" and m.numerator is None:
+            out[m.key] = counts.get(m.key)  # an average, given as it is (巡查覆盖率)
+        elif m.kind == "rate":
             num, den = out.get(m.numerator or ""), out.get(m.denominator or "")
             out[m.key] = None if num is None or not den else num / den
+    return out
+
+
+def due_visits(
+    cycle_days: int,
+    since: date,
+    last_before: date | None,
+    visits: list[date],
+    first: date,
+    last: date,
+) -> list[tuple[date, date | None]]:
+    """The visits a key-group member was due between ``first`` and ``last`` (local days), each
+    with the day it was done (None: not done): the first is due one cycle after the last visit
+    before ``first`` (or after ``since``, the day the tag was given), a visit due before
+    ``first`` and not yet made counts once, on ``first``; each visit made (to the person or
+    the household, on any later day of the period: early or late) does the one that is due
+    and starts the next cycle; a cycle without a visit is due again one cycle later.
+    ``visits``: the days of the visits made from ``first`` to ``last``, in order."""
+    cursor = last_before if last_before is not None else since
+    due = max(cursor + timedelta(days=cycle_days), first)
+    out: list[tuple[date, date | None]] = []
+    pending = sorted(v for v in visits if v > cursor)
+    while due <= last:
+        if pending:
+            done = pending.pop(0)
+            out.append((due, done))
+            due = max(done + timedelta(days=cycle_days), first)
+            pending = [v for v in pending if v > done]
+        else:
+            out.append((due, None))
+            due += timedelta(days=cycle_days)
     return out

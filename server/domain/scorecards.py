@@ -63,11 +63,17 @@ DEFAULT_SCORECARDS: dict[ScorecardKind, tuple[Indicator, ...]] = {
         Indicator("extension_rate", "inverse", 10),
         Indicator("satisfaction_rate", "rate", 20),
     ),
+    # DESIGN §11: grid inspectors 40 % 有效上报率 + 20 % 漏报率 + 20 % + 20 % timeliness; here
+    # with the field work (patrols, visits) the issue asks counties to judge.
     "worker": (
-        Indicator("reported", "target", 30, target=20),
-        Indicator("valid_report_rate", "rate", 30),
-        Indicator("verification_on_time_rate", "rate", 25),
-        Indicator("self_handled", "target", 15, target=5),
+        Indicator("valid_report_rate", "rate", 20),
+        Indicator("missed_report_rate", "inverse", 15),
+        Indicator("verification_on_time_rate", "rate", 15),
+        Indicator("reported", "target", 10, target=20),
+        Indicator("patrol_days", "target", 15, target=22),
+        Indicator("patrol_distance", "target", 5, target=100),
+        Indicator("patrol_coverage", "rate", 5),
+        Indicator("visits_done_rate", "rate", 15),
     ),
     # DESIGN §11: dispatchers 0.2 × dispatches + 0.4 × 按时派遣率 + 0.4 × 准确派遣率, call-takers
     # 25 % volume + 40 % + 35 %: one role here does both.

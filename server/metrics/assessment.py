@@ -18,12 +18,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import BindParameter, bindparam, func, or_, select, text
 from sqlalchemy.engine import Connection
 
 from server.domain import assessment_metrics as am
+from server.domain import workflow as wf
+from server.domain.base_data import CYCLE_DAYS, Cycle
 from server.domain.fields import Urgency
 from server.domain.stages import DEFAULT_LIMITS, Stage, StageLimit
 from server.domain.workflow import Action, State
@@ -31,9 +34,19 @@ from server.domain.worktime import WorkCalendar, add_time
 from server.metrics.families import FAMILIES
 from server.metrics.office_clock import from_us, to_us
 from server.metrics.planning import Plan, QueryError
-from server.models import Category, Incident
+from server.models import (
+    Category,
+    Grid,
+    GridAssignment,
+    Incident,
+    KeyGroupKindRow,
+    Region,
+    User,
+    Visit,
+)
 from server.models.metric_events import ACTION_CODES, LEVEL_NAMES, STATE_CODES
 from server.models.stages import StageLimitRow
+from server.models.types import UTCDateTime
 
 ACC = ACTION_CODES[Action.ACCEPT.value]
 ACCEPTED = STATE_CODES[State.ACCEPTED.value]
@@ -45,12 +58,13 @@ def _iso(us: int | None) -> str | None:
     return None if us is None else from_us(int(us)).isoformat().replace("+00:00", "Z")
 
 
-def _where(p: Plan, params: dict[str, Any], person: str) -> str | None:
-    """The plan's filters on the rows ``m`` (and the person column); None: not applicable."""
+def _where(p: Plan, params: dict[str, Any], person: str, *, cases: bool = True) -> str | None:
+    """The plan's filters on the rows ``m`` (and the person column); None: not applicable
+    (a department scope; a category scope for what is not a case)."""
     parts: list[str] = []
     for n, f in enumerate(p.filters):
         name = f"af{n}"
-        if f.kind == "department":
+        if f.kind == "department" or (f.kind == "category" and not cases):
             return None
         if f.kind == "group":
             if f.values[0] is None:
@@ -70,11 +84,58 @@ def _where(p: Plan, params: dict[str, Any], person: str) -> str | None:
 
 
 def _run(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run ``sql``; list parameters expand, moments are bound as the models store them."""
     stmt = text(sql)
-    expanding = [k for k, v in params.items() if isinstance(v, list)]
-    if expanding:
-        stmt = stmt.bindparams(*(bindparam(k, expanding=True) for k in expanding))
+    binds: list[BindParameter[Any]] = [
+        bindparam(k, expanding=True) for k, v in params.items() if isinstance(v, list)
+    ]
+    binds += [
+        bindparam(k, type_=UTCDateTime()) for k, v in params.items() if isinstance(v, datetime)
+    ]
+    if binds:
+        stmt = stmt.bindparams(*binds)
     return list(conn.execute(stmt, params).all())
+
+
+def people_in_scope(
+    conn: Connection, p: Plan, role: str = wf.Role.GRID_WORKER
+) -> dict[int, dict[str, Any]]:
+    """Active grid workers (or dispatchers) of the scope's region (by their region or an
+    assigned grid).
+
+    Under a department scope (a handler's, always) the workers are only those with figures:
+    a department has no workers of its own to list, and listing every county's would leak."""
+    if any(f.kind == "department" for f in p.filters):
+        return {}
+    paths = [f.label.get("path") for f in p.filters if f.kind in ("region", "grid")]
+    paths = [x for x in paths if x]
+    workers = [f for f in p.filters if f.kind == "worker"]
+    groups = [f for f in p.filters if f.kind == "group"]
+    stmt = select(User.id, User.username, User.display_name).where(
+        User.role == role, User.active.is_(True)
+    )
+    for f in groups:
+        stmt = stmt.where(User.id.in_([v for v in f.values if isinstance(v, int)]))
+    if workers:
+        stmt = stmt.where(User.id.in_([v for f in workers for v in f.values]))
+    for path in paths:
+        in_grid = (
+            select(GridAssignment.user_id)
+            .join(Grid, Grid.code == GridAssignment.grid_code)
+            .join(Region, Region.id == Grid.community_id)
+            .where(Region.path.startswith(path))
+        )
+        in_region = select(Region.id).where(Region.path.startswith(path))
+        stmt = stmt.where(or_(User.id.in_(in_grid), User.region_id.in_(in_region)))
+    return {
+        r.id: {
+            "key": r.id,
+            "id": r.id,
+            "username": r.username,
+            "name": r.display_name or r.username,
+        }
+        for r in conn.execute(stmt)
+    }
 
 
 # --- grid: 漏报率 --------------------------------------------------------------------------------
@@ -259,6 +320,156 @@ def desk_counts(
     return dict(out)
 
 
+# --- field: patrols and visits ---------------------------------------------------------------
+
+
+def patrol_rows(conn: Connection, p: Plan, people: Iterable[int]) -> list[Any]:
+    """(person, patrol id, uuid, started, ended, distance m, duration s, coverage, grid) of
+    each patrol the person started in the period, by T."""
+    params: dict[str, Any] = {"ts": from_us(p.s), "thi": from_us(min(p.hi, p.t + 1))}
+    cond = _where(p, params, "m.worker_id", cases=False)
+    if cond is None:
+        return []
+    params["people"] = sorted(set(people)) or [0]
+    sql = (
+        "SELECT m.worker_id, m.id, m.uuid, m.started_at, m.ended_at, m.distance_m, "
+        "m.duration_s, m.coverage, m.grid_code FROM patrols m WHERE m.started_at >= :ts "
+        f"AND m.started_at < :thi AND m.worker_id IN :people AND {cond} "
+        "ORDER BY m.started_at, m.id"
+    )
+    rows = _run(conn, sql, params)
+    # raw SQL gives SQLite's stored text for a time: read it as the model's type does
+    return [(*r[:3], _moment(r[3]), _moment(r[4]), *r[5:]) for r in rows]
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+@dataclass
+class DueVisit:
+    person: int
+    resident_id: int
+    household_id: int | None
+    kind: str  # the key group's name ("" for a sensitive one)
+    due_on: date
+    done_on: date | None
+
+
+def visit_rows(
+    conn: Connection, p: Plan, cal: WorkCalendar, people: Iterable[int]
+) -> list[DueVisit]:
+    """The visits due in the period (up to T's day) to the key-group members living in each
+    person's grids (their open tags and the tags ended in the period), each with the day it
+    was done (:func:`server.domain.assessment_metrics.due_visits`)."""
+    params: dict[str, Any] = {}
+    cond = _where(p, params, "ga.user_id", cases=False)
+    if cond is None:
+        return []
+    first = from_us(p.s).astimezone(cal.tz).date()
+    last = min(from_us(p.e - 1), from_us(p.t)).astimezone(cal.tz).date()
+    params.update(people=sorted(set(people)) or [0], last=last, tstart=from_us(p.s))
+    sql = (
+        "SELECT ga.user_id, t.resident_id, m.household_id, t.kind_id, t.level, t.since "
+        f"FROM key_group_tags t JOIN residents m ON m.id = t.resident_id JOIN {_ASSIGNED} ga "
+        "ON ga.grid_code = m.grid_code WHERE t.since <= :last AND (t.ended_at IS NULL OR "
+        f"t.ended_at >= :tstart) AND m.status = 'active' AND ga.user_id IN :people AND {cond}"
+    )
+    tags = _run(conn, sql, params)
+    if not tags:
+        return []
+    kinds = {
+        k.id: k
+        for k in conn.execute(
+            select(
+                KeyGroupKindRow.id,
+                KeyGroupKindRow.name,
+                KeyGroupKindRow.levels,
+                KeyGroupKindRow.sensitive,
+            )
+        )
+    }
+    start, hi = from_us(p.s), from_us(min(p.hi, p.t + 1))
+    before: dict[tuple[str, int | None], datetime] = {}
+    during: dict[tuple[str, int | None], list[date]] = defaultdict(list)
+    for column, tag, ids in (
+        (Visit.resident_id, "r", sorted({r[1] for r in tags})),
+        (Visit.household_id, "h", sorted({r[2] for r in tags if r[2] is not None})),
+    ):
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for ident, newest in conn.execute(
+                select(column, func.max(Visit.visited_at))
+                .where(column.in_(chunk), Visit.visited_at < start)
+                .group_by(column)
+            ):
+                before[(tag, ident)] = newest
+            for ident, at in conn.execute(
+                select(column, Visit.visited_at).where(
+                    column.in_(chunk), Visit.visited_at >= start, Visit.visited_at < hi
+                )
+            ):
+                during[(tag, ident)].append(_as_utc(at).astimezone(cal.tz).date())
+    out: list[DueVisit] = []
+    for person, resident, household, kind_id, level, since in tags:
+        kind = kinds.get(kind_id)
+        cycle = _cycle(kind.levels if kind else None, level)
+        keys = [("r", resident)] + ([("h", household)] if household is not None else [])
+        befores = [_as_utc(before[k]) for k in keys if k in before]
+        last_before = max(befores).astimezone(cal.tz).date() if befores else None
+        days = sorted(d for k in keys for d in during.get(k, []))
+        name = "" if kind is None or kind.sensitive else kind.name
+        since_day = since if isinstance(since, date) else date.fromisoformat(str(since))
+        for due_on, done_on in am.due_visits(
+            CYCLE_DAYS[cycle], since_day, last_before, days, first, last
+        ):
+            out.append(DueVisit(person, resident, household, name, due_on, done_on))
+    return out
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _cycle(levels: Any, level: int) -> Cycle:
+    for lv in levels or []:
+        if isinstance(lv, dict) and lv.get("level") == level:
+            try:
+                return Cycle(str(lv.get("cycle")))
+            except ValueError:
+                break
+    return Cycle.MONTHLY
+
+
+def field_counts(
+    conn: Connection, p: Plan, cal: WorkCalendar, people: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """{person: field counts}; patrol_coverage is the mean (None without a measured patrol)."""
+    people = list(people)
+    out: dict[int, dict[str, Any]] = {w: zero("field") for w in people}
+    days: dict[int, set[date]] = defaultdict(set)
+    coverage: dict[int, list[float]] = defaultdict(list)
+    distance: dict[int, float] = defaultdict(float)
+    for person, _id, _uuid, started, _end, dist, _dur, cov, _grid in patrol_rows(conn, p, people):
+        out[person]["patrols"] += 1
+        days[person].add(_as_utc(started).astimezone(cal.tz).date())
+        distance[person] += float(dist or 0)
+        if cov is not None:
+            coverage[person].append(float(cov))
+    for person, c in out.items():
+        c["patrol_days"] = len(days[person])
+        c["patrol_distance"] = round(distance[person] / 1000, 2)
+        covs = coverage[person]
+        c["patrol_coverage"] = sum(covs) / len(covs) if covs else None
+    for v in visit_rows(conn, p, cal, people):
+        c = out[v.person]
+        c["visits_due"] += 1
+        c["visits_done"] += v.done_on is not None
+    return out
+
+
 # --- records ----------------------------------------------------------------------------------
 
 
@@ -267,7 +478,7 @@ class Records:
     metric: str
     part: str
     counted: str
-    count: int
+    count: Any  # the number the records make up (a mean for 巡查覆盖率, km for 巡查里程)
     total_items: int
     items: list[dict[str, Any]]
 
@@ -284,6 +495,8 @@ def counted_indicator(metric: str, part: str) -> str:
                 400, "invalid_part", "计数指标没有分母 / a count has no denominator", "part"
             )
         return metric
+    if m.numerator is None:
+        return metric  # an average (巡查覆盖率): both parts are the things averaged
     key = m.numerator if part == "numerator" else m.denominator
     assert key is not None
     return key
@@ -323,6 +536,8 @@ def case_records(
             )
         items.sort(key=lambda i: (i["accepted_at"] or "", i["case_id"]))
         return items
+    if family == "field":
+        return _field_records(conn, p, cal, key, person)
     limits = Limits.load(conn)
     if key in ("desk_accepts", "accepted_on_time", "desk_volume"):
         for _w, case, rep, acc, cat, urg, lv in accept_rows(conn, p, [person]):
@@ -363,6 +578,44 @@ def case_records(
     return items
 
 
+def _field_records(
+    conn: Connection, p: Plan, cal: WorkCalendar, key: str, person: int
+) -> list[dict[str, Any]]:
+    if key in ("visits_due", "visits_done"):
+        return [
+            {
+                "type": "visit_due",
+                "resident_id": v.resident_id,
+                "household_id": v.household_id,
+                "key_group": v.kind,
+                "due_on": v.due_on.isoformat(),
+                "done_on": v.done_on.isoformat() if v.done_on else None,
+                "done": v.done_on is not None,
+            }
+            for v in visit_rows(conn, p, cal, [person])
+            if key == "visits_due" or v.done_on is not None
+        ]
+    items = []
+    for _w, _id, uuid, started, ended, dist, dur, cov, grid in patrol_rows(conn, p, [person]):
+        if key == "patrol_coverage" and cov is None:
+            continue
+        started = _as_utc(started)
+        items.append(
+            {
+                "type": "patrol",
+                "uuid": uuid,
+                "day": started.astimezone(cal.tz).date().isoformat(),
+                "started_at": started.isoformat().replace("+00:00", "Z"),
+                "ended_at": _as_utc(ended).isoformat().replace("+00:00", "Z") if ended else None,
+                "distance_m": dist,
+                "duration_s": dur,
+                "coverage": cov,
+                "grid_code": grid,
+            }
+        )
+    return items
+
+
 def records(
     conn: Connection,
     p: Plan,
@@ -376,10 +629,22 @@ def records(
     """The records (cases, acceptances, dispatches, patrols, visits) behind one person's
     indicator: a count's own, or a rate's numerator or denominator."""
     key = counted_indicator(metric, part)
+    if metric in ("patrol_days", "patrol_distance", "patrol_coverage"):
+        key = "patrols" if metric != "patrol_coverage" else metric
+    family = am.INDICATOR_BY_KEY[key].family
     if any(f.kind == "department" for f in p.filters):
-        raise QueryError(
-            400, "not_applicable", "该指标不按部门统计 / not counted per department", "metric"
-        )
-    items = case_records(conn, p, cal, key, person)
+        items: list[dict[str, Any]] = []  # a department's scope: none of these are counted
+    elif family in ("grid", "field") and person not in people_in_scope(conn, p):
+        items = []  # not a grid worker of the scope: nothing to show
+    else:
+        items = case_records(conn, p, cal, key, person)
     page = _with_numbers(conn, items[offset : offset + limit])
-    return Records(metric, part, key, len(items), len(items), page)
+    count: Any = len(items)
+    if metric == "patrol_days":
+        count = len({i["day"] for i in items})
+    elif metric == "patrol_distance":
+        count = round(sum(float(i["distance_m"] or 0) for i in items) / 1000, 2)
+    elif metric == "patrol_coverage":
+        covs = [float(i["coverage"]) for i in items]
+        count = sum(covs) / len(covs) if covs else None
+    return Records(metric, part, key, count, len(items), page)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from server.domain import assessment_metrics as am
@@ -26,7 +26,7 @@ from server.domain.worktime import WorkCalendar
 from server.metrics import assessment
 from server.metrics.counting import Result, compute_plan
 from server.metrics.planning import MetricsQuery, Plan, plan
-from server.models import GridAssignment, IncidentEvent, Region, User
+from server.models import IncidentEvent, User
 from server.models.scorecard_configs import ScorecardConfig as ConfigRow
 
 
@@ -62,49 +62,6 @@ def reset_config(conn: Connection, kind: scoring.ScorecardKind) -> scoring.Score
     return scoring.default_scorecard(kind)
 
 
-def _workers_in_scope(
-    conn: Connection, p: Plan, role: str = wf.Role.GRID_WORKER
-) -> dict[int, dict[str, Any]]:
-    """Active grid workers (or dispatchers) of the scope's region (by their region or an
-    assigned grid).
-
-    Under a department scope (a handler's, always) the workers are only those with figures:
-    a department has no workers of its own to list, and listing every county's would leak."""
-    if any(f.kind == "department" for f in p.filters):
-        return {}
-    paths = [f.label.get("path") for f in p.filters if f.kind in ("region", "grid")]
-    paths = [x for x in paths if x]
-    workers = [f for f in p.filters if f.kind == "worker"]
-    groups = [f for f in p.filters if f.kind == "group"]
-    stmt = select(User.id, User.username, User.display_name).where(
-        User.role == role, User.active.is_(True)
-    )
-    for f in groups:
-        stmt = stmt.where(User.id.in_([v for v in f.values if isinstance(v, int)]))
-    if workers:
-        stmt = stmt.where(User.id.in_([v for f in workers for v in f.values]))
-    for path in paths:
-        from server.models import Grid
-
-        in_grid = (
-            select(GridAssignment.user_id)
-            .join(Grid, Grid.code == GridAssignment.grid_code)
-            .join(Region, Region.id == Grid.community_id)
-            .where(Region.path.startswith(path))
-        )
-        in_region = select(Region.id).where(Region.path.startswith(path))
-        stmt = stmt.where(or_(User.id.in_(in_grid), User.region_id.in_(in_region)))
-    return {
-        r.id: {
-            "key": r.id,
-            "id": r.id,
-            "username": r.username,
-            "name": r.display_name or r.username,
-        }
-        for r in conn.execute(stmt)
-    }
-
-
 def scorecards(
     conn: Connection,
     kind: scoring.ScorecardKind,
@@ -121,7 +78,7 @@ def scorecards(
     p = plan(conn, replace(query, by=by, group=None), cal, now)
     if kind == "dispatcher":
         result = Result(p, md.derive({}), [], {})
-        people = _workers_in_scope(conn, p, wf.Role.DISPATCHER)
+        people = assessment.people_in_scope(conn, p, wf.Role.DISPATCHER)
         desk = assessment.desk_counts(conn, p, cal, None)
         with_figures = [k for k, c in desk.items() if c["desk_volume"]]
         for k, label in _people(conn, with_figures, wf.Role.DISPATCHER).items():
@@ -136,14 +93,16 @@ def scorecards(
         rows = conn.execute(select(User.id, User.role).where(User.id.in_(list(subjects) or [0])))
         roles = {r.id: r.role for r in rows}
         subjects = {k: v for k, v in subjects.items() if roles.get(k) == wf.Role.GRID_WORKER}
-        for k, label in _workers_in_scope(conn, p).items():
+        for k, label in assessment.people_in_scope(conn, p).items():
             subjects.setdefault(k, label)
     zero = md.derive({k: 0 for k in md.COUNT_KEYS} | {"handling_us": 0})
     values_of = {k: dict(by_key[k].values if k in by_key else zero) for k in subjects}
     if kind == "worker":
         grid = assessment.grid_counts(conn, p, list(subjects))
+        field = assessment.field_counts(conn, p, cal, list(subjects))
         for k in subjects:
             values_of[k].update(am.derive(grid.get(k) or {}, ("grid",)))
+            values_of[k].update(am.derive(field.get(k) or {}, ("field",)))
     if kind == "department":
         counted = department_cards(conn, p)
     elif kind == "town":

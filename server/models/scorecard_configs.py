@@ -1,6 +1,7 @@
 """The ``scorecard_configs`` table: weights, targets and grade bands of the scorecards.
 
-One JSON document per scorecard kind (``department``, ``worker``); without a row the defaults of
+One JSON document per scorecard kind (``department``, ``worker``, ``dispatcher``, ``town``);
+without a row the defaults of
 ``server.domain.scorecards`` apply.
 """
 

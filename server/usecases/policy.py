@@ -889,6 +889,7 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
             ("uploads.thumb", "GET"),
             ("metrics.metrics", "GET"),
             ("metrics.cases", "GET"),
+            ("metrics.indicator_records", "GET"),
             ("metrics.definitions", "GET"),
             ("metrics.scorecard_list", "GET"),
             ("metrics.scorecard_config", "GET"),

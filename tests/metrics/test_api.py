@@ -213,7 +213,7 @@ def test_scorecards(sapp: Flask, world: World, example: dict[str, int]) -> None:
     assert first["figures"]["reported"] == 9 and first["rank"] == 1
     idle = next(i for i in workers if i["subject"]["id"] == world.workers[1].id)
     assert idle["score"] == 0 and idle["grade"] == "E"
-    assert _get(c, f"{BASE}/scorecards?{Q}&kind=town", 400)["error"] == "invalid_kind"
+    assert _get(c, f"{BASE}/scorecards?{Q}&kind=county", 400)["error"] == "invalid_kind"
 
 
 def test_scorecard_config(sapp: Flask, world: World, example: dict[str, int]) -> None:

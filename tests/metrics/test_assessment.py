@@ -1,4 +1,4 @@
-"""Assessment (考核) of docs/metrics.md §6: the worked example, every figure by hand.
+"""Assessment (考核) of docs/metrics.md §9: the worked example, every figure by hand.
 
 灵武市 of tests/metrics/support.py (8 grids, gw0…gw7 one per grid) with two dispatchers. The
 office is open 08:30–12:00 and 14:00–17:30 on weekdays; the accept and dispatch stages have the
@@ -24,20 +24,25 @@ V     g0    gw0 11-10 09:00            accepted 11-20 15:00, after the as-of mom
 
 from __future__ import annotations
 
+import io
+import uuid
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from server.domain import assessment_metrics as am
 from server.domain import scorecards as scoring
 from server.domain.worktime import WorkCalendar
 from server.metrics import assessment, scorecards
 from server.metrics.planning import MetricsQuery, Scope, plan
-from server.models import Incident, User
+from server.models import Incident, KeyGroupKindRow, KeyGroupTag, Resident, User, Visit
+from server.models.fieldwork import Patrol
 from tests import factories
 from tests.metrics.support import Ev, World, add_case, iso, session
 
@@ -222,7 +227,7 @@ def test_desk_by_hand(
 def test_dispatcher_scorecards_by_hand(
     conn: Connection, world: World, cases: dict[str, int], cal: WorkCalendar
 ) -> None:
-    _r, cards, config = scorecards.scorecards(conn, "dispatcher", _query(world), cal)
+    _r, cards, _config = scorecards.scorecards(conn, "dispatcher", _query(world), cal)
     by = {c.subject["id"]: c for c in cards}
     one, two = by[world.dispatcher.id], by[cases["disp2"]]
     assert {line["metric"]: line["score"] for line in one.lines} == {
@@ -342,3 +347,303 @@ def test_every_default_is_valid_and_sums_to_100() -> None:
         config = scoring.default_scorecard(kind)
         assert scoring.parse_scorecard(kind, config.to_json()) == config
         assert sum(i.weight for i in config.indicators) == 100, kind
+
+
+# --- field work: patrols and visits -----------------------------------------------------------
+
+
+def build_field(app: Flask, world: World) -> dict[str, int]:
+    """gw0's patrols and the key-group members of g0 and g1 (docs/metrics.md §9):
+
+    - gw0 patrols 11-02 09:00–10:00 (3.2 km, coverage 0.4), 11-02 14:00–15:00 (1.8 km, 0.6),
+      11-03 09:00–11:00 (5 km, coverage not computed); not counted: 10-31 23:30 (before the
+      period), 11-20 13:00 (after the as-of moment), 11-04 in 贺兰县 (another county);
+    - r1 (g0), monthly since 09-01, last visited 10-20: due 11-19, done 11-05 (early);
+    - r2 (g0), weekly since 10-25: due 11-01 (done 11-03), 11-10 (done 11-12), 11-19 (not);
+    - r3 (g0), monthly since 11-10: next due 12-10, nothing this period;
+    - r5 (g0), tag ended 10-15: nothing;
+    - r4 (g1), monthly since 08-01, never visited: due 11-01, visited 11-20 15:00 (after T).
+    """
+    db = session(app)
+    try:
+        w = world
+        gw0, gw1 = w.workers[0], w.workers[1]
+        kind = KeyGroupKindRow(
+            code="assess_test",
+            name="测试重点人群",
+            levels=[
+                {"level": 1, "name": "一级", "cycle": "weekly"},
+                {"level": 2, "name": "二级", "cycle": "monthly"},
+            ],
+        )
+        db.add(kind)
+        db.flush()
+        ids: dict[str, int] = {}
+        for name, grid, level, since, ended in (
+            ("r1", w.grids[0], 2, date(2026, 9, 1), None),
+            ("r2", w.grids[0], 1, date(2026, 10, 25), None),
+            ("r3", w.grids[0], 2, date(2026, 11, 10), None),
+            ("r5", w.grids[0], 2, date(2026, 1, 1), t("10-15 09:00")),
+            ("r4", w.grids[1], 2, date(2026, 8, 1), None),
+        ):
+            comm = w.community_of[grid]
+            r = Resident(
+                uuid=str(uuid.uuid4()),
+                name=name,
+                id_mask="6401**********0000",
+                birth_date=date(1960, 1, 1),
+                sex="male",
+                grid_code=grid,
+                community_id=comm.id,
+                town_id=w.town_of_grid(grid).id,
+                county_id=w.county.id,
+            )
+            db.add(r)
+            db.flush()
+            ids[name] = r.id
+            db.add(
+                KeyGroupTag(
+                    uuid=str(uuid.uuid4()),
+                    resident_id=r.id,
+                    kind_id=kind.id,
+                    level=level,
+                    since=since,
+                    ended_at=ended,
+                )
+            )
+        for name, at in (
+            ("r1", "10-20 10:00"),
+            ("r1", "11-05 10:00"),
+            ("r2", "11-03 10:00"),
+            ("r2", "11-12 10:00"),
+            ("r4", "11-20 15:00"),
+        ):
+            grid = w.grids[1] if name == "r4" else w.grids[0]
+            db.add(
+                Visit(
+                    uuid=str(uuid.uuid4()),
+                    content_hash="x",
+                    resident_id=ids[name],
+                    visitor_id=(gw1 if name == "r4" else gw0).id,
+                    visited_at=t(at),
+                    grid_code=grid,
+                    county_id=w.county.id,
+                )
+            )
+        g0 = w.grids[0]
+        for start, end, metres, cov, county in (
+            ("11-02 09:00", "11-02 10:00", 3200, 0.4, w.county),
+            ("11-02 14:00", "11-02 15:00", 1800, 0.6, w.county),
+            ("11-03 09:00", "11-03 11:00", 5000, None, w.county),
+            ("10-31 23:30", "11-01 00:30", 900, 0.9, w.county),
+            ("11-20 13:00", "11-20 14:00", 1000, 0.9, w.county),
+            ("11-04 09:00", "11-04 10:00", 3000, 0.9, w.other_county),
+        ):
+            here = county is w.county
+            db.add(
+                Patrol(
+                    uuid=str(uuid.uuid4()),
+                    content_hash="x",
+                    worker_id=gw0.id,
+                    started_at=t(start),
+                    ended_at=t(end),
+                    distance_m=metres,
+                    duration_s=int((t(end) - t(start)).total_seconds()),
+                    coverage=cov,
+                    grid_code=g0 if here else None,
+                    community_id=w.community_of[g0].id if here else None,
+                    town_id=w.town_of_grid(g0).id if here else None,
+                    county_id=county.id,
+                )
+            )
+        db.commit()
+        return ids
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def field(mapp: Flask, world: World, cases: dict[str, int]) -> dict[str, int]:
+    return build_field(mapp, world)
+
+
+def test_field_work_by_hand(
+    conn: Connection, world: World, field: dict[str, int], cal: WorkCalendar
+) -> None:
+    p = plan(conn, _query(world), cal)
+    gw0, gw1 = world.workers[0].id, world.workers[1].id
+    counts = assessment.field_counts(conn, p, cal, [gw0, gw1])
+    assert counts[gw0] == {
+        "patrols": 3,
+        "patrol_days": 2,
+        "patrol_distance": 10.0,
+        "patrol_coverage": pytest.approx(0.5),
+        "visits_due": 4,
+        "visits_done": 3,
+    }
+    assert counts[gw1] == {
+        "patrols": 0,
+        "patrol_days": 0,
+        "patrol_distance": 0.0,
+        "patrol_coverage": None,
+        "visits_due": 1,
+        "visits_done": 0,
+    }
+    r = assessment.records(conn, p, cal, "patrol_days", "numerator", gw0)
+    assert r.count == 2 and [i["day"] for i in r.items] == ["2026-11-02"] * 2 + ["2026-11-03"]
+    r = assessment.records(conn, p, cal, "patrol_coverage", "numerator", gw0)
+    assert r.count == pytest.approx(0.5) and len(r.items) == 2
+    r = assessment.records(conn, p, cal, "patrol_distance", "numerator", gw0)
+    assert r.count == 10.0
+    r = assessment.records(conn, p, cal, "visits_done_rate", "denominator", gw0)
+    due = sorted((i["resident_id"], i["due_on"], i["done_on"]) for i in r.items)
+    r1, r2 = field["r1"], field["r2"]
+    assert due == [
+        (r1, "2026-11-19", "2026-11-05"),
+        (r2, "2026-11-01", "2026-11-03"),
+        (r2, "2026-11-10", "2026-11-12"),
+        (r2, "2026-11-19", None),
+    ]
+    assert all("name" not in i for i in r.items)  # no personal data in the records
+    # later, r4's visit of 11-20 15:00 counts
+    later = plan(conn, _query(world, as_of=t("11-20 16:00")), cal)
+    assert assessment.field_counts(conn, later, cal, [gw1])[gw1]["visits_done"] == 1
+    assert assessment.field_counts(conn, later, cal, [gw0])[gw0]["patrols"] == 4
+
+
+def test_worker_scorecard_by_hand(
+    conn: Connection, world: World, field: dict[str, int], cal: WorkCalendar
+) -> None:
+    _r, cards, _config = scorecards.scorecards(conn, "worker", _query(world), cal)
+    card = next(c for c in cards if c.subject["id"] == world.workers[0].id)
+    assert {line["metric"]: line["score"] for line in card.lines} == {
+        "valid_report_rate": 50.0,  # P valid, V not yet
+        "missed_report_rate": 33.33,  # 1 − 2/3
+        "verification_on_time_rate": None,
+        "reported": 10.0,  # 2 of 20
+        "patrol_days": 9.09,  # 2 of 22
+        "patrol_distance": 10.0,  # 10 km of 100
+        "patrol_coverage": 50.0,
+        "visits_done_rate": 75.0,
+    }
+    # (50×20 + 33.33×15 + 10×10 + 9.09×15 + 10×5 + 50×5 + 75×15) ÷ 85
+    assert card.score == 37.19 and card.grade == "E" and card.rank == 1
+
+
+def test_due_visits_walk() -> None:
+    d = date
+    # weekly, last visit before the month on 10-28: due 11-04, visited late 11-06, then due
+    # 11-13, 11-20, 11-27 unvisited
+    assert am.due_visits(
+        7, d(2026, 1, 1), d(2026, 10, 28), [d(2026, 11, 6)], d(2026, 11, 1), d(2026, 11, 30)
+    ) == [
+        (d(2026, 11, 4), d(2026, 11, 6)),
+        (d(2026, 11, 13), None),
+        (d(2026, 11, 20), None),
+        (d(2026, 11, 27), None),
+    ]
+    # overdue since the summer: due once, on the first day; two visits the same cycle do one
+    assert am.due_visits(
+        30, d(2026, 6, 1), None, [d(2026, 11, 2), d(2026, 11, 3)], d(2026, 11, 1), d(2026, 11, 30)
+    ) == [
+        (d(2026, 11, 1), d(2026, 11, 2)),
+    ]
+    assert am.due_visits(91, d(2026, 10, 1), None, [], d(2026, 11, 1), d(2026, 11, 30)) == []
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+BASE = "/api/v1/metrics"
+Q = "from=2026-11-01&to=2026-11-30&as_of=2026-11-20T12:00:00%2B08:00"
+
+
+def _get(app: Flask, who: str, path: str, status: int = 200) -> Any:
+    client = app.test_client()
+    factories.login(client, who)
+    resp = client.get(path)
+    assert resp.status_code == status, (path, resp.status_code, resp.get_data(as_text=True))
+    return resp.get_json() if resp.is_json else resp
+
+
+@pytest.fixture
+def api_field(sapp: Flask, world: World) -> dict[str, int]:
+    ids = build_assessment(sapp, world)
+    return ids | build_field(sapp, world)
+
+
+def test_api_kinds_records_and_export(sapp: Flask, world: World, api_field: dict[str, int]) -> None:
+    body = _get(sapp, "supervisor", f"{BASE}/scorecards?{Q}&kind=dispatcher")
+    assert [(i["subject"]["name"], i["score"], i["grade"], i["rank"]) for i in body["items"]] == [
+        ("dispatcher", 52.2, "D", 1),
+        ("dispatcher2", 33.42, "E", 2),
+    ]
+    towns = _get(sapp, "supervisor", f"{BASE}/scorecards?{Q}&kind=town")["items"]
+    assert (towns[0]["subject"]["name"], towns[0]["score"]) == ("城区街道", 47.46)
+    workers = _get(sapp, "supervisor", f"{BASE}/scorecards?{Q}&kind=worker")["items"]
+    assert workers[0]["subject"]["id"] == world.workers[0].id and workers[0]["score"] == 37.19
+    # the records behind a number
+    gw0 = world.workers[0].id
+    r = _get(sapp, "supervisor", f"{BASE}/records?{Q}&kind=worker&subject={gw0}"
+             "&metric=missed_report_rate&part=numerator")  # fmt: skip
+    assert r["count"] == 2 and {i["case_id"] for i in r["items"]} == {
+        api_field["Q"],
+        api_field["R"],
+    }
+    r = _get(sapp, "supervisor", f"{BASE}/records?{Q}&subject={gw0}&metric=patrol_days")
+    assert r["count"] == 2 and len(r["items"]) == 3 and r["items"][0]["type"] == "patrol"
+    # bad input: named fields
+    bad = _get(sapp, "supervisor", f"{BASE}/records?{Q}&subject={gw0}&metric=nope", 400)
+    assert bad["fields"] == {"metric": "没有指标 nope / unknown metric"}
+    bad = _get(sapp, "supervisor", f"{BASE}/records?{Q}&subject=x&metric=patrol_days", 400)
+    assert "subject" in bad["fields"]
+    bad = _get(sapp, "supervisor", f"{BASE}/records?{Q}&subject=1&metric=patrols&part=denominator",
+               400)  # fmt: skip
+    assert bad["error"] == "invalid_part"
+    # another county's supervisor: none of 灵武市's people, none of its records
+    other = _get(sapp, "other_sup", f"{BASE}/scorecards?{Q}&kind=dispatcher")
+    assert other["items"] == []
+    r = _get(sapp, "other_sup", f"{BASE}/records?{Q}&subject={gw0}&metric=patrol_days")
+    assert r["items"] == [] and r["count"] == 0
+    r = _get(sapp, "other_sup", f"{BASE}/records?{Q}&subject={gw0}&metric=visits_done_rate")
+    assert r["items"] == []
+    # a grid worker sees their own card only
+    mine = _get(sapp, "gw1", f"{BASE}/scorecards?{Q}&kind=worker")["items"]
+    assert [i["subject"]["id"] for i in mine] == [world.workers[1].id]
+    r = _get(sapp, "gw1", f"{BASE}/records?{Q}&subject={gw0}&metric=patrol_days")
+    assert r["items"] == []
+    # .xlsx with the definitions sheet naming the new indicators
+    resp = _get(sapp, "supervisor", f"{BASE}/export.xlsx?{Q}&report=dispatcher")
+    wb = load_workbook(io.BytesIO(resp.data))
+    assert wb.sheetnames == ["受理派遣考核", "指标口径"]
+    rows = [[c.value for c in row] for row in wb["受理派遣考核"].iter_rows()]
+    header = next(r for r in rows if r and r[0] == "排名")
+    assert header[:4] == ["排名", "受理派遣人员", "得分", "等级"] and "准确派遣率" in header
+    keys = {row[2].value for row in wb["指标口径"].iter_rows(min_row=2)}
+    assert {"missed_report_rate", "accurate_dispatch_rate", "visits_done_rate"} <= keys
+    resp = _get(sapp, "supervisor", f"{BASE}/export.xlsx?{Q}&report=town")
+    assert load_workbook(io.BytesIO(resp.data)).sheetnames[0] == "乡镇考核"
+    defs = _get(sapp, "supervisor", f"{BASE}/definitions")
+    assert [k["key"] for k in defs["scorecard_kinds"]] == list(scoring.SCORECARD_KINDS)
+    assert [m["key"] for m in defs["indicators"]] == list(am.INDICATOR_KEYS)
+
+
+def test_api_config_for_the_new_kinds(sapp: Flask, world: World) -> None:
+    admin = sapp.test_client()
+    factories.login(admin, "admin")
+    body = {"indicators": [{"metric": "accurate_dispatch_rate", "mode": "rate", "weight": 1}],
+            "grades": [{"grade": "优", "min": 80}]}  # fmt: skip
+    resp = admin.put(f"{BASE}/scorecards/config?kind=dispatcher", json=body)
+    assert resp.status_code == 200 and resp.get_json()["grades"] == [{"grade": "优", "min": 80}]
+    hostile = {"indicators": [{"metric": "missed_report_rate", "mode": "inverse", "weight": 1}]}
+    resp = admin.put(f"{BASE}/scorecards/config?kind=dispatcher", json=hostile)
+    assert resp.status_code == 400
+    assert resp.get_json()["fields"] == {
+        "indicators[0].metric": "该指标不适用于此类考核 / not an indicator of this kind"
+    }
+    # nothing saved is lost
+    assert admin.get(f"{BASE}/scorecards/config?kind=dispatcher").get_json()["grades"] == [
+        {"grade": "优", "min": 80}
+    ]
+    sup = sapp.test_client()
+    factories.login(sup, "supervisor")
+    assert sup.put(f"{BASE}/scorecards/config?kind=town", json=body).status_code == 403

@@ -729,6 +729,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ("metrics.cases", "GET"): Row(
         SCOPES, _metrics_call("/api/v1/metrics/cases", metric="accepted"), _metrics_expect
     ),
+    ("metrics.indicator_records", "GET"): Row(
+        FEW_SCOPES,
+        _metrics_call("/api/v1/metrics/records", metric="missed_report_rate", subject=1),
+        _metrics_expect,
+    ),
     ("metrics.scorecard_list", "GET"): Row(
         ("-",), _metrics_call("/api/v1/metrics/scorecards", kind="worker"), _ok, _worker_cards_check
     ),

@@ -1149,6 +1149,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The records behind one assessment indicator of one person (漏报率's cases, a
+         * @description The records behind one assessment indicator of one person (漏报率's cases, a
+         *         dispatcher's acceptances and dispatches, a worker's patrols and visits).
+         */
+        get: operations["metrics.indicator_records.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics/scorecards": {
         parameters: {
             query?: never;
@@ -2844,16 +2865,52 @@ export interface components {
             groupings: {
                 [key: string]: unknown;
             }[];
+            /** Indicators */
+            indicators: {
+                [key: string]: unknown;
+            }[];
             /** Metrics */
             metrics: {
                 [key: string]: unknown;
             }[];
             /** Scopes */
             scopes: string[];
+            /** Scorecard Kinds */
+            scorecard_kinds: {
+                [key: string]: unknown;
+            }[];
             /** Scorecards */
             scorecards: {
                 [key: string]: unknown;
             };
+        } & {
+            [key: string]: unknown;
+        };
+        /** MetricRecords */
+        MetricRecords: {
+            /** Count */
+            count: number | null;
+            /** Counted */
+            counted: string;
+            /** Items */
+            items: {
+                [key: string]: unknown;
+            }[];
+            /** Kind */
+            kind: string;
+            /** Limit */
+            limit: number;
+            /** Metric */
+            metric: string;
+            /** Offset */
+            offset: number;
+            /** Part */
+            part: string;
+            period: components["schemas"]["Period"];
+            /** Subject */
+            subject: number;
+            /** Total Items */
+            total_items: number;
         } & {
             [key: string]: unknown;
         };
@@ -9169,7 +9226,7 @@ export interface operations {
                 /** @description one group of ``by`` (drill-down) */
                 group?: string;
                 period?: string;
-                report?: "metrics" | "department" | "worker";
+                report?: "metrics" | "department" | "worker" | "dispatcher" | "town";
                 scope?: string[];
                 to?: string;
             };
@@ -9226,7 +9283,7 @@ export interface operations {
                 /** @description one group of ``by`` (drill-down) */
                 group?: string;
                 period?: string;
-                report?: "metrics" | "department" | "worker";
+                report?: "metrics" | "department" | "worker" | "dispatcher" | "town";
                 scope?: string[];
                 to?: string;
             };
@@ -9274,6 +9331,68 @@ export interface operations {
             };
         };
     };
+    "metrics.indicator_records.get": {
+        parameters: {
+            query: {
+                as_of?: string;
+                by?: string;
+                from?: string;
+                /** @description one group of ``by`` (drill-down) */
+                group?: string;
+                kind?: "department" | "worker" | "dispatcher" | "town";
+                limit?: number;
+                metric: string;
+                offset?: number;
+                part?: "numerator" | "denominator";
+                period?: string;
+                scope?: string[];
+                subject: number;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricRecords"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "metrics.scorecard_list.get": {
         parameters: {
             query?: {
@@ -9282,7 +9401,7 @@ export interface operations {
                 from?: string;
                 /** @description one group of ``by`` (drill-down) */
                 group?: string;
-                kind?: "department" | "worker";
+                kind?: "department" | "worker" | "dispatcher" | "town";
                 period?: string;
                 scope?: string[];
                 to?: string;
@@ -9334,7 +9453,7 @@ export interface operations {
     "metrics.scorecard_config.get": {
         parameters: {
             query?: {
-                kind?: "department" | "worker";
+                kind?: "department" | "worker" | "dispatcher" | "town";
             };
             header?: never;
             path?: never;
@@ -9383,7 +9502,7 @@ export interface operations {
     "metrics.scorecard_config_put.put": {
         parameters: {
             query?: {
-                kind?: "department" | "worker";
+                kind?: "department" | "worker" | "dispatcher" | "town";
             };
             header?: never;
             path?: never;
@@ -9445,7 +9564,7 @@ export interface operations {
     "metrics.scorecard_config_reset.delete": {
         parameters: {
             query?: {
-                kind?: "department" | "worker";
+                kind?: "department" | "worker" | "dispatcher" | "town";
             };
             header?: never;
             path?: never;
