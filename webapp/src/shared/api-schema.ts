@@ -1047,6 +1047,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/check-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My check-ins (a worker), or those in my jurisdiction (a supervisor), newest first. */
+        get: operations["check_ins.listing.get"];
+        put?: never;
+        /**
+         * 签到 today inside one of my grids (late after the county's deadline), or 补签 a past day
+         * @description 签到 today inside one of my grids (late after the county's deadline), or 补签 a past day
+         *         (at most 7 back) with a reason, waiting for a supervisor's approval.
+         */
+        post: operations["check_ins.create.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/check-ins/{check_in_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or reject a pending 补签 in my jurisdiction (never my own). */
+        post: operations["check_ins.decide.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/grids.geojson": {
         parameters: {
             query?: never;
@@ -1388,6 +1427,57 @@ export interface paths {
         /** Send the bytes of an upload from ``offset``; the last piece finishes it. */
         put: operations["uploads.piece.put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/work-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The day of every worker in my jurisdiction (a worker: mine), in figures. */
+        get: operations["work_logs.day_list.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/work-logs/{worker_id}/{day}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One worker's day: the entries in time order, the totals and the comments. */
+        get: operations["work_logs.worker_day.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/work-logs/{worker_id}/{day}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Comment on a worker's day (a supervisor of the worker; append-only, idempotent by uuid). */
+        post: operations["work_logs.comment.post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2221,6 +2311,109 @@ export interface components {
              * @default null
              */
             retry_after?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** CheckIn */
+        CheckIn: {
+            /** Accuracy M */
+            accuracy_m: number | null;
+            /** At */
+            at: string;
+            /** Day */
+            day: string;
+            /** Decided At */
+            decided_at: string | null;
+            decided_by: components["schemas"]["Person"] | null;
+            /** Decision Note */
+            decision_note: string;
+            /** Grid Code */
+            grid_code: string | null;
+            /** Id */
+            id: number;
+            /** Lat */
+            lat: number | null;
+            /** Late */
+            late: boolean;
+            /** Lon */
+            lon: number | null;
+            /** Makeup */
+            makeup: boolean;
+            /** Reason */
+            reason: string;
+            /** Received At */
+            received_at: string | null;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: {
+                [key: string]: string;
+            };
+            /** Uuid */
+            uuid: string;
+            worker: components["schemas"]["Person"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * CheckInBody
+         * @description POST /check-ins: 签到 (today, with the position) or 补签 (a past day, with a reason).
+         *     Sent from the phone's outbox: idempotent by ``uuid``.
+         */
+        CheckInBody: {
+            /**
+             * Accuracy M
+             * @default null
+             */
+            accuracy_m?: number | null;
+            /**
+             * At
+             * Format: date-time
+             * @description the phone's moment; its local date is the day
+             */
+            at: string;
+            /**
+             * Lat
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @default null
+             */
+            lon?: number | null;
+            /**
+             * Reason
+             * @description required for a past day (补签): two letters, digits or characters
+             * @default null
+             */
+            reason?: string | null;
+            /**
+             * Uuid
+             * Format: uuid
+             * @description client-generated; a replay returns the first result
+             */
+            uuid: string;
+        };
+        /** CheckInDecisionBody */
+        CheckInDecisionBody: {
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "approve" | "reject";
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+        };
+        /** CheckInPage */
+        CheckInPage: {
+            /** Items */
+            items: components["schemas"]["CheckIn"][];
+            /** Next Cursor */
+            next_cursor: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -3235,8 +3428,34 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** Person */
+        Person: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** Photo */
         Photo: {
+            /**
+             * Captured At
+             * @description the phone's capture moment, as stated
+             * @default null
+             */
+            captured_at?: string | null;
+            /**
+             * Captured Lat
+             * @default null
+             */
+            captured_lat?: number | null;
+            /**
+             * Captured Lon
+             * @description only for those who see capture points
+             * @default null
+             */
+            captured_lon?: number | null;
             /**
              * Height
              * @default null
@@ -3248,6 +3467,12 @@ export interface components {
             url: string;
             /** Uuid */
             uuid: string;
+            /**
+             * Watermarked
+             * @description the app drew its watermark (else 无水印)
+             * @default false
+             */
+            watermarked?: boolean;
             /**
              * Width
              * @default null
@@ -4074,6 +4299,11 @@ export interface components {
         /** Upload */
         Upload: {
             /**
+             * Captured At
+             * @default null
+             */
+            captured_at?: string | null;
+            /**
              * Height
              * @default null
              */
@@ -4100,6 +4330,11 @@ export interface components {
             /** Uuid */
             uuid: string;
             /**
+             * Watermarked
+             * @default false
+             */
+            watermarked?: boolean;
+            /**
              * Width
              * @default null
              */
@@ -4114,10 +4349,32 @@ export interface components {
          */
         UploadBody: {
             /**
+             * Accuracy M
+             * @default null
+             */
+            accuracy_m?: number | null;
+            /**
+             * Captured At
+             * @description the phone's moment of capture
+             * @default null
+             */
+            captured_at?: string | null;
+            /**
              * Filename
              * @default null
              */
             filename?: string | null;
+            /**
+             * Lat
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @description where it was taken (WGS 84)
+             * @default null
+             */
+            lon?: number | null;
             /** Total Bytes */
             total_bytes: number;
             /**
@@ -4125,6 +4382,12 @@ export interface components {
              * Format: uuid
              */
             uuid: string;
+            /**
+             * Watermarked
+             * @description the app drew the watermark (time, place, grid, worker) on it
+             * @default null
+             */
+            watermarked?: boolean | null;
         };
         /** UserAnswer */
         UserAnswer: {
@@ -4364,6 +4627,98 @@ export interface components {
             urgencies: {
                 [key: string]: components["schemas"]["Label"];
             };
+        } & {
+            [key: string]: unknown;
+        };
+        /** WorkLog */
+        WorkLog: {
+            /** Comments */
+            comments: components["schemas"]["WorkLogComment"][];
+            /** Date */
+            date: string;
+            /** Entries */
+            entries: components["schemas"]["WorkLogEntry"][];
+            /** Totals */
+            totals: {
+                [key: string]: unknown;
+            };
+            worker: components["schemas"]["Person"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** WorkLogComment */
+        WorkLogComment: {
+            author: components["schemas"]["Person"] | null;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Text */
+            text: string;
+            /** Uuid */
+            uuid: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** WorkLogCommentBody */
+        WorkLogCommentBody: {
+            /** Text */
+            text: string;
+            /**
+             * Uuid
+             * Format: uuid
+             */
+            uuid: string;
+        };
+        /** WorkLogEntry */
+        WorkLogEntry: {
+            /** At */
+            at: string;
+            /** Kind */
+            kind: string;
+            /** Label */
+            label: {
+                [key: string]: string;
+            };
+            /** Ref */
+            ref: {
+                [key: string]: unknown;
+            };
+            /** Text */
+            text: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** WorkLogLine */
+        WorkLogLine: {
+            /** Check In Status */
+            check_in_status: string | null;
+            /** Comments */
+            comments: number;
+            /** Date */
+            date: string;
+            /** Distance M */
+            distance_m: number;
+            /** Duration S */
+            duration_s: number;
+            /** Patrols */
+            patrols: number;
+            /** Reports */
+            reports: number;
+            /** Verifications */
+            verifications: number;
+            /** Visits */
+            visits: number;
+            worker: components["schemas"]["Person"];
+        } & {
+            [key: string]: unknown;
+        };
+        /** WorkLogList */
+        WorkLogList: {
+            /** Date */
+            date: string;
+            /** Items */
+            items: components["schemas"]["WorkLogLine"][];
         } & {
             [key: string]: unknown;
         };
@@ -8996,6 +9351,226 @@ export interface operations {
             };
         };
     };
+    "check_ins.listing.get": {
+        parameters: {
+            query?: {
+                cursor?: number;
+                date?: string;
+                limit?: number;
+                status?: "accepted" | "pending" | "approved" | "rejected";
+                worker_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckInPage"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "check_ins.create.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckIn"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckIn"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Understood but refused (see the report) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "check_ins.decide.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                check_in_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInDecisionBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckIn"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "reference.grids_geojson.get": {
         parameters: {
             query?: {
@@ -10286,6 +10861,205 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "work_logs.day_list.get": {
+        parameters: {
+            query: {
+                date: string;
+                region_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkLogList"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "work_logs.worker_day.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                worker_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkLog"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "work_logs.comment.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                worker_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkLogCommentBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkLogComment"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkLogComment"];
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role or jurisdiction may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
