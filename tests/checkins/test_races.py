@@ -1,0 +1,69 @@
+"""Two requests at once: the database decides (docs/field-work.md, "Check-ins"). A second
+check-in for a day that slips past the lookup meets the unique index of live check-ins and is
+answered 409 with the one that got in; two supervisors deciding the same 补签 at once: one wins,
+the other gets 409 — by the conditional update, not by the earlier read."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from server.models import CheckIn
+from server.usecases import check_ins
+from server.usecases.errors import Conflict
+from tests.checkins.conftest import CW, check_in, days_ago, moment
+from tests.workflow.world import IN_G1
+
+
+def _count(cw: CW) -> int:
+    with cw.w.session() as db:
+        return int(db.scalar(select(func.count()).select_from(CheckIn)) or 0)
+
+
+def test_a_second_check_in_past_the_lookup_meets_the_unique_index(
+    any_cw: CW, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cw = any_cw
+    first = check_in(cw.client("wg1"), at=moment(days_ago(1)), reason="手机没电")
+    assert first.status_code == 201
+    real = check_ins.live_on
+    calls: list[Any] = []
+
+    def blind_once(ctx: Any, worker_id: int, day: Any) -> Any:
+        calls.append(day)
+        return None if len(calls) == 1 else real(ctx, worker_id, day)  # the race: not seen yet
+
+    monkeypatch.setattr(check_ins, "live_on", blind_once)
+    body = {"uuid": str(uuid.uuid4()), "at": moment(days_ago(1), 10), "reason": "再补一次",
+            "lon": IN_G1[0], "lat": IN_G1[1]}  # fmt: skip
+    r = cw.client("wg1").post("/api/v1/check-ins", json=body)
+    assert r.status_code == 409, r.get_json()
+    assert r.get_json()["error"] == "already_checked_in"
+    assert r.get_json()["existing"]["id"] == first.get_json()["id"]
+    assert _count(cw) == 1
+    # the session is usable after the rollback: the same worker checks in another day
+    monkeypatch.setattr(check_ins, "live_on", real)
+    assert check_in(cw.client("wg1"), at=moment(days_ago(2)), reason="出差").status_code == 201
+
+
+def test_two_decisions_at_once_one_wins(any_cw: CW) -> None:
+    cw = any_cw
+    pending = check_in(cw.client("wg1"), at=moment(days_ago(1)), reason="手机没电").get_json()
+    with cw.w.session() as db:
+        ctx, sup = cw.w.ctx(db), cw.w.actor(db, "sup")
+        assert db.get(CheckIn, pending["id"]).status == "pending"  # type: ignore[union-attr]
+        # meanwhile the community's supervisor rejects it
+        r = cw.client("supc").post(f"/api/v1/check-ins/{pending['id']}/decision",
+                                   json={"decision": "reject", "note": "不同意"})  # fmt: skip
+        assert r.status_code == 200
+        # the county supervisor's request read it as pending (this session's copy) …
+        with pytest.raises(Conflict) as err:
+            check_ins.decide(ctx, sup, pending["id"], "approve", None)
+        assert err.value.code == "not_pending"
+    with cw.w.session() as db:
+        row = db.get(CheckIn, pending["id"])
+        assert row is not None and row.status == "rejected"
+        assert row.decided_by_id == cw.id("supc") and row.decision_note == "不同意"
