@@ -32,6 +32,7 @@ from geo.validate import validate_plan
 from server.catalog_seed import seed_catalog
 from server.demo_base import seed_base_data
 from server.demo_fieldwork import seed_field_work
+from server.demo_work_logs import seed_comments
 from server.domain import workflow as wf
 from server.domain.fields import Urgency
 from server.models import Category, Department, Grid, GridAssignment, Region, User
@@ -270,6 +271,7 @@ def seed_demo(
     # the second county's grids, from a random stream of their own (the first's stay as they were)
     seed_base_data(db, random.Random(f"{seed}-second-county-base"), data_key_text)
     field = seed_field_work(db, random.Random(f"{seed}-field-work"))
+    field += ", " + seed_comments(db, random.Random(f"{seed}-work-log-comments"))
     return (
         f"demo county {COUNTY[1]} ({COUNTY[0]}) of {CITY[1]}: {len(grids)} grids in "
         f"{len(communities)} communities; users admin, ddy (dispatcher), dcy (supervisor), "
