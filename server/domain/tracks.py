@@ -129,9 +129,41 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _parse(points: Sequence[Any]) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """An (n, 4) array of the points and a mask of those that are four finite, in-range
-    numbers."""
+@dataclass(frozen=True)
+class Parsed:
+    """A chunk's points as an (n, 4) array and the mask of those that are four finite numbers
+    in range (the others are ``bad_value``)."""
+
+    arr: FloatArray
+    ok: npt.NDArray[np.bool_]
+
+
+_NUMBER_TYPES = (int, float)
+
+
+def parse_points(points: Sequence[Any]) -> Parsed:
+    """Read a chunk's points once (the JSON as sent)."""
+    n = len(points)
+    # the usual chunk: lists of four JSON numbers (not booleans: type(), not isinstance)
+    if all(
+        type(p) is list and len(p) == 4 and all(type(v) in _NUMBER_TYPES for v in p) for p in points
+    ):
+        try:
+            arr = np.array(points, dtype=np.float64).reshape(n, 4)
+            ok = np.isfinite(arr).all(axis=1)
+        except OverflowError:  # an integer beyond a double: the slow path names it
+            arr, ok = _parse_slowly(points)
+    else:
+        arr, ok = _parse_slowly(points)
+    with np.errstate(invalid="ignore"):
+        t, lon, lat, acc = arr.T
+        ok &= (t >= 0) & (t < 1e14) & (t == np.floor(t))
+        ok &= (lon >= -180) & (lon <= 180) & (lat >= -90) & (lat <= 90) & (acc >= 0)
+    arr = np.where(ok[:, None], arr, np.nan)
+    return Parsed(arr, ok)
+
+
+def _parse_slowly(points: Sequence[Any]) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     n = len(points)
     arr = np.full((n, 4), np.nan)
     ok = np.zeros(n, dtype=bool)
@@ -143,15 +175,38 @@ def _parse(points: Sequence[Any]) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
             continue
         arr[i] = values
         ok[i] = True
-    with np.errstate(invalid="ignore"):
-        t, lon, lat, acc = arr.T
-        ok &= (t >= 0) & (t < 1e14) & (t == np.floor(t))
-        ok &= (lon >= -180) & (lon <= 180) & (lat >= -90) & (lat <= 90) & (acc >= 0)
     return arr, ok
 
 
+def _first_checks(parsed: Parsed, window: Window) -> tuple[npt.NDArray[np.object_], Any]:
+    """Reasons after the checks of a position on its own (value, accuracy, time), and the mask
+    of the positions still in the running."""
+    arr, ok = parsed.arr, parsed.ok.copy()
+    reason = np.full(len(arr), "", dtype=object)
+    reason[~ok] = "bad_value"
+    t, _lon, _lat, acc = arr.T
+    with np.errstate(invalid="ignore"):
+        bad_acc = ok & (acc > MAX_ACCURACY_M)
+        reason[bad_acc] = "inaccurate"
+        ok &= ~bad_acc
+        bad_time = ok & ((t < window.earliest_ms) | (t > window.latest_ms))
+    reason[bad_time] = "outside_time"
+    ok &= ~bad_time
+    return reason, ok
+
+
+def candidate_span(parsed: Parsed, window: Window) -> tuple[int, int] | None:
+    """The first and last instant (ms) a chunk may add, before stored positions are looked at;
+    None when nothing in it can be kept."""
+    _reason, ok = _first_checks(parsed, window)
+    if not ok.any():
+        return None
+    t = parsed.arr[ok, 0]
+    return int(t.min()), int(t.max())
+
+
 def screen_chunk(
-    points: Sequence[Any],
+    points: Sequence[Any] | Parsed,
     window: Window,
     *,
     stored_times: npt.ArrayLike = (),
@@ -162,17 +217,10 @@ def screen_chunk(
     ``stored_times``: instants (ms) the patrol already holds within the chunk's time span
     (duplicates); ``before``: the stored position just before the chunk's first, which the
     chunk's first position is measured from for speed."""
-    arr, ok = _parse(points)
-    reason = np.full(len(arr), "", dtype=object)
-    reason[~ok] = "bad_value"
+    parsed = points if isinstance(points, Parsed) else parse_points(points)
+    arr = parsed.arr
+    reason, ok = _first_checks(parsed, window)
     t, lon, lat, acc = arr.T
-    with np.errstate(invalid="ignore"):
-        bad_acc = ok & (acc > MAX_ACCURACY_M)
-        reason[bad_acc] = "inaccurate"
-        ok &= ~bad_acc
-        bad_time = ok & ((t < window.earliest_ms) | (t > window.latest_ms))
-    reason[bad_time] = "outside_time"
-    ok &= ~bad_time
 
     # sort the candidates by time (stable: of two at the same instant the first sent stays)
     idx = np.flatnonzero(ok)

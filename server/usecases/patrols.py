@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo.simplify import to_feature_collection
 from geo.tracks import simplify_track
+from server import cache
 from server.domain import tracks as tr
 from server.domain.workflow import Role
 from server.models import (
@@ -45,7 +46,7 @@ from server.models.fieldwork import Patrol, TrackChunk, TrackPoint
 from server.usecases import policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
-from server.usecases.grid_locator import locate, locator_for, region_chain
+from server.usecases.grid_locator import locate, region_chain
 from server.usecases.idempotency import client_uuid, content_hash
 from server.usecases.personal_data import Purpose
 from server.usecases.scope import mask_name
@@ -156,12 +157,8 @@ def _home(
         if found.grid_code in actor.grid_codes:
             return found.grid_code, found.community_id, found.town_id, found.county_id
     code = grid_code or (own[0] if own else None)
-    if code is not None:
-        _locator, places = locator_for(ctx.db, ctx.locate_tolerance_m)
-        for place in places.values():
-            if place.grid_code == code:
-                return code, place.community_id, place.town_id, place.county_id
-    community, town, county = region_chain(ctx.db, actor.region_id)
+    community_id = grid_community(ctx.db, code) if code is not None else None
+    community, town, county = region_chain(ctx.db, community_id or actor.region_id)
     return code, community, town, county
 
 
@@ -322,6 +319,9 @@ def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> S
 # --- chunks ----------------------------------------------------------------------------------
 
 
+_POINTS = cast(Table, TrackPoint.__table__)
+
+
 def _anchor(row: Any) -> tr.Anchor | None:
     return tr.Anchor(tr.epoch_ms(row[0]), row[1], row[2]) if row is not None else None
 
@@ -342,11 +342,12 @@ def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]
     start_ms = tr.epoch_ms(patrol.started_at)
     end_ms = tr.epoch_ms(patrol.ended_at) if patrol.ended_at is not None else None
     window = tr.Window(start_ms, end_ms, tr.epoch_ms(ctx.now()))
-    first = tr.screen_chunk(points, window)  # the span the chunk may take, before the database
+    parsed = tr.parse_points(points)
+    span = tr.candidate_span(parsed, window)  # what the chunk may take, before the database
     stored: list[int] = []
     before = after = None
-    if len(first):
-        lo, hi = tr.from_epoch_ms(int(first.t_ms[0])), tr.from_epoch_ms(int(first.t_ms[-1]))
+    if span is not None:
+        lo, hi = tr.from_epoch_ms(span[0]), tr.from_epoch_ms(span[1])
         in_patrol = TrackPoint.patrol_id == patrol.id
         stored = [
             tr.epoch_ms(a)
@@ -368,7 +369,7 @@ def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]
                 select(*cols).where(in_patrol, TrackPoint.at > hi).order_by(TrackPoint.at).limit(1)
             ).first()
         )
-    kept = tr.screen_chunk(points, window, stored_times=stored, before=before)
+    kept = tr.screen_chunk(parsed, window, stored_times=stored, before=before)
 
     n = len(kept)
     # a chunk that interleaves with stored positions, or arrives after the end: recount the
@@ -406,7 +407,7 @@ def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]
         return again
     if n:
         db.execute(
-            insert(TrackPoint),
+            insert(_POINTS),  # Core: no ORM bookkeeping per point
             [
                 {"patrol_id": patrol.id, "chunk_id": chunk.id, "at": tr.from_epoch_ms(t),
                  "lon": x, "lat": y, "accuracy_m": a}
@@ -488,11 +489,9 @@ def _may_see_day(db: Session, actor: Actor, worker: User, patrols: list[Patrol])
         return
     homes = {(p.community_id, p.town_id) for p in patrols}
     codes = db.scalars(select(GridAssignment.grid_code).where(GridAssignment.user_id == worker.id))
-    _locator, places = _places_by_code(db)
     for code in set(codes):
-        place = places.get(code)
-        if place is not None:
-            homes.add((place.community_id, place.town_id))
+        community, town, _county = region_chain(db, grid_community(db, code))
+        homes.add((community, town))
     if any(policy.may_see_track(actor, worker.id, c, t) for c, t in homes):
         return
     if actor.role == Role.SUPERVISOR and policy.may_see_user(db, actor, worker.id):
@@ -504,9 +503,12 @@ def _may_see_day(db: Session, actor: Actor, worker: User, patrols: list[Patrol])
     raise NotFound("没有这名网格员 / no such grid worker", code="worker_missing")
 
 
-def _places_by_code(db: Session) -> tuple[Any, dict[str, Any]]:
-    locator, places = locator_for(db, 30.0)
-    return locator, {p.grid_code: p for p in places.values() if p.grid_code}
+def grid_community(db: Session, code: str) -> int | None:
+    """The community of a grid by its stable code (the process's copy of the grids)."""
+    for g in cache.reference(db).grids.values():
+        if g.code == code:
+            return int(g.community_id)
+    return None
 
 
 def _track_geojson(lon: list[float], lat: list[float]) -> dict[str, Any] | None:

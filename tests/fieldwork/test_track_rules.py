@@ -151,3 +151,10 @@ def test_a_superseded_patrol_ends_at_its_last_position() -> None:
     assert end_of_superseded(T0, None, T0 + 9000) == T0
     assert end_of_superseded(T0, T0 + 5000, T0 + 2000) == T0 + 2000
     assert end_of_superseded(T0, T0 + 5000, T0 - 2000) == T0
+
+
+def test_numbers_past_a_double_and_mixed_chunks_take_the_careful_path() -> None:
+    pts = [*walk(2), [T0 + 30_000, 10**400, 38.0, 5.0], [T0 + 40_000, 106.0, 38.0, 5]]
+    out = screen_chunk(pts, W)
+    assert out.dropped == [{"index": 2, "reason": "bad_value"}]
+    assert len(out) == 3

@@ -116,3 +116,21 @@ def test_coverage_is_in_metres_at_any_latitude() -> None:
     minx, miny, maxx, maxy = sq.bounds
     mid = (miny + maxy) / 2
     assert coverage_share([minx, maxx], [mid, mid], sq) == pytest.approx(0.10, abs=0.003)
+
+
+def test_coverage_of_a_long_crossing_walk_is_the_buffer_of_the_whole_line() -> None:
+    # a day's walk in a 1 km square crosses itself all the time: buffered in pieces, the same
+    rng = np.random.default_rng(3)
+    sq = _square_m(1000.0)
+    minx, miny, maxx, maxy = sq.bounds
+    n = 3000
+    lon = minx + (maxx - minx) * (0.5 + 0.45 * np.sin(np.cumsum(rng.normal(0, 0.05, n))))
+    lat = miny + (maxy - miny) * (0.5 + 0.45 * np.cos(np.cumsum(rng.normal(0, 0.07, n))))
+    share = coverage_share(lon, lat, sq)
+    from geo.metric import LocalProjection
+
+    proj = LocalProjection.around(np.array([sq], dtype=object))
+    line, area = proj.forward(np.array([LineString(np.column_stack([lon, lat])), sq]))
+    whole = shapely.area(shapely.intersection(area, shapely.buffer(line, 50.0))) / area.area
+    assert share == pytest.approx(whole, abs=0.002)
+    assert 0.05 < share < 1.0

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.models import GridAssignment
-from server.usecases import grid_locator, policy
+from server.usecases import grid_locator, patrols, policy
 from tests import factories as f
 
 OK = frozenset({200, 201})
@@ -96,9 +96,8 @@ def _day_expect(env: Any, who: str, obj: str) -> frozenset[int]:
         return OK
     with env.w.session() as db:
         codes = db.scalars(select(GridAssignment.grid_code).where(GridAssignment.user_id == worker))
-        _loc, places = grid_locator.locator_for(db, 30.0)
-        by_code = {p.grid_code: p for p in places.values()}
-        homes = [(by_code[c].community_id, by_code[c].town_id) for c in codes if c in by_code]
+        chains = [grid_locator.region_chain(db, patrols.grid_community(db, c)) for c in codes]
+        homes = [(community, town) for community, town, _county in chains]
         if any(policy.may_see_track(actor, worker, c, t) for c, t in homes):
             return OK
         if actor.role == "supervisor" and policy.may_see_user(db, actor, worker):
