@@ -4,6 +4,7 @@ import { ApiClient } from '@/shared/api'
 import { kvGet, openFieldDB, type AppDB } from '@/app/db'
 import { Outbox } from '@/app/outbox'
 import {
+  answerText,
   CHUNK_POINTS,
   chunkDue,
   distanceM,
@@ -102,6 +103,17 @@ describe('the sampling rule', () => {
     expect(chunkDue(pts(60), T0 + 60_000)).toBe(true)
     expect(chunkDue(pts(3), T0 + 299_999)).toBe(false)
     expect(chunkDue(pts(3), T0 + 300_000)).toBe(true)
+  })
+  it('says what the server kept and dropped, and an earlier patrol it ended', () => {
+    expect(answerText({ accepted: 60, dropped: [] })).toBe('服务器接收 60 个点')
+    const dropped = [
+      { index: 3, reason: 'teleport' },
+      { index: 9, reason: 'duplicate' },
+      { index: 10, reason: 'duplicate' },
+    ]
+    expect(answerText({ accepted: 57, dropped })).toBe('服务器接收 57 个点，舍弃 3 个（位置跳变 1，重复 2）')
+    expect(answerText({ patrol: {}, notice: '已结束上一次未结束的巡查 / ended the open patrol' })).toBe('已结束上一次未结束的巡查')
+    expect(answerText(null)).toBe('')
   })
   it('shows elapsed time', () => {
     expect(elapsedText(65_000)).toBe('01:05')

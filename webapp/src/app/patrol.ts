@@ -339,3 +339,31 @@ export function elapsedText(ms: number): string {
 export function distanceText(m: number): string {
   return m < 1000 ? `${Math.round(m)} 米` : `${(m / 1000).toFixed(2)} 公里`
 }
+
+const DROP_ZH: Record<string, string> = {
+  bad_value: '数值无效',
+  inaccurate: '精度差',
+  outside_time: '不在巡查时间内',
+  duplicate: '重复',
+  teleport: '位置跳变',
+}
+
+/**
+ * What the server said to a patrol item, in words: a chunk's kept and dropped points (by reason),
+ * or the notice that starting this patrol ended an earlier one left open.
+ */
+export function answerText(body: Record<string, unknown> | null | undefined): string {
+  if (!body) return ''
+  const parts: string[] = []
+  if (typeof body.accepted === 'number') {
+    parts.push(`服务器接收 ${body.accepted} 个点`)
+    const dropped = Array.isArray(body.dropped) ? (body.dropped as Array<{ reason?: string }>) : []
+    if (dropped.length) {
+      const by = new Map<string, number>()
+      for (const d of dropped) by.set(d.reason ?? '', (by.get(d.reason ?? '') ?? 0) + 1)
+      parts.push(`舍弃 ${dropped.length} 个（${[...by].map(([r, n]) => `${DROP_ZH[r] ?? r} ${n}`).join('，')}）`)
+    }
+  }
+  if (typeof body.notice === 'string' && body.notice) parts.push(body.notice.split(' / ')[0]!)
+  return parts.join('，')
+}
