@@ -1,6 +1,6 @@
 """Issue 17 end to end: a grid worker patrols OFFLINE for a simulated hour in Chromium, with a
 scripted geolocation path and the page's clock moved on (Playwright's ``page.clock``), reports a
-case (with a photo) and records a visit on the way; online again, the track arrives
+case (with a watermarked photo) and records a visit on the way; online again, the track arrives
 exactly once (points and chunks counted in the database, a replayed chunk changes nothing) and
 the worker's day (``GET /workers/<id>/day``) shows the patrol with the case and the visit on it.
 
@@ -105,11 +105,11 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
     page.locator(".van-dialog__confirm").click()
     page.wait_for_selector("[data-test=patrol-start]")
 
-    items = wait_outbox(
-        page,
-        lambda xs: sum(1 for i in xs if i["kind"] == "patrol") >= 3,
-        what="the patrol's items",
+    page.wait_for_function(
+        "() => window.wangge.state.outbox.some(i => i.kind === 'patrol'"
+        " && i.request.path.endsWith('/end'))"
     )
+    items = wait_outbox(page, lambda xs: True)
     assert all(i["state"] == "waiting" for i in items), items
     patrol_items = page.evaluate(
         "() => window.wangge.state.outbox.filter(i => i.kind === 'patrol')"
@@ -173,4 +173,11 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
     on_visit = [v for v in d["visits"] if v["id"] == visits[0][0]]
     assert on_visit and on_visit[0]["patrol_uuid"] == patrol_uuid, d["visits"]
 
+    # the photo was watermarked on the phone and says where and when it was taken
+    atts = server.query(
+        "SELECT watermarked, captured_at IS NOT NULL, captured_lon FROM attachments"
+        " WHERE incident_id = ?",
+        case_id,
+    )
+    assert atts and all(a[0] and a[1] and a[2] for a in atts), atts
     assert not page.errors, page.errors

@@ -60,6 +60,12 @@ describe('check-ins through the outbox', () => {
     expect(st.message).toContain('1250 米')
     expect(st.item?.error?.detail).toMatchObject({ distance_m: 1250 })
     expect((await outbox.list()).length).toBe(1)
+    // made again inside the grid: the day is checked in; the refused item is still there
+    now += 60_000
+    await outbox.add(checkInItem({ uuid: 'c2b', at: new Date(now).toISOString(), lon: 106.3, lat: 38.47, accuracy: 10 }))
+    await outbox.sync()
+    expect(dayStatus('2026-11-29', [], await outbox.list()).state).toBe('accepted')
+    expect((await outbox.get('c2'))!.state).toBe('attention')
   })
 
   it('a 补签 carries its reason; the server’s later decision wins over the first answer', async () => {
@@ -82,6 +88,21 @@ describe('check-ins through the outbox', () => {
     await outbox.sync({ force: true })
     expect(server.checkIns.length).toBe(1)
     expect((await outbox.get('c4'))!.answer?.replay).toBe(true)
+  })
+
+  it('409 already_checked_in: the day shows the existing check-in; the refused item stays', async () => {
+    await outbox.add(checkInItem({ uuid: 'c5', at: new Date(now).toISOString(), lon: 106.3, lat: 38.47 }))
+    await outbox.sync()
+    now += 60_000
+    await outbox.add(checkInItem({ uuid: 'c6', at: new Date(now).toISOString(), lon: 106.3, lat: 38.47 }))
+    await outbox.sync()
+    expect((await outbox.get('c6'))!.state).toBe('attention')
+    const st = dayStatus('2026-11-29', [], await outbox.list())
+    expect(st.state).toBe('accepted')
+    expect(st.checkIn?.uuid).toBe('c5')
+    expect(st.message).toContain('已有签到')
+    expect(st.item?.id).toBe('c6')
+    expect(server.checkIns.length).toBe(1)
   })
 
   it('a late check-in reads 迟到', () => {

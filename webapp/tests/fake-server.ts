@@ -274,9 +274,12 @@ export class FakeServer {
             },
           ]
         }
-        const c = { id: this.nextId++, uuid: b.uuid, at: b.at, status: b.reason ? 'pending' : 'accepted', late: false, makeup: Boolean(b.reason) }
+        const day = new Date(Date.parse(b.at) + 8 * 3600_000).toISOString().slice(0, 10)
+        const live = this.checkIns.find((x) => x.day === day && x.status !== 'rejected')
+        if (live) return [409, { error: 'already_checked_in', message: '当天已签到 / already checked in for that day', existing: live }]
+        const c = { id: this.nextId++, uuid: b.uuid, day, at: b.at, status: b.reason ? 'pending' : 'accepted', late: false, makeup: Boolean(b.reason) }
         this.checkIns.push(c)
-        return [201, { check_in: c }]
+        return [201, c]
       })
     }
     return json(404, { error: 'not_found', message: '未找到 / not found' })

@@ -108,6 +108,13 @@ export interface DayStatus {
   item?: OutboxItem
 }
 
+/** The check-in in a POST /check-ins answer (the record itself; `{check_in}` tolerated). */
+export function answeredCheckIn(body: Record<string, unknown> | null | undefined): CheckIn | undefined {
+  if (!body) return undefined
+  const c = (body.check_in ?? body) as Partial<CheckIn>
+  return typeof c.uuid === 'string' && typeof c.status === 'string' && typeof c.day === 'string' ? (c as CheckIn) : undefined
+}
+
 /** Words for a 422 outside_grid (or any refusal): the server's message and its details. */
 export function refusalText(e: ItemError | undefined): string {
   if (!e) return ''
@@ -136,19 +143,25 @@ const TEXT: Record<DayState, string> = {
  */
 export function dayStatus(day: string, server: readonly CheckIn[], items: readonly OutboxItem[]): DayStatus {
   const mine = items.filter((i) => i.kind === 'checkin' && itemDay(i) === day).sort((a, b) => b.seq - a.seq)
-  const open = mine.find((i) => i.state !== 'sent')
-  if (open) {
+  // the newest item decides: a check-in refused (outside the grid) and then made again inside
+  // is a checked-in day, while the refused one stays in 待发送 until the worker deletes it
+  const open = mine[0] && mine[0].state !== 'sent' ? mine[0] : undefined
+  // 409 already_checked_in: the day has a live check-in (made on another phone, or this one
+  // sent twice under two UUIDs): show that one; the refused item stays for the worker to delete
+  const existing = open?.error?.code === 'already_checked_in' ? (open.error.detail?.existing as CheckIn | undefined) : undefined
+  if (open && !existing) {
     if (open.state === 'attention' || open.state === 'conflict') {
       return { state: 'refused', text: TEXT.refused, message: refusalText(open.error), item: open }
     }
     return { state: 'waiting', text: TEXT.waiting, item: open }
   }
-  const answered = mine.map((i) => i.answer?.body?.check_in as CheckIn | undefined).filter((c): c is CheckIn => Boolean(c))
+  const answered = [...mine.map((i) => answeredCheckIn(i.answer?.body)), existing].filter((c): c is CheckIn => Boolean(c))
   // the server's copy read later wins (a 补签 approved or rejected since)
   const fromServer = server.filter((c) => c.day === day)
   const all = [...fromServer, ...answered.filter((a) => !fromServer.some((c) => c.uuid === a.uuid))]
   const live = all.find((c) => c.status !== 'rejected') ?? all[0]
   if (!live) return { state: 'none', text: TEXT.none }
   const state: DayState = live.status === 'accepted' ? (live.late ? 'late' : 'accepted') : live.status
-  return { state, text: TEXT[state], checkIn: live, message: live.status === 'rejected' ? (live.decision_note ?? undefined) : undefined }
+  const message = live.status === 'rejected' ? live.decision_note || undefined : existing ? '这一天已有签到记录，本次没有重复签到' : undefined
+  return { state, text: TEXT[state], checkIn: live, message, item: existing ? open : undefined }
 }

@@ -246,7 +246,7 @@ export async function checkInNow(): Promise<void> {
   checkIns.busy = true
   checkIns.error = ''
   try {
-    const fix = await currentFix(10_000)
+    const fix = await currentFix(10_000, 0)
     if (!fix) {
       checkIns.error = tw('needFix')
       return

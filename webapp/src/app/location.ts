@@ -31,12 +31,15 @@ export function noteFix(lon: number, lat: number, accuracy: number, at = Date.no
 }
 
 /**
- * A position for a photo taken now: the last one received if under 2 minutes old, else one
- * asked for (at most `waitMs`); null when there is none (the watermark says 未定位).
+ * A position for now: the last one received if at most `maxAgeMs` old (a photo: 30 s), else
+ * one asked for (at most `waitMs`); null when there is none (the watermark says 未定位). A
+ * check-in asks with `maxAgeMs` 0: always a new fix, never where the phone was a minute ago.
  */
-export async function currentFix(waitMs = 4000, now = Date.now()): Promise<{ lon: number; lat: number; accuracy: number } | null> {
-  const fresh = () => (lastFix.lon != null && lastFix.lat != null && now - lastFix.at < 120_000 ? { lon: lastFix.lon, lat: lastFix.lat, accuracy: lastFix.accuracy ?? 0 } : null)
-  const have = fresh()
+export async function currentFix(waitMs = 4000, maxAgeMs = 30_000, now = Date.now()): Promise<{ lon: number; lat: number; accuracy: number } | null> {
+  const have =
+    maxAgeMs > 0 && lastFix.lon != null && lastFix.lat != null && now - lastFix.at <= maxAgeMs
+      ? { lon: lastFix.lon, lat: lastFix.lat, accuracy: lastFix.accuracy ?? 0 }
+      : null
   if (have || typeof navigator === 'undefined' || !navigator.geolocation) return have
   return new Promise((resolve) => {
     navigator.geolocation.getCurrentPosition(
@@ -45,7 +48,7 @@ export async function currentFix(waitMs = 4000, now = Date.now()): Promise<{ lon
         resolve({ lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy })
       },
       () => resolve(null),
-      { enableHighAccuracy: true, maximumAge: 60_000, timeout: waitMs },
+      { enableHighAccuracy: true, maximumAge: maxAgeMs, timeout: waitMs },
     )
   })
 }
