@@ -84,6 +84,19 @@ describe('the sampling rule', () => {
     expect(judgeFix(last, east(0, T0 + 59_999))).toBe('still')
     expect(judgeFix(last, east(0, T0 + 60_000))).toBe('keep')
   })
+  it('drops a jump (faster than 70 m/s from the last kept point); the walk after it is kept', async () => {
+    expect(judgeFix(last, east(690, T0 + 10_000))).toBe('keep')
+    expect(judgeFix(last, east(710, T0 + 10_000))).toBe('jump')
+    const rec = recorder()
+    await rec.start()
+    await deliver(rec, east(0, T0 + 1000))
+    await deliver(rec, east(12, T0 + 11_000))
+    expect(await deliver(rec, { t: T0 + 12_000, lon: 106.3, lat: 38.92, acc: 5 })).toBe('jump') // 50 km north
+    expect(await deliver(rec, east(24, T0 + 21_000))).toBe('keep')
+    expect(rec.state!.points).toBe(3)
+    expect(rec.state!.distanceM).toBeCloseTo(24, 0)
+    expect(rec.state!.dropped.jump).toBe(1)
+  })
   it('refuses nonsense: non-finite, out of range, time not moving on', () => {
     expect(judgeFix(null, { t: T0, lon: NaN, lat: 38, acc: 5 })).toBe('invalid')
     expect(judgeFix(null, { t: T0, lon: 106, lat: 91, acc: 5 })).toBe('invalid')

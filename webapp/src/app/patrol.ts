@@ -3,8 +3,9 @@
  * the geolocation source, the storage (the outbox's IndexedDB), the UUIDs — so that
  * `webapp/tests/patrol.test.ts` tests every rule without a browser (STYLE "injected edges").
  *
- * - A fix less accurate than 50 m is dropped. A fix is kept when it lies ≥ 10 m from the last
- *   kept one or ≥ 60 s after it (standing still keeps one point a minute, not one a second).
+ * - A fix less accurate than 50 m is dropped, and so is one implying more than 70 m/s from the
+ *   last kept point (a jump). A fix is kept when it lies ≥ 10 m from the last kept one or ≥ 60 s
+ *   after it (standing still keeps one point a minute, not one a second).
  * - Kept points wait in IndexedDB (kv `patrol`, rewritten with each kept point), so a closed app
  *   or a dead battery loses nothing that was kept.
  * - A chunk is cut every 60 points or 5 minutes (from its first point) and at the end. The
@@ -24,6 +25,8 @@ export const MIN_MOVE_M = 10
 export const MIN_GAP_MS = 60_000
 export const CHUNK_POINTS = 60
 export const CHUNK_MS = 5 * 60_000
+/** Faster than this from the last kept point is a jump of the fix, not a walk (the server's rule too). */
+export const MAX_SPEED_MS = 70
 
 /** One position from the device: time (ms), WGS84 lon/lat, accuracy radius in metres. */
 export interface GeoFix {
@@ -36,7 +39,7 @@ export interface GeoFix {
 /** A kept point as the track endpoint takes it: [t_ms, lon, lat, accuracy_m]. */
 export type TrackPoint = [number, number, number, number]
 
-export type FixVerdict = 'keep' | 'inaccurate' | 'still' | 'invalid'
+export type FixVerdict = 'keep' | 'inaccurate' | 'still' | 'jump' | 'invalid'
 
 export interface PatrolState {
   uuid: string
@@ -53,7 +56,7 @@ export interface PatrolState {
   /** Kept points and distance along them since the start. */
   points: number
   distanceM: number
-  dropped: { inaccurate: number; still: number; invalid: number }
+  dropped: { inaccurate: number; still: number; jump: number; invalid: number }
 }
 
 /** Where a patrol's state lives and how its items are queued (the outbox, in the app). */
@@ -113,7 +116,11 @@ export function judgeFix(last: TrackPoint | null, fix: GeoFix): FixVerdict {
   if (acc > MAX_ACCURACY_M) return 'inaccurate'
   if (!last) return 'keep'
   if (t <= last[0]) return 'invalid' // a cached or repeated position: time must move on
-  if (distanceM(last[1], last[2], lon, lat) >= MIN_MOVE_M || t - last[0] >= MIN_GAP_MS) return 'keep'
+  const d = distanceM(last[1], last[2], lon, lat)
+  // a fix that jumps (a reflection, a cell-tower guess) would add kilometres to 里程 and be
+  // dropped by the server anyway ('teleport'); the next good fix is measured from the last kept
+  if (d / ((t - last[0]) / 1000) > MAX_SPEED_MS) return 'jump'
+  if (d >= MIN_MOVE_M || t - last[0] >= MIN_GAP_MS) return 'keep'
   return 'still'
 }
 
@@ -236,7 +243,7 @@ export class PatrolRecorder {
         nextChunkId: this.d.uuid(),
         points: 0,
         distanceM: 0,
-        dropped: { inaccurate: 0, still: 0, invalid: 0 },
+        dropped: { inaccurate: 0, still: 0, jump: 0, invalid: 0 },
       }
       await this.d.store.queue([startItem(s, opts)], s)
       this.state = s
@@ -254,7 +261,7 @@ export class PatrolRecorder {
       // a position from before the start (a cached one) is not part of this patrol
       const verdict = fix.t < s.startedAt - 1000 ? 'invalid' : judgeFix(s.last, fix)
       if (verdict !== 'keep') {
-        s.dropped[verdict]++
+        s.dropped[verdict] = (s.dropped[verdict] ?? 0) + 1
         return verdict
       }
       const p = toPoint(fix)
