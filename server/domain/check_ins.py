@@ -7,6 +7,12 @@
   capped so that a 2 km fix does not count as "in the grid"). It is ``accepted`` at once, and
   ``late`` when its local time is after the county's deadline (``WANGGE_CHECKIN_DEADLINE``,
   default 09:00).
+- A check-in **made on the day and delivered later** (the phone was offline: the outbox sends it
+  when the signal comes back) is an ordinary check-in of its day: it states a position and asks
+  for no 补签 (no reason), and it is held to the same rules (inside an own grid; late after the
+  deadline). The server cannot tell a phone that was offline from one whose clock was set back
+  (nor can it on the day itself), so the answer says when it arrived (``received_at``) and the
+  console shows the delay.
 - A past day, at most :data:`MAX_DAYS_BACK` days back, is a 补签 (``makeup``): it needs a stated
   reason (the project's reason rule, :func:`server.domain.fields.is_stated_reason`: two letters,
   digits or CJK characters that show) and is ``pending`` until a supervisor of the grid's
@@ -88,10 +94,18 @@ class Timing:
 
 
 def timing(
-    at: datetime, now: datetime, tz: tzinfo, deadline: time, *, max_days_back: int = MAX_DAYS_BACK
+    at: datetime,
+    now: datetime,
+    tz: tzinfo,
+    deadline: time,
+    *,
+    present: bool = False,
+    max_days_back: int = MAX_DAYS_BACK,
 ) -> Timing:
     """The day of a check-in made at ``at`` (phone time) and received ``now``; a future day or
-    one more than ``max_days_back`` days back is refused (DomainError on ``at``)."""
+    one more than ``max_days_back`` days back is refused (DomainError on ``at``). ``present``:
+    the phone says it was there (a position, no 补签 reason), so a past day is a check-in made
+    offline on that day, not a 补签."""
     day, today = day_of(at, tz), day_of(now, tz)
     if day > today:
         raise DomainError(
@@ -104,7 +118,7 @@ def timing(
             f"补签最多可补 {max_days_back} 天内", f"a late check-in reaches at most "
             f"{max_days_back} days back", field="at", code="too_old",
         )  # fmt: skip
-    if back == 0:
+    if back == 0 or present:
         return Timing(day, late=at.astimezone(tz).time() > deadline, makeup=False)
     return Timing(day, late=False, makeup=True)
 

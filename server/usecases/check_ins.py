@@ -23,6 +23,7 @@ from server import cache
 from server.domain import check_ins as rules
 from server.domain import workflow as wf
 from server.domain.errors import DomainError
+from server.domain.fields import has_visible_text
 from server.models import CheckIn, Grid, GridPlan
 from server.usecases import policy
 from server.usecases.base_data import common as c
@@ -118,7 +119,12 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> Saved:
         )
     try:
         timing = rules.timing(
-            at, ctx.now(), ctx.calendar.tz, rules.parse_deadline(ctx.checkin_deadline)
+            at,
+            ctx.now(),
+            ctx.calendar.tz,
+            rules.parse_deadline(ctx.checkin_deadline),
+            # made there (a position) and not asked for as a 补签: sent late by an offline phone
+            present=lon is not None and not has_visible_text(str(body.get("reason") or "")),
         )
     except DomainError as err:
         raise from_domain(err) from None

@@ -320,3 +320,21 @@ def test_grid_codes_elsewhere_do_not_leak(cw: CW) -> None:
         row = db.get(CheckIn, b["id"])
         assert row is not None and row.grid_code is None and row.county_id is not None
     assert GB and G3  # the grids of the other places exist (tests/workflow/world.py)
+
+
+def test_a_check_in_made_offline_yesterday_is_that_days_check_in(any_cw: CW) -> None:
+    """The phone checked in yesterday at 08:30 inside its grid with no signal; the outbox sends
+    it today. It is yesterday's ordinary check-in (no reason asked, nothing to approve), held to
+    the same rules: outside the grids it is refused as on the day."""
+    c = any_cw.client("wg1")
+    made = moment(days_ago(1), 8, 30)
+    far = check_in(c, at=made, lon=IN_G3[0], lat=IN_G3[1])
+    assert far.status_code == 422 and far.get_json()["error"] == "outside_grid"
+    r = check_in(c, at=made, lon=IN_G1[0], lat=IN_G1[1], accuracy_m=10)
+    assert r.status_code == 201, r.get_json()
+    got = r.get_json()
+    assert (got["status"], got["makeup"], got["late"]) == ("accepted", False, False)
+    assert (got["day"], got["grid_code"]) == (days_ago(1).isoformat(), G1)
+    assert got["received_at"] > got["at"]
+    late = check_in(c, at=moment(days_ago(2), 9, 40), lon=IN_G1[0], lat=IN_G1[1])
+    assert late.status_code == 201 and late.get_json()["late"] is True

@@ -171,3 +171,14 @@ def test_far_away_names_the_nearest_own_grid_and_distance_in_metres() -> None:
 def test_no_grids_at_all() -> None:
     got = ci.fit(106.30, 38.05, 10, [])
     assert not got.inside and got.nearest_code is None
+
+
+def test_a_past_day_made_there_is_that_days_check_in() -> None:
+    """An offline phone's check-in of yesterday (a position, no 补签 asked) keeps its day and
+    its lateness; without ``present`` the same moment is a 补签."""
+    t = ci.timing(at("2026-11-19T09:10:00+08:00"), NOW, SH, NINE, present=True)
+    assert t == ci.Timing(date(2026, 11, 19), late=True, makeup=False)
+    assert t.status == "accepted"
+    assert ci.timing(at("2026-11-19T09:10:00+08:00"), NOW, SH, NINE).makeup
+    with pytest.raises(DomainError):
+        ci.timing(at("2026-11-11T08:00:00+08:00"), NOW, SH, NINE, present=True)
