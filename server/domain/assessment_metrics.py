@@ -254,23 +254,26 @@ def due_visits(
     last: date,
 ) -> list[tuple[date, date | None]]:
     """The visits a key-group member was due between ``first`` and ``last`` (local days), each
-    with the day it was done (None: not done): the first is due one cycle after the last visit
-    before ``first`` (or after ``since``, the day the tag was given), a visit due before
-    ``first`` and not yet made counts once, on ``first``; each visit made (to the person or
-    the household, on any later day of the period: early or late) does the one that is due
-    and starts the next cycle; a cycle without a visit is due again one cycle later.
-    ``visits``: the days of the visits made from ``first`` to ``last``, in order."""
+    with the day it was done (None: not done).
+
+    The first is due one cycle after the last visit before ``first`` (or after ``since``, the
+    day the tag was given); one due before ``first`` and not yet made counts once, on
+    ``first``. A visit made before the next one falls due does it (early or late), and the
+    following one is due a cycle after that visit; a whole cycle without a visit leaves it
+    undone, and the next is due a cycle after it. ``visits``: the days of the visits made from
+    ``first`` to ``last``."""
+    cycle = timedelta(days=cycle_days)
     cursor = last_before if last_before is not None else since
-    due = max(cursor + timedelta(days=cycle_days), first)
-    out: list[tuple[date, date | None]] = []
+    due = max(cursor + cycle, first)
     pending = sorted(v for v in visits if v > cursor)
+    out: list[tuple[date, date | None]] = []
     while due <= last:
-        if pending:
-            done = pending.pop(0)
+        if pending and pending[0] < due + cycle:
+            done = pending[0]
             out.append((due, done))
-            due = max(done + timedelta(days=cycle_days), first)
+            due = done + cycle
             pending = [v for v in pending if v > done]
         else:
             out.append((due, None))
-            due += timedelta(days=cycle_days)
+            due += cycle
     return out

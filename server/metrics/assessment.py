@@ -28,7 +28,7 @@ from server.domain import assessment_metrics as am
 from server.domain import workflow as wf
 from server.domain.base_data import CYCLE_DAYS, Cycle
 from server.domain.fields import Urgency
-from server.domain.stages import DEFAULT_LIMITS, Stage, StageLimit
+from server.domain.stages import DEFAULT_LIMITS, Stage, StageLimit, used_fraction
 from server.domain.workflow import Action, State
 from server.domain.worktime import WorkCalendar, add_time
 from server.metrics.families import FAMILIES
@@ -50,6 +50,24 @@ from server.models.types import UTCDateTime
 
 ACC = ACTION_CODES[Action.ACCEPT.value]
 ACCEPTED = STATE_CODES[State.ACCEPTED.value]
+REPORTED = STATE_CODES[State.REPORTED.value]
+# The events that start a stage's clock (server/usecases/cases.py: entering the stage, or an
+# action that restarts it): the accept stage's (受理) and the dispatch stage's (派遣).
+_RESTARTS = (Action.RESUME, Action.ESCALATE, Action.DEVOLVE, Action.PULL_UP)
+STARTS_ACCEPT = ", ".join(str(ACTION_CODES[a.value]) for a in (Action.REPORT, *_RESTARTS))
+STARTS_DISPATCH = ", ".join(
+    str(ACTION_CODES[a.value]) for a in (Action.ACCEPT, Action.RETURN, Action.REOPEN, *_RESTARTS)
+)
+
+
+def _clock_start(event: str, state: int, actions: str) -> str:
+    """SQL: when the clock of the stage the case was in before ``event`` last started."""
+    return (
+        f"(SELECT max(x.at_us) FROM metric_events x WHERE x.incident_id = m.incident_id "
+        f"AND x.event_id < {event} AND x.to_state = {state} AND x.action IN ({actions}))"
+    )
+
+
 COHORT = FAMILIES["cohort"].branches
 DISPATCH = FAMILIES["dispatch"].branches
 
@@ -220,12 +238,18 @@ def _on_time(
     urgency: str,
     level: int | None,
 ) -> tuple[bool, int | None]:
-    """(on time, due µs): the stage's clock started at ``start_us``; no start: on time."""
+    """(on time, due µs): the stage's clock started at ``start_us``; on time when its light was
+    not red at ``at_us`` (the time used, natural or working as the limit is measured, at most
+    the limit: server.domain.stages.used_fraction ≤ 1). No clock: on time."""
     if start_us is None:
         return True, None
     lim = limits.limit(category, urgency, LEVEL_NAMES.get(level or 0, "county"), stage)
-    due = to_us(add_time(from_us(start_us), lim.value, lim.unit, cal))
-    return at_us <= due, due
+    start = from_us(start_us)
+    due = add_time(start, lim.value, lim.unit, cal)
+    if at_us <= start_us:
+        return True, to_us(due)
+    used = used_fraction(start, due, from_us(at_us), lim.unit == "hours", cal)
+    return used <= 1.0, to_us(due)
 
 
 def accept_rows(conn: Connection, p: Plan, people: Iterable[int] | None = None) -> list[Any]:
@@ -242,8 +266,9 @@ def accept_rows(conn: Connection, p: Plan, people: Iterable[int] | None = None) 
         f"(SELECT min(x.event_id) FROM metric_events x WHERE x.incident_id = m.incident_id "
         f"AND x.action = {ACC})"
     )
+    start = _clock_start("a.event_id", REPORTED, STARTS_ACCEPT)
     sql = " UNION ALL ".join(
-        "SELECT a.actor_id, m.incident_id, m.rep_us, a.at_us, a.category_id, i.urgency, "
+        f"SELECT a.actor_id, m.incident_id, {start}, a.at_us, a.category_id, i.urgency, "
         f"a.hold_lv FROM metric_events m JOIN metric_events a ON a.event_id = {first_accept} "
         f"JOIN incidents i ON i.id = m.incident_id WHERE {branch} AND m.self_h = 0 AND {cond}"
         for branch in COHORT
@@ -261,10 +286,7 @@ def dispatch_rows(conn: Connection, p: Plan, people: Iterable[int] | None = None
     if people is not None:
         params["people"] = sorted(set(people)) or [0]
         cond += " AND d.actor_id IN :people"
-    start = (
-        "(SELECT max(x.at_us) FROM metric_events x WHERE x.incident_id = m.incident_id "
-        f"AND x.event_id < m.ep_id AND x.to_state = {ACCEPTED})"
-    )
+    start = _clock_start("m.ep_id", ACCEPTED, STARTS_DISPATCH)
     sql = " UNION ALL ".join(
         f"SELECT d.actor_id, m.incident_id, m.ep_id, m.ep_us, {start}, m.ep_returned, "
         "d.category_id, i.urgency, d.hold_lv, m.ep_dept FROM metric_events m "

@@ -438,3 +438,98 @@ def local_midnight(day: date, cal: WorkCalendar) -> datetime:
 
 def period_bounds(first: date, last: date, cal: WorkCalendar) -> tuple[datetime, datetime]:
     return local_midnight(first, cal), local_midnight(last + timedelta(days=1), cal)
+
+
+# --- assessment (docs/metrics.md §9) ------------------------------------------------------------
+# Written from the words of §9, over the same event lists: no SQL, no server.metrics.
+
+ACCEPT_STARTS = ("report", "resume", "escalate", "devolve", "pull_up")
+DISPATCH_STARTS = ("accept", "return", "reopen", "resume", "escalate", "devolve", "pull_up")
+
+
+def _within_limit(start: datetime, at: datetime, urgent: bool, cal: WorkCalendar) -> bool:
+    """The default limit of the accept and dispatch stages: 4 working hours, 1 natural hour
+    when urgent (no stored limits in these tests)."""
+    if at <= start:
+        return True
+    if urgent:
+        return at - start <= timedelta(hours=1)
+    return cal.work_micros_between(start, at) <= 4 * HOUR_US
+
+
+def _accepted_at(evs: list[tuple[OEvent, datetime]]) -> tuple[OEvent, datetime] | None:
+    for ev, t in evs:
+        if ev.action in ("accept", "self_handle"):
+            return ev, t
+    return None
+
+
+def grid_answer(
+    cases: list[OCase], assigned: dict[int, set[str]], q: Question
+) -> dict[int, dict[str, int]]:
+    """{worker: {grid_cases, missed_reports}} for the workers of ``assigned`` (worker → grids)."""
+    out = {w: {"grid_cases": 0, "missed_reports": 0} for w in assigned}
+    for case in cases:
+        first = _accepted_at(_timed(case, q.as_of))
+        if first is None or not (q.start <= first[1] < q.end) or case.grid is None:
+            continue
+        of_grid = {w for w, grids in assigned.items() if case.grid in grids}
+        for w in of_grid:
+            out[w]["grid_cases"] += 1
+            out[w]["missed_reports"] += int(case.reporter not in of_grid)
+    return out
+
+
+def desk_answer(
+    cases: list[OCase], urgent: set[int], q: Question, cal: WorkCalendar
+) -> dict[int, dict[str, int]]:
+    """{person: desk counts} for everyone who accepted or dispatched in the period."""
+    out: dict[int, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(
+            (
+                "desk_accepts",
+                "accepted_on_time",
+                "desk_dispatches",
+                "dispatched_on_time",
+                "accurate_dispatches",
+                "desk_volume",
+            ),
+            0,
+        )
+    )
+
+    def clock(evs: list[tuple[OEvent, datetime]], before: int, state: str, starts: tuple[str, ...]):
+        found = None
+        for ev, t in evs[:before]:
+            if ev.to_state == state and ev.action in starts:
+                found = t
+        return found
+
+    for case in cases:
+        evs = _timed(case, q.as_of)
+        first = _accepted_at(evs)
+        is_urgent = case.id in urgent
+        if first is not None and first[0].action == "accept" and q.start <= first[1] < q.end:
+            ev, t = first
+            i = next(n for n, (e, _) in enumerate(evs) if e is ev)
+            if ev.actor_id is not None:
+                c = out[ev.actor_id]
+                c["desk_accepts"] += 1
+                start = clock(evs, i, "reported", ACCEPT_STARTS)
+                c["accepted_on_time"] += start is None or _within_limit(start, t, is_urgent, cal)
+        for i, (ev, t) in enumerate(evs):
+            if ev.action != "dispatch" or not (q.start <= t < q.end) or ev.actor_id is None:
+                continue
+            c = out[ev.actor_id]
+            c["desk_dispatches"] += 1
+            start = clock(evs, i, "accepted", DISPATCH_STARTS)
+            c["dispatched_on_time"] += start is None or _within_limit(start, t, is_urgent, cal)
+            returned = False
+            for later, _t in evs[i + 1 :]:
+                if later.action == "dispatch":
+                    break
+                returned = returned or later.action == "return"
+            c["accurate_dispatches"] += not returned
+    for c in out.values():
+        c["desk_volume"] = c["desk_accepts"] + c["desk_dispatches"]
+    return dict(out)

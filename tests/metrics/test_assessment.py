@@ -542,6 +542,15 @@ def test_due_visits_walk() -> None:
         (d(2026, 11, 20), None),
         (d(2026, 11, 27), None),
     ]
+    # weekly, unvisited until 11-20: 11-04 and 11-11 undone, 11-18 done on 11-20, 11-27 due
+    assert am.due_visits(
+        7, d(2026, 1, 1), d(2026, 10, 28), [d(2026, 11, 20)], d(2026, 11, 1), d(2026, 11, 30)
+    ) == [
+        (d(2026, 11, 4), None),
+        (d(2026, 11, 11), None),
+        (d(2026, 11, 18), d(2026, 11, 20)),
+        (d(2026, 11, 27), None),
+    ]
     # overdue since the summer: due once, on the first day; two visits the same cycle do one
     assert am.due_visits(
         30, d(2026, 6, 1), None, [d(2026, 11, 2), d(2026, 11, 3)], d(2026, 11, 1), d(2026, 11, 30)
