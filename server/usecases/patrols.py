@@ -3,7 +3,7 @@ map, and the retention purge (docs/field-work.md, "Patrols and tracks"). No Flas
 
 Every create is keyed by the client's uuid (``server.usecases.idempotency``): a patrol's start
 or end sent again answers as before; a chunk sent again answers its first answer verbatim
-(``track_chunks.answer``); the same uuid with other content is a 409 ``uuid_conflict``.
+(``track_chunks.answer``); the same uuid with other content is a 409 ``idempotency_conflict``.
 
 Ingest is the hot path (a county: 300 workers × a chunk a minute): a chunk is screened by
 ``server.domain.tracks`` and stored with a handful of statements — the patrol, the chunk's uuid
@@ -88,7 +88,7 @@ class ChunkAnswer:
 def _conflict(message: str = "") -> Conflict:
     return Conflict(
         message or "该 UUID 已用于不同内容 / this UUID was used for different content",
-        code="uuid_conflict",
+        code="idempotency_conflict",
     )
 
 
@@ -298,7 +298,7 @@ def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> S
         if patrol.end_hash != digest:
             raise Conflict(
                 "这次巡查已在另一时间结束 / this patrol already ended at another time",
-                code="uuid_conflict",
+                code="idempotency_conflict",
                 ended_at=iso(patrol.ended_at),
             )
         ctx.db.rollback()

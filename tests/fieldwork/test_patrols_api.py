@@ -107,7 +107,7 @@ def test_a_patrol_from_start_to_end(any_fw: World) -> None:
     assert again.get_json() == e.get_json()
     other = c.post(f"/api/v1/patrols/{key}/end", json={"ended_at": iso(end_at + timedelta(1))})
     assert other.status_code == 409
-    assert other.get_json()["error"] == "uuid_conflict"
+    assert other.get_json()["error"] == "idempotency_conflict"
 
 
 def test_start_replay_and_conflict(fw: World) -> None:
@@ -121,7 +121,7 @@ def test_start_replay_and_conflict(fw: World) -> None:
     assert replay.get_json() == first.get_json()
     clash = c.post("/api/v1/patrols", json={**body, "lon": IN_G1[0] + 0.001})
     assert clash.status_code == 409
-    assert clash.get_json()["error"] == "uuid_conflict"
+    assert clash.get_json()["error"] == "idempotency_conflict"
     # another worker using the same uuid learns nothing about it
     theirs = client(fw, "wg2").post("/api/v1/patrols", json=body)
     assert theirs.status_code == 409
@@ -145,7 +145,7 @@ def test_chunk_replay_is_verbatim_and_conflicts_are_409(any_fw: World) -> None:
     assert again.data == first.data
     other = chunk(c, key, 0, walk(t0, 59), ck)
     assert other.status_code == 409
-    assert other.get_json()["error"] == "uuid_conflict"
+    assert other.get_json()["error"] == "idempotency_conflict"
     same_seq = chunk(c, key, 0, walk(t0, 3, offset=500))
     assert same_seq.status_code == 409
     assert same_seq.get_json()["error"] == "seq_conflict"

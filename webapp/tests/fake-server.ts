@@ -220,7 +220,7 @@ export class FakeServer {
       const content = JSON.stringify(b)
       if (seen) {
         const first = this.byUuid.get(b.uuid)!
-        if (first.content !== content) return json(409, { error: 'uuid_conflict', message: '编号重复但内容不同 / uuid reused' })
+        if (first.content !== content) return json(409, { error: 'idempotency_conflict', message: '编号重复但内容不同 / uuid reused' })
         return json(200, first.body)
       }
       const p = { uuid: b.uuid, started_at: b.started_at, ended_at: null, points: [], chunks: [] }
@@ -236,7 +236,7 @@ export class FakeServer {
       const content = JSON.stringify(b)
       const seen = this.chunks.get(b.uuid)
       if (seen) {
-        if (seen.content !== content) return json(409, { error: 'uuid_conflict', message: '轨迹段编号重复但内容不同 / chunk uuid reused' })
+        if (seen.content !== content) return json(409, { error: 'idempotency_conflict', message: '轨迹段编号重复但内容不同 / chunk uuid reused' })
         return json(200, seen.answer)
       }
       if (p.chunks.some((c) => this.chunks.get(c)?.seq === b.seq)) {

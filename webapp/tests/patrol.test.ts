@@ -314,7 +314,7 @@ describe('patrol items in the outbox', () => {
     expect(r.attention).toBe(1)
     const bad = (await outbox.get(chunk.id))!
     expect(bad.state).toBe('attention')
-    expect(bad.error).toMatchObject({ status: 409, code: 'uuid_conflict' })
+    expect(bad.error).toMatchObject({ status: 409, code: 'idempotency_conflict' })
     expect(bad.error!.message).toContain('轨迹段编号重复')
     expect((bad.payload.points as unknown[]).length).toBe(60)
     const rest = (await outbox.list()).filter((i) => i.id !== chunk.id && i.id !== uuid)

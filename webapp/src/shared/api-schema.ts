@@ -1257,7 +1257,7 @@ export interface paths {
         /**
          * Start a patrol (grid workers). Idempotent by ``uuid``: the same start again answers 200;
          * @description Start a patrol (grid workers). Idempotent by ``uuid``: the same start again answers 200;
-         *         the same uuid with another body 409 ``uuid_conflict``. An open patrol of the worker ends at
+         *         the same uuid with another body 409 ``idempotency_conflict``. An open patrol of the worker ends at
          *         its last position (``ended_previous``, with a ``notice``).
          */
         post: operations["patrols.start.post"];
