@@ -4,6 +4,9 @@ letters, digits or CJK characters that show."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from server.domain.fields import has_visible_text, is_stated_reason, visible_count
@@ -36,3 +39,10 @@ def test_counts_see_the_same_characters() -> None:
     value = "\u3164核.对\u200b!"
     assert visible_count(value) == 4  # 核 . 对 !
     assert visible_count(value, words_only=True) == 2  # 核 对
+
+
+def test_the_shared_examples() -> None:
+    """The examples the phone's copy of the rule is tested with (webapp/tests/reason.test.ts)."""
+    fixture = Path(__file__).parents[1] / "fixtures" / "stated_reasons.json"
+    for value, stated in json.loads(fixture.read_text(encoding="utf-8"))["cases"]:
+        assert is_stated_reason(value) is stated, value

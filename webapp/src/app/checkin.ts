@@ -6,6 +6,7 @@
  */
 import type { ItemError, OutboxItem } from './db'
 import type { NewItem } from './outbox'
+import { isStatedReason } from '@/shared/reason'
 
 export const TZ_OFFSET = '+08:00' // Asia/Shanghai has no daylight saving
 export const MAKEUP_DAYS = 7
@@ -55,10 +56,9 @@ export function makeupAt(day: string, time: string): string {
   return `${day}T${time}:00${TZ_OFFSET}`
 }
 
-/** The project's reason rule: two or more visible characters. Null when fine, else the problem. */
+/** The project's reason rule (../shared/reason.ts, the server's). Null when fine, else the problem. */
 export function reasonProblem(reason: string): string | null {
-  const visible = Array.from(reason.replace(/[\s\p{C}]/gu, ''))
-  return visible.length >= 2 ? null : '请写明补签原因（至少 2 个字）'
+  return isStatedReason(reason) ? null : '请写明补签原因（至少 2 个字或数字，标点不算）'
 }
 
 export interface CheckInInput {
