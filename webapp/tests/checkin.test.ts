@@ -110,3 +110,14 @@ describe('check-ins through the outbox', () => {
     expect(dayStatus('2026-11-29', [late], []).text).toBe('已签到（迟到）')
   })
 })
+
+describe("a decided check-in's words", () => {
+  it('come from the server (status_label), not from the phone', () => {
+    const c = {
+      id: 7, uuid: 'u-7', day: '2026-11-27', at: '2026-11-27T00:30:00Z', grid_code: null, late: false,
+      makeup: true, reason: '手机没电', status: 'approved' as const,
+      status_label: { zh: '补签已获批准（服务器）', en: 'approved' },
+    }
+    expect(dayStatus('2026-11-27', [c], []).text).toBe('补签已获批准（服务器）')
+  })
+})

@@ -24,6 +24,8 @@ export interface CheckIn {
   makeup: boolean
   reason: string | null
   status: CheckInStatus
+  /** The status's words, from the server's vocabulary (server/domain/fieldwork.py). */
+  status_label?: { zh: string; en: string }
   decided_at?: string | null
   decision_note?: string | null
 }
@@ -126,15 +128,17 @@ export function refusalText(e: ItemError | undefined): string {
   return [e.message, extra].filter(Boolean).join('；')
 }
 
+// The phone's own states (nothing yet, waiting in the outbox, refused, late); a status the
+// server decided is said in the server's words (status_label), these only until it has answered.
 const TEXT: Record<DayState, string> = {
   none: '未签到',
   waiting: '已签到，待发送',
   refused: '签到未通过',
   accepted: '已签到',
   late: '已签到（迟到）',
-  pending: '补签待审核',
-  approved: '补签已通过',
-  rejected: '补签未通过',
+  pending: '补签待审批',
+  approved: '补签已批准',
+  rejected: '补签已驳回',
 }
 
 /**
@@ -163,5 +167,6 @@ export function dayStatus(day: string, server: readonly CheckIn[], items: readon
   if (!live) return { state: 'none', text: TEXT.none }
   const state: DayState = live.status === 'accepted' ? (live.late ? 'late' : 'accepted') : live.status
   const message = live.status === 'rejected' ? live.decision_note || undefined : existing ? '这一天已有签到记录，本次没有重复签到' : undefined
-  return { state, text: TEXT[state], checkIn: live, message, item: existing ? open : undefined }
+  const text = state === 'late' ? TEXT.late : (live.status_label?.zh ?? TEXT[state])
+  return { state, text, checkIn: live, message, item: existing ? open : undefined }
 }
