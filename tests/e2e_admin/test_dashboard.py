@@ -204,3 +204,62 @@ def test_exports_and_other_views(browser: Any, live: Live) -> None:
     shot(page, "dashboard-en")
     page.locator("[data-test=locale]").click()
     finish(page)
+
+
+def test_assessment_tabs(browser: Any, live: Live) -> None:
+    """考核: 网格员 · 受理派遣 · 乡镇 · 部门 — each tab the API's cards (rank, score, grade), a
+    dispatcher's indicator opens its records (count = the number), the export is that kind's."""
+    page = _open(browser, live, query="preset=30d&rk=sc_worker")
+    tabs = page.locator("[data-test=assess-tabs]")
+    assert tabs.inner_text().split() == ["考核", "网格员", "受理派遣", "乡镇", "部门"]
+    q = _question(page)
+    for kind in ("worker", "dispatcher", "town", "department"):
+        page.locator(f"[data-rank=sc_{kind}]").click()
+        status, api = live.api(
+            "GET", f"/api/v1/metrics/scorecards?{urlencode({**q, 'kind': kind})}", user="dcy"
+        )
+        assert status == 200 and api["items"], kind
+        first = api["items"][0]
+        row = page.locator(
+            f"[data-test=scorecards] tbody tr[data-subject='{first['subject']['id']}']"
+        )
+        row.wait_for()
+        cells = row.locator("td").all_inner_texts()
+        assert cells[0] == str(first["rank"] or "") and cells[1] == first["subject"]["name"]
+        score = "—" if first["score"] is None else f"{first['score']:.1f}"
+        assert cells[2] == score and cells[3] == (first["grade"] or "—"), (kind, cells)
+        href = page.locator("[data-test=assess-export]").get_attribute("href")
+        assert f"report={kind}" in href, href
+        if kind == "dispatcher":
+            shot(page, "dashboard-assessment-dispatchers")
+            line = next(x for x in first["lines"] if x["value"] is not None)
+            row.locator(f"button[data-metric={line['metric']}]").click()
+            dialog = page.locator("[data-test=drill]")
+            dialog.wait_for()
+            page.wait_for_function(
+                "() => document.querySelector('[data-test=drill-count]')?.dataset.count !== ''"
+            )
+            params = {
+                **q,
+                "kind": kind,
+                "subject": first["subject"]["id"],
+                "metric": line["metric"],
+            }
+            status, rec = live.api(
+                "GET", f"/api/v1/metrics/records?{urlencode(params)}", user="dcy"
+            )
+            assert status == 200
+            shown = dialog.locator("[data-test=drill-count]").get_attribute("data-count")
+            assert float(shown) == float(rec["count"])
+            assert dialog.locator("[data-test=drill-items] tbody tr").count() == len(rec["items"])
+            shot(page, "dashboard-assessment-records")
+            page.keyboard.press("Escape")
+            dialog.wait_for(state="detached")
+    xlsx = page.request.get(
+        live.url + page.locator("[data-test=assess-export]").get_attribute("href")
+    )
+    assert xlsx.status == 200 and xlsx.body()[:2] == b"PK"
+    page.locator("[data-rank=sc_worker]").click()
+    page.locator("[data-test=scorecards] tbody tr").first.wait_for()
+    shot(page, "dashboard-assessment-workers")
+    finish(page)

@@ -24,8 +24,14 @@ export interface MetricDef {
 
 export interface Definitions {
   metrics: MetricDef[]
+  /** The assessment indicators (docs/metrics.md §9): on scorecards only. */
+  indicators?: MetricDef[]
+  scorecard_kinds?: Array<{ key: ScorecardKind; zh: string; en: string }>
   [k: string]: unknown
 }
+
+export type ScorecardKind = 'worker' | 'dispatcher' | 'town' | 'department'
+
 
 export type Values = Record<string, number | null>
 
@@ -53,7 +59,7 @@ export interface Figures {
 }
 
 export interface DrillItem {
-  case_id: number
+  case_id?: number
   number: string | null
   weight?: number
   [k: string]: unknown
@@ -85,6 +91,7 @@ export interface Scorecard {
   rank: number | null
   lines: ScoreLine[]
   figures?: Values
+  cards?: { yellow: number; red: number; deduction: number }
 }
 
 /** The question every endpoint shares. */
@@ -124,12 +131,24 @@ export async function drill(
   return (await withAuth(() => api.request<Drill>('GET', '/metrics/cases', { query }))).data
 }
 
-export async function scorecards(q: Question, kind: 'department' | 'worker'): Promise<{ items: Scorecard[] }> {
+export async function scorecards(q: Question, kind: ScorecardKind): Promise<{ items: Scorecard[] }> {
   return (await withAuth(() => api.request<{ items: Scorecard[] }>('GET', '/metrics/scorecards', { query: { ...params(q), kind } }))).data
 }
 
+/** The records behind one assessment indicator of one person (`GET /metrics/records`). */
+export async function records(
+  q: Question,
+  kind: ScorecardKind,
+  subject: number,
+  metric: string,
+  opts: { part?: 'numerator' | 'denominator'; offset?: number; limit?: number } = {},
+): Promise<Drill> {
+  const query = { ...params(q), kind, subject, metric, part: opts.part ?? undefined, offset: opts.offset ?? 0, limit: opts.limit ?? 100 }
+  return (await withAuth(() => api.request<Drill>('GET', '/metrics/records', { query }))).data
+}
+
 /** A link the browser downloads with the session cookie. */
-export function exportUrl(q: Question, format: 'xlsx' | 'csv', by: GroupBy | null, report: 'metrics' | 'department' | 'worker' = 'metrics'): string {
+export function exportUrl(q: Question, format: 'xlsx' | 'csv', by: GroupBy | null, report: 'metrics' | ScorecardKind = 'metrics'): string {
   return `${api.base}/metrics/export.${format}${buildQuery({ ...params(q), by: by ?? undefined, report })}`
 }
 
