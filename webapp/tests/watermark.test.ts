@@ -4,7 +4,7 @@ import { reactive } from 'vue'
 import { ApiClient } from '@/shared/api'
 import { openFieldDB } from '@/app/db'
 import { Outbox } from '@/app/outbox'
-import { capturedAt, photoMeta } from '@/app/photos'
+import { capturedAt, photoMeta, watermarkFor } from '@/app/photos'
 import { clean, fitText, watermarkLayout, watermarkLines, type WatermarkInfo } from '@/app/watermark'
 import { FakeServer } from './fake-server'
 
@@ -31,6 +31,16 @@ describe('watermark text', () => {
     expect(lines[3]!.startsWith('拍摄人 evil')).toBe(true)
     expect(Array.from(lines[3]!.slice(4)).length).toBe(24)
     expect(lines[3]!.endsWith('…')).toBe(true)
+  })
+  it('a photo from the gallery keeps its own time and states no place', () => {
+    const mark: Omit<WatermarkInfo, 'at'> = { lon: info.lon, lat: info.lat, accuracy: info.accuracy, gridName: info.gridName, gridCode: info.gridCode, worker: info.worker }
+    const now = AT + 3600_000
+    const old = watermarkFor(mark, { lastModified: AT }, now)
+    expect(old.at).toBe(AT)
+    expect(watermarkLines(old)[1]).toBe('位置 相册照片，拍摄地点不明')
+    expect(photoMeta(old)).toMatchObject({ captured_at: new Date(AT).toISOString(), lon: null, lat: null, accuracy_m: null })
+    const fresh = watermarkFor(mark, { lastModified: now - 5_000 }, now)
+    expect(watermarkLines(fresh)[1]).toBe('位置 106.27812°E 38.46810°N ±12米')
   })
   it('west and south are written as such', () => {
     expect(watermarkLines({ ...info, lon: -0.5, lat: -33.9, accuracy: null })[1]).toBe('位置 0.50000°W 33.90000°S')

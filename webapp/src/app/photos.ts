@@ -72,6 +72,20 @@ export function capturedAt(file: { lastModified?: number }, now: number): number
   return t && Number.isFinite(t) && t <= now + 60_000 && t > now - 366 * 24 * 3600_000 ? Math.min(t, now) : now
 }
 
+/** A photo whose file is older than this was not just taken with the camera. */
+export const EARLIER_MS = 2 * 60_000
+
+/**
+ * The watermark of a photo: taken now with the camera, the phone's time and place; taken
+ * earlier (from the gallery), its own time, but the phone's position now is not where it was
+ * taken, so no place is stated, on the picture or in the upload.
+ */
+export function watermarkFor(mark: Omit<WatermarkInfo, 'at'>, file: { lastModified?: number }, now: number): WatermarkInfo {
+  const at = capturedAt(file, now)
+  if (now - at <= EARLIER_MS) return { ...mark, at }
+  return { ...mark, at, lon: null, lat: null, accuracy: null, earlier: true }
+}
+
 /** What the upload's begin says about a watermarked photo (POST /uploads). */
 export function photoMeta(w: WatermarkInfo): PhotoMeta {
   const has = w.lon != null && w.lat != null
@@ -111,7 +125,7 @@ export async function shrinkPhoto(file: File, mark?: Omit<WatermarkInfo, 'at'> |
     ctx.fillRect(0, 0, width, height)
     ctx.imageSmoothingQuality = 'high'
     ctx.drawImage(decoded.source, 0, 0, width, height)
-    const w: WatermarkInfo | null = mark ? { ...mark, at: capturedAt(file, now) } : null
+    const w: WatermarkInfo | null = mark ? watermarkFor(mark, file, now) : null
     if (w) drawWatermark(ctx, width, height, w)
     let blob = await canvasToBlob(canvas, 0.82)
     for (const q of [0.72, 0.6, 0.5]) {

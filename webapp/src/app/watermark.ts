@@ -16,6 +16,8 @@ export interface WatermarkInfo {
   gridName?: string | null
   gridCode?: string | null
   worker: string
+  /** Taken earlier (a photo from the gallery): where is not known, so none is stated. */
+  earlier?: boolean
 }
 
 /** Control and format characters (bidi overrides, zero-width) out, runs of spaces made one. */
@@ -34,8 +36,9 @@ function seconds(ms: number): string {
 
 /** The watermark's lines, top to bottom. */
 export function watermarkLines(w: WatermarkInfo): string[] {
-  const place =
-    w.lon != null && w.lat != null && Number.isFinite(w.lon) && Number.isFinite(w.lat)
+  const place = w.earlier
+    ? '相册照片，拍摄地点不明'
+    : w.lon != null && w.lat != null && Number.isFinite(w.lon) && Number.isFinite(w.lat)
       ? `${Math.abs(w.lon).toFixed(5)}°${w.lon >= 0 ? 'E' : 'W'} ${Math.abs(w.lat).toFixed(5)}°${w.lat >= 0 ? 'N' : 'S'}` +
         (w.accuracy != null && Number.isFinite(w.accuracy) ? ` ±${Math.round(w.accuracy)}米` : '')
       : '未定位'
