@@ -15,6 +15,7 @@ import pytest
 
 from tests.a11y import check_page
 from tests.e2e_console.conftest import report_as_worker
+from tests.e2e_console.test_field_work import field_day
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +36,8 @@ PAGES = [
     ("admin", "/console/admin/categories", "table"),
     ("admin", "/console/admin/plans", "[data-test=plan-upload]"),
     ("admin", "/console/calendar", ".page"),
+    ("dcy", "/console/field/logs", "table[data-test=work-logs]"),
+    ("dcy", "/console/field/check-ins", "table[data-test=check-ins]"),
 ]
 
 
@@ -64,6 +67,13 @@ def test_every_console_page_is_accessible(console: Any, api_as: Any, large: bool
 
     for who, path, ready in PAGES:
         check(visit(who, path, ready), f"{who} {path}")
+
+    # 外勤: a worker's day on the map and the 补签 waiting, as their community's supervisor
+    day = field_day(api_as)
+    boss = day["boss"]["username"]
+    path = f"/console/field/workers/{day['worker']['id']}/{day['today']}"
+    check(visit(boss, path, "[data-test=day-map][data-ready='1']"), "worker's day")
+    check(visit(boss, "/console/field/check-ins", "[data-check-in]"), "补签 approvals")
 
     page = visit("ddy", f"/console/cases/{case['id']}", "[data-test=case-page]")
     check(page, "case page")

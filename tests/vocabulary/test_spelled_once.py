@@ -62,6 +62,7 @@ OTHER_VOCABULARIES: dict[str, tuple[int, str]] = {
     "webapp/src/console/pages/dashboard/ChoroplethMap.vue": (3, _METRICS),
     "webapp/src/console/pages/dashboard/DrillDialog.vue": (7, _METRICS),
     "webapp/src/console/pages/dashboard/DashboardPage.vue": (13, _METRICS),
+    "webapp/src/console/pages/field/api.ts": (1, "a check-in decision (approve or reject)"),
 }
 
 

@@ -1,11 +1,13 @@
 /**
  * Console routes (history base /console/): the case screens here, the admin screens in
- * routes/admin.ts, the dashboard in routes/dashboard.ts; any other path is "page not found".
+ * routes/admin.ts, the dashboard in routes/dashboard.ts, base data in routes/base.ts, field work
+ * in routes/field.ts; any other path is "page not found".
  */
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { adminRoutes } from './routes/admin'
 import { baseRoutes } from './routes/base'
 import { dashboardRoutes } from './routes/dashboard'
+import { fieldRoutes } from './routes/field'
 
 const core: RouteRecordRaw[] = [
   { path: '/', redirect: '/queue' },
@@ -28,6 +30,7 @@ export const router = createRouter({
     ...adminRoutes,
     ...dashboardRoutes,
     ...baseRoutes,
+    ...fieldRoutes,
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
   ],
 })

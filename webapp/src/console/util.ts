@@ -109,3 +109,20 @@ export function submitOnCtrlEnter(submit: () => unknown): (e: KeyboardEvent) => 
     }
   }
 }
+
+/** A photo's device capture time and watermark flag (issue 17), when the server sends them
+ * (`null` when it does not: an older server, or a field it leaves out). */
+export function photoMeta(p: object): { capturedAt: string | null; watermarked: boolean | null } {
+  const r = p as { captured_at?: unknown; watermarked?: unknown }
+  return {
+    capturedAt: typeof r.captured_at === 'string' && r.captured_at ? r.captured_at : null,
+    watermarked: typeof r.watermarked === 'boolean' ? r.watermarked : null,
+  }
+}
+
+/** What the full-size viewer shows: the photo's URL and its capture time and watermark flag. */
+export interface ViewedPhoto {
+  url: string
+  capturedAt: string | null
+  watermarked: boolean | null
+}
