@@ -5,8 +5,9 @@ community and a supervisor of that community (so no demo or other test's data is
 the worker checks in, patrols with a track, reports a case and records a visit during the
 patrol, and asks for a 补签 of yesterday. Then the supervisor's work log lists the worker, the
 day page shows the track, the markers and the figures the server computed, a comment is added,
-and the 补签 is approved from the approvals tab. A dispatcher opening the same day is told the
-track is not theirs to see, and gets no map.
+and the 补签 is approved from the approvals tab. The county's supervisor opening the same day is
+told the track is not theirs to see (the work log is), and gets no map; a dispatcher is told
+field work is the supervisors', and gets no map either.
 """
 
 from __future__ import annotations
@@ -261,9 +262,17 @@ def test_a_supervisor_sees_the_day_on_the_map_and_approves_a_late_check_in(
     guard.assert_clean()
     assert not page.js_errors, page.js_errors
 
-    # a dispatcher may not see the worker's track: told so, no map
+    # a county supervisor reads the work log but not the track: told so, no map
+    county = console("dcy", f"/console/field/workers/{worker['id']}/{today}")
+    county.wait_for_selector("[data-test=track-denied]")
+    assert county.locator("[data-test=day-map], .leaflet-container").count() == 0
+    county.wait_for_selector("[data-test=timeline] li[data-kind]")
+    assert not county.js_errors, county.js_errors
+
+    # a dispatcher: field work is not theirs at all (no nav entry, the section says so, no map)
     ddy = console("ddy", f"/console/field/workers/{worker['id']}/{today}")
-    ddy.wait_for_selector("[data-test=track-denied]")
-    assert ddy.locator("[data-test=day-map]").count() == 0
-    assert ddy.locator(".leaflet-container").count() == 0
+    ddy.wait_for_selector("[data-test=field-tabs] ~ .page .notice.conflict")
+    assert "仅督查人员" in ddy.locator(".notice.conflict").inner_text()
+    assert ddy.locator("[data-nav=field]").count() == 0
+    assert ddy.locator("[data-test=day-map], .leaflet-container").count() == 0
     assert not ddy.js_errors, ddy.js_errors

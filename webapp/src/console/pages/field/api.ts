@@ -3,6 +3,7 @@
  * (grids, patrols with their tracks, cases, visits, check-in), supervisor comments and the
  * 补签 approvals. Typed calls over the shared client, each through `withAuth`.
  */
+import { reactive } from 'vue'
 import { ApiError, inLang } from '@/shared/api'
 import type { GridCollection } from '@/shared/types'
 import { uuid4 } from '@/shared/uuid'
@@ -91,6 +92,12 @@ export interface DayVisit {
   label?: string | null
 }
 
+/** A label as the server sends it next to a name. */
+export interface ZhEn {
+  zh: string
+  en: string
+}
+
 export interface CheckIn {
   id: number
   uuid: string
@@ -103,7 +110,9 @@ export interface CheckIn {
   makeup: boolean
   reason: string | null
   status: string
-  decided_by: PersonRef
+  /** the server's label of the status (GET /check-ins) */
+  status_label?: ZhEn | null
+  decided_by?: PersonRef
   decided_at: string | null
   decision_note: string | null
   lon: number | null
@@ -124,7 +133,9 @@ export interface WorkerDay {
 export interface LogEntry {
   at: string
   kind: string
-  ref: string | number | null
+  /** the server's label of the kind */
+  label?: ZhEn | null
+  ref: Record<string, unknown> | string | number | null
   text: string
 }
 
@@ -152,14 +163,21 @@ export const workerDay = (workerId: number, date: string) => get<WorkerDay>(`/wo
 export const addComment = (workerId: number, date: string, text: string, uuid: string = uuid4()) =>
   post<{ comment: LogComment } | LogComment>(`/work-logs/${workerId}/${date}/comments`, { uuid, text })
 
-export const checkIns = (q: { status?: string; date?: string; worker_id?: number }) =>
-  get<{ items: CheckIn[] }>('/check-ins', q)
+/** The labels of check-in statuses seen in the server's answers (each check-in carries its own). */
+export const statusLabels: Record<string, ZhEn> = reactive({})
+
+export async function checkIns(q: { status?: string; date?: string; worker_id?: number; limit?: number }): Promise<{ items: CheckIn[] }> {
+  const a = await get<{ items: CheckIn[] }>('/check-ins', q)
+  for (const c of a.items) if (c.status_label) statusLabels[c.status] = c.status_label
+  return a
+}
 
 /** The two decisions on a 补签 (the body's `decision`; the word reject is also a case action's). */
 export const DECISIONS = { approve: 'approve', reject: 'reject' } as const
 export type Decision = (typeof DECISIONS)[keyof typeof DECISIONS]
+/** A note is sent only when written (the server holds a note to the reason rule). */
 export const decideCheckIn = (id: number, decision: Decision, note: string) =>
-  post<{ check_in: CheckIn } | CheckIn>(`/check-ins/${id}/decision`, { decision, note })
+  post<CheckIn>(`/check-ins/${id}/decision`, note ? { decision, note } : { decision })
 
 export interface RegionOption {
   id: number

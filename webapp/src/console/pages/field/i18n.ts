@@ -1,10 +1,11 @@
 /**
  * Words of the 外勤 / Field work section (issue 17), Simplified Chinese first, English second.
- * Names of check-in statuses and work-log entry kinds are the server's (`/bootstrap` →
- * `workflow`, see `fieldLabel`); what is here are the screens' own words.
+ * Names of check-in statuses and work-log entry kinds are labelled by the server (next to the
+ * name in its answers, or in `/bootstrap`); what is here are the screens' own words.
  */
 import { translator, vocabulary, type Dictionary } from '@/shared/i18n'
 import { locale } from '../../i18n'
+import { statusLabels } from './api'
 
 const D: Dictionary = {
   nav: ['外勤', 'Field work'],
@@ -12,7 +13,7 @@ const D: Dictionary = {
   tab_logs: ['工作日志', 'Work logs'],
   tab_checkins: ['补签审批', 'Late check-ins'],
   hint: ['巡查轨迹仅网格员本人及所属社区、乡镇的督查人员可见', 'Tracks: only the worker and the supervisors of their community and town'],
-  denied: ['您的角色不能查看外勤', 'Your role does not see field work'],
+  denied: ['外勤（签到、工作日志、巡查轨迹）仅督查人员可查看', 'Field work (check-ins, work logs, tracks) is for supervisors only'],
   date: ['日期', 'Date'],
   prev_day: ['前一天', 'Previous day'],
   next_day: ['后一天', 'Next day'],
@@ -89,6 +90,12 @@ const D: Dictionary = {
 
 export const tf = translator(D, () => locale.value)
 
+/** A label the server sent next to the name, in the console's language. */
+export function inlineLabel(l: { zh: string; en: string } | null | undefined): string {
+  if (!l) return ''
+  return locale.value === 'zh' ? l.zh : l.en || l.zh
+}
+
 /**
  * The server's label of a field-work name (a check-in status, a work-log entry kind …) when
  * `/bootstrap` sends that vocabulary; else the name itself (never re-typed here).
@@ -110,4 +117,13 @@ export function fieldHasLabel(kind: string, name: string | null | undefined): bo
 export function fieldNames(kind: string): string[] {
   const labels = (vocabulary.value as Record<string, unknown> | null)?.[kind]
   return labels && typeof labels === 'object' ? Object.keys(labels) : []
+}
+
+/** A check-in status in words: the label sent with it, else one the server sent before (or in
+ * `/bootstrap`), else the name. */
+export function checkInLabel(status: string | null | undefined, sent?: { zh: string; en: string } | null): string {
+  if (!status) return ''
+  if (sent) return inlineLabel(sent)
+  if (fieldHasLabel('check_in_statuses', status)) return fieldLabel('check_in_statuses', status)
+  return inlineLabel(statusLabels[status]) || status
 }
