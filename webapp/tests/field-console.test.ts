@@ -98,3 +98,15 @@ describe('photo evidence', () => {
     expect(photoMeta({ url: 'x', captured_at: 5, watermarked: 'no' })).toEqual({ capturedAt: null, watermarked: null })
   })
 })
+
+describe('check-in status labels', () => {
+  it('use the label sent with the check-in, then one sent before, else the name', async () => {
+    const { statusLabels } = await import('../src/console/pages/field/api')
+    const { checkInLabel } = await import('../src/console/pages/field/i18n')
+    expect(checkInLabel('pending')).toBe('pending')
+    expect(checkInLabel('pending', { zh: '补签待审批', en: 'Late check-in awaiting approval' })).toBe('补签待审批')
+    statusLabels.pending = { zh: '补签待审批', en: 'Late check-in awaiting approval' }
+    expect(checkInLabel('pending')).toBe('补签待审批')
+    expect(checkInLabel(null)).toBe('')
+  })
+})
