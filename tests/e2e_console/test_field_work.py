@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e_console.conftest import PASSWORD
+from tests.e2e_console.conftest import PASSWORD, jpeg_bytes
 from tests.e2e_console.english import EnglishGuard
 
 pytestmark = pytest.mark.browser
@@ -73,6 +73,33 @@ def make_people(api_as: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, 
         },
     )["user"]
     return worker, boss, feature
+
+
+def watermarked_photo(api: Any, taken: datetime, lon: float, lat: float) -> str:
+    """A photo uploaded as the field app does now: the capture moment and place stated, the
+    watermark drawn on the phone."""
+    key = str(uuid.uuid4())
+    data = jpeg_bytes((200, 90, 40))
+    api.post(
+        "/uploads",
+        {
+            "uuid": key,
+            "total_bytes": len(data),
+            "filename": "p.jpg",
+            "captured_at": iso(taken),
+            "lon": round(lon, 6),
+            "lat": round(lat, 6),
+            "accuracy_m": 8,
+            "watermarked": True,
+        },
+    )
+    r = api.ctx.put(
+        f"/api/v1/uploads/{key}?offset=0",
+        data=data,
+        headers={"X-CSRFToken": api.csrf, "Content-Type": "application/octet-stream"},
+    )
+    assert r.ok and r.json()["status"] == "ready", r.text()
+    return key
 
 
 def field_day(api_as: Any) -> dict[str, Any]:
@@ -141,6 +168,7 @@ def field_day(api_as: Any) -> dict[str, Any]:
     assert chunk["accepted"] == n, chunk
 
     # a case and a visit during the patrol
+    taken = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
     case = me.post(
         "/cases",
         {
@@ -150,7 +178,9 @@ def field_day(api_as: Any) -> dict[str, Any]:
             "lon": round(inside.x, 6),
             "lat": round(inside.y, 6),
             "accuracy_m": 8,
-            "photos": [me.photo()],
+            # one photo as today's app sends it (capture time, watermark drawn), one as an
+            # old app did (neither)
+            "photos": [watermarked_photo(me, taken, inside.x, inside.y), me.photo()],
             "device_time": iso(datetime.now(UTC)),
         },
     )["case"]
@@ -181,6 +211,7 @@ def field_day(api_as: Any) -> dict[str, Any]:
         "case": case,
         "visit": visit,
         "makeup": makeup,
+        "taken": taken,
     }
 
 
@@ -243,10 +274,23 @@ def test_a_supervisor_sees_the_day_on_the_map_and_approves_a_late_check_in(
 
     # the timeline and a comment
     page.wait_for_selector("[data-test=timeline] li[data-kind]")
+    line = page.locator("[data-test=timeline] li[data-kind=report]").inner_text()
+    assert case["number"] in line and "reported" not in line, line  # Chinese, with the data
     note = f"巡查认真，注意井盖 {uuid.uuid4().hex[:4]}"
     page.fill("[data-test=comment-form] textarea", note)
     page.keyboard.press("Control+Enter")
     page.wait_for_selector(f"[data-test=log-comment]:has-text('{note}')")
+
+    # the case's photos: the capture time of the watermarked one, 无水印 on the old app's
+    page.locator(f"[data-test=day-cases] li[data-case='{case['id']}'] a").click()
+    page.wait_for_selector("[data-test=case-page] [data-test=photos] .photo")
+    local = f["taken"].astimezone(COUNTY_TZ)
+    assert page.locator("[data-test=photos] [data-test=photo-taken]").all_inner_texts() == [
+        f"拍摄 {local:%m-%d %H:%M}"
+    ]
+    flag = page.locator("[data-test=photos] [data-test=photo-no-watermark]")
+    assert flag.inner_text() == "无水印 (旧版应用)"  # one, on the photo without a capture time
+    assert flag.locator("xpath=..").locator("[data-test=photo-taken]").count() == 0
 
     # the 补签 approval
     page.goto("/console/field/check-ins")

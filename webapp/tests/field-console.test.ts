@@ -110,3 +110,23 @@ describe('check-in status labels', () => {
     expect(checkInLabel(null)).toBe('')
   })
 })
+
+describe('work-log lines', () => {
+  it('keep the half of the language and the data of the server’s lines', async () => {
+    const { entryLine } = await import('../src/console/pages/field/format')
+    const lines: Array<[string, string, string]> = [
+      ['上报 / reported 20261130000088 暴露垃圾', '上报 20261130000088 暴露垃圾', 'reported 20261130000088 暴露垃圾'],
+      ['结束巡查 / patrol ended: 2.0 km, 40 min', '结束巡查 2.0 km, 40 min', 'patrol ended: 2.0 km, 40 min'],
+      ['签到 04:49 迟到 / late', '签到 04:49 迟到', '签到 04:49 late'],
+      ['签到 04:49', '签到 04:49', '签到 04:49'],
+      ['走访 / visit · 发现问题并上报 / raised a case', '走访 · 发现问题并上报', 'visit · raised a case'],
+      ['核查 / verified 20261130000088 未通过 / not passed', '核查 20261130000088 未通过', 'verified 20261130000088 not passed'],
+      ['补签 / late check-in (待审批 / pending)', '补签 (待审批)', 'late check-in (pending)'],
+      ['开始巡查 / patrol started', '开始巡查', 'patrol started'],
+    ]
+    for (const [text, zh, en] of lines) {
+      expect(entryLine(text, 'zh')).toBe(zh)
+      expect(entryLine(text, 'en')).toBe(en)
+    }
+  })
+})

@@ -91,3 +91,17 @@ export function patrolIndex(patrols: ReadonlyArray<{ uuid: string }>, uuid: stri
   if (!uuid) return -1
   return patrols.findIndex((p) => p.uuid === uuid)
 }
+
+/**
+ * A work-log entry's text in one language. The server writes each phrase as "中文 / English"
+ * inside a line that also holds data ("上报 / reported 2026… 暴露垃圾", "签到 08:05 迟到 / late"), so
+ * `inLang`'s split at the first " / " would drop the data: here each pair loses its other half.
+ */
+export function entryLine(text: string, locale: 'zh' | 'en'): string {
+  if (!text.includes(' / ')) return text
+  const out =
+    locale === 'zh'
+      ? text.replace(/ \/ [A-Za-z][A-Za-z ,:'’-]*?(?=\s*(?:[0-9\u3000-\u9fff\uff00-\uffef·()]|$))/g, '')
+      : text.replace(/[\u3000-\u9fff\uff00-\uffef]+(?: [\u3000-\u9fff\uff00-\uffef]+)* \/ /g, '')
+  return out.replace(/\s+/g, ' ').trim()
+}
