@@ -253,7 +253,7 @@ def test_a_supervisor_sees_the_day_on_the_map_and_approves_a_late_check_in(
     # the figures are the server's: distance, duration, coverage
     prow = page.locator(f"[data-test=patrols] tr[data-patrol='{patrol_uuid}']")
     assert prow.locator("[data-test=patrol-km]").inner_text().strip() == km(patrol["distance_m"])
-    minutes = round(patrol["duration_s"] / 60)
+    minutes = patrol["duration_s"] // 60
     want = f"{minutes // 60} 小时 {minutes % 60:02d} 分" if minutes >= 60 else f"{minutes} 分"
     assert prow.locator("[data-test=patrol-duration]").inner_text().strip() == want
     if patrol.get("coverage") is not None:

@@ -16,11 +16,12 @@ describe('field-work figures', () => {
     expect(kmText(-5)).toBe('0.00')
   })
 
-  it('rounds a duration to the minute, carrying into the hour', () => {
+  it('writes a duration in whole minutes, as the server’s lines do', () => {
     expect(hoursMinutes(0)).toEqual([0, 0])
-    expect(hoursMinutes(29)).toEqual([0, 0])
-    expect(hoursMinutes(30)).toEqual([0, 1])
-    expect(hoursMinutes(3_599)).toEqual([1, 0])
+    expect(hoursMinutes(59)).toEqual([0, 0])
+    expect(hoursMinutes(60)).toEqual([0, 1])
+    expect(hoursMinutes(3_599)).toEqual([0, 59])
+    expect(hoursMinutes(3_600)).toEqual([1, 0])
     expect(hoursMinutes(3_600 + 5 * 60)).toEqual([1, 5])
     expect(hoursMinutes(-1)).toBeNull()
     expect(hoursMinutes(undefined)).toBeNull()

@@ -19,10 +19,11 @@ export function kmText(metres: number | null | undefined): string {
   return km < 10 ? km.toFixed(2) : km.toFixed(1)
 }
 
-/** Seconds as hours and minutes, `[hours, minutes]` rounded to the minute. */
+/** Seconds as hours and whole minutes, `[hours, minutes]` (the seconds left out, as the
+ * server's work-log lines write a patrol's time: "1 h 45 min"). */
 export function hoursMinutes(seconds: number | null | undefined): [number, number] | null {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return null
-  const minutes = Math.round(seconds / 60)
+  const minutes = Math.floor(seconds / 60)
   return [Math.floor(minutes / 60), minutes % 60]
 }
 
