@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.domain import check_ins as ci_rules
 from server.domain import work_logs as rules
+from server.domain import workflow as wf
 from server.domain.fields import has_visible_text
 from server.domain.workflow import Action
 from server.models import (
@@ -89,7 +90,13 @@ def _check_in_status(rows: list[CheckIn]) -> str | None:
 
 def _worker(ctx: Context, actor: Actor, worker_id: int) -> User:
     user = ctx.db.get(User, worker_id)
-    if user is None or not policy.may_see_work_log(ctx.db, actor, worker_id):
+    # only grid workers keep a work log: anyone else's id is as unknown as a missing one (it was
+    # answered with their name, a directory of staff; and a comment on it was kept)
+    if (
+        user is None
+        or user.role != wf.Role.GRID_WORKER
+        or not policy.may_see_work_log(ctx.db, actor, worker_id)
+    ):
         raise NotFound("未找到 / no such worker")
     return user
 

@@ -195,3 +195,16 @@ def test_hostile_comments_are_400_and_not_kept(cw: CW) -> None:
     r = _comment(cw, "sup", worker="wg1", uuid="x")
     assert r.status_code == 400 and "uuid" in r.get_json()["fields"]
     assert _comments(cw) == 0
+
+
+def test_only_grid_workers_have_a_work_log(cw: CW) -> None:
+    """A supervisor asking for the "work log" of a dispatcher, a handler, an admin, another
+    supervisor or themself gets 404 as for a missing id (it answered 200 with the person's name,
+    a staff directory), and cannot comment on one."""
+    sup = cw.client("sup")
+    for who in ("disp", "h1", "admin", "supc", "sup"):
+        r = sup.get(f"/api/v1/work-logs/{cw.id(who)}/{today()}")
+        assert r.status_code == 404, (who, r.get_json())
+        assert _comment(cw, "sup", worker=who).status_code == 404, who
+    assert sup.get(f"/api/v1/work-logs/{cw.id('wg1')}/{today()}").status_code == 200
+    assert _comments(cw) == 0
