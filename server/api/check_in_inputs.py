@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from server.api.base_inputs import Reason
 from server.api.edge import (
     INT32_MAX,
+    Body,
     Lat,
     Lon,
     Number,
@@ -58,7 +59,9 @@ class CheckInQuery(Query):
     limit: Annotated[int, Field(ge=1, le=500), BeforeValidator(ascii_int)] = 100
 
 
-class CheckInDecisionBody(TolerantBody):
+class CheckInDecisionBody(Body):
+    """A supervisor's decision, from the console (online): an unknown field is refused."""
+
     decision: Literal["approve", "reject"]
     note: Annotated[Reason, Field(max_length=1000)] | None = None
 
@@ -68,6 +71,8 @@ class WorkLogQuery(Query):
     region_id: QId | None = None
 
 
-class WorkLogCommentBody(TolerantBody):
+class WorkLogCommentBody(Body):
+    """A supervisor's comment, from the console (online): an unknown field is refused."""
+
     uuid: UuidText
     text: Annotated[Reason, Field(min_length=1, max_length=2000)]

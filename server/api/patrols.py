@@ -66,8 +66,8 @@ def _name() -> str:
 )
 def start(body: PatrolStartBody) -> Response:
     """Start a patrol (grid workers). Idempotent by ``uuid``: the same start again answers 200;
-    the same uuid with another body 409 ``idempotency_conflict``. An open patrol of the worker ends at
-    its last position (``ended_previous``, with a ``notice``)."""
+    the same uuid with another body 409 ``idempotency_conflict``. An open patrol of the worker
+    ends at its last position (``ended_previous``, with a ``notice``)."""
     out = uc.start(context(), actor(), body.given())
     answer: dict[str, Any] = {"patrol": uc.patrol_json(out.patrol, _name())}
     if out.ended_previous is not None:

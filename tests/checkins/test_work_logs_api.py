@@ -208,3 +208,19 @@ def test_only_grid_workers_have_a_work_log(cw: CW) -> None:
         assert _comment(cw, "sup", worker=who).status_code == 404, who
     assert sup.get(f"/api/v1/work-logs/{cw.id('wg1')}/{today()}").status_code == 200
     assert _comments(cw) == 0
+
+
+def test_console_bodies_refuse_unknown_fields(cw: CW) -> None:
+    """A decision and a comment come from the console, online: a field it does not know is a
+    typo and is refused (400 naming it), nothing kept; the phone's bodies (check-ins, patrols)
+    ignore the fields of another app version instead, as reports do."""
+    r = _comment(cw, "sup", zzz=1)
+    assert r.status_code == 400 and "zzz" in r.get_json()["fields"], r.get_json()
+    assert _comments(cw) == 0
+    pending = check_in(cw.client("wg1"), at=moment(days_ago(1)), reason="手机没电了").get_json()
+    r = cw.client("supc").post(
+        f"/api/v1/check-ins/{pending['id']}/decision", json={"decision": "approve", "nte": "好"}
+    )
+    assert r.status_code == 400 and "nte" in r.get_json()["fields"], r.get_json()
+    got = check_in(cw.client("wg1"), at=moment(today()), lon=IN_G1[0], lat=IN_G1[1], zzz=1)
+    assert got.status_code == 201, got.get_json()

@@ -1257,8 +1257,8 @@ export interface paths {
         /**
          * Start a patrol (grid workers). Idempotent by ``uuid``: the same start again answers 200;
          * @description Start a patrol (grid workers). Idempotent by ``uuid``: the same start again answers 200;
-         *         the same uuid with another body 409 ``idempotency_conflict``. An open patrol of the worker ends at
-         *         its last position (``ended_previous``, with a ``notice``).
+         *         the same uuid with another body 409 ``idempotency_conflict``. An open patrol of the worker
+         *         ends at its last position (``ended_previous``, with a ``notice``).
          */
         post: operations["patrols.start.post"];
         delete?: never;
@@ -2395,7 +2395,10 @@ export interface components {
              */
             uuid: string;
         };
-        /** CheckInDecisionBody */
+        /**
+         * CheckInDecisionBody
+         * @description A supervisor's decision, from the console (online): an unknown field is refused.
+         */
         CheckInDecisionBody: {
             /**
              * Decision
@@ -4660,7 +4663,10 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** WorkLogCommentBody */
+        /**
+         * WorkLogCommentBody
+         * @description A supervisor's comment, from the console (online): an unknown field is refused.
+         */
         WorkLogCommentBody: {
             /** Text */
             text: string;
