@@ -583,7 +583,7 @@ def read_log(query: ReadLogQuery) -> Response:
         ctx, actor(), resident=query.resident, reader=query.reader, before=query.cursor,
         limit=query.limit,
     )  # fmt: skip
-    ids = sorted({r.actor_id for r in rows if r.actor_id})
+    ids = sorted({u for r in rows for u in (r.actor_id, r.subject_user_id) if u})
     names = {
         uid: name or username
         for uid, name, username in ctx.db.execute(

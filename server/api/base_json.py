@@ -274,6 +274,12 @@ def read_json(x: PersonalDataRead, names: dict[int, str]) -> dict[str, Any]:
         "actor": {"id": x.actor_id, "display_name": names.get(x.actor_id or 0, "")},
         "actor_role": x.actor_role,
         "resident_id": x.resident_id,
+        # a grid worker whose patrol tracks were read (purpose ``track``; ``fields`` names the day)
+        "subject": (
+            {"id": x.subject_user_id, "display_name": names.get(x.subject_user_id, "")}
+            if x.subject_user_id is not None
+            else None
+        ),
         "purpose": x.purpose,
         "endpoint": x.endpoint,
         "reason": mask_free_text(x.reason),

@@ -242,9 +242,13 @@ class ReadEntry(Out):
     actor: dict[str, Any]
     actor_role: str
     resident_id: int | None
+    subject: dict[str, Any] | None = Field(
+        None, description="the grid worker whose patrol tracks were read (purpose track)"
+    )
     purpose: str
     endpoint: str
     reason: str
+    fields: str = Field("", description='what was read; a track read: "track YYYY-MM-DD"')
 
 
 class ReadPage(Out):

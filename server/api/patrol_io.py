@@ -96,6 +96,9 @@ class TrackChunkAnswer(Out):
 
 class DayPatrol(PatrolOut):
     track: dict[str, Any] | None = Field(description="GeoJSON LineString, thinned to ~5 m")
+    track_hidden: bool = Field(
+        description="the track is not the reader's to see (a patrol in another town's grid)"
+    )
 
 
 class WorkerDay(Out):

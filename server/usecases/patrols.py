@@ -481,19 +481,29 @@ def _worker_row(db: Session, worker_id: int) -> User:
     return user
 
 
-def _may_see_day(db: Session, actor: Actor, worker: User, patrols: list[Patrol]) -> None:
-    """The worker, or a supervisor of the community or town of one of the worker's grids (or
-    of one of the day's patrols). A supervisor who sees the worker otherwise (county, city) is
-    told that tracks are not theirs to see (403); anyone else, that there is no such worker."""
-    if actor.id == worker.id:
+def _shown(actor: Actor, worker: User, patrols: list[Patrol]) -> list[Patrol]:
+    """The day's patrols whose track the actor may see: decided per patrol, by the community
+    and town of the grid it was walked in (a worker may have grids in two towns)."""
+    return [p for p in patrols if policy.may_see_track(actor, worker.id, p.community_id, p.town_id)]
+
+
+def _may_see_day(
+    db: Session, actor: Actor, worker: User, patrols: list[Patrol], shown: list[Patrol]
+) -> None:
+    """The worker, or a supervisor who may see the track of one of the day's patrols (on a day
+    without patrols: a supervisor of the community or town of one of the worker's grids). A
+    supervisor who sees the worker otherwise (county, city, another town) is told that tracks
+    are not theirs to see (403); anyone else, that there is no such worker."""
+    if actor.id == worker.id or shown:
         return
-    homes = {(p.community_id, p.town_id) for p in patrols}
-    codes = db.scalars(select(GridAssignment.grid_code).where(GridAssignment.user_id == worker.id))
-    for code in set(codes):
-        community, town, _county = region_chain(db, grid_community(db, code))
-        homes.add((community, town))
-    if any(policy.may_see_track(actor, worker.id, c, t) for c, t in homes):
-        return
+    if not patrols:
+        codes = db.scalars(
+            select(GridAssignment.grid_code).where(GridAssignment.user_id == worker.id)
+        )
+        for code in set(codes):
+            community, town, _county = region_chain(db, grid_community(db, code))
+            if policy.may_see_track(actor, worker.id, community, town):
+                return
     if actor.role == Role.SUPERVISOR and policy.may_see_user(db, actor, worker.id):
         raise Forbidden(
             "巡查轨迹只对本人及所在社区、街道（乡镇）的督查人员可见 / a worker's tracks are "
@@ -546,13 +556,15 @@ def worker_day(
             .order_by(Patrol.started_at)
         )
     )
-    _may_see_day(db, actor, worker, patrols)
+    shown = _shown(actor, worker, patrols)
+    _may_see_day(db, actor, worker, patrols, shown)
+    visible = {p.id for p in shown}
     name = worker.display_name or worker.username
     now = ctx.now()
 
     # the day's positions in one query, split by patrol
-    tracks: dict[int, tuple[list[float], list[float]]] = {p.id: ([], []) for p in patrols}
-    if patrols:
+    tracks: dict[int, tuple[list[float], list[float]]] = {p.id: ([], []) for p in shown}
+    if shown:
         for pid, lon, lat in db.execute(
             select(TrackPoint.patrol_id, TrackPoint.lon, TrackPoint.lat)
             .where(TrackPoint.patrol_id.in_(list(tracks)))
@@ -630,10 +642,15 @@ def worker_day(
         .limit(1)
     )
     patrol_items = [
-        {**patrol_json(p, name), "track": _track_geojson(*tracks[p.id])} for p in patrols
+        {
+            **patrol_json(p, name),
+            "track": _track_geojson(*tracks[p.id]) if p.id in visible else None,
+            "track_hidden": p.id not in visible,
+        }
+        for p in patrols
     ]
-    if actor.id != worker.id and patrols:
-        _log_track_read(ctx, actor, worker.id, patrols, endpoint)
+    if actor.id != worker.id and shown:
+        _log_track_read(ctx, actor, worker.id, day, shown, endpoint)
     db.commit()
     return {
         "worker": {"id": worker.id, "name": name},
@@ -680,9 +697,10 @@ def _check_in_json(c: CheckIn, name: str) -> dict[str, Any]:
 
 
 def _log_track_read(
-    ctx: Context, actor: Actor, worker_id: int, patrols: list[Patrol], endpoint: str
+    ctx: Context, actor: Actor, worker_id: int, day: date, patrols: list[Patrol], endpoint: str
 ) -> None:
-    """One read-log row for the worker's tracks read (purpose ``track``)."""
+    """One read-log row for the tracks shown of the worker's day (purpose ``track``): whose
+    (``subject_user_id``), which day (``fields``: "track YYYY-MM-DD") and how many patrols."""
     first = patrols[0]
     ctx.db.execute(
         insert(PersonalDataRead),
@@ -695,7 +713,7 @@ def _log_track_read(
                 "purpose": Purpose.TRACK.value,
                 "endpoint": endpoint,
                 "reason": "",
-                "fields": "track",
+                "fields": f"track {day.isoformat()}",
                 "count": len(patrols),
                 "grid_code": first.grid_code,
                 "community_id": first.community_id,
