@@ -128,3 +128,36 @@ def test_console_screenshots(console: Any, api_as: Any, large: bool) -> None:
         adm = open_as("admin", "/console/admin")
         adm.wait_for_timeout(1500)
         shot(adm, "console-admin")
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_field_work_screenshots(console: Any, api_as: Any, large: bool) -> None:
+    """外勤 (issue 17) as the demo's 东塔镇 supervisor (dtdc): the work logs of the demo's
+    busiest recent day, the day of its busiest worker, the 补签 approvals."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    sfx = "-large" if large else ""
+    boss = api_as("dtdc")
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(1, 8)]
+    logs = {d: boss.get("/work-logs", date=d)["items"] for d in days}
+    day = max(days, key=lambda d: sum(x["distance_m"] for x in logs[d]))
+    worker = max(logs[day], key=lambda x: x["distance_m"])["worker"]
+
+    page = console("dtdc", "/console/")
+    page.evaluate(f"() => localStorage.setItem('wangge.largeFont', '{int(large)}')")
+    page.goto(f"/console/field/logs?date={day}")
+    page.wait_for_selector("[data-test=work-logs] tbody tr")
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(OUT / f"console-field-logs{sfx}.png"))
+    page.goto(f"/console/field/workers/{worker['id']}/{day}")
+    page.wait_for_selector("[data-test=day-map][data-ready='1']")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(1500)  # tiles, if any
+    page.screenshot(path=str(OUT / f"console-field-day{sfx}.png"))
+    page.goto("/console/field/check-ins")
+    page.wait_for_selector("table[data-test=check-ins]")
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(OUT / f"console-field-check-ins{sfx}.png"))
