@@ -468,8 +468,11 @@ def _cycle(levels: Any, level: int) -> Cycle:
 def field_counts(
     conn: Connection, p: Plan, cal: WorkCalendar, people: Iterable[int]
 ) -> dict[int, dict[str, Any]]:
-    """{person: field counts}; patrol_coverage is the mean (None without a measured patrol)."""
+    """{person: field counts}; patrol_coverage is the mean (None without a measured patrol).
+    Under a scope that has none (a department's, a category's): every figure None."""
     people = list(people)
+    if _where(p, {}, "m.worker_id", cases=False) is None:
+        return {w: dict.fromkeys(zero("field")) | {"patrol_coverage": None} for w in people}
     out: dict[int, dict[str, Any]] = {w: zero("field") for w in people}
     days: dict[int, set[date]] = defaultdict(set)
     coverage: dict[int, list[float]] = defaultdict(list)

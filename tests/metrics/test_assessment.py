@@ -656,3 +656,17 @@ def test_api_config_for_the_new_kinds(sapp: Flask, world: World) -> None:
     sup = sapp.test_client()
     factories.login(sup, "supervisor")
     assert sup.put(f"{BASE}/scorecards/config?kind=town", json=body).status_code == 403
+
+
+def test_field_figures_do_not_apply_under_a_category_scope(
+    conn: Connection, world: World, field: dict[str, int], cal: WorkCalendar
+) -> None:
+    """Patrols and visits have no category: under a category scope they are not 0 (which would
+    score 0 patrol days) but not counted."""
+    q = MetricsQuery((Scope("category", "01"),), PERIOD[0], PERIOD[1], AS_OF)
+    p = plan(conn, q, cal)
+    gw0 = world.workers[0].id
+    assert set(assessment.field_counts(conn, p, cal, [gw0])[gw0].values()) == {None}
+    _r, cards, _c = scorecards.scorecards(conn, "worker", q, cal)
+    card = next(c for c in cards if c.subject["id"] == gw0)
+    assert {line["metric"]: line["score"] for line in card.lines}["patrol_days"] is None
