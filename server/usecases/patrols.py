@@ -21,7 +21,19 @@ from typing import Any, cast
 
 import numpy as np
 import shapely
-from sqlalchemy import Table, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -322,8 +334,37 @@ def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> S
 _POINTS = cast(Table, TrackPoint.__table__)
 
 
-def _anchor(row: Any) -> tr.Anchor | None:
-    return tr.Anchor(tr.epoch_ms(row[0]), row[1], row[2]) if row is not None else None
+def _anchor(row: Any) -> tr.Anchor:
+    return tr.Anchor(tr.epoch_ms(row.at), row.lon, row.lat)
+
+
+def _neighbours(
+    db: Session, patrol_id: int, span: tuple[int, int]
+) -> tuple[list[int], tr.Anchor | None, tr.Anchor | None]:
+    """In one query: the instants the patrol holds within ``span`` (ms), and its positions
+    just before and just after it."""
+    lo, hi = tr.from_epoch_ms(span[0]), tr.from_epoch_ms(span[1])
+    cols = (TrackPoint.at, TrackPoint.lon, TrackPoint.lat)
+    mine = TrackPoint.patrol_id == patrol_id
+
+    def part(kind: int, *where: Any, order: Any = None, limit: int | None = None) -> Any:
+        inner = select(*cols, literal(kind).label("kind")).where(mine, *where)
+        if order is not None:
+            inner = inner.order_by(order).limit(limit)
+        sub = inner.subquery()
+        return select(sub.c.at, sub.c.lon, sub.c.lat, sub.c.kind)
+
+    rows = db.execute(
+        union_all(
+            part(0, TrackPoint.at.between(lo, hi)),
+            part(-1, TrackPoint.at < lo, order=TrackPoint.at.desc(), limit=1),
+            part(1, TrackPoint.at > hi, order=TrackPoint.at, limit=1),
+        )
+    ).all()
+    stored = [tr.epoch_ms(r.at) for r in rows if r.kind == 0]
+    before = next((_anchor(r) for r in rows if r.kind == -1), None)
+    after = next((_anchor(r) for r in rows if r.kind == 1), None)
+    return stored, before, after
 
 
 def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> ChunkAnswer:
@@ -347,28 +388,7 @@ def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]
     stored: list[int] = []
     before = after = None
     if span is not None:
-        lo, hi = tr.from_epoch_ms(span[0]), tr.from_epoch_ms(span[1])
-        in_patrol = TrackPoint.patrol_id == patrol.id
-        stored = [
-            tr.epoch_ms(a)
-            for a in db.scalars(
-                select(TrackPoint.at).where(in_patrol, TrackPoint.at.between(lo, hi))
-            )
-        ]
-        cols = (TrackPoint.at, TrackPoint.lon, TrackPoint.lat)
-        before = _anchor(
-            db.execute(
-                select(*cols)
-                .where(in_patrol, TrackPoint.at < lo)
-                .order_by(TrackPoint.at.desc())
-                .limit(1)
-            ).first()
-        )
-        after = _anchor(
-            db.execute(
-                select(*cols).where(in_patrol, TrackPoint.at > hi).order_by(TrackPoint.at).limit(1)
-            ).first()
-        )
+        stored, before, after = _neighbours(db, patrol.id, span)
     kept = tr.screen_chunk(parsed, window, stored_times=stored, before=before)
 
     n = len(kept)
