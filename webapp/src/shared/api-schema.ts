@@ -2494,6 +2494,11 @@ export interface components {
             track: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Track Hidden
+             * @description the track is not the reader's to see (a patrol in another town's grid)
+             */
+            track_hidden: boolean;
             /** Uuid */
             uuid: string;
             worker: components["schemas"]["WorkerRef"];
@@ -3706,6 +3711,12 @@ export interface components {
             at: string;
             /** Endpoint */
             endpoint: string;
+            /**
+             * Fields
+             * @description what was read; a track read: "track YYYY-MM-DD"
+             * @default
+             */
+            fields?: string;
             /** Id */
             id: number;
             /** Purpose */
@@ -3714,6 +3725,14 @@ export interface components {
             reason: string;
             /** Resident Id */
             resident_id: number | null;
+            /**
+             * Subject
+             * @description the grid worker whose patrol tracks were read (purpose track)
+             * @default null
+             */
+            subject?: {
+                [key: string]: unknown;
+            } | null;
         } & {
             [key: string]: unknown;
         };
