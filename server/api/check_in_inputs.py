@@ -22,10 +22,9 @@ from server.api.edge import (
     UuidText,
     ascii_int,
 )
-from server.api.inputs import AwareDeviceTime, QDay
+from server.api.inputs import AwareDeviceTime, CheckInStatus, QDay
 
 Accuracy = Annotated[Number, Field(ge=0, le=1_000_000)]
-CheckInStatus = Literal["accepted", "pending", "approved", "rejected"]
 
 
 class CheckInBody(TolerantBody):

@@ -44,6 +44,7 @@ _TS_NAMES = {
     "stages": ("STAGES", "StageName", "Stage"),
     "lights": ("LIGHTS", "LightName", "Light"),
     "cards": ("CARDS", "CardName", "Card"),
+    "check_ins": ("CHECK_IN_STATUSES", "CheckInStatusName", "CheckInStatus"),
 }
 
 

@@ -35,6 +35,7 @@ from server.api.edge import (
 )
 from server.domain.fields import Rating as RatingName
 from server.domain.fields import Urgency as UrgencyName
+from server.domain.fieldwork import CheckInStatus as CheckInStatusName
 from server.domain.sources import Source as SourceName
 from server.domain.stages import Card as CardName
 from server.domain.stages import Light as LightName
@@ -123,6 +124,7 @@ Role = Annotated[str, _member_of(RoleName), _enum_schema(RoleName)]
 Stage = Annotated[str, _member_of(StageName), _enum_schema(StageName)]
 Light = Annotated[str, _member_of(LightName), _enum_schema(LightName)]
 Card = Annotated[str, _member_of(CardName), _enum_schema(CardName)]
+CheckInStatus = Annotated[str, _member_of(CheckInStatusName), _enum_schema(CheckInStatusName)]
 PhotoIds = Annotated[list[UuidText], Field(max_length=20)]
 
 

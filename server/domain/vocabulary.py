@@ -15,6 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from .fields import RATING_LABELS, URGENCY_LABELS, Rating, Urgency
+from .fieldwork import CHECK_IN_STATUS_LABELS, CheckInStatus
 from .sources import SOURCE_LABELS, Source
 from .stages import CARD_LABELS, LIGHT_LABELS, STAGE_LABELS, Card, Light, Stage
 from .workflow import ROLE_LABELS, RULES, STATE_LABELS, TERMINAL_STATES, Action, Role, State
@@ -32,6 +33,7 @@ KINDS: dict[str, tuple[type[StrEnum], dict[str, tuple[str, str]]]] = {
     "stages": (Stage, {s.value: zh_en for s, zh_en in STAGE_LABELS.items()}),
     "lights": (Light, {s.value: zh_en for s, zh_en in LIGHT_LABELS.items()}),
     "cards": (Card, {s.value: zh_en for s, zh_en in CARD_LABELS.items()}),
+    "check_ins": (CheckInStatus, {s.value: zh_en for s, zh_en in CHECK_IN_STATUS_LABELS.items()}),
 }
 for _kind, (_enum, _labels) in KINDS.items():
     assert list(_labels) == [m.value for m in _enum], f"{_kind}: one label per name, in order"

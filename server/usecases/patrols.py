@@ -41,6 +41,7 @@ from geo.simplify import to_feature_collection
 from geo.tracks import simplify_track
 from server import cache
 from server.domain import tracks as tr
+from server.domain.fieldwork import CheckInStatus
 from server.domain.workflow import Role
 from server.models import (
     CheckIn,
@@ -658,7 +659,7 @@ def worker_day(
     check = db.scalar(
         select(CheckIn)
         .where(CheckIn.worker_id == worker.id, CheckIn.day == day)
-        .order_by(CheckIn.status == "rejected", CheckIn.id.desc())
+        .order_by(CheckIn.status == CheckInStatus.REJECTED, CheckIn.id.desc())
         .limit(1)
     )
     patrol_items = [

@@ -29,6 +29,7 @@ from server.domain import check_ins as ci_rules
 from server.domain import work_logs as rules
 from server.domain import workflow as wf
 from server.domain.fields import has_visible_text
+from server.domain.fieldwork import CheckInStatus
 from server.domain.workflow import Action
 from server.models import (
     Category,
@@ -211,8 +212,11 @@ def _duration(seconds: int) -> str:
 def _check_in_text(row: CheckIn, tz: Any) -> str:
     local = row.at.astimezone(tz).strftime("%H:%M")
     if row.makeup:
-        label = {"pending": "待审批 / pending", "approved": "已批准 / approved",
-                 "rejected": "已驳回 / rejected"}.get(row.status, row.status)  # fmt: skip
+        label = {
+            CheckInStatus.PENDING: "待审批 / pending",
+            CheckInStatus.APPROVED: "已批准 / approved",
+            CheckInStatus.REJECTED: "已驳回 / rejected",
+        }.get(CheckInStatus(row.status), row.status)
         return f"补签 / late check-in ({label})"
     return f"签到 {local}" + (" 迟到 / late" if row.late else "")
 

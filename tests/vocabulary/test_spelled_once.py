@@ -63,6 +63,12 @@ OTHER_VOCABULARIES: dict[str, tuple[int, str]] = {
     "webapp/src/console/pages/dashboard/DrillDialog.vue": (7, _METRICS),
     "webapp/src/console/pages/dashboard/DashboardPage.vue": (13, _METRICS),
     "webapp/src/console/pages/field/api.ts": (1, "a check-in decision (approve or reject)"),
+    "server/usecases/patrols.py": (1, "a chunk answer's count of accepted positions"),
+    "server/api/check_in_inputs.py": (1, "a check-in decision (approve or reject)"),
+    "server/models/fieldwork.py": (
+        2,
+        "the SQL of the index of live check-ins (status <> rejected)",
+    ),
 }
 
 

@@ -7,11 +7,11 @@
 import type { ItemError, OutboxItem } from './db'
 import type { NewItem } from './outbox'
 import { isStatedReason } from '@/shared/reason'
+import { CheckInStatus as Status, type CheckInStatusName } from '@/shared/vocabulary'
 
 export const TZ_OFFSET = '+08:00' // Asia/Shanghai has no daylight saving
 export const MAKEUP_DAYS = 7
 
-export type CheckInStatus = 'accepted' | 'pending' | 'approved' | 'rejected'
 
 /** A check-in as the server answers it (FIELDWORK_CONTRACT). */
 export interface CheckIn {
@@ -23,7 +23,7 @@ export interface CheckIn {
   late: boolean
   makeup: boolean
   reason: string | null
-  status: CheckInStatus
+  status: CheckInStatusName
   /** The status's words, from the server's vocabulary (server/domain/fieldwork.py). */
   status_label?: { zh: string; en: string }
   decided_at?: string | null
@@ -99,7 +99,8 @@ export function itemDay(i: OutboxItem): string {
   return Number.isNaN(ms) ? at.slice(0, 10) : localDay(ms)
 }
 
-export type DayState = 'none' | 'waiting' | 'refused' | 'accepted' | 'late' | 'pending' | 'approved' | 'rejected'
+/** The phone's own states of a day, and the server's statuses of its check-in. */
+export type DayState = 'none' | 'waiting' | 'refused' | 'late' | CheckInStatusName
 
 export interface DayStatus {
   state: DayState
@@ -163,10 +164,10 @@ export function dayStatus(day: string, server: readonly CheckIn[], items: readon
   // the server's copy read later wins (a 补签 approved or rejected since)
   const fromServer = server.filter((c) => c.day === day)
   const all = [...fromServer, ...answered.filter((a) => !fromServer.some((c) => c.uuid === a.uuid))]
-  const live = all.find((c) => c.status !== 'rejected') ?? all[0]
+  const live = all.find((c) => c.status !== Status.REJECTED) ?? all[0]
   if (!live) return { state: 'none', text: TEXT.none }
-  const state: DayState = live.status === 'accepted' ? (live.late ? 'late' : 'accepted') : live.status
-  const message = live.status === 'rejected' ? live.decision_note || undefined : existing ? '这一天已有签到记录，本次没有重复签到' : undefined
+  const state: DayState = live.status === Status.ACCEPTED ? (live.late ? 'late' : Status.ACCEPTED) : live.status
+  const message = live.status === Status.REJECTED ? live.decision_note || undefined : existing ? '这一天已有签到记录，本次没有重复签到' : undefined
   const text = state === 'late' ? TEXT.late : (live.status_label?.zh ?? TEXT[state])
   return { state, text, checkIn: live, message, item: existing ? open : undefined }
 }

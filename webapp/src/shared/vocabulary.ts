@@ -108,5 +108,15 @@ export const Card = {
   RED: 'red',
 } as const
 
+export const CHECK_IN_STATUSES = ['accepted', 'pending', 'approved', 'rejected'] as const
+export type CheckInStatusName = (typeof CHECK_IN_STATUSES)[number]
+/** Each CheckInStatusName by its name in the domain, e.g. `CheckInStatus.ACCEPTED`. */
+export const CheckInStatus = {
+  ACCEPTED: 'accepted',
+  PENDING: 'pending',
+  APPROVED: 'approved',
+  REJECTED: 'rejected',
+} as const
+
 /** The states not yet finished (closed, rejected): the 在办 lists. */
 export const OPEN_STATES: CaseState[] = ['reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'suspended']
