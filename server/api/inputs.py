@@ -36,6 +36,7 @@ from server.api.edge import (
 from server.domain.fields import Rating as RatingName
 from server.domain.fields import Urgency as UrgencyName
 from server.domain.fieldwork import CheckInStatus as CheckInStatusName
+from server.domain.scorecards import ScorecardKind
 from server.domain.sources import Source as SourceName
 from server.domain.stages import Card as CardName
 from server.domain.stages import Light as LightName
@@ -428,7 +429,8 @@ class MetricsCasesQuery(MetricsParams):
     limit: Annotated[int, Field(ge=1, le=1000), BeforeValidator(ascii_int)] = 100
 
 
-ScorecardKind = Literal["department", "worker", "dispatcher", "town"]
+# the domain's scorecard kinds (server/domain/scorecards.py), and the export's reports
+ExportReport = Literal["metrics", ScorecardKind]
 
 
 class KindQuery(Query):
@@ -441,7 +443,7 @@ class ScorecardsQuery(MetricsParams):
 
 
 class ExportQuery(MetricsParams):
-    report: Literal["metrics", "department", "worker", "dispatcher", "town"] = "metrics"
+    report: ExportReport = "metrics"
 
 
 class RecordsQuery(MetricsParams):

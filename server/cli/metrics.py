@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from server.domain import metric_definitions as md
 from server.domain import workflow as wf
+from server.domain.scorecards import SCORECARD_KINDS
 from server.domain.worktime import WorkCalendar
 from server.extensions import db, settings
 from server.metrics import export, projection
@@ -82,7 +83,7 @@ def _usage_errors(fn: F) -> F:
 @_usage_errors
 @click.option(
     "--report",
-    type=click.Choice(["metrics", "department", "worker", "dispatcher", "town"]),
+    type=click.Choice(["metrics", *SCORECARD_KINDS]),
     default="metrics",
     show_default=True,
     help="the metrics table, or a scorecard",

@@ -30,13 +30,16 @@ EXEMPT = (
 )
 
 _METRICS = "metric families (report, reject, dispatch), measures (reported, closed…), modes (rate)"
+_SCORECARD = "the scorecard kind dispatcher (server/domain/scorecards.py), the role's own card"
 OTHER_VOCABULARIES: dict[str, tuple[int, str]] = {
     "server/metrics/fold.py": (24, "the fold's SQL: events' data keys and codes by name"),
     "server/metrics/families.py": (11, _METRICS),
     "server/metrics/drilldown.py": (8, _METRICS + ", outcome resolved"),
-    "server/metrics/export.py": (6, _METRICS),
-    "server/api/metrics.py": (1, "the export's report parameter"),
+    "server/metrics/export.py": (8, _METRICS + "; the dispatcher scorecard's sheet names"),
+    "server/api/metrics.py": (2, "the export's report parameter; the dispatcher scorecard"),
     "server/api/inputs.py": (1, "the report parameter's error code"),
+    "server/metrics/assessment.py": (4, _METRICS + "; records of type accept/dispatch"),
+    "server/metrics/scorecards.py": (2, _SCORECARD),
     "server/api/admin.py": (2, "the blueprint admin; a plan upload's validation report"),
     "server/usecases/admin/plans.py": (1, "a plan's validation report"),
     "server/open311/service_requests.py": (2, "Open311 statuses open/closed"),
@@ -56,12 +59,12 @@ OTHER_VOCABULARIES: dict[str, tuple[int, str]] = {
     "webapp/src/console/routes/admin.ts": (1, "the admin section"),
     "webapp/src/console/pages/HotlinePage.vue": (2, "data-action attributes (e2e hooks)"),
     "webapp/src/console/pages/OverduePage.vue": (1, "a data-action attribute (e2e hook)"),
-    "webapp/src/console/pages/dashboard/api.ts": (1, _METRICS),
+    "webapp/src/console/pages/dashboard/api.ts": (2, _METRICS + "; " + _SCORECARD),
     "webapp/src/console/pages/dashboard/format.ts": (2, _METRICS),
     "webapp/src/console/pages/dashboard/i18n.ts": (1, _METRICS),
     "webapp/src/console/pages/dashboard/ChoroplethMap.vue": (3, _METRICS),
-    "webapp/src/console/pages/dashboard/DrillDialog.vue": (7, _METRICS),
-    "webapp/src/console/pages/dashboard/DashboardPage.vue": (13, _METRICS),
+    "webapp/src/console/pages/dashboard/DrillDialog.vue": (11, _METRICS + "; record types"),
+    "webapp/src/console/pages/dashboard/DashboardPage.vue": (14, _METRICS + "; " + _SCORECARD),
     "webapp/src/console/pages/field/api.ts": (1, "a check-in decision (approve or reject)"),
     "server/usecases/patrols.py": (1, "a chunk answer's count of accepted positions"),
     "server/api/check_in_inputs.py": (1, "a check-in decision (approve or reject)"),
