@@ -267,17 +267,35 @@ def _not_teleporting(
     dt = np.diff(t0) / 1000.0
     if not np.any(dist > MAX_SPEED_MPS * dt):
         return keep  # the usual case: every step plausible, no walk needed
-    # walk: a dropped position is not the previous one for the next
-    prev: tuple[float, float, float] | None = (
-        (float(before.t_ms), before.lon, before.lat) if before is not None else None
-    )
+
+    # walk: a dropped position is not the previous one for the next. A patrol's first position
+    # (no stored one before it) is not yet confirmed by a plausible step after it: when the next
+    # position is out of reach of it but the one after that is within reach of the next, the
+    # first was the jump (a cold GPS start) and goes, instead of everything after it.
+    def reachable(a: int | None, b: int) -> bool:
+        if a is None:
+            assert before is not None
+            ta, xa, ya = float(before.t_ms), before.lon, before.lat
+        else:
+            ta, xa, ya = float(t[a]), float(lon[a]), float(lat[a])
+        step = float(haversine_m(xa, ya, lon[b], lat[b]))
+        return step <= MAX_SPEED_MPS * (float(t[b]) - ta) / 1000.0
+
+    prev: int | None = None  # index of the previous kept position (None: the stored anchor)
+    started = before is not None
+    confirmed = before is not None
     for i in range(n):
-        if prev is not None:
-            step = float(haversine_m(prev[1], prev[2], lon[i], lat[i]))
-            if step > MAX_SPEED_MPS * (t[i] - prev[0]) / 1000.0:
-                keep[i] = False
-                continue
-        prev = (float(t[i]), float(lon[i]), float(lat[i]))
+        if not started:
+            prev, started = i, True
+            continue
+        if reachable(prev, i):
+            prev, confirmed = i, True
+            continue
+        if not confirmed and prev is not None and i + 1 < n and reachable(i, i + 1):
+            keep[prev] = False
+            prev = i
+            continue
+        keep[i] = False
     return keep
 
 

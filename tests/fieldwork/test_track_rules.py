@@ -57,6 +57,20 @@ def test_a_50_km_jump_in_a_second_is_a_teleport_and_the_walk_goes_on() -> None:
     assert len(out) == 4  # measured from the previous kept one, the walk is plausible again
 
 
+def test_a_first_fix_far_off_is_the_jump_not_the_walk_after_it() -> None:
+    """A cold GPS start: the patrol's first position is 50 km off, then the walk. The first is
+    dropped, not every position after it (measured from a wrong first fix, all were out of
+    reach and the whole patrol was lost)."""
+    pts = walk(6)
+    bad = [pts[0][0] - 1000, 106.0, 38.0 + 50_000 / 111_050, 5.0]
+    out = screen_chunk([bad, *pts], W)
+    assert out.dropped == [{"index": 0, "reason": "teleport"}]
+    assert out.t_ms.tolist() == [p[0] for p in pts]
+    # one lone position after a far first one is not enough to tell which was wrong
+    out = screen_chunk([bad, pts[0]], W)
+    assert out.dropped == [{"index": 1, "reason": "teleport"}]
+
+
 def test_teleport_from_the_stored_position_before_the_chunk() -> None:
     before = Anchor(T0 - 10_000 + 60_000, 107.0, 38.0)  # ~88 km east, 10 s earlier
     out = screen_chunk(walk(2, t0=T0 + 60_000), W, before=before)

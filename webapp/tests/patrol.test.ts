@@ -97,6 +97,17 @@ describe('the sampling rule', () => {
     expect(rec.state!.distanceM).toBeCloseTo(24, 0)
     expect(rec.state!.dropped.jump).toBe(1)
   })
+  it('a first point far off (a cold GPS start) is dropped, not the walk after it', async () => {
+    const rec = recorder()
+    await rec.start()
+    await deliver(rec, { t: T0 + 1000, lon: 106.3, lat: 38.92, acc: 5 }) // 50 km north
+    expect(await deliver(rec, east(0, T0 + 11_000))).toBe('jump')
+    expect(await deliver(rec, east(12, T0 + 21_000))).toBe('keep')
+    expect(await deliver(rec, east(24, T0 + 31_000))).toBe('keep')
+    expect(rec.state!.points).toBe(3)
+    expect(rec.state!.pending.map((p) => p[0])).toEqual([T0 + 11_000, T0 + 21_000, T0 + 31_000])
+    expect(rec.state!.distanceM).toBeCloseTo(24, 0)
+  })
   it('refuses nonsense: non-finite, out of range, time not moving on', () => {
     expect(judgeFix(null, { t: T0, lon: NaN, lat: 38, acc: 5 })).toBe('invalid')
     expect(judgeFix(null, { t: T0, lon: 106, lat: 91, acc: 5 })).toBe('invalid')

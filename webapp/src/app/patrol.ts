@@ -57,6 +57,8 @@ export interface PatrolState {
   points: number
   distanceM: number
   dropped: { inaccurate: number; still: number; jump: number; invalid: number }
+  /** The last fix dropped as a jump while only the first point is kept (see `addFix`). */
+  jumpedTo?: TrackPoint | null
 }
 
 /** Where a patrol's state lives and how its items are queued (the outbox, in the app). */
@@ -260,6 +262,25 @@ export class PatrolRecorder {
       if (!s) return 'invalid'
       // a position from before the start (a cached one) is not part of this patrol
       const verdict = fix.t < s.startedAt - 1000 ? 'invalid' : judgeFix(s.last, fix)
+      if (verdict === 'jump' && s.points === 1 && s.pending.length === 1) {
+        // A cold GPS start: the first point is far off, so every good fix after it looks like
+        // a jump and the whole patrol would be lost. Two jumping fixes within reach of each
+        // other mean the first point was the jump: it goes and the walk starts again there.
+        const prev = s.jumpedTo
+        const p = toPoint(fix)
+        if (prev && judgeFix(prev, fix) !== 'jump' && judgeFix(prev, fix) !== 'invalid') {
+          s.pending = [prev, p]
+          s.last = p
+          s.points = 2
+          s.distanceM = distanceM(prev[1], prev[2], p[1], p[2])
+          s.dropped.jump = (s.dropped.jump ?? 0) + 1 // the first point, in place of the fix kept
+          s.jumpedTo = null
+          await this.d.store.save(s)
+          this.changed()
+          return 'keep'
+        }
+        s.jumpedTo = p
+      }
       if (verdict !== 'keep') {
         s.dropped[verdict] = (s.dropped[verdict] ?? 0) + 1
         return verdict
