@@ -78,6 +78,9 @@ class PatrolOut(Out):
 class PatrolAnswer(Out):
     patrol: PatrolOut
     ended_previous: PatrolOut | None = None
+    ended_also: list[PatrolOut] | None = Field(
+        None, description="other open patrols this start ended (left open by an older version)"
+    )
     notice: str | None = None
 
 

@@ -72,6 +72,8 @@ def start(body: PatrolStartBody) -> Response:
     answer: dict[str, Any] = {"patrol": uc.patrol_json(out.patrol, _name())}
     if out.ended_previous is not None:
         answer["ended_previous"] = uc.patrol_json(out.ended_previous, _name())
+        if len(out.ended) > 1:  # patrols left open before starts were serialised
+            answer["ended_also"] = [uc.patrol_json(p, _name()) for p in out.ended[:-1]]
         answer["notice"] = (
             "上一次巡查未结束，已在其最后一个位置结束 / your previous patrol was still open: "
             "it was ended at its last position"

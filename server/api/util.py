@@ -89,6 +89,7 @@ def context() -> Context:
         image_workers=cfg.image_workers,
         data_key_text=cfg.data_key,
         checkin_deadline=cfg.checkin_deadline,
+        track_retention_days=cfg.track_retention_days,
     )
 
 

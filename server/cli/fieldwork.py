@@ -23,8 +23,8 @@ group = AppGroup("fieldwork", help="外勤 / field work: the retention of GPS tr
 @group.command("purge")
 @click.option(
     "--days",
-    type=click.IntRange(min=1),
-    help="keep this many days instead of WANGGE_TRACK_RETENTION_DAYS",
+    type=click.IntRange(min=1, max=36500),  # as WANGGE_TRACK_RETENTION_DAYS (server/config.py)
+    help="keep this many days (1–36500) instead of WANGGE_TRACK_RETENTION_DAYS",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def purge(days: int | None, fmt: str) -> None:

@@ -94,6 +94,9 @@ class Context:
     clock: Callable[[], datetime] = utcnow
     #: a check-in after this local time of its day is late (``WANGGE_CHECKIN_DEADLINE``)
     checkin_deadline: str = Settings.checkin_deadline
+    #: a patrol started longer ago takes no more positions nor an end
+    #: (``WANGGE_TRACK_RETENTION_DAYS``: its positions are purged)
+    track_retention_days: int = Settings.track_retention_days
     #: the key of personal data at rest (``WANGGE_DATA_KEY``; "": the development key)
     data_key_text: str = ""
 

@@ -15,7 +15,7 @@ recomputes its summary from every stored position, with its coverage of the work
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -41,6 +42,7 @@ from geo.simplify import to_feature_collection
 from geo.tracks import simplify_track
 from server import cache
 from server.domain import tracks as tr
+from server.domain.check_ins import MAX_DAYS_BACK, day_of
 from server.domain.fieldwork import CheckInStatus
 from server.domain.workflow import Role
 from server.models import (
@@ -89,7 +91,13 @@ class Saved:
 
     patrol: Patrol
     replay: bool = False
-    ended_previous: Patrol | None = None
+    #: the worker's open patrols this start ended (one, but for patrols left open before
+    #: starts were serialised), oldest first
+    ended: list[Patrol] = field(default_factory=list)
+
+    @property
+    def ended_previous(self) -> Patrol | None:
+        return self.ended[-1] if self.ended else None
 
 
 @dataclass
@@ -126,6 +134,68 @@ def _not_future(ctx: Context, moment: datetime, field: str) -> None:
             code="bad_time",
             fields={field: "in the future"},
         )
+
+
+def _not_too_old(ctx: Context, moment: datetime, field: str) -> None:
+    """A patrol starts at most :data:`MAX_DAYS_BACK` days back (the county's days), as a 补签
+    does: an older one would change an assessment already taken."""
+    tz = ctx.calendar.tz
+    if (day_of(ctx.now(), tz) - day_of(moment, tz)).days > MAX_DAYS_BACK:
+        raise ValidationFailed(
+            f"巡查开始时间最多可早于今天 {MAX_DAYS_BACK} 天 / a patrol starts at most "
+            f"{MAX_DAYS_BACK} days back",
+            code="too_old",
+            fields={field: f"more than {MAX_DAYS_BACK} days back"},
+        )
+
+
+def _expired(ctx: Context, patrol: Patrol) -> None:
+    """A patrol older than the retention period (its positions are, or are about to be,
+    purged) takes no positions and no end: its summary stays as it was (409)."""
+    if patrol.started_at < ctx.now() - timedelta(days=ctx.track_retention_days):
+        raise Conflict(
+            "这次巡查已超过轨迹保存期限，不再接收位置或结束 / this patrol is older than the "
+            f"track retention period ({ctx.track_retention_days} days): it takes no more "
+            "positions nor an end",
+            code="patrol_expired",
+        )
+
+
+def _serialise_starts(db: Session, worker_id: int) -> None:
+    """Hold the worker's users row until commit, so that two starts of one worker (six at
+    once, from an outbox sent twice) run one after the other and each sees the other's patrol:
+    ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to the row takes the database's
+    write lock (its reads then see the other start's commit)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(User.id).where(User.id == worker_id).with_for_update())
+    else:
+        db.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": worker_id})
+
+
+def _overlapping(db: Session, worker_id: int, started_at: datetime) -> Patrol | None:
+    """The worker's patrol that a start at ``started_at`` would overlap: one that started at
+    the same instant, an ended one whose [start, end) holds it, an open one whose stored
+    positions reach past it (an open one that ends before it is ended by this start), or an
+    open one that starts after it (the new one would run on into it)."""
+    last = (
+        select(func.max(TrackPoint.at))
+        .where(TrackPoint.patrol_id == Patrol.id)
+        .correlate(Patrol)
+        .scalar_subquery()
+    )
+    rows = db.execute(
+        select(Patrol, last)
+        .where(
+            Patrol.worker_id == worker_id,
+            or_(Patrol.started_at <= started_at, Patrol.ended_at.is_(None)),
+        )
+        .order_by(Patrol.started_at.desc())
+    ).all()
+    for patrol, last_at in rows:
+        reach = patrol.ended_at if patrol.ended_at is not None else last_at
+        if patrol.started_at >= started_at or (reach is not None and started_at < reach):
+            return patrol
+    return None
 
 
 def _worker_only(actor: Actor) -> None:
@@ -205,12 +275,23 @@ def start(ctx: Context, actor: Actor, body: dict[str, Any]) -> Saved:
     if found is not None:
         return Saved(found, replay=True)
     _not_future(ctx, started_at, "started_at")
+    _not_too_old(ctx, started_at, "started_at")
     if (lon is None) != (lat is None):
         raise ValidationFailed(
             "经纬度应同时给出 / give both lon and lat",
             fields={"lon" if lon is None else "lat": "missing"},
         )
     code, community, town, county = _home(ctx, actor, grid_code, lon, lat)
+    _serialise_starts(ctx.db, actor.id)  # type: ignore[arg-type]  # a worker has an id
+    other = _overlapping(ctx.db, actor.id, started_at)  # type: ignore[arg-type]
+    if other is not None:
+        ctx.db.rollback()
+        raise Conflict(
+            "这一时间已在另一次巡查之内 / this start lies inside another patrol of yours",
+            code="patrol_overlap",
+            fields={"started_at": "inside another patrol"},
+            patrol=other.uuid,
+        )
     ended = _end_open(ctx, actor, started_at)
     patrol = Patrol(
         uuid=key,
@@ -237,7 +318,7 @@ def start(ctx: Context, actor: Actor, body: dict[str, Any]) -> Saved:
         if again is None:
             raise
         return Saved(again, replay=True)
-    return Saved(patrol, ended_previous=ended)
+    return Saved(patrol, ended=ended)
 
 
 def _earlier_start(db: Session, actor: Actor, key: str, digest: str) -> Patrol | None:
@@ -249,8 +330,9 @@ def _earlier_start(db: Session, actor: Actor, key: str, digest: str) -> Patrol |
     return found
 
 
-def _end_open(ctx: Context, actor: Actor, new_start: datetime) -> Patrol | None:
-    """End the worker's open patrol that started before ``new_start`` (at its last position)."""
+def _end_open(ctx: Context, actor: Actor, new_start: datetime) -> list[Patrol]:
+    """End the worker's open patrols that started before ``new_start`` (at the last position;
+    one older than the retention period at its summary's duration, the summary kept)."""
     open_ = ctx.db.scalars(
         select(Patrol)
         .where(
@@ -260,7 +342,11 @@ def _end_open(ctx: Context, actor: Actor, new_start: datetime) -> Patrol | None:
         )
         .order_by(Patrol.started_at)
     ).all()
+    retained = ctx.now() - timedelta(days=ctx.track_retention_days)
     for p in open_:
+        if p.started_at < retained:  # its positions are purged: the summary stays
+            p.ended_at = p.started_at + timedelta(seconds=p.duration_s or 0)
+            continue
         last = ctx.db.scalar(select(func.max(TrackPoint.at)).where(TrackPoint.patrol_id == p.id))
         end_ms = tr.end_of_superseded(
             tr.epoch_ms(p.started_at),
@@ -268,7 +354,7 @@ def _end_open(ctx: Context, actor: Actor, new_start: datetime) -> Patrol | None:
             tr.epoch_ms(new_start),
         )
         _close(ctx.db, p, tr.from_epoch_ms(end_ms))  # end_hash stays None: ended for it
-    return open_[-1] if open_ else None
+    return list(open_)
 
 
 def _close(db: Session, patrol: Patrol, ended_at: datetime) -> None:
@@ -316,6 +402,7 @@ def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> S
             )
         ctx.db.rollback()
         return Saved(patrol, replay=True)
+    _expired(ctx, patrol)
     if ended_at < patrol.started_at:
         raise ValidationFailed(
             "结束时间早于开始时间 / the end is before the start",
@@ -380,6 +467,7 @@ def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]
     earlier = _earlier_chunk(db, patrol, key, seq, digest)
     if earlier is not None:
         return earlier
+    _expired(ctx, patrol)
 
     start_ms = tr.epoch_ms(patrol.started_at)
     end_ms = tr.epoch_ms(patrol.ended_at) if patrol.ended_at is not None else None

@@ -4,14 +4,20 @@ starts, positions for a purged patrol, and whose track a read-log row is about."
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from server.models import GridAssignment, PersonalDataRead
+from server.models.fieldwork import Patrol, TrackChunk, TrackPoint
+from server.usecases import patrols as uc
 from tests.fieldwork.test_patrols_api import chunk, client, count, iso, start, walk
-from tests.workflow.world import G1, G3, IN_G3, World
+from tests.workflow.world import G1, G3, IN_G1, IN_G3, World
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -98,3 +104,133 @@ def test_the_read_log_names_whose_track_and_which_day(any_fw: World) -> None:
     assert row["subject"] == {"id": w.users["wg1"], "display_name": "wg1"}
     assert row["fields"] == f"track {day}"
     assert row["actor"]["id"] == w.users["supt"]
+
+
+def test_a_patrol_starts_at_most_7_days_back(fw: World) -> None:
+    c = client(fw, "wg1")
+    now = datetime.now(UTC)
+    for back in (timedelta(days=400), timedelta(days=9)):
+        key, resp = start(c, now - back)
+        assert resp.status_code == 400, resp.get_json()
+        assert resp.get_json()["error"] == "too_old"
+        assert "started_at" in resp.get_json()["fields"]
+        # nothing to fill with positions
+        assert chunk(c, key, 0, walk(now - back, 10)).status_code == 404
+    _, ok = start(c, now - timedelta(days=6))
+    assert ok.status_code == 201, ok.get_json()
+    _, future = start(c, now + timedelta(minutes=10))  # beyond the clock skew allowed
+    assert future.status_code == 400
+    assert count(fw, Patrol) == 1
+
+
+def test_a_start_inside_another_patrol_is_409_naming_it(any_fw: World) -> None:
+    w = any_fw
+    c = client(w, "wg1")
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    first, resp = start(c, t0)
+    assert resp.status_code == 201
+    assert chunk(c, first, 0, walk(t0, 300)).get_json()["accepted"] == 300  # 50 minutes
+    # the same instant, twice: refused, nothing to count the positions again in
+    for _ in range(2):
+        key, again = start(c, t0)
+        assert again.status_code == 409, again.get_json()
+        assert again.get_json()["error"] == "patrol_overlap"
+        assert again.get_json()["patrol"] == first
+        assert "started_at" in again.get_json()["fields"]
+        assert chunk(c, key, 0, walk(t0, 300)).status_code == 404
+    # inside the open one's positions
+    _, inside = start(c, t0 + timedelta(minutes=20))
+    assert inside.status_code == 409
+    # after its last position: ends it there, as before
+    second, after = start(c, t0 + timedelta(minutes=55))
+    assert after.status_code == 201
+    assert after.get_json()["ended_previous"]["uuid"] == first
+    assert "ended_also" not in after.get_json()
+    c.post(f"/api/v1/patrols/{second}/end", json={"ended_at": iso(t0 + timedelta(minutes=80))})
+    # inside an ended one (the first's end was its last position, 49:50)
+    for at, other in ((t0 + timedelta(minutes=30), first), (t0 + timedelta(minutes=70), second)):
+        _, resp = start(c, at)
+        assert resp.status_code == 409
+        assert resp.get_json()["patrol"] == other
+    _, later = start(c, t0 + timedelta(minutes=80))  # at the end of the last: not inside
+    assert later.status_code == 201
+    with w.session() as db:
+        assert db.scalar(select(func.count()).select_from(Patrol)) == 3
+        assert db.scalar(select(func.count()).select_from(TrackPoint)) == 300
+
+
+def test_parallel_starts_leave_one_patrol_open(any_fw: World) -> None:
+    """Six starts of one worker at once (PostgreSQL: six connections) run one after the other:
+    one that comes after a later start is refused (it would run into the open one), each other
+    one ends the one before. One patrol stays open; each ended one is named once."""
+    w = any_fw
+    t0 = datetime.now(UTC) - timedelta(hours=2)
+
+    def go(i: int) -> Any:
+        return start(client(w, "wg1"), t0 + timedelta(minutes=i))[1]
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(go, range(6)))
+    codes = [a.status_code for a in answers]
+    assert set(codes) <= {201, 409}, [a.get_json() for a in answers]
+    assert all(a.get_json()["error"] == "patrol_overlap" for a in answers if a.status_code == 409)
+    ended = [e["uuid"] for a in answers for e in [a.get_json().get("ended_previous")] if e]
+    with w.session() as db:
+        rows = db.scalars(select(Patrol)).all()
+        assert len(rows) == codes.count(201)
+        assert sum(p.ended_at is None for p in rows) == 1
+        assert sorted(ended) == sorted(p.uuid for p in rows if p.ended_at is not None)
+
+
+def test_a_start_before_an_open_patrol_is_409(fw: World) -> None:
+    c = client(fw, "wg1")
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    later, _ = start(c, t0)
+    _, earlier = start(c, t0 - timedelta(minutes=10))
+    assert earlier.status_code == 409
+    assert earlier.get_json()["patrol"] == later
+
+
+def test_a_purged_patrol_takes_no_positions_and_no_end(fw: World) -> None:
+    key = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    started = now - timedelta(days=200)
+    with fw.session() as db:
+        ctx, actor = fw.ctx(db), fw.actor(db, "wg1")
+        ctx.clock = lambda: started + timedelta(hours=1)
+        uc.start(ctx, actor, {"uuid": key, "started_at": started.isoformat()})
+        t = round(started.timestamp() * 1000)
+        pts = [[t + i * 10_000, IN_G1[0], IN_G1[1] + i * 1e-3, 5.0] for i in range(100)]
+        uc.add_chunk(ctx, actor, key, {"uuid": str(uuid.uuid4()), "seq": 0, "points": pts})
+    with fw.session() as db:
+        p = db.scalar(select(Patrol).where(Patrol.uuid == key))
+        assert p is not None
+        kept = (p.points, p.distance_m, p.duration_s)
+    assert fw.app.test_cli_runner().invoke(args=["fieldwork", "purge"]).exit_code == 0
+    c = client(fw, "wg1")
+    late = [[round(now.timestamp() * 1000) - 60_000, IN_G1[0], IN_G1[1], 5.0]]
+    for resp in (
+        chunk(c, key, 1, walk(started, 50)),
+        chunk(c, key, 2, late),
+        c.post(f"/api/v1/patrols/{key}/end", json={"ended_at": iso(started + timedelta(hours=1))}),
+    ):
+        assert resp.status_code == 409, resp.get_json()
+        assert resp.get_json()["error"] == "patrol_expired"
+    # a new start ends it, its summary kept
+    _, fresh = start(c, now - timedelta(minutes=5))
+    assert fresh.status_code == 201
+    assert fresh.get_json()["ended_previous"]["uuid"] == key
+    with fw.session() as db:
+        p = db.scalar(select(Patrol).where(Patrol.uuid == key))
+        assert p is not None
+        assert (p.points, p.distance_m, p.duration_s) == kept
+        assert p.ended_at == p.started_at + timedelta(seconds=kept[2])
+        assert db.scalar(select(func.count()).select_from(TrackChunk)) == 1
+
+
+@pytest.mark.parametrize("days", ["99999999999999999999", "36501", "0", "-1", "x"])
+def test_purge_refuses_absurd_days(fw: World, days: str) -> None:
+    out = fw.app.test_cli_runner().invoke(args=["fieldwork", "purge", "--days", days])
+    assert out.exit_code == 2, out.output
+    assert "--days" in out.output
+    assert out.exception is None or isinstance(out.exception, SystemExit)

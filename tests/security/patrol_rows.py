@@ -44,10 +44,12 @@ def _patrol_of(env: Any, who: str) -> str:
         c = env.w.app.test_client()
         f.login(c, who)
         key = str(uuid.uuid4())
-        resp = c.post(
-            "/api/v1/patrols",
-            json={"uuid": key, "started_at": _iso(_now() - timedelta(minutes=30))},
-        )
+        # each fresh one 40 minutes before the last (ended at now − 1 min): patrols of one
+        # worker never overlap (409 patrol_overlap)
+        made: dict[str, int] = env.__dict__.setdefault("patrols_made", {})
+        made[who] = made.get(who, 0) + 1
+        back = timedelta(minutes=30 + 40 * (made[who] - 1))
+        resp = c.post("/api/v1/patrols", json={"uuid": key, "started_at": _iso(_now() - back)})
         assert resp.status_code == 201, resp.get_json()
         patrols[who] = key
     return patrols[who]
@@ -84,6 +86,16 @@ def _end(env: Any, who: str, obj: str) -> Any:
     )
 
 
+def _start(env: Any, who: str, obj: str) -> Any:
+    """A patrol days back, ended at once (it overlaps none of the rows' own patrols)."""
+    key = str(uuid.uuid4())
+    at = _iso(_now() - timedelta(days=6) + timedelta(seconds=env.next()))
+    resp = env.clients[who].post("/api/v1/patrols", json={"uuid": key, "started_at": at})
+    if resp.status_code == 201:
+        env.clients[who].post(f"/api/v1/patrols/{key}/end", json={"ended_at": at})
+    return resp
+
+
 def _worker_id(env: Any, name: str) -> int:
     return int(env.w.users[name])
 
@@ -113,13 +125,7 @@ def _day(env: Any, who: str, obj: str) -> Any:
 def rows(Row: Any) -> dict[tuple[str, str], Any]:
     """The rows, made with the matrix's ``Row`` class."""
     return {
-        ("patrols.start", "POST"): Row(
-            ("-",),
-            lambda e, w, o: e.clients[w].post(
-                "/api/v1/patrols",
-                json={"uuid": str(uuid.uuid4()), "started_at": _iso(_now())},
-            ),
-        ),
+        ("patrols.start", "POST"): Row(("-",), _start),
         ("patrols.track", "POST"): Row(("own", "other"), _track, _own_only),
         ("patrols.end", "POST"): Row(("own", "other"), _end, _own_only),
         ("patrols.worker_day", "GET"): Row(WORKERS, _day, _day_expect),
