@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import IN_MY_GRID, LiveServer
-from tests.e2e.helpers import fill_report, go, save_report, sign_in, wait_outbox
+from tests.e2e.helpers import PASSWORD, fill_report, go, save_report, sign_in, wait_outbox
 from tests.e2e.test_field_base import base_household, wait_bundle
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "patrol"  # gitignored
@@ -181,3 +181,43 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
     )
     assert atts and all(a[0] and a[1] and a[2] for a in atts), atts
     assert not page.errors, page.errors
+
+    # … and the console shows it: a supervisor of the worker's community opens the worker's day
+    # and sees the track with the case and the visit on it (filled: made on the patrol)
+    grid = server.query(
+        "SELECT grid_code FROM patrols WHERE id = ?",
+        pid,
+    )[0][0]
+    boss_name = f"ps{tag}"
+    api("admin").post(
+        "/admin/users",
+        {
+            "username": boss_name,
+            "display_name": f"社区督查{tag}",
+            "role": "supervisor",
+            "password": PASSWORD,
+            "region_code": grid[:12],
+        },
+    )
+    desk = context.browser.new_context(
+        base_url=server.url, locale="zh-CN", viewport={"width": 1440, "height": 900}
+    )
+    try:
+        boss = desk.new_page()
+        boss.goto("/login?next=/console/")
+        boss.fill("input[name=username]", boss_name)
+        boss.fill("input[name=password]", PASSWORD)
+        boss.click("button[type=submit]")
+        boss.wait_for_url("**/console/**")
+        boss.goto(f"/console/field/workers/{me['id']}/{day}")
+        boss.wait_for_selector("[data-test=day-map][data-ready='1']")
+        row = boss.locator(f"[data-test=patrols] tr[data-patrol='{patrol_uuid}']")
+        row.wait_for()
+        assert boss.locator(".leaflet-overlay-pane path[class*=wg-track-]").count() >= 1
+        assert boss.locator(f"[data-test=day-cases] li[data-case='{case_id}']").count() == 1
+        assert boss.locator(f"[data-test=day-visits] li[data-visit='{visits[0][0]}']").count() == 1
+        assert boss.locator(".leaflet-overlay-pane path.wg-day-case.wg-on").count() >= 1
+        assert boss.locator(".leaflet-marker-pane .wg-visit.wg-on").count() >= 1
+        boss.screenshot(path=str(SHOTS / "06-console-day.png"), full_page=True)
+    finally:
+        desk.close()
