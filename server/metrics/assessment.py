@@ -347,8 +347,14 @@ def desk_counts(
 
 def patrol_rows(conn: Connection, p: Plan, people: Iterable[int]) -> list[Any]:
     """(person, patrol id, uuid, started, ended, distance m, duration s, coverage, grid) of
-    each patrol the person started in the period, by T."""
-    params: dict[str, Any] = {"ts": from_us(p.s), "thi": from_us(min(p.hi, p.t + 1))}
+    each patrol the person started in the period, by T, and the server had received by T
+    (``created_at``: a start the phone dates back, or delivers late, is not in an earlier
+    "as of")."""
+    params: dict[str, Any] = {
+        "ts": from_us(p.s),
+        "thi": from_us(min(p.hi, p.t + 1)),
+        "tcut": from_us(p.t + 1),
+    }
     cond = _where(p, params, "m.worker_id", cases=False)
     if cond is None:
         return []
@@ -356,7 +362,8 @@ def patrol_rows(conn: Connection, p: Plan, people: Iterable[int]) -> list[Any]:
     sql = (
         "SELECT m.worker_id, m.id, m.uuid, m.started_at, m.ended_at, m.distance_m, "
         "m.duration_s, m.coverage, m.grid_code FROM patrols m WHERE m.started_at >= :ts "
-        f"AND m.started_at < :thi AND m.worker_id IN :people AND {cond} "
+        "AND m.started_at < :thi AND m.created_at < :tcut "
+        f"AND m.worker_id IN :people AND {cond} "
         "ORDER BY m.started_at, m.id"
     )
     rows = _run(conn, sql, params)
@@ -414,6 +421,7 @@ def visit_rows(
         )
     }
     start, hi = from_us(p.s), from_us(min(p.hi, p.t + 1))
+    received = Visit.created_at < from_us(p.t + 1)  # recorded on the server by T
     before: dict[tuple[str, int | None], datetime] = {}
     during: dict[tuple[str, int | None], list[date]] = defaultdict(list)
     for column, tag, ids in (
@@ -424,13 +432,13 @@ def visit_rows(
             chunk = ids[i : i + 500]
             for ident, newest in conn.execute(
                 select(column, func.max(Visit.visited_at))
-                .where(column.in_(chunk), Visit.visited_at < start)
+                .where(column.in_(chunk), Visit.visited_at < start, received)
                 .group_by(column)
             ):
                 before[(tag, ident)] = newest
             for ident, at in conn.execute(
                 select(column, Visit.visited_at).where(
-                    column.in_(chunk), Visit.visited_at >= start, Visit.visited_at < hi
+                    column.in_(chunk), Visit.visited_at >= start, Visit.visited_at < hi, received
                 )
             ):
                 during[(tag, ident)].append(_as_utc(at).astimezone(cal.tz).date())

@@ -362,7 +362,10 @@ def build_field(app: Flask, world: World) -> dict[str, int]:
     - r2 (g0), weekly since 10-25: due 11-01 (done 11-03), 11-10 (done 11-12), 11-19 (not);
     - r3 (g0), monthly since 11-10: next due 12-10, nothing this period;
     - r5 (g0), tag ended 10-15: nothing;
-    - r4 (g1), monthly since 08-01, never visited: due 11-01, visited 11-20 15:00 (after T).
+    - r4 (g1), monthly since 08-01, never visited: due 11-01, visited 11-20 15:00 (after T);
+    - received only at 11-21 08:00 (after T; "as of" is by the server's receipt, created_at):
+      gw0's patrol of 11-05 09:00–10:00 (2 km) and a visit to r2 on 11-19 10:00.
+    Everything else is received when it ends.
     """
     db = session(app)
     try:
@@ -411,12 +414,13 @@ def build_field(app: Flask, world: World) -> dict[str, int]:
                     ended_at=ended,
                 )
             )
-        for name, at in (
-            ("r1", "10-20 10:00"),
-            ("r1", "11-05 10:00"),
-            ("r2", "11-03 10:00"),
-            ("r2", "11-12 10:00"),
-            ("r4", "11-20 15:00"),
+        for name, at, received in (
+            ("r1", "10-20 10:00", None),
+            ("r1", "11-05 10:00", None),
+            ("r2", "11-03 10:00", None),
+            ("r2", "11-12 10:00", None),
+            ("r4", "11-20 15:00", None),
+            ("r2", "11-19 10:00", "11-21 08:00"),
         ):
             grid = w.grids[1] if name == "r4" else w.grids[0]
             db.add(
@@ -426,18 +430,20 @@ def build_field(app: Flask, world: World) -> dict[str, int]:
                     resident_id=ids[name],
                     visitor_id=(gw1 if name == "r4" else gw0).id,
                     visited_at=t(at),
+                    created_at=t(received or at),
                     grid_code=grid,
                     county_id=w.county.id,
                 )
             )
         g0 = w.grids[0]
-        for start, end, metres, cov, county in (
-            ("11-02 09:00", "11-02 10:00", 3200, 0.4, w.county),
-            ("11-02 14:00", "11-02 15:00", 1800, 0.6, w.county),
-            ("11-03 09:00", "11-03 11:00", 5000, None, w.county),
-            ("10-31 23:30", "11-01 00:30", 900, 0.9, w.county),
-            ("11-20 13:00", "11-20 14:00", 1000, 0.9, w.county),
-            ("11-04 09:00", "11-04 10:00", 3000, 0.9, w.other_county),
+        for start, end, metres, cov, county, received in (
+            ("11-02 09:00", "11-02 10:00", 3200, 0.4, w.county, None),
+            ("11-02 14:00", "11-02 15:00", 1800, 0.6, w.county, None),
+            ("11-03 09:00", "11-03 11:00", 5000, None, w.county, None),
+            ("10-31 23:30", "11-01 00:30", 900, 0.9, w.county, None),
+            ("11-20 13:00", "11-20 14:00", 1000, 0.9, w.county, None),
+            ("11-04 09:00", "11-04 10:00", 3000, 0.9, w.other_county, None),
+            ("11-05 09:00", "11-05 10:00", 2000, 0.5, w.county, "11-21 08:00"),
         ):
             here = county is w.county
             db.add(
@@ -447,6 +453,7 @@ def build_field(app: Flask, world: World) -> dict[str, int]:
                     worker_id=gw0.id,
                     started_at=t(start),
                     ended_at=t(end),
+                    created_at=t(received or end),
                     distance_m=metres,
                     duration_s=int((t(end) - t(start)).total_seconds()),
                     coverage=cov,
@@ -509,6 +516,23 @@ def test_field_work_by_hand(
     later = plan(conn, _query(world, as_of=t("11-20 16:00")), cal)
     assert assessment.field_counts(conn, later, cal, [gw1])[gw1]["visits_done"] == 1
     assert assessment.field_counts(conn, later, cal, [gw0])[gw0]["patrols"] == 4
+
+
+def test_field_work_as_of_is_by_the_servers_receipt(
+    conn: Connection, world: World, field: dict[str, int], cal: WorkCalendar
+) -> None:
+    """A patrol of 11-05 and a visit of 11-19 that reached the server on 11-21 08:00 (a phone
+    offline, or a start dated back) are not in the month as of any moment before that."""
+    gw0 = world.workers[0].id
+
+    def at(moment: str) -> dict[str, Any]:
+        return assessment.field_counts(conn, plan(conn, _query(world, as_of=t(moment)), cal),
+                                       cal, [gw0])[gw0]  # fmt: skip
+
+    before, after = at("11-21 07:59"), at("11-21 08:00")
+    assert (before["patrols"], after["patrols"]) == (4, 5)
+    assert after["patrol_distance"] == pytest.approx(before["patrol_distance"] + 2.0)
+    assert after["visits_done"] == before["visits_done"] + 1
 
 
 def test_worker_scorecard_by_hand(
