@@ -3349,6 +3349,12 @@ export interface components {
         };
         /** PatrolAnswer */
         PatrolAnswer: {
+            /**
+             * Ended Also
+             * @description other open patrols this start ended (left open by an older version)
+             * @default null
+             */
+            ended_also?: components["schemas"]["PatrolOut"][] | null;
             /** @default null */
             ended_previous?: components["schemas"]["PatrolOut"] | null;
             /**
