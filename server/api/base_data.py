@@ -44,9 +44,9 @@ from server.api.base_inputs import (
     VisitQuery,
 )
 from server.api.edge import operation
-from server.api.util import actor, context, me
+from server.api.util import actor, context, gate_by_policy
 from server.domain import base_data as bd
-from server.errors import ApiError, error_response, use_case_error
+from server.errors import error_response, use_case_error
 from server.models import (
     Attachment,
     Household,
@@ -56,7 +56,6 @@ from server.models import (
     Resident,
     User,
 )
-from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.base_data import key_groups as kg
 from server.usecases.base_data import offline, organisations, places, residents, visits
@@ -68,14 +67,7 @@ bp = Blueprint("base", __name__, url_prefix="/api/v1/base")
 EDIT = {200: None, 404: None, 409: "Conflict"}
 
 
-@bp.before_request
-def _may_call() -> None:
-    """Signed in (401), then a role this endpoint serves (403), before any record is read."""
-    user = me()
-    rule = request.url_rule
-    endpoint = request.endpoint or ""
-    if rule is None or not policy.may_call(user.role, endpoint, request.method):
-        raise ApiError(403, "forbidden", "无权操作 / your role may not do this")
+bp.before_request(gate_by_policy)
 
 
 def _today() -> Any:

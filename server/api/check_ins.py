@@ -9,30 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from server.api.check_in_inputs import CheckInBody, CheckInDecisionBody, CheckInQuery
 from server.api.edge import operation
 from server.api.serialize import iso
-from server.api.util import actor, context, me
+from server.api.util import actor, context, gate_by_policy
 from server.domain.fieldwork import CHECK_IN_STATUS_LABELS, CheckInStatus
-from server.errors import ApiError, error_response, use_case_error
+from server.errors import error_response, use_case_error
 from server.models import CheckIn, User
-from server.usecases import check_ins, policy
+from server.usecases import check_ins
 from server.usecases.errors import UseCaseError
 
 bp = Blueprint("check_ins", __name__, url_prefix="/api/v1")
 
 
-@bp.before_request
-def _may_call() -> None:
-    """Signed in (401), then a role this endpoint serves (403), before any record is read."""
-    user = me()
-    if request.url_rule is None or not policy.may_call(
-        user.role, request.endpoint or "", request.method
-    ):
-        raise ApiError(403, "forbidden", "无权操作 / your role may not do this")
+bp.before_request(gate_by_policy)
 
 
 @bp.errorhandler(UseCaseError)

@@ -15,11 +15,9 @@ from flask_login import current_user
 
 from server.api.edge import operation
 from server.api.patrol_io import DayQuery, PatrolEndBody, PatrolStartBody, TrackChunkBody
-from server.api.util import actor, context, me
+from server.api.util import actor, context, gate_by_policy
 from server.domain.workflow import Role
-from server.errors import ApiError
 from server.usecases import patrols as uc
-from server.usecases import policy
 
 bp = Blueprint("patrols", __name__, url_prefix="/api/v1")
 
@@ -36,14 +34,7 @@ def _track_cap(endpoint: str | None, _values: dict[str, Any] | None) -> None:
         request.max_content_length = TRACK_BODY_CAP
 
 
-@bp.before_request
-def _may_call() -> None:
-    """Signed in (401), then a role this endpoint serves (403), before any record is read."""
-    user = me()
-    if request.url_rule is None or not policy.may_call(
-        user.role, request.endpoint or "", request.method
-    ):
-        raise ApiError(403, "forbidden", "无权操作 / your role may not do this")
+bp.before_request(gate_by_policy)
 
 
 def _answer(body: dict[str, Any], status: int, replay: bool) -> Response:

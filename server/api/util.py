@@ -13,6 +13,7 @@ from server.domain.worktime import WorkCalendar
 from server.errors import ApiError
 from server.extensions import db, settings
 from server.models import User
+from server.usecases import policy
 from server.usecases.context import Actor, Context, actor_of, calendar_from
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,6 +57,16 @@ def roles_required(*roles: str) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return deco
+
+
+def gate_by_policy() -> None:
+    """A blueprint's ``before_request``: signed in (401), then a role the endpoint serves (403,
+    ``policy.ENDPOINT_ROLES``), before any record is read."""
+    user = me()
+    if request.url_rule is None or not policy.may_call(
+        user.role, request.endpoint or "", request.method
+    ):
+        raise ApiError(403, "forbidden", "无权操作 / your role may not do this")
 
 
 def login_required_api(fn: F) -> F:

@@ -7,28 +7,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from server.api.check_in_inputs import WorkLogCommentBody, WorkLogQuery
 from server.api.edge import operation
 from server.api.serialize import iso
-from server.api.util import actor, context, me
+from server.api.util import actor, context, gate_by_policy
 from server.domain.work_logs import ENTRY_KINDS
 from server.errors import ApiError, error_response, use_case_error
 from server.models import WorkLogComment
-from server.usecases import policy, work_logs
+from server.usecases import work_logs
 from server.usecases.errors import UseCaseError
 
 bp = Blueprint("work_logs", __name__, url_prefix="/api/v1/work-logs")
 
 
-@bp.before_request
-def _may_call() -> None:
-    user = me()
-    if request.url_rule is None or not policy.may_call(
-        user.role, request.endpoint or "", request.method
-    ):
-        raise ApiError(403, "forbidden", "无权操作 / your role may not do this")
+bp.before_request(gate_by_policy)
 
 
 @bp.errorhandler(UseCaseError)
