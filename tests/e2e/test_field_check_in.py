@@ -92,7 +92,7 @@ def test_check_in_outside_then_inside_and_a_makeup(page: Any, own_server: LiveSe
     page.wait_for_selector("[data-test=makeup-form] [role=alert]:has-text('补签原因')")
     page.fill("[data-test=makeup-reason]", "手机没电，当天在岗")
     page.click("[data-test=makeup-send]")
-    page.wait_for_selector(f".fw-days li:has-text('{free[0]} · 补签待审核')")
+    page.wait_for_selector(f".fw-days li:has-text('{free[0]} · 补签待审批')")
     shot(page, "03-makeup")
     rows = server.query(
         "SELECT day, status, reason FROM check_ins WHERE worker_id = ? AND day = ?", wgy, free[0]
