@@ -18,6 +18,7 @@ from server.api.patrol_io import DayQuery, PatrolEndBody, PatrolStartBody, Track
 from server.api.util import actor, context, gate_by_policy
 from server.domain.workflow import Role
 from server.usecases import patrols as uc
+from server.usecases import worker_days
 
 bp = Blueprint("patrols", __name__, url_prefix="/api/v1")
 
@@ -95,5 +96,5 @@ def end(patrol_uuid: str, body: PatrolEndBody) -> Response:
 def worker_day(worker_id: int, query: DayQuery) -> Response:
     """A worker's day on the map: grids, patrols with tracks, cases, visits, check-in. Tracks
     are the worker's and their community's and town's supervisors' only; a read is logged."""
-    day = uc.worker_day(context(), actor(), worker_id, query.date, request.path)
+    day = worker_days.worker_day(context(), actor(), worker_id, query.date, request.path)
     return jsonify(day)

@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 
 from server.extensions import db, settings
 from server.models.types import utcnow
-from server.usecases import patrols
+from server.usecases import track_retention
 
 group = AppGroup("fieldwork", help="外勤 / field work: the retention of GPS tracks")
 
@@ -30,7 +30,7 @@ group = AppGroup("fieldwork", help="外勤 / field work: the retention of GPS tr
 def purge(days: int | None, fmt: str) -> None:
     """Delete the GPS positions of patrols older than the retention period."""
     keep = days or settings().track_retention_days
-    done = patrols.purge(db(), utcnow(), keep)
+    done = track_retention.purge(db(), utcnow(), keep)
     if fmt == "json":
         click.echo(
             json.dumps(
