@@ -16,6 +16,7 @@ from server.api.auth import install_login
 from server.api.edge import install as install_edge
 from server.api.feed import Feed
 from server.api.longpoll import PollSlots
+from server.api.streams import Hub
 from server.config import Settings
 from server.csp import install_security_headers
 from server.db import make_engine, make_session_factory, redact
@@ -25,6 +26,7 @@ from server.health import install as install_health
 from server.logs import install as install_log_redaction
 from server.models.types import utcnow
 from server.schema_guard import install as install_schema_guard
+from server.usecases.context import Context, calendar_from
 
 
 class StartupError(SystemExit):
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         JSON_AS_ASCII=False,
         WANGGE_MAX_PLAN_BYTES=settings.max_plan_bytes,
         WANGGE_LONG_POLL_SECONDS=settings.long_poll_seconds,
+        WANGGE_STREAM_SECONDS=settings.stream_seconds,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
@@ -88,8 +91,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["wangge.sessions"] = make_session_factory(engine)
     # One watcher of changes per process for every console's long poll (started on first use,
     # so in each gunicorn worker after the fork).
-    app.extensions["wangge.feed"] = Feed(
-        lambda: make_session_factory(make_engine(settings.database_url, pool_size=1))
+    feed = Feed(lambda: make_session_factory(make_engine(settings.database_url, pool_size=1)))
+    app.extensions["wangge.feed"] = feed
+    # Every console's stream of changes, fed by the same watcher (server/api/streams.py).
+    app.extensions["wangge.streams"] = Hub(
+        feed,
+        lambda db: Context(
+            db=db,
+            calendar=calendar_from(settings.office_hours, settings.timezone, db),
+            data_key_text=settings.data_key,
+        ),
+    )
+    app.extensions["wangge.stream_slots"] = PollSlots(
+        settings.stream_per_user, settings.stream_total
     )
     if settings.check_db_on_start:
         _check_database(app, settings)

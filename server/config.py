@@ -185,6 +185,11 @@ class Settings:
     #: greenlet of the gevent worker, not a thread; keep the total below its connections, 1000).
     long_poll_per_user: int = 2
     long_poll_total: int = 500
+    #: A console's stream of changes (``GET /changes/stream``) ends after this many seconds and
+    #: the console reconnects with its cursor; open streams per process, per user and in all.
+    stream_seconds: float = 300.0
+    stream_per_user: int = 4
+    stream_total: int = 400
     open311_jurisdiction: str = ""
     #: How many reverse proxies (nginx) stand in front of the app and append X-Forwarded-For;
     #: 0 trusts no forwarding header (docs/deployment.md, docs/security.md).
@@ -236,6 +241,9 @@ class Settings:
             long_poll_seconds=_float(e, "WANGGE_LONG_POLL_SECONDS", 25.0, most=60.0),
             long_poll_per_user=_int(e, "WANGGE_LONG_POLL_PER_USER", 2, least=0, most=100),
             long_poll_total=_int(e, "WANGGE_LONG_POLL_TOTAL", 500, least=0, most=1000),
+            stream_seconds=_float(e, "WANGGE_STREAM_SECONDS", 300.0, most=3600.0),
+            stream_per_user=_int(e, "WANGGE_STREAM_PER_USER", 4, least=0, most=100),
+            stream_total=_int(e, "WANGGE_STREAM_TOTAL", 400, least=0, most=1000),
             proxy_count=_int(e, "WANGGE_PROXY_COUNT", 0),
             open311_jurisdiction=e.get("WANGGE_OPEN311_JURISDICTION", ""),
             data_key=_data_key(e),

@@ -104,7 +104,8 @@ def sign_in(
 # -- sign-ins kept on the server ------------------------------------------------------------------
 
 
-def _key_hash(key: str) -> str:
+def key_hash(key: str) -> str:
+    """How a sign-in key is kept (only its hash is stored)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
@@ -131,7 +132,7 @@ def start_sign_in(
     db.add(
         SignIn(
             user_id=user.id,
-            key_hash=_key_hash(key),
+            key_hash=key_hash(key),
             created_at=now,
             expires_at=now + timedelta(days=days),
             ip=ip[:64],
@@ -174,7 +175,7 @@ def signed_in_user(db: Session, cookie_id: str, now: datetime | None = None) -> 
         return None
     now = now or utcnow()
     row = db.execute(
-        _signed_in_query(), {"uid": int(uid), "key_hash": _key_hash(key), "now": now}
+        _signed_in_query(), {"uid": int(uid), "key_hash": key_hash(key), "now": now}
     ).first()
     if row is None:
         return None
@@ -193,7 +194,7 @@ def end_sign_in(db: Session, user: User, *, everywhere: bool = False) -> int:
     if not everywhere:
         if not user.sign_in_key:
             return 0
-        stmt = stmt.where(SignIn.key_hash == _key_hash(user.sign_in_key))
+        stmt = stmt.where(SignIn.key_hash == key_hash(user.sign_in_key))
     ended = db.execute(stmt.values(ended_at=utcnow())).rowcount  # type: ignore[attr-defined]
     db.commit()
     return int(ended or 0)

@@ -167,12 +167,19 @@ def _app(tmp_path: Path, url: str) -> Flask:
     return app
 
 
+def _close(app: Flask) -> None:
+    """Stop the app's change watcher (it would go on reading the next test's database) and
+    close its connections."""
+    app.extensions["wangge.feed"].stop()
+    app.extensions["wangge.engine"].dispose()
+
+
 @pytest.fixture
 def app(tmp_path: Path, sqlite_url: str) -> Iterator[Flask]:
     """The app on a fresh migrated SQLite database."""
     app = _app(tmp_path, sqlite_url)
     yield app
-    app.extensions["wangge.engine"].dispose()
+    _close(app)
 
 
 @pytest.fixture
@@ -180,14 +187,14 @@ def any_app(tmp_path: Path, db_url: str) -> Iterator[Flask]:
     """The app on each database in turn (SQLite, then PostgreSQL)."""
     app = _app(tmp_path, db_url)
     yield app
-    app.extensions["wangge.engine"].dispose()
+    _close(app)
 
 
 @pytest.fixture
 def pg_app(tmp_path: Path, pg_clean_url: str) -> Iterator[Flask]:
     app = _app(tmp_path, pg_clean_url)
     yield app
-    app.extensions["wangge.engine"].dispose()
+    _close(app)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -11,14 +12,16 @@ from sqlalchemy import select
 from server.api.edge import operation
 from server.api.feed import Feed, encoded
 from server.api.feed import body as feed_body
-from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBody
+from server.api.inputs import ActionBody, CaseListQuery, ChangesQuery, ReportBody, StreamQuery
 from server.api.longpoll import PollSlots
 from server.api.serialize import Lookups, case_json, event_json, photo_json
+from server.api.streams import FRAME_CASES, Hub, Stream, changes_frame
+from server.api.streams import Body as StreamBody
 from server.api.util import actor, context, login_required_api, me
 from server.domain import workflow as wf
 from server.errors import ApiError, error_response, use_case_error
 from server.models import Attachment, IncidentEvent
-from server.security import signed_in_user
+from server.security import key_hash, signed_in_user
 from server.usecases import cases as uc
 from server.usecases import queries
 from server.usecases.context import Actor, Context, actor_of
@@ -216,6 +219,69 @@ def changes(query: ChangesQuery) -> Response:
     return _changes_answer(max(after, cursor), parts, POLL_RETRY_SECONDS if refused else None)
 
 
+@bp.get("/changes/stream")
+@operation(query=StreamQuery, responses={200: "ChangeStream", 429: None, 503: None})
+@login_required_api
+def change_stream(query: StreamQuery) -> Response:
+    """Server-Sent Events: cases in my scope as they change, on one request for minutes.
+
+    Frames: ``event: changes`` with ``id:`` the cursor and ``data:`` the long poll's answer
+    (``{"cursor", "items"}``; the first comes at once), ``: ping`` comments on a quiet stream,
+    ``event: signed_out`` when the sign-in ends. The stream ends by itself after
+    ``WANGGE_STREAM_SECONDS``; reconnect with ``after=`` the last cursor. Beyond
+    ``WANGGE_STREAM_PER_USER`` / ``WANGGE_STREAM_TOTAL`` open streams: 429 with ``retry_after``
+    (server/api/streams.py; docs/api.md, "Live changes")."""
+    ctx, who, user = context(), actor(), me()
+    feed: Feed = current_app.extensions["wangge.feed"]
+    hub: Hub = current_app.extensions["wangge.streams"]
+    slots: PollSlots = current_app.extensions["wangge.stream_slots"]
+    if not feed.wait_ready(10):
+        raise ApiError(503, "feed_starting", "实时更新启动中 / live updates are starting")
+    if not slots.acquire(user.id):
+        err = error_response(
+            ApiError(
+                429,
+                "too_many_streams",
+                "打开的实时连接过多，请稍后再试 / too many live streams open: try again shortly",
+                retry_after=POLL_RETRY_SECONDS,
+            )
+        )
+        err.headers["Retry-After"] = str(POLL_RETRY_SECONDS)
+        return err
+    try:
+        first, cursor = _first_frame(ctx, who, feed, query.after)
+        stream = Stream(user.id, key_hash(user.sign_in_key or ""), user.session_epoch, who, cursor)
+    except BaseException:
+        slots.release(user.id)
+        raise
+    ctx.db.close()  # a stream holds no pooled connection
+    seconds = float(current_app.config.get("WANGGE_STREAM_SECONDS", 300))
+    resp = Response(
+        StreamBody(hub, stream, first, seconds, lambda: slots.release(user.id)),
+        mimetype="text/event-stream",
+    )
+    resp.headers["Cache-Control"] = "no-cache, no-store"
+    resp.headers["X-Accel-Buffering"] = "no"  # nginx: pass each frame on at once
+    return resp
+
+
+def _first_frame(ctx: Context, who: Actor, feed: Feed, after: int | None) -> tuple[bytes, int]:
+    """The stream's first frame: the current cursor (no ``after``), or what changed since."""
+    if after is None:
+        return changes_frame(feed.released, []), feed.released
+    if not feed.covers(after):
+        rows, cursor = queries.changes(ctx, who, after)
+        look = Lookups(ctx.db)
+        look.prefetch(rows)
+        parts = [_compact(case_json(ctx, who, c, look)) for c in rows]
+        cursor = max(after, cursor)
+        return changes_frame(cursor, parts), cursor
+    picked, cursor = feed.pick(who, after, FRAME_CASES)
+    look = Lookups(ctx.db)
+    cursor = max(after, cursor)
+    return changes_frame(cursor, [encoded(e, ctx, who, look) for e in picked]), cursor
+
+
 def _still_signed_in(ctx: Context) -> Actor:
     user = signed_in_user(ctx.db, me().get_id())
     if user is None:
@@ -225,3 +291,7 @@ def _still_signed_in(ctx: Context) -> Actor:
 
 def _changes_answer(cursor: int, parts: list[bytes], retry_after: int | None = None) -> Response:
     return Response(feed_body(cursor, parts, retry_after), mimetype="application/json")
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()

@@ -86,8 +86,11 @@ class Feed:
         self._pending: list[tuple[float, set[int], list[Entry], int]] = []
         self._cond = threading.Condition()
         self._started = False
+        self._stopped = threading.Event()
         self._start_lock = threading.Lock()
         self._postgres: bool | None = None
+        #: called after each look with a session of the feed's own (server/api/streams.py)
+        self.listeners: list[Callable[[Session], None]] = []
 
     # --- the watcher ---------------------------------------------------------------------------
 
@@ -101,13 +104,18 @@ class Feed:
             self.sessions = self.make_sessions()
             threading.Thread(target=self._run, name="wangge-feed", daemon=True).start()
 
+    def stop(self) -> None:
+        """Stop looking (an app torn down in tests: its watcher must not go on reading a
+        database being emptied for the next test)."""
+        self._stopped.set()
+
     def _run(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             try:
                 self.look()
             except Exception:
                 log.exception("live feed: looking for changes failed")
-            time.sleep(self.interval)
+            self._stopped.wait(self.interval)
 
     def look(self) -> None:
         """One look: fetch what is new, release what has settled, wake waiting polls."""
@@ -149,6 +157,10 @@ class Feed:
                 top = max(tops)
                 self._pending.append((time.monotonic(), running, new, top))
         self._settle(running)
+        if self.listeners:
+            with self.sessions() as db:
+                for listener in self.listeners:
+                    listener(db)
 
     def _settle(self, running: set[int]) -> None:
         """Release, in order, the looks none of whose then-writing transactions still runs."""

@@ -263,6 +263,16 @@ def _query_error(name: str, reason: str) -> Any:
     return ApiError(400, "validation_failed", f"输入有误 / invalid input: {name}", {name: reason})
 
 
+class StreamQuery(Query):
+    """GET /changes/stream: Server-Sent Events."""
+
+    after: Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(ascii_int)] | None = Field(
+        None,
+        description="the cursor of the last frame received; absent: start from the current "
+        "cursor (the first frame has no items)",
+    )
+
+
 class ChangesQuery(Query):
     """GET /changes: long poll."""
 

@@ -515,6 +515,26 @@ FILES: dict[str, tuple[str, dict[str, Any]]] = {
         {"type": "string", "format": "binary"},
     ),
     "CSV": ("text/csv", {"type": "string"}),
+    # Server-Sent Events, each event described (OpenAPI before 3.2: the schema is one event):
+    # `changes` carries a Changes object as its data (server/api/streams.py); `: ping`
+    # comments carry no event
+    "ChangeStream": (
+        "text/event-stream",
+        {
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"enum": ["changes", "signed_out"]},
+                "id": {"type": "string", "description": "the cursor (changes)"},
+                "retry": {"type": "integer"},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "description": "changes: a Changes object; signed_out: {}",
+                },
+            },
+        },
+    ),
 }
 MEDIA_TYPES: dict[str, str] = {"GridCollection": "application/geo+json"}
 

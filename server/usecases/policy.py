@@ -882,6 +882,7 @@ ENDPOINT_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
             ("cases.get_case", "GET"),
             ("cases.act", "POST"),  # and the workflow table: who may take which action
             ("cases.changes", "GET"),
+            ("cases.change_stream", "GET"),
             ("uploads.begin", "POST"),
             ("uploads.status", "GET"),
             ("uploads.piece", "PUT"),

@@ -72,6 +72,7 @@ def _session(w: World, who: str | None) -> tuple[dict[str, str], dict[str, str]]
 
 def _world(app: Flask) -> World:
     app.config["WANGGE_LONG_POLL_SECONDS"] = 0
+    app.config["WANGGE_STREAM_SECONDS"] = 0  # the first frame, then the end
     w = build(app)
     w.report()  # a case in county A …
     w.report("dispb", IN_GB)  # … and one in county B

@@ -17,6 +17,7 @@ an admin without a region and one whose account names county B. The world is
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -308,6 +309,26 @@ def _visible_items(key: str = "items") -> Check:
         return f"cases outside the jurisdiction listed: {bad}" if bad else None
 
     return check
+
+
+def _stream_call(env: Env, who: str, obj: str) -> TestResponse:
+    """The stream from cursor 0 (its first frame lists every visible case), ended after a
+    moment so the whole answer can be read."""
+    env.w.app.config["WANGGE_STREAM_SECONDS"] = 0.2
+    return env.clients[who].get("/api/v1/changes/stream", query_string={"after": "0"})
+
+
+def _stream_items(env: Env, who: str, obj: str, resp: TestResponse) -> str | None:
+    if resp.status_code != 200:
+        return None
+    ids = [
+        item["id"]
+        for line in resp.get_data(as_text=True).splitlines()
+        if line.startswith("data: ")
+        for item in json.loads(line[6:]).get("items", [])
+    ]
+    bad = [i for i in ids if not _sees_case(env, who, i)]
+    return f"cases outside the jurisdiction streamed: {bad}" if bad else None
 
 
 def _case_obj(env: Env, obj: str) -> int:
@@ -708,6 +729,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("cases.changes", "GET"): Row(
         NONE, _get("/api/v1/changes", after="0", wait="0"), _ok, _visible_items()
     ),
+    ("cases.change_stream", "GET"): Row(NONE, _stream_call, _ok, _stream_items),
     ("uploads.begin", "POST"): Row(("new", "taken:wg2"), _begin_call, _begin_expect),
     ("uploads.status", "GET"): Row(
         ("own", "other:wg2"),

@@ -1047,6 +1047,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/changes/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events: cases in my scope as they change, on one request for minutes.
+         * @description Server-Sent Events: cases in my scope as they change, on one request for minutes.
+         *
+         *         Frames: ``event: changes`` with ``id:`` the cursor and ``data:`` the long poll's answer
+         *         (``{"cursor", "items"}``; the first comes at once), ``: ping`` comments on a quiet stream,
+         *         ``event: signed_out`` when the sign-in ends. The stream ends by itself after
+         *         ``WANGGE_STREAM_SECONDS``; reconnect with ``after=`` the last cursor. Beyond
+         *         ``WANGGE_STREAM_PER_USER`` / ``WANGGE_STREAM_TOTAL`` open streams: 429 with ``retry_after``
+         *         (server/api/streams.py; docs/api.md, "Live changes").
+         */
+        get: operations["cases.change_stream.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/check-ins": {
         parameters: {
             query?: never;
@@ -9373,6 +9400,65 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "cases.change_stream.get": {
+        parameters: {
+            query?: {
+                /** @description the cursor of the last frame received; absent: start from the current cursor (the first frame has no items) */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad input: the fields are named (or a missing CSRF token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts: see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description answer */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,239 @@
+"""One stream of live changes per console, fed by the process's change feed (issue 13).
+
+The long poll (``GET /changes``) made each change cost every open console a whole request: a
+wake-up, a sign-in check, an answer and a new request with another sign-in check. With 300
+consoles that was hundreds of requests a second and report intake starved. A stream
+(``GET /changes/stream``, Server-Sent Events) is one request per console for minutes; the
+process's :class:`Hub` does, once per look of the feed (server/api/feed.py, every second):
+
+- one statement that checks the sign-in of every open stream (ended, expired, disabled, password
+  changed: the stream is told ``signed_out`` and closed; a changed role or region is picked up
+  through the per-process actor cache, whose numbers the same statement reads);
+- per actor (not per stream), the changes the actor may see and their JSON, written to each of
+  that actor's streams.
+
+A stream then costs a socket write per change it is sent, and a comment line every
+``PING_SECONDS`` so that proxies and the client's watchdog know it is alive. It ends by itself
+after ``WANGGE_STREAM_SECONDS`` (the console reconnects with its cursor at once), so a stream
+never outlives a deploy or a changed cap for long. No Flask here: the blueprint's view is in
+server/api/cases.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from server import cache
+from server.api.feed import Feed, encoded
+from server.api.feed import body as feed_body
+from server.api.serialize import Lookups
+from server.models import SignIn, User
+from server.models.types import utcnow
+from server.usecases.context import Actor, Context, actor_of
+
+log = logging.getLogger(__name__)
+
+#: Seconds between keep-alive comments on a quiet stream (the console gives up after 45).
+PING_SECONDS = 15.0
+#: Frames of at most this many cases (a burst is sent as several frames).
+FRAME_CASES = 200
+#: Frames per stream per look at most: a console far behind catches up over a few looks.
+FRAMES_PER_LOOK = 20
+
+_TOPICS = list(cache.TOPICS)
+
+
+def frame(event: str, data: bytes, event_id: str | None = None) -> bytes:
+    """One Server-Sent Events frame (``data`` is one line of JSON)."""
+    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return head.encode() + b"data: " + data + b"\n\n"
+
+
+def changes_frame(cursor: int, parts: list[bytes]) -> bytes:
+    return frame("changes", feed_body(cursor, parts), str(cursor))
+
+
+SIGNED_OUT = frame("signed_out", b"{}")
+PING = b": ping\n\n"
+
+
+@dataclass(eq=False)
+class Stream:
+    """One open console stream: whose sign-in it is, where it stands, and its outbox."""
+
+    user_id: int
+    key_hash: str  # the sign-in's key hash (server/security.py)
+    epoch: int  # the user's session epoch when the stream opened
+    actor: Actor
+    cursor: int
+    out: queue.Queue[bytes | None] = field(default_factory=queue.Queue)
+    closed: bool = False
+
+    def send(self, data: bytes) -> None:
+        if not self.closed:
+            self.out.put(data)
+
+    def end(self, last: bytes | None = None) -> None:
+        """Send ``last`` (if any) and end the stream; nothing is sent after."""
+        if not self.closed:
+            self.closed = True
+            if last is not None:
+                self.out.put(last)
+            self.out.put(None)
+
+
+def _signed_in_query() -> Any:
+    return (
+        select(SignIn.key_hash, User, *cache.epoch_columns(_TOPICS))
+        .join(User, User.id == SignIn.user_id)
+        .where(
+            SignIn.key_hash.in_(bindparam("keys", expanding=True)),
+            SignIn.ended_at.is_(None),
+            SignIn.expires_at > bindparam("now"),
+        )
+    )
+
+
+class Hub:
+    """The process's open streams, fed after each look of ``feed``.
+
+    ``make_context`` builds the use-case context (calendar, clock, data key) around the feed's
+    session for encoding cases, as a request's ``context()`` does."""
+
+    def __init__(self, feed: Feed, make_context: Callable[[Session], Context]) -> None:
+        self.feed = feed
+        self.make_context = make_context
+        self._streams: set[Stream] = set()
+        self._lock = threading.Lock()
+        feed.listeners.append(self.tick)
+
+    def open(self) -> list[Stream]:
+        with self._lock:
+            return list(self._streams)
+
+    def join(self, stream: Stream) -> None:
+        with self._lock:
+            self._streams.add(stream)
+        self.feed.start()
+
+    def leave(self, stream: Stream) -> None:
+        with self._lock:
+            self._streams.discard(stream)
+
+    # --- once per look, in the feed's thread ---------------------------------------------------
+
+    def tick(self, db: Session, now: datetime | None = None) -> None:
+        streams = self.open()
+        if not streams:
+            return
+        live = self.check_sign_ins(db, streams, now or utcnow())
+        ctx = self.make_context(db)
+        by_actor: dict[tuple[int, int], list[Stream]] = {}
+        for s in live:
+            by_actor.setdefault((s.user_id, s.cursor), []).append(s)
+        horizon = self.feed.released
+        look = Lookups(db)
+        for (_, cursor), group in by_actor.items():
+            if cursor >= horizon:
+                continue
+            who = group[0].actor
+            for _ in range(FRAMES_PER_LOOK):
+                picked, cursor = self.feed.pick(who, cursor, FRAME_CASES)
+                if picked:
+                    data = changes_frame(cursor, [encoded(e, ctx, who, look) for e in picked])
+                    for s in group:
+                        s.send(data)
+                for s in group:
+                    s.cursor = cursor
+                if not picked or cursor >= horizon:
+                    break
+        db.rollback()  # end the read transaction: nothing is held between looks
+
+    def check_sign_ins(self, db: Session, streams: list[Stream], now: datetime) -> list[Stream]:
+        """One statement for every open stream: close those whose sign-in has ended (sign-out
+        here or everywhere, expiry, a disabled account, a changed password) and refresh the
+        actor of the rest (a changed role, region or grid assignment)."""
+        rows = db.execute(
+            _signed_in_query(), {"keys": sorted({s.key_hash for s in streams}), "now": now}
+        ).all()
+        if rows:
+            first = rows[0]
+            cache.remember(
+                db, {t: int(n) for t, n in zip(_TOPICS, first[2:], strict=True) if n is not None}
+            )
+        users = {r[0]: r[1] for r in rows}
+        kept: list[Stream] = []
+        actors: dict[int, Actor] = {}
+        for s in streams:
+            user = users.get(s.key_hash)
+            if (
+                user is None
+                or user.id != s.user_id
+                or not user.active
+                or (user.session_epoch != s.epoch)
+            ):
+                s.end(SIGNED_OUT)
+                self.leave(s)
+                continue
+            if user.id not in actors:
+                actors[user.id] = actor_of(db, user)
+            s.actor = actors[user.id]
+            kept.append(s)
+        return kept
+
+
+class Body:
+    """The body of one stream's response: the first frame at once, then what the hub sends,
+    a ping on a quiet ``PING_SECONDS``, and the end after ``seconds``.
+
+    The stream joins the hub when the body is made (changes from then on queue up for it) and
+    leaves it, releasing its slot (``on_end``), once: when the frames end, or when the server
+    closes the body (a client gone away, a body never iterated) — a generator alone would not
+    run its ``finally`` if it was closed before it started."""
+
+    def __init__(
+        self, hub: Hub, stream: Stream, first: bytes, seconds: float, on_end: Callable[[], None]
+    ) -> None:
+        self.hub, self.stream, self.first, self.on_end = hub, stream, first, on_end
+        self.deadline = time.monotonic() + seconds
+        self._ended = False
+        self._end_lock = threading.Lock()
+        hub.join(stream)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield b"retry: 3000\n\n" + self.first
+            while True:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    data = self.stream.out.get(timeout=min(PING_SECONDS, left))
+                except queue.Empty:
+                    if time.monotonic() < self.deadline:
+                        yield PING
+                    continue
+                if data is None:
+                    break
+                yield data
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        with self._end_lock:
+            if self._ended:
+                return
+            self._ended = True
+        self.stream.end()  # a frame loop still waiting ends
+        self.hub.leave(self.stream)
+        self.on_end()
