@@ -61,6 +61,10 @@ def console(new_context: Any, live_server: LiveServer) -> Any:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.js_errors = errors
+        # every URL the page asked for (the live feed's stream or long poll, for one)
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        page.requested = requested
         if via_form:
             page.goto(path)
             page.fill("[data-test=login-form] input[name=username]", username)

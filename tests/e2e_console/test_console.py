@@ -33,8 +33,8 @@ def _wait_state(page: Any, state: str, timeout: float = 8.0) -> None:
 
 def test_a_field_report_appears_in_the_queue_within_5_s(console: Any, api_as: Any) -> None:
     # ddy2, not ddy: the earlier modules' ddy consoles were closed by the browser, but the server
-    # only notices when it answers their polls (up to 25 s), and until then they hold ddy's two
-    # poll slots; a third console is told to come back in 5 s (server/api/longpoll.py).
+    # only notices when it next writes to their streams (a ping, up to 15 s), and until then they
+    # hold ddy's stream slots; one console too many is told to come back in 5 s (429).
     page = console("ddy2")
     page.wait_for_selector("table[data-test=queue] tbody tr")
     before = int(page.locator('[data-count="reported"]').inner_text())
@@ -56,6 +56,10 @@ def test_a_field_report_appears_in_the_queue_within_5_s(console: Any, api_as: An
         timeout=5000,
     )
     assert not page.js_errors
+    # it came down the change stream (webapp/src/console/live.ts), not the long poll
+    feed = [u for u in page.requested if "/api/v1/changes" in u]
+    assert any("/api/v1/changes/stream" in u for u in feed), feed
+    assert not any(re.search(r"/api/v1/changes(\?|$)", u) for u in feed), feed
 
 
 def test_accept_dispatch_resolve_verify_close_through_the_ui(console: Any, api_as: Any) -> None:
