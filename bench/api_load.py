@@ -16,8 +16,9 @@ run (``wrk -t2 -c16``) and a closed-loop search: ``-c`` is stepped 1, 2, 4, … 
 Every step checks that each acknowledged report is in the database (rows stored beyond those
 acknowledged are requests in flight when wrk stopped, at most one per connection).
 
-While the product is loaded, ``--consoles`` long polls (``GET /api/v1/changes``, as
-``webapp/src/console/live.ts`` does) run in a separate process: county dispatchers and town
+While the product is loaded, ``--consoles`` consoles (``GET /api/v1/changes/stream``, as
+``webapp/src/console/live.ts`` does; ``--console-mode poll``: the long poll ``GET /changes`` it
+used before) run in a separate process: county dispatchers and town
 dispatchers, each console checking at the end that it received every change in its scope, and
 the delay from a change (its ``updated_at``) to its arrival.
 
@@ -244,11 +245,12 @@ def measure(
 def _consoles_main(
     port: int,
     sessions: list[tuple[str, str, str]],  # (cookie, scope kind, scope id) per console
+    mode: str,
     stop: Any,
     ready: Any,
     out: Any,
 ) -> None:
-    asyncio.run(_consoles(port, sessions, stop, ready, out))
+    asyncio.run(_consoles(port, sessions, mode, stop, ready, out))
 
 
 async def _get(
@@ -263,23 +265,37 @@ async def _get(
 
 
 async def _consoles(
-    port: int, sessions: list[tuple[str, str, str]], stop: Any, ready: Any, out: Any
+    port: int, sessions: list[tuple[str, str, str]], mode: str, stop: Any, ready: Any, out: Any
 ) -> None:
     seen: list[dict[int, float]] = [{} for _ in sessions]  # case id -> worst delay (s)
     starts: list[int] = [0] * len(sessions)
     errors: list[str] = []
-    polls = [0]
+    polls = [0]  # requests: long polls answered, or streams opened
+    joined_at: set[int] = set()
     refused = [0]
     started = [0]
 
+    def arrived(i: int, items: list[dict[str, Any]], now: float) -> None:
+        for item in items:
+            at = datetime.fromisoformat(item["updated_at"].replace("Z", "+00:00"))
+            delay = now - at.timestamp()
+            if delay > seen[i].get(item["id"], -1.0):
+                seen[i][item["id"]] = delay
+
+    def joined(i: int, cursor: str) -> None:
+        if i not in joined_at:
+            joined_at.add(i)
+            starts[i] = int(cursor)
+            started[0] += 1
+            if started[0] == len(sessions):
+                ready.set()
+
     async def console(i: int, cookie: str) -> None:
+        """The console's long poll (``--console-mode poll``)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         status, body = await _get(reader, writer, "/api/v1/changes", cookie)
         cursor = json.loads(body)["cursor"]
-        starts[i] = int(cursor)
-        started[0] += 1
-        if started[0] == len(sessions):
-            ready.set()
+        joined(i, cursor)
         while not stop.is_set():
             try:
                 status, body = await _get(
@@ -289,7 +305,6 @@ async def _consoles(
                 errors.append(type(exc).__name__)
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 continue
-            now = time.time()
             polls[0] += 1
             if status != 200:
                 errors.append(str(status))
@@ -297,19 +312,63 @@ async def _consoles(
                 continue
             answer = json.loads(body)
             cursor = answer["cursor"]
-            for item in answer["items"]:
-                at = datetime.fromisoformat(item["updated_at"].replace("Z", "+00:00"))
-                delay = now - at.timestamp()
-                if delay > seen[i].get(item["id"], -1.0):
-                    seen[i][item["id"]] = delay
+            arrived(i, answer["items"], time.time())
             if answer.get("retry_after"):
                 refused[0] += 1
                 await asyncio.sleep(answer["retry_after"])
         writer.close()
 
+    async def stream(i: int, cookie: str) -> None:
+        """The console's stream (``GET /changes/stream``, webapp/src/console/live.ts): chunked
+        Server-Sent Events; reconnects with its cursor when the server ends a stream."""
+        cursor = ""
+        while not stop.is_set():
+            query = f"?after={cursor}" if cursor else ""
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(
+                    f"GET /api/v1/changes/stream{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Cookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n".encode()
+                )
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                polls[0] += 1
+                if status != 200:
+                    errors.append(str(status))
+                    refused[0] += status == 429
+                    writer.close()
+                    await asyncio.sleep(5 if status == 429 else 1)
+                    continue
+                buf = b""
+                while True:
+                    size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+                    if size == 0:
+                        break
+                    buf += (await reader.readexactly(size + 2))[:-2]
+                    while b"\n\n" in buf:
+                        raw, buf = buf.split(b"\n\n", 1)
+                        fields = dict(
+                            line.split(": ", 1)
+                            for line in raw.decode().split("\n")
+                            if ": " in line and not line.startswith(":")
+                        )
+                        if fields.get("event") == "changes":
+                            answer = json.loads(fields["data"])
+                            cursor = answer["cursor"]
+                            arrived(i, answer["items"], time.time())
+                            joined(i, cursor)
+                        elif fields.get("event") == "signed_out":
+                            errors.append("signed_out")
+                writer.close()
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                errors.append(type(exc).__name__)
+                await asyncio.sleep(0.5)
+
     if not sessions:
         ready.set()
-    tasks = [asyncio.create_task(console(i, s[0])) for i, s in enumerate(sessions)]
+    run = stream if mode == "stream" else console
+    tasks = [asyncio.create_task(run(i, s[0])) for i, s in enumerate(sessions)]
     while not stop.is_set():
         await asyncio.sleep(0.2)
     await asyncio.sleep(0)
@@ -341,6 +400,12 @@ def main() -> None:
         help="of --consoles, how many see the whole county (the rest a town each)",
     )
     ap.add_argument("--per-user", type=int, default=10, help="consoles per console account")
+    ap.add_argument(
+        "--console-mode",
+        choices=("stream", "poll"),
+        default="stream",
+        help="consoles on GET /changes/stream (the console today) or the long poll (before)",
+    )
     ap.add_argument("--fixed-seconds", type=float, default=10)
     ap.add_argument("--step-seconds", type=float, default=5)
     ap.add_argument("--skip-bare", action="store_true", help="only the product (trying things)")
@@ -367,6 +432,7 @@ def main() -> None:
         "WANGGE_INSTANCE_DIR": str(instance),
         "WANGGE_LOGIN_MAX_FAILURES": "1000",
         "WANGGE_LONG_POLL_PER_USER": str(args.per_user),
+        "WANGGE_STREAM_PER_USER": str(args.per_user),
         "GUNICORN_WORKERS": str(args.workers),
     }
     flask = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi"]
@@ -487,7 +553,9 @@ def main() -> None:
         ctx = mp.get_context("fork")
         stop, ready, outq = ctx.Event(), ctx.Event(), ctx.Queue()
         proc = ctx.Process(
-            target=_consoles_main, args=(product_port, sessions, stop, ready, outq), daemon=True
+            target=_consoles_main,
+            args=(product_port, sessions, args.console_mode, stop, ready, outq),
+            daemon=True,
         )
         proc.start()
         if not ready.wait(60):
@@ -496,7 +564,8 @@ def main() -> None:
             first_case = conn.execute(text("SELECT coalesce(max(id), 0) FROM incidents")).scalar()
         print(
             f"\nproduct POST /api/v1/cases (signed in as wgy), with {len(sessions)} consoles "
-            f"long-polling /api/v1/changes ({args.county_consoles} county-wide, the rest one "
+            f"on {'GET /api/v1/changes/stream' if args.console_mode == 'stream' else 'long polls'}"
+            f" ({args.county_consoles} county-wide, the rest one "
             f"town each, {args.per_user} per account):"
         )
         product_store = Store(engine, "incidents", "uuid")
@@ -531,7 +600,7 @@ def main() -> None:
             print(
                 f"  {len(sessions)} consoles, {len(rows)} changes, {len(worst)} deliveries: "
                 f"delay p50 {q[49]:.2f} s  p99 {q[98]:.2f} s  max {max(worst):.2f} s; "
-                f"missed {missed} (consoles missing any: {consoles_missing}); polls "
+                f"missed {missed} (consoles missing any: {consoles_missing}); requests "
                 f"{result['polls']}, refused {result['refused']}, errors "
                 f"{len(result['errors'])}"
             )
