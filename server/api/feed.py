@@ -65,6 +65,8 @@ class Entry:
     photos: tuple[int, str | None]
     #: by what varies between actors: sees the caller's phone, and the actions offered to them
     encoded: dict[tuple[object, ...], bytes] = field(default_factory=dict)
+    #: the actions offered and where they lead, by the actor's shape (``policy.action_shape``)
+    actions: dict[Actor, tuple[object, ...]] = field(default_factory=dict)
 
 
 class Feed:
@@ -224,9 +226,16 @@ def encoded(entry: Entry, ctx: Context, actor: Actor, look: Lookups) -> bytes:
     are this actor's; keyed by masking alone, a handler's console was sent the actions of
     whichever dispatcher polled first)."""
     sees = sees_caller_phone(actor, entry.case)
-    offered = policy.allowed_actions(ctx.db, actor, entry.case)
-    then = policy.allowed_next(ctx.db, actor, entry.case, offered)
-    key = (sees, tuple(offered), tuple(sorted((k, tuple(v)) for k, v in then.items())))
+    shape = policy.action_shape(actor)
+    acts = entry.actions.get(shape)
+    if acts is None:
+        # Working out the actions is most of the cost of a change to a console (each rule's
+        # check): once per shape of actor, not per console nor per user.
+        offered = policy.allowed_actions(ctx.db, actor, entry.case)
+        then = policy.allowed_next(ctx.db, actor, entry.case, offered)
+        acts = (tuple(offered), tuple(sorted((k, tuple(v)) for k, v in then.items())))
+        entry.actions[shape] = acts
+    key = (sees, *acts)
     hit = entry.encoded.get(key)
     if hit is None:
         look.known_photos(entry.case.id, *entry.photos)
