@@ -66,7 +66,7 @@ class Entry:
     #: by what varies between actors: sees the caller's phone, and the actions offered to them
     encoded: dict[tuple[object, ...], bytes] = field(default_factory=dict)
     #: the actions offered and where they lead, by the actor's shape (``policy.action_shape``)
-    actions: dict[Actor, tuple[object, ...]] = field(default_factory=dict)
+    actions: dict[Actor, tuple[list[str], dict[str, list[str]]]] = field(default_factory=dict)
 
 
 class Feed:
@@ -232,14 +232,14 @@ def encoded(entry: Entry, ctx: Context, actor: Actor, look: Lookups) -> bytes:
         # Working out the actions is most of the cost of a change to a console (each rule's
         # check): once per shape of actor, not per console nor per user.
         offered = policy.allowed_actions(ctx.db, actor, entry.case)
-        then = policy.allowed_next(ctx.db, actor, entry.case, offered)
-        acts = (tuple(offered), tuple(sorted((k, tuple(v)) for k, v in then.items())))
+        acts = (offered, policy.allowed_next(ctx.db, actor, entry.case, offered))
         entry.actions[shape] = acts
-    key = (sees, *acts)
+    offered, then = acts
+    key = (sees, tuple(offered), tuple(sorted((k, tuple(v)) for k, v in then.items())))
     hit = entry.encoded.get(key)
     if hit is None:
         look.known_photos(entry.case.id, *entry.photos)
-        body = case_json(ctx, actor, entry.case, look)
+        body = case_json(ctx, actor, entry.case, look, acts)
         hit = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
         entry.encoded[key] = hit
     return hit

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -404,7 +404,7 @@ def allowed_next(db: DB, actor: Actor, case: Incident, offered: list[str]) -> di
         for to in (rule.to_state, rule.fail_to_state):
             if to is None or to == case.state or to.value in out:
                 continue
-            then = Incident(
+            then = _After(
                 id=case.id,
                 state=to.value,
                 reporter_id=case.reporter_id,
@@ -419,8 +419,23 @@ def allowed_next(db: DB, actor: Actor, case: Incident, offered: list[str]) -> di
                 pending_extension=case.pending_extension,
                 last_rating=case.last_rating,
             )
-            out[to.value] = allowed_actions(db, actor, then)
+            out[to.value] = allowed_actions(db, actor, cast(Incident, then))
     return out
+
+
+class _After:
+    """The case as it would be after an action, as the checks read it: the columns given, and
+    None for the rest, as on a new ``Incident``. A transient ``Incident`` cost more to make than
+    the checks asked of it (SQLAlchemy instruments its construction), and the change feed asks
+    this of every changed case for every kind of console."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return None
 
 
 def may_refer_case(actor: Actor, case: Incident, other: Incident) -> bool:
