@@ -146,6 +146,9 @@ class Hub:
         for (_, cursor), group in by_actor.items():
             if cursor >= horizon:
                 continue
+            # Let waiting requests run between actors: under the gevent worker this loop holds
+            # the process while it encodes, and a report waiting behind it would wait it all.
+            time.sleep(0)
             who = group[0].actor
             for _ in range(FRAMES_PER_LOOK):
                 picked, cursor = self.feed.pick(who, cursor, FRAME_CASES)
