@@ -39,8 +39,8 @@ from server.usecases.scope import sees_caller_phone
 
 log = logging.getLogger(__name__)
 
-#: Seconds between looks at the database (a change reaches consoles within about two).
-INTERVAL = 1.0
+#: Seconds between looks at the database (a change reaches consoles within about a second).
+INTERVAL = 0.5
 #: Changes kept for polls (older cursors are answered from the database).
 KEEP = 20_000
 #: A change is released at the latest this long after it was seen, even if some transaction

@@ -4,7 +4,7 @@ The long poll (``GET /changes``) made each change cost every open console a whol
 wake-up, a sign-in check, an answer and a new request with another sign-in check. With 300
 consoles that was hundreds of requests a second and report intake starved. A stream
 (``GET /changes/stream``, Server-Sent Events) is one request per console for minutes; the
-process's :class:`Hub` does, once per look of the feed (server/api/feed.py, every second):
+process's :class:`Hub` does, once per look of the feed (server/api/feed.py, every half second):
 
 - one statement that checks the sign-in of every open stream (ended, expired, disabled, password
   changed: the stream is told ``signed_out`` and closed; a changed role or region is picked up
