@@ -49,6 +49,12 @@ PING_SECONDS = 15.0
 FRAME_CASES = 200
 #: Frames per stream per look at most: a console far behind catches up over a few looks.
 FRAMES_PER_LOOK = 20
+#: A stream whose client reads this many frames slower than they come is ended (the console
+#: reconnects with its cursor): a reader that stalls must not grow the process's memory.
+MAX_QUEUED = 100
+#: A response body no server ever started to send (an error after the view answered) is
+#: closed after this long, so that it does not hold its slot for ever.
+NEVER_STARTED_SECONDS = 30.0
 
 _TOPICS = list(cache.TOPICS)
 
@@ -78,6 +84,10 @@ class Stream:
     cursor: int
     out: queue.Queue[bytes | None] = field(default_factory=queue.Queue)
     closed: bool = False
+    opened_at: float = field(default_factory=time.monotonic)
+    started: bool = False  # the server has begun sending the body
+    #: closes the response body (releases the stream's slot): set by :class:`Body`
+    abandon: Callable[[], None] = lambda: None
 
     def send(self, data: bytes) -> None:
         if not self.closed:
@@ -136,6 +146,9 @@ class Hub:
         streams = self.open()
         if not streams:
             return
+        streams = self._drop_stalled(streams)
+        if not streams:
+            return
         live = self.check_sign_ins(db, streams, now or utcnow())
         ctx = self.make_context(db)
         by_actor: dict[tuple[int, int], list[Stream]] = {}
@@ -161,6 +174,19 @@ class Hub:
                 if not picked or cursor >= horizon:
                     break
         db.rollback()  # end the read transaction: nothing is held between looks
+
+    def _drop_stalled(self, streams: list[Stream]) -> list[Stream]:
+        """End streams whose client does not keep up, and close bodies never started."""
+        kept = []
+        for s in streams:
+            if s.out.qsize() > MAX_QUEUED:
+                s.end()
+                self.leave(s)
+            elif not s.started and time.monotonic() - s.opened_at > NEVER_STARTED_SECONDS:
+                s.abandon()
+            else:
+                kept.append(s)
+        return kept
 
     def check_sign_ins(self, db: Session, streams: list[Stream], now: datetime) -> list[Stream]:
         """One statement for every open stream: close those whose sign-in has ended (sign-out
@@ -211,9 +237,11 @@ class Body:
         self.deadline = time.monotonic() + seconds
         self._ended = False
         self._end_lock = threading.Lock()
+        stream.abandon = self.close
         hub.join(stream)
 
     def __iter__(self) -> Iterator[bytes]:
+        self.stream.started = True
         try:
             yield b"retry: 3000\n\n" + self.first
             while True:

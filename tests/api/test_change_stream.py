@@ -269,3 +269,32 @@ def test_one_look_checks_every_sign_in_in_one_statement(any_world: World) -> Non
     finally:
         for f in streams:
             f.close()
+
+
+def test_a_reader_that_does_not_keep_up_is_ended_and_a_body_never_sent_is_closed(
+    world: World,
+) -> None:
+    """Memory and slots stay bounded: a stream whose client has not read 100 frames is ended
+    (the console reconnects with its cursor), and a response body the server never began to
+    send (an error after the view answered) releases its slot after a while."""
+    from server.api import streams
+
+    hub: Hub = world.app.extensions["wangge.streams"]
+    with world.session() as db:
+        disp = world.actor(db, "disp")
+        slow = streams.Stream(disp.id or 0, "k1", 0, disp, 0)
+        released: list[str] = []
+        body = streams.Body(hub, slow, b"", 60, lambda: released.append("slow"))
+        slow.started = True
+        for _ in range(streams.MAX_QUEUED + 1):
+            slow.send(b"frame")
+        lost = streams.Stream(disp.id or 0, "k2", 0, disp, 0)
+        streams.Body(hub, lost, b"", 60, lambda: released.append("lost"))
+        lost.opened_at -= streams.NEVER_STARTED_SECONDS + 1
+        assert set(hub.open()) == {slow, lost}
+        hub.tick(db)
+        assert hub.open() == []
+        assert released == ["lost"]  # the slow one's slot is released when its body ends
+        frames = list(body)  # what was queued is still sent, then the stream ends
+        assert frames[1:] == [b"frame"] * (streams.MAX_QUEUED + 1)
+        assert released == ["lost", "slow"]
