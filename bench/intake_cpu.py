@@ -1,0 +1,233 @@
+"""CPU per report, in one process: the product's ``POST /api/v1/cases`` against its bare stack
+(``bench/bare_app.py``: Flask, a psycopg pool, one INSERT), both through Flask's test client on
+the same throw-away PostgreSQL database (issue 13).
+
+    .venv/bin/python bench/intake_cpu.py [--reports 300] [--rounds 3] [--profile out.prof]
+
+Creates a database with PostGIS, migrates it and seeds the demo county (``flask db upgrade``,
+``flask demo seed``), signs in as the grid worker ``wgy`` and posts reports (a fresh UUID each,
+at points inside wgy's county grids, as ``bench/api_load.py`` picks them). Prints, per report:
+
+- Python: this process's CPU (``time.process_time``) — the request's whole path in Flask,
+  without gunicorn and the network (the HTTP bench, ``api_load.py``, measures those too);
+- PostgreSQL: the CPU of the backends serving the bench database (``/proc/<pid>/stat``, when
+  the server runs on this machine and its processes are readable);
+
+for the product and the bare stack in alternating rounds, and their ratios. ``--profile FILE``
+profiles one more round of the product's reports (CPU time, cProfile; read it with
+``python -m pstats FILE``).
+The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
+
+from server.db import make_engine, normalise_url  # noqa: E402
+
+BARE_DDL = (
+    "CREATE TABLE IF NOT EXISTS bench_reports (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
+)
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+class Backends:
+    """CPU seconds of the PostgreSQL backends connected to one database (None if unreadable)."""
+
+    def __init__(self, admin: Any, name: str) -> None:
+        self.admin, self.name = admin, name
+
+    def cpu(self) -> float | None:
+        with self.admin.connect() as conn:
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :n"), {"n": self.name}
+            ).scalars()
+            total = 0.0
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    return None
+                total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+        return total
+
+
+def _bodies(points: list[tuple[float, float]], cats: list[int], n: int) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(n):
+        lon, lat = random.choice(points)
+        out.append(
+            {
+                "uuid": str(uuid.uuid4()),
+                "category_id": random.choice(cats),
+                "description": "负载测试上报",
+                "lon": round(lon, 6),
+                "lat": round(lat, 6),
+                "accuracy_m": 10,
+            }
+        )
+    return out
+
+
+def _run(
+    client: Any, path: str, bodies: list[dict[str, Any]], backends: Backends, prof: Any = None
+) -> tuple[float, float | None]:
+    """(Python ms, PostgreSQL ms) per request."""
+    pg0 = backends.cpu()
+    t0 = time.process_time()
+    if prof is not None:
+        prof.enable()
+    for body in bodies:
+        r = client.post(path, json=body)
+        if r.status_code != 201:
+            raise SystemExit(f"{path}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+    if prof is not None:
+        prof.disable()
+    py = (time.process_time() - t0) * 1000 / len(bodies)
+    pg1 = backends.cpu()
+    pg = (pg1 - pg0) * 1000 / len(bodies) if pg0 is not None and pg1 is not None else None
+    return py, pg
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reports", type=int, default=300, help="reports per stack per round")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", help="write a cProfile of the product's reports here")
+    ap.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "WANGGE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = ap.parse_args()
+
+    server_url = normalise_url(args.pg)
+    name = f"wangge_cpu_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(db_url, poolclass=NullPool)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        env = {
+            **os.environ,
+            "WANGGE_DATABASE_URL": db_url,
+            "WANGGE_INSTANCE_DIR": tempfile.mkdtemp(prefix="wangge-cpu-"),
+            "WANGGE_LOGIN_MAX_FAILURES": "1000",
+        }
+        flask = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi"]
+        for step in (["db", "upgrade"], ["demo", "seed"]):
+            subprocess.run([*flask, *step], env=env, cwd=ROOT, check=True, capture_output=True)
+        with engine.begin() as conn:
+            conn.execute(text(BARE_DDL))
+            county_id = conn.execute(
+                text("SELECT region_id FROM users WHERE username = 'ddy'")
+            ).scalar_one()
+            points = [
+                (float(x), float(y))
+                for x, y in conn.execute(
+                    text(
+                        "SELECT ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) "
+                        "FROM grids g JOIN regions c ON c.id = g.community_id "
+                        "JOIN regions t ON t.id = c.parent_id WHERE t.parent_id = :county"
+                    ),
+                    {"county": county_id},
+                )
+            ]
+            cats = list(
+                conn.execute(
+                    text("SELECT id FROM categories WHERE parent_id IS NOT NULL AND active")
+                ).scalars()
+            )
+        engine.dispose()
+        os.environ.update({k: env[k] for k in ("WANGGE_DATABASE_URL", "WANGGE_INSTANCE_DIR")})
+        os.environ["WANGGE_APP_SWEEP_SECONDS"] = "0"  # the sweep is not a report's cost
+        import logging
+
+        from bench import bare_app
+        from server import create_app
+
+        app = create_app()
+        logging.disable(logging.WARNING)
+        product = app.test_client()
+        r = product.post("/api/v1/auth/login", json={"username": "wgy", "password": "wangge-demo"})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        product.environ_base["HTTP_X_CSRFTOKEN"] = r.get_json()["csrf_token"]
+        bare = bare_app.app.test_client()
+        backends = Backends(admin, name)
+
+        # warm both (caches, pools, the first statements' plans)
+        _run(product, "/api/v1/cases", _bodies(points, cats, 30), backends)
+        _run(bare, "/report", _bodies(points, cats, 30), backends)
+
+        got: dict[str, list[tuple[float, float | None]]] = {"product": [], "bare": []}
+        print(f"PostgreSQL db {name}; {args.reports} reports per stack per round, in process")
+        for i in range(args.rounds):
+            for label, client, path in (
+                ("product", product, "/api/v1/cases"),
+                ("bare", bare, "/report"),
+            ):
+                bodies = _bodies(points, cats, args.reports)
+                py, pg = _run(client, path, bodies, backends)
+                got[label].append((py, pg))
+                pg_s = f"{pg:5.2f}" if pg is not None else "  n/a"
+                print(f"  round {i + 1} {label:8s} Python {py:6.2f} ms   PostgreSQL {pg_s} ms")
+
+        def med(label: str, k: int) -> float | None:
+            vals = [v[k] for v in got[label] if v[k] is not None]
+            return statistics.median(vals) if vals else None  # type: ignore[type-var]
+
+        print("\nper report (median of rounds):")
+        for k, what in ((0, "Python"), (1, "PostgreSQL")):
+            p, b = med("product", k), med("bare", k)
+            if p is None or b is None:
+                print(f"  {what:10s} n/a (backend processes not readable)")
+                continue
+            print(
+                f"  {what:10s} product {p:6.2f} ms   bare {b:5.2f} ms   product/bare {p / b:5.1f}x"
+            )
+        pp, bp = med("product", 0), med("bare", 0)
+        pg_p, pg_b = med("product", 1), med("bare", 1)
+        if pp and bp:
+            tot_p, tot_b = pp + (pg_p or 0), bp + (pg_b or 0)
+            print(
+                f"  total CPU  product {tot_p:6.2f} ms   bare {tot_b:5.2f} ms   "
+                f"ratio (bare/product, the rate ratio on CPU-bound cores) {tot_b / tot_p:.3f}"
+            )
+        if args.profile:
+            # a round of its own (profiling slows what it measures), CPU time rather than wall
+            prof = cProfile.Profile(time.process_time)
+            _run(product, "/api/v1/cases", _bodies(points, cats, args.reports), backends, prof)
+            prof.dump_stats(args.profile)
+            print(f"\ncProfile (CPU time) of {args.reports} product reports: {args.profile}")
+        bare_app.pool.close()
+        app.extensions["wangge.engine"].dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
