@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from shapely.geometry import Point
@@ -323,25 +324,66 @@ _NUMBER_CASE = (
 )
 
 
-def _case_and_event() -> Any:
+@lru_cache(maxsize=64)
+def _case_and_event(case_keys: tuple[str, ...], event_names: tuple[tuple[str, str], ...]) -> Any:
     """PostgreSQL: one statement INSERTs a new case and its first event (ids taken up front,
-    ``_new_ids``): ``WITH new_case AS (INSERT INTO incidents …) INSERT INTO incident_events …``.
+    ``_new_ids``): ``WITH new_case AS (INSERT INTO incidents …) INSERT INTO incident_events``
     The event's foreign key to the case is checked at the end of the statement, when the case
-    is there. Built once; its parameters are ``c_<column>`` and ``e_<column>``."""
+    is there. One statement per set of columns given (cached): :func:`_case_and_event_params`."""
     cases, events = Incident.__table__, IncidentEvent.__table__
     new_case = (
         cases.insert()
-        .values({c: bindparam(f"c_{c.key}", type_=c.type) for c in cases.c})
+        .values({cases.c[k]: bindparam(f"c_{k}", type_=cases.c[k].type) for k in case_keys})
         .cte("new_case")
     )
     return (
         events.insert()
-        .values({c: bindparam(f"e_{c.key}", type_=c.type) for c in events.c})
+        .values({events.c[k]: bindparam(name, type_=events.c[k].type) for k, name in event_names})
         .add_cte(new_case)
     )
 
 
-_CASE_AND_EVENT = _case_and_event()
+def _case_and_event_params(case: Incident, event: IncidentEvent) -> tuple[Any, dict[str, Any]]:
+    """The statement of :func:`_case_and_event` and its parameters. Columns left NULL are left
+    out (NULL all the same: columns without a default only), and an event value equal to the
+    case's (its key and hash, case id, time, note, state, point) is passed once: psycopg keeps
+    the parsed form of a statement of at most 50 parameters only, and parsing one at every
+    report cost more than the ORM's unit of work it replaced."""
+    params = {f"c_{k}": v for k, v in row_values(case).items() if v is not None or k in _KEEP}
+    names = []
+    for k, v in row_values(event).items():
+        if v is None and k not in _KEEP:
+            continue
+        shared = _SAME_AS_CASE.get(k)
+        if shared is not None and params.get(shared, _NO_VALUE) == v:
+            names.append((k, shared))
+        else:
+            names.append((k, f"e_{k}"))
+            params[f"e_{k}"] = v
+    keys = tuple(name[2:] for name in params if name.startswith("c_"))
+    return _case_and_event(keys, tuple(names)), params
+
+
+#: event column -> the case's parameter that usually holds the same value (on a report)
+_SAME_AS_CASE = {
+    "id": "c_last_event_id",
+    "uuid": "c_uuid",
+    "content_hash": "c_content_hash",
+    "incident_id": "c_id",
+    "created_at": "c_created_at",
+    "note": "c_description",
+    "to_state": "c_state",
+    "lon": "c_lon",
+    "lat": "c_lat",
+}
+_NO_VALUE = object()
+#: columns with a default: given even when None (SQLAlchemy would fill in its default)
+_KEEP = frozenset(
+    c.key
+    for table in (Incident.__table__, IncidentEvent.__table__)
+    for c in table.c
+    if c.default is not None or c.server_default is not None
+)
 
 
 def _insert(conn: Connection, obj: Any) -> None:
@@ -496,11 +538,7 @@ def _report(
         # a fifth of a report's Python CPU (issue 13, bench/intake_cpu.py).
         conn = ctx.db.connection()
         if ids is not None:
-            conn.execute(
-                _CASE_AND_EVENT,
-                {f"c_{k}": v for k, v in row_values(case).items()}
-                | {f"e_{k}": v for k, v in row_values(event).items()},
-            )
+            conn.execute(*_case_and_event_params(case, event))
         else:
             _insert(conn, case)
             event.incident_id = case.id
