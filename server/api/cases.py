@@ -30,8 +30,8 @@ from server.usecases.errors import UseCaseError
 bp = Blueprint("cases", __name__, url_prefix="/api/v1")
 
 
-def _answer(outcome: uc.Outcome, created: bool) -> Response:
-    ctx, who = context(), actor()
+def _answer(outcome: uc.Outcome, created: bool, ctx: Context | None = None) -> Response:
+    ctx, who = ctx or context(), actor()
     look = Lookups(ctx.db)
     if outcome.photo_summary is not None:
         look.known_photos(outcome.case.id, *outcome.photo_summary)
@@ -78,8 +78,9 @@ def _refused(err: UseCaseError) -> Response:
 @login_required_api
 def create_case(body: ReportBody) -> Response:
     """Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``."""
-    outcome = uc.report(context(), actor(), body.given())
-    return _answer(outcome, created=True)
+    ctx = context()
+    outcome = uc.report(ctx, actor(), body.given())
+    return _answer(outcome, created=True, ctx=ctx)
 
 
 def _filter(query: CaseListQuery) -> queries.CaseFilter:

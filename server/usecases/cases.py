@@ -313,7 +313,7 @@ def _new_ids(ctx: Context) -> tuple[int, int] | None:
     one writer at a time)."""
     if not is_postgres(ctx.db):
         return None
-    row = ctx.db.execute(_NEW_IDS).one()
+    row = ctx.db.connection().execute(_NEW_IDS).one()
     return int(row[1]), int(row[2])
 
 
