@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from shapely.geometry import Point
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -317,9 +317,11 @@ def _new_ids(ctx: Context) -> tuple[int, int] | None:
     return int(row[1]), int(row[2])
 
 
+_INCIDENTS = cast(Table, Incident.__table__)
+_EVENTS = cast(Table, IncidentEvent.__table__)
 _NUMBER_CASE = (
-    update(Incident.__table__)
-    .where(Incident.__table__.c.id == bindparam("cid"))
+    update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == bindparam("cid"))
     .values(number=bindparam("number"), last_event_id=bindparam("last_event_id"))
 )
 
@@ -327,10 +329,10 @@ _NUMBER_CASE = (
 @lru_cache(maxsize=64)
 def _case_and_event(case_keys: tuple[str, ...], event_names: tuple[tuple[str, str], ...]) -> Any:
     """PostgreSQL: one statement INSERTs a new case and its first event (ids taken up front,
-    ``_new_ids``): ``WITH new_case AS (INSERT INTO incidents …) INSERT INTO incident_events``
+    ``_new_ids``): ``WITH new_case AS (INSERT INTO incidents …) INSERT INTO incident_events …``.
     The event's foreign key to the case is checked at the end of the statement, when the case
     is there. One statement per set of columns given (cached): :func:`_case_and_event_params`."""
-    cases, events = Incident.__table__, IncidentEvent.__table__
+    cases, events = _INCIDENTS, _EVENTS
     new_case = (
         cases.insert()
         .values({cases.c[k]: bindparam(f"c_{k}", type_=cases.c[k].type) for k in case_keys})
@@ -380,7 +382,7 @@ _NO_VALUE = object()
 #: columns with a default: given even when None (SQLAlchemy would fill in its default)
 _KEEP = frozenset(
     c.key
-    for table in (Incident.__table__, IncidentEvent.__table__)
+    for table in (_INCIDENTS, _EVENTS)
     for c in table.c
     if c.default is not None or c.server_default is not None
 )
