@@ -3,9 +3,10 @@ at most 5, with or without photos; cached reference rows stay correct when anoth
 changes them (server/cache.py).
 
 Before issue 13 (PostgreSQL, caches warm): a report with a photo 20 statements, an accept 16,
-a dispatch 22. After: 5, 4, 4. A report without photos: 4 (the sign-in check with the cache
-numbers, the new ids, INSERT the case, INSERT its event; SQLite: an UPDATE of the case instead
-of the ids), and on PostgreSQL the case is written once (no UPDATE of the row just inserted).
+a dispatch 22. After: 4, 4, 4. A report without photos, on PostgreSQL: 3 (the sign-in check
+with the cache numbers, the new ids, one INSERT of the case and its event), and the case is
+written once (no UPDATE of the row just inserted); on SQLite: 4 (INSERT the case, INSERT its
+event, an UPDATE of the case's number instead of the ids).
 """
 
 from __future__ import annotations
