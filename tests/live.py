@@ -206,15 +206,18 @@ class ApiSession:
         import http.cookiejar
 
         self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.csrf = ""
         status, data = self.call(
             "POST", "/api/v1/auth/login", {"username": user, "password": PASSWORD}
         )
         assert status == 200, data
         self.csrf = data["csrf_token"]
+
+    def cookie(self) -> str:
+        """The session's cookies as a ``Cookie`` header (for a request made another way)."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()

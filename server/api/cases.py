@@ -238,7 +238,7 @@ def change_stream(query: StreamQuery) -> Response:
     slots: PollSlots = current_app.extensions["wangge.stream_slots"]
     if not feed.wait_ready(10):
         raise ApiError(503, "feed_starting", "实时更新启动中 / live updates are starting")
-    if not slots.acquire(user.id):
+    if not slots.acquire(user.id) and not _freed(hub, slots, user.id):
         err = error_response(
             ApiError(
                 429,
@@ -264,6 +264,19 @@ def change_stream(query: StreamQuery) -> Response:
     resp.headers["Cache-Control"] = "no-cache, no-store"
     resp.headers["X-Accel-Buffering"] = "no"  # nginx: pass each frame on at once
     return resp
+
+
+def _freed(hub: Hub, slots: PollSlots, user_id: int) -> bool:
+    """At the cap: a console reloaded or closed a moment ago may still hold a slot (its server
+    side learns the client is gone only when it next writes). Probe the user's streams, and
+    take a slot if one was freed within half a second."""
+    hub.probe(user_id)
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if slots.acquire(user_id):
+            return True
+    return False
 
 
 def _first_frame(ctx: Context, who: Actor, feed: Feed, after: int | None) -> tuple[bytes, int]:
