@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from server.api.edge import operation
@@ -250,7 +250,7 @@ def change_stream(query: StreamQuery) -> Response:
         err.headers["Retry-After"] = str(POLL_RETRY_SECONDS)
         return err
     try:
-        first, cursor = _first_frame(ctx, who, feed, query.after)
+        first, cursor = _first_frame(ctx, who, feed, _resume_from(query.after))
         stream = Stream(user.id, key_hash(user.sign_in_key or ""), user.session_epoch, who, cursor)
     except BaseException:
         slots.release(user.id)
@@ -258,12 +258,30 @@ def change_stream(query: StreamQuery) -> Response:
     ctx.db.close()  # a stream holds no pooled connection
     seconds = float(current_app.config.get("WANGGE_STREAM_SECONDS", 300))
     resp = Response(
-        StreamBody(hub, stream, first, seconds, lambda: slots.release(user.id)),
+        StreamBody(
+            hub,
+            stream,
+            first,
+            seconds,
+            lambda: slots.release(user.id),
+            request.environ.get("gunicorn.socket"),
+        ),
         mimetype="text/event-stream",
     )
     resp.headers["Cache-Control"] = "no-cache, no-store"
     resp.headers["X-Accel-Buffering"] = "no"  # nginx: pass each frame on at once
     return resp
+
+
+def _resume_from(after: int | None) -> int | None:
+    """``after``, else the ``Last-Event-ID`` a browser's own EventSource sends when it
+    reconnects (the frames' ids are cursors); a header that is not a cursor is ignored."""
+    if after is not None:
+        return after
+    last = request.headers.get("Last-Event-ID", "")
+    if last.isascii() and last.isdigit() and len(last) <= 18:
+        return int(last)
+    return None
 
 
 def _freed(hub: Hub, slots: PollSlots, user_id: int) -> bool:

@@ -21,8 +21,10 @@ server/api/cases.py.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +57,9 @@ MAX_QUEUED = 100
 #: A response body no server ever started to send (an error after the view answered) is
 #: closed after this long, so that it does not hold its slot for ever.
 NEVER_STARTED_SECONDS = 30.0
+#: A stream that has not come back from a write for this long (a client that stopped reading:
+#: the write waits for room in the socket) is cut off, releasing its slot.
+STALLED_SECONDS = 2 * 15.0 + 5
 
 _TOPICS = list(cache.TOPICS)
 
@@ -89,7 +94,9 @@ class Stream:
     closed: bool = False
     opened_at: float = field(default_factory=time.monotonic)
     started: bool = False  # the server has begun sending the body
-    #: closes the response body (releases the stream's slot): set by :class:`Body`
+    touched: float = field(default_factory=time.monotonic)  # the last time a write returned
+    #: cuts the stream off: closes the response body (releases the stream's slot) and its
+    #: socket, ending a write that waits on a client that does not read; set by :class:`Body`
     abandon: Callable[[], None] = lambda: None
 
     def send(self, data: bytes) -> None:
@@ -186,13 +193,17 @@ class Hub:
         db.rollback()  # end the read transaction: nothing is held between looks
 
     def _drop_stalled(self, streams: list[Stream]) -> list[Stream]:
-        """End streams whose client does not keep up, and close bodies never started."""
+        """Cut off streams whose client does not keep up (frames piling up, or a write that has
+        not returned for ``STALLED_SECONDS``) and bodies never started: their slots are
+        released, and a console that is still there reconnects with its cursor."""
         kept = []
+        now = time.monotonic()
         for s in streams:
-            if s.out.qsize() > MAX_QUEUED:
-                s.end()
-                self.leave(s)
-            elif not s.started and time.monotonic() - s.opened_at > NEVER_STARTED_SECONDS:
+            if (
+                s.out.qsize() > MAX_QUEUED
+                or (s.started and now - s.touched > STALLED_SECONDS)
+                or (not s.started and now - s.opened_at > NEVER_STARTED_SECONDS)
+            ):
                 s.abandon()
             else:
                 kept.append(s)
@@ -214,6 +225,8 @@ class Hub:
         kept: list[Stream] = []
         actors: dict[int, Actor] = {}
         for s in streams:
+            if s.closed:  # ended, waiting for its body to finish
+                continue
             user = users.get(s.key_hash)
             if (
                 user is None
@@ -221,8 +234,9 @@ class Hub:
                 or not user.active
                 or (user.session_epoch != s.epoch)
             ):
+                # It stays in the hub until its body ends, so that a stream stuck writing to a
+                # client that does not read is still cut off (_drop_stalled).
                 s.end(SIGNED_OUT)
-                self.leave(s)
                 continue
             if user.id not in actors:
                 actors[user.id] = actor_of(db, user)
@@ -241,17 +255,25 @@ class Body:
     run its ``finally`` if it was closed before it started."""
 
     def __init__(
-        self, hub: Hub, stream: Stream, first: bytes, seconds: float, on_end: Callable[[], None]
+        self,
+        hub: Hub,
+        stream: Stream,
+        first: bytes,
+        seconds: float,
+        on_end: Callable[[], None],
+        sock: Any = None,
     ) -> None:
         self.hub, self.stream, self.first, self.on_end = hub, stream, first, on_end
+        self.sock = sock  # the client's socket where the server says (gunicorn.socket)
         self.deadline = time.monotonic() + seconds
         self._ended = False
         self._end_lock = threading.Lock()
-        stream.abandon = self.close
+        stream.abandon = self.cut_off
         hub.join(stream)
 
     def __iter__(self) -> Iterator[bytes]:
         self.stream.started = True
+        self.stream.touched = time.monotonic()
         try:
             yield b"retry: 3000\n\n" + self.first
             while True:
@@ -263,6 +285,7 @@ class Body:
                 except queue.Empty:
                     if time.monotonic() < self.deadline:
                         yield PING
+                        self.stream.touched = time.monotonic()
                     continue
                 if data is None:
                     break
@@ -270,10 +293,18 @@ class Body:
                     yield PING
                     time.sleep(0.1)
                     yield PING
-                    continue
-                yield data
+                else:
+                    yield data
+                self.stream.touched = time.monotonic()
         finally:
             self.close()
+
+    def cut_off(self) -> None:
+        """End the stream now, even while a write to a client that does not read waits."""
+        self.close()
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         with self._end_lock:

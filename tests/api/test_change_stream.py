@@ -139,6 +139,14 @@ def test_a_stream_resumes_from_a_cursor(short: World) -> None:
         assert before != case
     finally:
         frames.close()
+    # A browser's own EventSource resumes with Last-Event-ID (the frames' ids are cursors)
+    again = client_for(w, "disp")
+    again.environ_base["HTTP_LAST_EVENT_ID"] = cursor
+    frames = Frames(again, "/api/v1/changes/stream")
+    try:
+        assert frames.items_until(case) == [case]
+    finally:
+        frames.close()
 
 
 def test_a_cursor_older_than_the_feed_is_answered_from_the_database(short: World) -> None:
@@ -271,30 +279,57 @@ def test_one_look_checks_every_sign_in_in_one_statement(any_world: World) -> Non
             f.close()
 
 
-def test_a_reader_that_does_not_keep_up_is_ended_and_a_body_never_sent_is_closed(
+def test_a_reader_that_does_not_keep_up_is_cut_off_and_a_body_never_sent_is_closed(
     world: World,
 ) -> None:
-    """Memory and slots stay bounded: a stream whose client has not read 100 frames is ended
-    (the console reconnects with its cursor), and a response body the server never began to
-    send (an error after the view answered) releases its slot after a while."""
+    """Memory and slots stay bounded: a stream whose client has not read 100 frames, or whose
+    write has not returned for STALLED_SECONDS (a client that stopped reading), is cut off (the
+    console reconnects with its cursor), and a response body the server never began to send
+    (an error after the view answered) releases its slot after a while."""
     from server.api import streams
 
     hub: Hub = world.app.extensions["wangge.streams"]
+    released: list[str] = []
     with world.session() as db:
         disp = world.actor(db, "disp")
-        slow = streams.Stream(disp.id or 0, "k1", 0, disp, 0)
-        released: list[str] = []
-        body = streams.Body(hub, slow, b"", 60, lambda: released.append("slow"))
+
+        def opened(name: str) -> tuple[streams.Stream, streams.Body]:
+            s = streams.Stream(disp.id or 0, name, 0, disp, 0)
+            return s, streams.Body(hub, s, b"", 60, lambda: released.append(name))
+
+        slow, body = opened("slow")
         slow.started = True
         for _ in range(streams.MAX_QUEUED + 1):
             slow.send(b"frame")
-        lost = streams.Stream(disp.id or 0, "k2", 0, disp, 0)
-        streams.Body(hub, lost, b"", 60, lambda: released.append("lost"))
+        stuck, _ = opened("stuck")
+        stuck.started = True
+        stuck.touched -= streams.STALLED_SECONDS + 1
+        lost, _ = opened("lost")
         lost.opened_at -= streams.NEVER_STARTED_SECONDS + 1
-        assert set(hub.open()) == {slow, lost}
+        fine, _ = opened("fine")
+        fine.started = True
+        assert set(hub.open()) == {slow, stuck, lost, fine}
         hub.tick(db)
-        assert hub.open() == []
-        assert released == ["lost"]  # the slow one's slot is released when its body ends
-        frames = list(body)  # what was queued is still sent, then the stream ends
+        assert hub.open() == [fine]
+        assert sorted(released) == ["lost", "slow", "stuck"]
+        frames = list(body)  # what was queued is still there to send; then the end
         assert frames[1:] == [b"frame"] * (streams.MAX_QUEUED + 1)
-        assert released == ["lost", "slow"]
+
+
+def test_a_signed_out_stream_stuck_writing_is_still_cut_off(world: World) -> None:
+    """Signed out while its write waits on a client that does not read: the stream stays
+    watched until its body ends, so the stall check still frees its slot."""
+    from server.api import streams
+
+    hub: Hub = world.app.extensions["wangge.streams"]
+    released: list[str] = []
+    with world.session() as db:
+        disp = world.actor(db, "disp")
+        s = streams.Stream(disp.id or 0, "no-such-sign-in", 0, disp, 0)
+        streams.Body(hub, s, b"", 60, lambda: released.append("x"))
+        s.started = True
+        hub.tick(db)  # the sign-in is unknown: signed_out queued
+        assert s.closed and hub.open() == [s] and released == []
+        s.touched -= streams.STALLED_SECONDS + 1
+        hub.tick(db)
+        assert hub.open() == [] and released == ["x"]
