@@ -193,6 +193,17 @@ class Feed:
             self._pending.pop(0)
             released += batch
             horizon = max(horizon, top)
+        if horizon > self.released:
+            # A look held back for a writer is released once that writer has ended, but its
+            # rows were read by a later look, which may itself be held for other writers: its
+            # entries at or below the new horizon go now, or a console already past the horizon
+            # would never be sent them (an outside test lost a case's latest change this way).
+            # They are final: a writer of such an id was listed by the look released.
+            for i, (seen_at, was_running, batch, top) in enumerate(self._pending):
+                if any(e.id <= horizon for e in batch):
+                    released += [e for e in batch if e.id <= horizon]
+                    later = [e for e in batch if e.id > horizon]
+                    self._pending[i] = (seen_at, was_running, later, top)
         if horizon == self.released and not released:
             return
         released.sort(key=lambda e: e.id)

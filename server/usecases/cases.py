@@ -657,7 +657,13 @@ def _load_for_action(ctx: Context, actor: Actor, case_id: int) -> tuple[Incident
         .correlate(Incident)
         .scalar_subquery()
     )
-    row = ctx.db.execute(select(Incident, count, first).where(Incident.id == case_id)).first()
+    columns: list[Any] = [Incident, count, first]
+    if is_postgres(ctx.db):
+        # The transaction takes its id now, before its event's id is handed out (in the
+        # INSERT): the change feed holds back event ids by the transactions it sees writing,
+        # and a writer without its id yet was not seen (server/api/feed.py). As a report does.
+        columns.append(func.pg_current_xact_id())
+    row = ctx.db.execute(select(*columns).where(Incident.id == case_id)).first()
     if row is None or not policy.may_see_case(actor, row[0]):
         raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
     return row[0], int(row[1] or 0), row[2]

@@ -147,3 +147,60 @@ def test_a_change_whose_writer_began_after_the_look_started_is_not_skipped(
         assert got == want, (got, want, start, cursor)
     finally:
         late.close()
+
+
+def test_a_held_change_read_by_a_later_held_look_is_released_with_its_horizon(
+    any_world: World,
+) -> None:
+    """A look held for writer T is released once T has ended; T's own change is read by the
+    next look, held in its turn for another writer U. T's change must go out with the horizon
+    that covers it, not after it (a console past that horizon never got it)."""
+    w = any_world
+    engine = w.app.extensions["wangge.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time: nothing is held back")
+    a = w.report()
+    feed = Feed(lambda: session_factory(w.app))
+    feed.look()
+    feed.look()
+    start = feed.released
+    with w.session() as db:
+        disp = w.actor(db, "disp")
+    t, u = engine.connect(), engine.connect()
+    try:
+        tt = t.begin()
+        t.execute(
+            text(
+                "UPDATE incidents SET last_event_id = nextval('incident_events_id_seq'), "
+                "version = version + 1 WHERE id = :id"
+            ),
+            {"id": a},
+        )
+        b = w.report()
+        feed.look()  # held: T writes
+        tu = u.begin()
+        u.execute(
+            text(
+                "INSERT INTO login_attempts (username, ip, at, success) "
+                "VALUES ('u', 'u', now(), false)"
+            )
+        )
+        tt.commit()
+        feed.look()  # the first look goes; this one (which read T's change) is held for U
+        first, cursor = feed.pick(disp, start)
+        tu.commit()
+        feed.look()
+        feed.look()
+        then, _ = feed.pick(disp, cursor)
+        got = {e.case.id: e.id for e in [*first, *then]}
+        with w.session() as db:
+            want = dict(
+                db.execute(
+                    text("SELECT id, last_event_id FROM incidents WHERE id IN (:a, :b)"),
+                    {"a": a, "b": b},
+                ).all()
+            )
+        assert got == want, (got, want, start, cursor)
+    finally:
+        t.close()
+        u.close()
