@@ -9427,7 +9427,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        /** @description changes: a Changes object; signed_out: {} */
+                        data: string;
+                        /** @enum {unknown} */
+                        event: "changes" | "signed_out";
+                        /** @description the cursor (changes) */
+                        id?: string;
+                        retry?: number;
+                    };
                 };
             };
             /** @description Bad input: the fields are named (or a missing CSRF token) */
