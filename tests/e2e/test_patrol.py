@@ -109,8 +109,10 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
         "() => window.wangge.state.outbox.some(i => i.kind === 'patrol'"
         " && i.request.path.endsWith('/end'))"
     )
-    items = wait_outbox(page, lambda xs: True)
-    assert all(i["state"] == "waiting" for i in items), items
+    # Offline, each item waits; one may be caught mid-attempt ('sending', back to waiting when
+    # the attempt fails): wait for the outbox to be still (a full run under load once caught
+    # the patrol item 'sending')
+    wait_outbox(page, lambda xs: all(i["state"] == "waiting" for i in xs), what="all waiting")
     patrol_items = page.evaluate(
         "() => window.wangge.state.outbox.filter(i => i.kind === 'patrol')"
         ".map(i => ({id: i.id, path: i.request.path, payload: i.payload}))"
