@@ -231,7 +231,7 @@ def change_stream(query: StreamQuery) -> Response:
     ``event: signed_out`` when the sign-in ends. The stream ends by itself after
     ``WANGGE_STREAM_SECONDS``; reconnect with ``after=`` the last cursor. Beyond
     ``WANGGE_STREAM_PER_USER`` / ``WANGGE_STREAM_TOTAL`` open streams: 429 with ``retry_after``
-    (server/api/streams.py; docs/api.md, "Live changes")."""
+    (server/api/streams.py; docs/api.md, "Live updates")."""
     ctx, who, user = context(), actor(), me()
     feed: Feed = current_app.extensions["wangge.feed"]
     hub: Hub = current_app.extensions["wangge.streams"]
