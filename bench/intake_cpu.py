@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
+from bench._common import create_pg_database, drop_pg_database  # noqa: E402
 from server.db import make_engine, normalise_url  # noqa: E402
 
 BARE_DDL = (
@@ -123,13 +123,9 @@ def main() -> None:
     server_url = normalise_url(args.pg)
     name = f"wangge_cpu_{uuid.uuid4().hex[:8]}"
     admin = make_engine(server_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    db_url = create_pg_database(server_url, name)  # with PostGIS, migrated
     try:
         engine = make_engine(db_url, poolclass=NullPool)
-        with engine.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
         env = {
             **os.environ,
             "WANGGE_DATABASE_URL": db_url,
@@ -137,8 +133,7 @@ def main() -> None:
             "WANGGE_LOGIN_MAX_FAILURES": "1000",
         }
         flask = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi"]
-        for step in (["db", "upgrade"], ["demo", "seed"]):
-            subprocess.run([*flask, *step], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([*flask, "demo", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
         with engine.begin() as conn:
             conn.execute(text(BARE_DDL))
             county_id = conn.execute(
@@ -224,9 +219,8 @@ def main() -> None:
         bare_app.pool.close()
         app.extensions["wangge.engine"].dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        drop_pg_database(server_url, db_url)
 
 
 if __name__ == "__main__":
