@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from server.api.feed import Feed
 from server.extensions import session_factory
@@ -88,6 +88,18 @@ def test_each_actor_is_sent_their_own_allowed_actions(any_world: World) -> None:
     assert "accept" in got["disp"] and "accept" not in got["admin"], got
 
 
+def _latest(w: World, *case_ids: int) -> dict[int, int]:
+    """Each case's latest event id, as stored: what a console must have been sent last."""
+    with w.session() as db:
+        rows = db.execute(
+            text("SELECT id, last_event_id FROM incidents WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": list(case_ids)},
+        ).all()
+    return {int(i): int(e) for i, e in rows}
+
+
 def test_a_change_whose_writer_began_after_the_look_started_is_not_skipped(
     any_world: World,
 ) -> None:
@@ -137,13 +149,7 @@ def test_a_change_whose_writer_began_after_the_look_started_is_not_skipped(
             feed.look()
         picked, cursor = feed.pick(disp, start)
         got = {e.case.id: e.id for e in picked}
-        with w.session() as db:
-            want = dict(
-                db.execute(
-                    text("SELECT id, last_event_id FROM incidents WHERE id IN (:a, :b)"),
-                    {"a": first, "b": feed.second},
-                ).all()
-            )
+        want = _latest(w, first, feed.second)
         assert got == want, (got, want, start, cursor)
     finally:
         late.close()
@@ -193,13 +199,7 @@ def test_a_held_change_read_by_a_later_held_look_is_released_with_its_horizon(
         feed.look()
         then, _ = feed.pick(disp, cursor)
         got = {e.case.id: e.id for e in [*first, *then]}
-        with w.session() as db:
-            want = dict(
-                db.execute(
-                    text("SELECT id, last_event_id FROM incidents WHERE id IN (:a, :b)"),
-                    {"a": a, "b": b},
-                ).all()
-            )
+        want = _latest(w, a, b)
         assert got == want, (got, want, start, cursor)
     finally:
         t.close()
