@@ -1063,7 +1063,7 @@ export interface paths {
          *         ``event: signed_out`` when the sign-in ends. The stream ends by itself after
          *         ``WANGGE_STREAM_SECONDS``; reconnect with ``after=`` the last cursor. Beyond
          *         ``WANGGE_STREAM_PER_USER`` / ``WANGGE_STREAM_TOTAL`` open streams: 429 with ``retry_after``
-         *         (server/api/streams.py; docs/api.md, "Live changes").
+         *         (server/api/streams.py; docs/api.md, "Live updates").
          */
         get: operations["cases.change_stream.get"];
         put?: never;
