@@ -366,6 +366,23 @@ describe('long poll fallback', () => {
     expect(net.calls[2]!.url.searchParams.get('wait')).toBe('20')
   })
 
+  it('after FALLBACK_MS on the long poll, the stream again, from the cursor the poll had', async () => {
+    const s = new Stream()
+    const later = (): Response => {
+      vi.setSystemTime(Date.now() + mod.FALLBACK_MS) // this poll answers when the time is up
+      return poll('71', [{ id: 3 }])
+    }
+    net.answers.push(json(404, {}), poll('70'), later, s)
+    void mod.startLive()
+    await settle()
+    expect(net.calls.map((c) => c.url.pathname)).toEqual(['/api/v1/changes/stream', '/api/v1/changes', '/api/v1/changes', '/api/v1/changes/stream'])
+    expect(net.last.url.searchParams.get('after')).toBe('71')
+    s.send(frame('72', [{ id: 4 }]))
+    await settle()
+    expect(seen).toEqual([['3'], ['4']])
+    expect(mod.live.ok).toBe(true)
+  })
+
   it("the long poll's own refusal (retry_after) and 401 keep their old behaviour", async () => {
     net.answers.push(json(404, {}), poll('90'), json(200, { cursor: '90', items: [], retry_after: 5 }), json(401, { error: 'unauthorized', message: '' }), poll('91'))
     void mod.startLive()

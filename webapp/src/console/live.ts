@@ -13,7 +13,9 @@
  * - 401 or a `signed_out` frame: the sign-in dialog, then go on from the same cursor.
  * - 429 (too many open streams): wait what the server says (`retry_after`), then try again.
  * - 404, an answer that is not an event stream, or a browser whose fetch cannot stream: the
- *   long poll (`GET /changes?after=CURSOR&wait=20`) for as long as this run lasts.
+ *   long poll (`GET /changes?after=CURSOR&wait=20`), and after 5 minutes of it the stream again
+ *   (a proxy's error page or a server mid-upgrade must not leave the console on the poll for the
+ *   rest of the day).
  */
 import { reactive } from 'vue'
 import { ApiError, buildQuery } from '@/shared/api'
@@ -42,6 +44,8 @@ const BACKOFF_MAX_MS = 10_000
 /** A 429 without a usable `retry_after`; any answer is held to 1–60 s. */
 const BUSY_DEFAULT_S = 5
 const BUSY_MAX_S = 60
+/** How long the console stays on the long poll before it tries the stream again. */
+export const FALLBACK_MS = 5 * 60_000
 
 export function onChanges(fn: Listener): () => void {
   listeners.add(fn)
@@ -54,7 +58,7 @@ export async function startLive(): Promise<void> {
   run = mine
   live.running = true
   try {
-    if ((await streamLoop(mine.signal)) === 'fallback') await pollLoop(mine.signal)
+    while ((await streamLoop(mine.signal)) === 'fallback') await pollLoop(mine.signal, FALLBACK_MS)
   } finally {
     if (run === mine) {
       run = null
@@ -214,9 +218,11 @@ async function busySeconds(resp: Response): Promise<number> {
 
 // --- the long poll (a server or browser without the stream) ---------------------------------
 
-async function pollLoop(signal: AbortSignal): Promise<void> {
+/** Poll until `signal` or, checked between polls, `forMs` has passed. */
+async function pollLoop(signal: AbortSignal, forMs: number): Promise<void> {
+  const until = Date.now() + forMs
   let backoff = BACKOFF_FIRST_MS
-  while (!signal.aborted) {
+  while (!signal.aborted && Date.now() < until) {
     try {
       const { data } = await api.request<ChangesBody>('GET', '/changes', {
         query: { after: cursor, wait: cursor ? 20 : 0 },
