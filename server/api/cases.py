@@ -187,7 +187,7 @@ def changes(query: ChangesQuery) -> Response:
         raise ApiError(503, "feed_starting", "实时更新启动中 / live updates are starting")
     if query.after is None:
         return _changes_answer(feed.released, [])
-    after = query.after
+    after = feed.clamp(query.after)
     if not feed.covers(after):
         rows, cursor = queries.changes(ctx, who, after)
         look = Lookups(ctx.db)
@@ -250,7 +250,9 @@ def change_stream(query: StreamQuery) -> Response:
         err.headers["Retry-After"] = str(POLL_RETRY_SECONDS)
         return err
     try:
-        first, cursor = _first_frame(ctx, who, feed, _resume_from(query.after))
+        after = _resume_from(query.after)
+        after = None if after is None else feed.clamp(after)
+        first, cursor = _first_frame(ctx, who, feed, after)
         stream = Stream(user.id, key_hash(user.sign_in_key or ""), user.session_epoch, who, cursor)
     except BaseException:
         slots.release(user.id)

@@ -223,6 +223,13 @@ class Feed:
         with self._cond:
             return self._cond.wait_for(lambda: self.released >= 0, timeout)
 
+    def clamp(self, after: int) -> int:
+        """A cursor no newer than this process has released. A cursor from the future (a
+        database restored from a backup, a cursor of a process that looked a moment later, a
+        made-up one) would otherwise be kept, and every change up to it skipped; answering from
+        the released horizon at worst sends a change twice."""
+        return min(after, max(self.released, 0))
+
     def covers(self, after: int) -> bool:
         return self.released >= 0 and after >= self.floor
 

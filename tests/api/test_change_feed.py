@@ -4,6 +4,7 @@ a commit that lands out of event-id order is not skipped (issue 13)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -53,12 +54,42 @@ def test_changes_are_released_once_earlier_writers_have_ended(any_world: World) 
 
 def test_a_cursor_beyond_every_event_id_is_answered_not_a_500(any_world: World) -> None:
     """Event ids are 32-bit: a larger cursor (schemathesis sent 3,600,000,000 on PostgreSQL)
-    was a 500 where the ids are compared; it is an empty answer at the given cursor."""
+    was a 500 where the ids are compared; it is an empty answer at the newest cursor."""
     c = client_for(any_world, "disp")
+    newest = int(c.get("/api/v1/changes?wait=0").get_json()["cursor"])
     for after in (2**31 - 1, 2**31, 3_600_000_000, 2**63 - 1):
         r = c.get(f"/api/v1/changes?after={after}&wait=0")
         assert r.status_code == 200, (after, r.status_code, r.get_data(as_text=True)[:200])
         assert r.get_json()["items"] == [], r.get_json()
+        assert int(r.get_json()["cursor"]) <= newest, r.get_json()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/changes?wait=0&", "/api/v1/changes/stream?"])
+def test_a_cursor_from_the_future_misses_no_change(
+    any_world: World, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cursor newer than any change (a database restored from a backup under an open
+    console, a made-up one) was echoed back, and the changes up to it were never sent: the
+    answer is the newest cursor, from which the next change arrives."""
+    w = any_world
+    monkeypatch.setitem(w.app.config, "WANGGE_STREAM_SECONDS", 0)  # ends after its first frame
+    c = client_for(w, "disp")
+    newest = int(c.get("/api/v1/changes?wait=0").get_json()["cursor"])
+    r = c.get(f"{path}after={newest + 1000}")
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    text_ = r.get_data(as_text=True)
+    if "stream" in path:
+        data = [ln[5:] for ln in text_.splitlines() if ln.startswith("data:")]
+        text_ = data[0]
+    cursor = int(json.loads(text_)["cursor"])
+    assert cursor <= newest
+    case = w.report()
+    feed: Feed = w.app.extensions["wangge.feed"]
+    for _ in range(100):  # the feed's thread looks every half second
+        got = c.get(f"/api/v1/changes?after={cursor}&wait=1").get_json()
+        if got["items"]:
+            break
+    assert [i["id"] for i in got["items"]] == [case], (got, feed.released)
 
 
 def test_each_actor_is_sent_their_own_allowed_actions(any_world: World) -> None:
