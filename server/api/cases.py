@@ -189,7 +189,7 @@ def changes(query: ChangesQuery) -> Response:
         return _changes_answer(feed.released, [])
     after = feed.clamp(query.after)
     if not feed.covers(after):
-        rows, cursor = queries.changes(ctx, who, after)
+        rows, cursor = queries.changes(ctx, who, after, feed.released)
         look = Lookups(ctx.db)
         look.prefetch(rows)
         return jsonify(
@@ -304,7 +304,7 @@ def _first_frame(ctx: Context, who: Actor, feed: Feed, after: int | None) -> tup
     if after is None:
         return changes_frame(feed.released, []), feed.released
     if not feed.covers(after):
-        rows, cursor = queries.changes(ctx, who, after)
+        rows, cursor = queries.changes(ctx, who, after, feed.released)
         look = Lookups(ctx.db)
         look.prefetch(rows)
         parts = [_compact(case_json(ctx, who, c, look)) for c in rows]

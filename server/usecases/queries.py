@@ -282,18 +282,28 @@ def _count_states(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, int]:
     return out
 
 
-def changes(ctx: Context, actor: Actor, after: int, limit: int = 200) -> tuple[list[Incident], int]:
-    """Cases in the actor's scope whose last event is newer than ``after``."""
+def changes(
+    ctx: Context, actor: Actor, after: int, ceiling: int, limit: int = 200
+) -> tuple[list[Incident], int]:
+    """Cases in the actor's scope whose last event is newer than ``after`` and at most
+    ``ceiling``, and the cursor to answer. ``ceiling`` is an id below which no transaction is
+    still writing (the change feed's released horizon): a commit landing later with a lower id
+    than one already answered would otherwise be skipped."""
     rows = list(
         ctx.db.scalars(
             select(Incident)
-            .where(visible(actor), Incident.last_event_id > after)
+            .where(
+                visible(actor),
+                Incident.last_event_id > after,
+                Incident.last_event_id <= ceiling,
+            )
             .order_by(Incident.last_event_id)
             .limit(limit)
         )
     )
-    cursor = max((r.last_event_id or 0 for r in rows), default=after)
-    return rows, cursor
+    if len(rows) == limit:
+        return rows, max(after, rows[-1].last_event_id or 0)
+    return rows, max(after, ceiling)
 
 
 def latest_cursor(ctx: Context) -> int:

@@ -235,3 +235,45 @@ def test_a_held_change_read_by_a_later_held_look_is_released_with_its_horizon(
     finally:
         t.close()
         u.close()
+
+
+def test_a_cursor_older_than_the_buffer_is_answered_no_further_than_the_feed(
+    any_world: World,
+) -> None:
+    """A console back after a long sleep is answered from the database. That answer went up to
+    the newest committed change, past a lower id still being written, whose commit then
+    landed below the cursor and was never sent. It now stops at the feed's released horizon."""
+    w = any_world
+    engine = w.app.extensions["wangge.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time: there is no such race")
+    feed: Feed = w.app.extensions["wangge.feed"]
+    c = client_for(w, "disp")
+    first = w.report()
+    assert feed.wait_ready(10) and not feed.covers(0)  # after=0 is answered from the database
+    late = engine.connect()
+    try:
+        tx = late.begin()
+        late.execute(  # a writer holds a lower id …
+            text(
+                "UPDATE incidents SET last_event_id = nextval('incident_events_id_seq'), "
+                "version = version + 1 WHERE id = :id"
+            ),
+            {"id": first},
+        )
+        second = w.report()  # … while a later one commits
+        r = c.get("/api/v1/changes?after=0&wait=0").get_json()
+        cursor = int(r["cursor"])
+        tx.commit()
+    finally:
+        late.close()
+    want = _latest(w, first, second)
+    assert cursor < want[first], (cursor, want)
+    got: dict[int, int] = {}
+    for _ in range(40):  # the feed's thread looks every half second
+        r = c.get(f"/api/v1/changes?after={cursor}&wait=1").get_json()
+        cursor = int(r["cursor"])
+        got.update({int(i["id"]): int(i["version"]) for i in r["items"]})
+        if first in got and second in got:
+            break
+    assert first in got and second in got, (got, want)
