@@ -390,12 +390,14 @@ def finish(ctx: Context, att: Attachment) -> Attachment:
 
 def unclaimed(actor: Actor, keys: list[str]) -> tuple[ColumnElement[bool], ...]:
     """What an upload named by ``keys`` must be for ``actor`` to attach it: their own, ready,
-    and on no case event yet (the conditions of an UPDATE that claims it)."""
+    and on nothing yet, neither a case event nor a visit (the conditions of an UPDATE that
+    claims it; a photo is the evidence of one thing)."""
     return (
         Attachment.uuid.in_(keys),
         Attachment.uploader_id == actor.id,
         Attachment.status == "ready",
         Attachment.event_id.is_(None),
+        Attachment.visit_id.is_(None),
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
-from server.models import PersonalDataRead, Resident
+from server.models import Attachment, Incident, IncidentEvent, PersonalDataRead, Resident, Visit
 from server.usecases import policy
 from tests import factories as f
 from tests.base_data.world import Base, credit_code, id_number
@@ -491,6 +491,57 @@ def test_a_visit_photo_is_seen_by_whoever_sees_the_visit(bw: BW) -> None:
     again = client(w, "wg1").post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
         "household_id": base.households["G1"], "photos": [key]})  # fmt: skip
     assert again.status_code == 400 and "photos" in again.get_json()["fields"]
+
+
+def _photo_row(w: World, key: str) -> tuple[int | None, int | None, int | None]:
+    with w.session() as db:
+        att = db.scalar(select(Attachment).where(Attachment.uuid == key))
+        assert att is not None
+        return att.incident_id, att.event_id, att.visit_id
+
+
+def _counts(w: World) -> tuple[int, int, int]:
+    with w.session() as db:
+        return tuple(  # type: ignore[return-value]
+            int(db.scalar(select(func.count()).select_from(m)) or 0)
+            for m in (Incident, IncidentEvent, Visit)
+        )
+
+
+def test_a_photo_belongs_to_one_visit_or_one_case_event(any_bw: BW) -> None:
+    """An upload is evidence of one thing: a visit's photo cannot also be a case's (it was
+    attached to both), nor a case's photo a visit's; the refusal names the field and nothing
+    already saved changes."""
+    w, base = any_bw
+    wg1 = client(w, "wg1")
+    key = w.photo("wg1")
+    visit = wg1.post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
+        "household_id": base.households["G1"], "photos": [key]})  # fmt: skip
+    assert visit.status_code == 201, visit.get_json()
+    kept, before = _photo_row(w, key), _counts(w)
+    report = {"uuid": str(uuid.uuid4()), "category_code": "0101", "description": "走访发现",
+              "lon": IN_G1[0], "lat": IN_G1[1]}  # fmt: skip
+    refused = wg1.post("/api/v1/cases", json={**report, "photos": [key]})
+    assert refused.status_code == 400, refused.get_json()
+    assert refused.get_json()["fields"] == {"photos": key}
+    assert (_photo_row(w, key), _counts(w)) == (kept, before)
+    # nor on an action of a case that exists
+    cid = wg1.post("/api/v1/cases", json=report).get_json()["case"]["id"]
+    before = _counts(w)
+    comment = wg1.post(f"/api/v1/cases/{cid}/actions",
+                       json={"uuid": str(uuid.uuid4()), "action": "comment", "note": "照片",
+                             "photos": [key]})  # fmt: skip
+    assert comment.status_code == 400 and comment.get_json()["fields"] == {"photos": key}
+    assert (_photo_row(w, key), _counts(w)) == (kept, before)
+    # The reverse: a case's photo is not a visit's.
+    other = w.photo("wg1")
+    made = wg1.post("/api/v1/cases", json={**report, "uuid": str(uuid.uuid4()), "photos": [other]})
+    assert made.status_code == 201, made.get_json()
+    kept, before = _photo_row(w, other), _counts(w)
+    again = wg1.post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
+        "household_id": base.households["G1"], "photos": [other]})  # fmt: skip
+    assert again.status_code == 400 and again.get_json()["fields"] == {"photos": other}
+    assert (_photo_row(w, other), _counts(w)) == (kept, before)
 
 
 def test_the_overview_counts_per_grid(bw: BW) -> None:

@@ -59,7 +59,7 @@ def _attach(ctx: Context, actor: Actor, uuids: list[Any], visit_id: int) -> list
     done = set(
         ctx.db.scalars(
             update(Attachment)
-            .where(*photos.unclaimed(actor, keys), Attachment.visit_id.is_(None))
+            .where(*photos.unclaimed(actor, keys))
             .values(visit_id=visit_id)
             .returning(Attachment.uuid),
             execution_options={"synchronize_session": False},
