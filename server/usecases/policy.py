@@ -597,9 +597,14 @@ def _ident(value: str) -> int | None:
 
 
 def may_name_scope(db: DB, actor: Actor, kind: str, value: str) -> bool:
-    """May ``actor`` ask for figures of the metric scope ``kind:value``? (An unknown or
-    malformed one is left to the query to report.) The actor's own jurisdiction is always
-    added to the question as well (:func:`server.metrics.service.effective_scopes`)."""
+    """May ``actor`` ask for figures of the metric scope ``kind:value``? The actor's own
+    jurisdiction is always added to the question as well
+    (:func:`server.metrics.service.effective_scopes`).
+
+    A malformed value, and a region, grid or category code that names nothing, are left to the
+    query to report (400): those codes are public (统计用区划代码, grid signboards). A worker
+    or department id that names nothing is refused like one outside the jurisdiction (403,
+    the same answer), so that the ids of other counties cannot be probed for existence."""
     if actor.role in UNSCOPED or kind == "category":
         return True
     where = roots(db, actor)
@@ -617,10 +622,9 @@ def may_name_scope(db: DB, actor: Actor, kind: str, value: str) -> bool:
         dep = db.execute(
             select(Department.id, Department.region_id).where(Department.id == ident)
         ).first()
-        return dep is None or _may_refer_department(db, actor, dep.id, dep.region_id, None)
+        return dep is not None and _may_refer_department(db, actor, dep.id, dep.region_id, None)
     if kind == "worker":
-        exists = db.execute(select(User.id).where(User.id == ident)).scalar()
-        return exists is None or may_see_user(db, actor, ident)
+        return may_see_user(db, actor, ident)  # no such user: seen by no one scoped
     return False
 
 

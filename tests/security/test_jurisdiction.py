@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -147,6 +148,35 @@ def test_metric_scopes_ask_the_policy(any_wide: World) -> None:
     # Admins are not limited to a jurisdiction, even when their account names a region.
     assert status("adminb", "region:640181") == 200
     assert status("adminb", f"worker:{w.users['wg1']}") == 200
+
+
+def test_a_metric_scope_does_not_tell_whether_another_countys_id_exists(any_wide: World) -> None:
+    """worker:N and department:N outside the caller's jurisdiction answered 403, an id naming
+    nothing 400 unknown_scope: a supervisor could learn which ids exist in another county.
+    Both are now the 403 outside_jurisdiction that the docs give for "not yours"; the message
+    differs only by the id as sent."""
+    w = any_wide
+    nobody = max(w.users.values()) + 1000
+    nothing = max(w.departments.values()) + 1000
+
+    def answer(who: str, scope: str) -> tuple[int, dict[str, Any]]:
+        r = _client(w, who).get("/api/v1/metrics", query_string={"scope": scope, **MONTH})
+        return r.status_code, json.loads(r.get_data(as_text=True).replace(scope, "SCOPE"))
+
+    cases = [
+        ("sup", f"worker:{w.users['wgb']}", f"worker:{nobody}"),
+        ("dispt", f"worker:{w.users['wg3']}", f"worker:{nobody}"),  # another town
+        ("wg1", f"worker:{w.users['wg2']}", f"worker:{nobody}"),
+        ("h1", f"worker:{w.users['wg1']}", f"worker:{nobody}"),
+        ("sup", f"department:{w.departments['DB']}", f"department:{nothing}"),
+        ("h1", f"department:{w.departments['D2']}", f"department:{nothing}"),
+    ]
+    for who, foreign, unknown in cases:
+        got = answer(who, foreign)
+        assert got[0] == 403 and got[1]["error"] == "outside_jurisdiction", (who, got)
+        assert got == answer(who, unknown), (who, foreign, unknown)
+    # An admin sees every county: an id that names nothing is simply unknown.
+    assert answer("admin", f"worker:{nobody}")[1]["error"] == "unknown_scope"
 
 
 def test_replaying_anothers_report_uuid_reveals_nothing(any_wide: World) -> None:
