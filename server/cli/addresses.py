@@ -1,7 +1,8 @@
 """``flask addresses reindex|search``: the address-search index (server/usecases/address_search.py).
 
 ``reindex`` rebuilds the tokens of every place (after a restore, or on a database whose places
-were stored before migration 0011); ``search`` prints what the hotline would find, as JSON.
+were stored before migration 0011) and refreshes the planner's statistics of the rebuilt table;
+``search`` prints what the hotline would find, as JSON.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ group = AppGroup("addresses", help="地址检索索引 / the address-search inde
 
 @group.command("reindex")
 def reindex() -> None:
-    """Rebuild the address-search tokens of every place."""
+    """Rebuild the address-search tokens of every place, then their planner statistics."""
     session = db()
     started = time.perf_counter()
     rows = address_search.reindex_all(session)
     session.commit()
     click.echo(f"{rows} tokens in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    statement = address_search.refresh_statistics(session)
+    click.echo(f"{statement} in {time.perf_counter() - started:.1f} s")
 
 
 @group.command("search")

@@ -9,8 +9,8 @@ smallest list, not the size of the county; the same SQL on SQLite and PostgreSQL
 extension).
 
 The index is derived: places written through the ORM are indexed at flush
-(:func:`install`), bulk inserts call :func:`index_places`, and ``flask base reindex`` rebuilds
-it all.
+(:func:`install`), bulk inserts call :func:`index_places`, and ``flask addresses reindex``
+rebuilds it all (:func:`reindex_all`, then :func:`refresh_statistics`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, event, exists, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, aliased
 
 from server import cache
+from server.db import is_postgres
 from server.domain.address_text import query_tokens, selectivity_class, tokens
 from server.models import Grid, GridPlan
 from server.models.address_index import AddressToken
@@ -125,7 +136,8 @@ def descendants(db: Session, place_ids: Iterable[int]) -> list[int]:
 
 
 def reindex_all(db: Session, batch: int = 20_000) -> int:
-    """Rebuild the whole index (``flask base reindex``); the number of token rows."""
+    """Rebuild the whole index (``flask addresses reindex``); the number of token rows. The
+    caller commits, then calls :func:`refresh_statistics`."""
     db.execute(delete(AddressToken))
     total = 0
     last = 0
@@ -139,6 +151,27 @@ def reindex_all(db: Session, batch: int = 20_000) -> int:
             return total
         total += index_places(db, ids)
         last = ids[-1]
+
+
+def refresh_statistics(db: Session) -> str:
+    """Fresh planner statistics for the index just rebuilt and committed; the statement run.
+
+    A rebuild deletes every token row and writes them all again: until (auto)vacuum comes by,
+    PostgreSQL plans the search from the old counts (the token counts of migration 0016 are what
+    makes it probe instead of hash) and its index-only counts read the heap, every row being
+    new. ``VACUUM (ANALYZE)`` fixes both at once; it cannot run in a transaction, so it runs on
+    a connection of its own in autocommit. SQLite: ``ANALYZE`` (its planner reads
+    ``sqlite_stat1`` once it exists, and stale counts there are as bad)."""
+    if is_postgres(db):
+        statement = "VACUUM (ANALYZE) address_tokens"
+        engine = db.get_bind().engine
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(statement))
+        return statement
+    statement = "ANALYZE address_tokens"
+    db.execute(text(statement))
+    db.commit()
+    return statement
 
 
 _TEXT_FIELDS = ("name", "address", "parent_id")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
+
 from server.domain.address_text import query_tokens, tokens
 from tests.base_io.conftest import client_of, seed_rooms
 from tests.workflow.world import G1, G2, World
@@ -63,3 +65,44 @@ def test_search_is_inside_the_jurisdiction(world: World) -> None:
     assert _search(client_of(world, "dispb"), "幸福路12号") == []
     assert client_of(world, "h1").get("/api/v1/base/addresses?q=幸福路").status_code == 403
     assert world.app.test_client().get("/api/v1/base/addresses?q=x").status_code == 401
+
+
+def _token_statistics(w: World) -> tuple[int, int, int | None]:
+    """Rows in address_tokens, rows the planner's statistics say, and (PostgreSQL) the manual
+    ANALYZEs of the table so far."""
+    with w.session() as db:
+        rows = int(db.scalar(text("SELECT count(*) FROM address_tokens")) or 0)
+        if db.get_bind().dialect.name == "postgresql":
+            planned, analyzes = db.execute(
+                text(
+                    "SELECT c.reltuples, s.analyze_count FROM pg_class c JOIN pg_stat_user_tables s"
+                    " ON s.relid = c.oid WHERE c.relname = 'address_tokens'"
+                )
+            ).one()
+            return rows, int(planned), int(analyzes)
+        stat = db.scalar(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'address_tokens'"))
+        return rows, int(str(stat).split()[0]) if stat else -1, None
+
+
+def test_reindex_leaves_fresh_planner_statistics(any_world: World) -> None:
+    """``flask addresses reindex`` rebuilt the tokens and left the planner counting from the
+    statistics of before (PostgreSQL until autovacuum came by; SQLite's sqlite_stat1 until
+    someone ran ANALYZE): now it refreshes them (VACUUM (ANALYZE) / ANALYZE)."""
+    w = any_world
+    admin = client_of(w, "admin")
+    seed_rooms(admin, G1, "幸福路12号", 4)
+    with w.session() as db:
+        db.execute(text("ANALYZE address_tokens"))  # statistics of a smaller index
+        db.commit()
+    seed_rooms(admin, G2, "和平街3号", 12, estate="阳光小区", building="5栋")
+    rows, planned, analyzes = _token_statistics(w)
+    assert planned < rows
+    runner = w.app.test_cli_runner()
+    done = runner.invoke(args=["addresses", "reindex"])
+    assert done.exit_code == 0, done.output
+    after = _token_statistics(w)
+    assert after[:2] == (rows, rows), (rows, planned, after)
+    if analyzes is not None:
+        assert after[2] == analyzes + 1
+    assert f"{rows} tokens" in done.output and "ANALYZE" in done.output
+    assert _search(admin, "幸福路 12 号") and _search(admin, "和平街 3 号 102")
