@@ -13,10 +13,14 @@ at points inside wgy's county grids, as ``bench/api_load.py`` picks them). Print
 - PostgreSQL: the CPU of the backends serving the bench database (``/proc/<pid>/stat``, when
   the server runs on this machine and its processes are readable);
 
-for the product and the bare stack in alternating rounds, and their ratios. ``--profile FILE``
-profiles one more round of the product's reports (CPU time, cProfile; read it with
-``python -m pstats FILE``).
-The database is dropped at the end.
+for the product and the bare stack in alternating rounds, and their ratios; and a third row, the
+product's floor: the same report refused at its body check (``lon`` not a number: 400). It goes
+through Flask, the session cookie, CSRF and the body's parsing, and is refused before the
+sign-in check's statement and any use case: less than any signed-in write of the product costs
+before it does its work, so ``bare / floor`` bounds the ratio the product could reach.
+
+``--profile FILE`` profiles one more round of the product's reports (CPU time, cProfile; read
+it with ``python -m pstats FILE``). The database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -88,16 +92,21 @@ def _bodies(points: list[tuple[float, float]], cats: list[int], n: int) -> list[
 
 
 def _run(
-    client: Any, path: str, bodies: list[dict[str, Any]], backends: Backends, prof: Any = None
+    client: Any,
+    path: str,
+    bodies: list[dict[str, Any]],
+    backends: Backends,
+    prof: Any = None,
+    status: int = 201,
 ) -> tuple[float, float | None]:
-    """(Python ms, PostgreSQL ms) per request."""
+    """(Python ms, PostgreSQL ms) per request; each answer must have ``status``."""
     pg0 = backends.cpu()
     t0 = time.process_time()
     if prof is not None:
         prof.enable()
     for body in bodies:
         r = client.post(path, json=body)
-        if r.status_code != 201:
+        if r.status_code != status:
             raise SystemExit(f"{path}: {r.status_code} {r.get_data(as_text=True)[:300]}")
     if prof is not None:
         prof.disable()
@@ -176,15 +185,20 @@ def main() -> None:
         _run(product, "/api/v1/cases", _bodies(points, cats, 30), backends)
         _run(bare, "/report", _bodies(points, cats, 30), backends)
 
-        got: dict[str, list[tuple[float, float | None]]] = {"product": [], "bare": []}
+        got: dict[str, list[tuple[float, float | None]]] = {"product": [], "bare": [], "floor": []}
         print(f"PostgreSQL db {name}; {args.reports} reports per stack per round, in process")
+        print("(floor: the product's report refused at its body check, 400, before any SQL)")
         for i in range(args.rounds):
-            for label, client, path in (
-                ("product", product, "/api/v1/cases"),
-                ("bare", bare, "/report"),
+            for label, client, path, status in (
+                ("product", product, "/api/v1/cases", 201),
+                ("bare", bare, "/report", 201),
+                ("floor", product, "/api/v1/cases", 400),
             ):
                 bodies = _bodies(points, cats, args.reports)
-                py, pg = _run(client, path, bodies, backends)
+                if label == "floor":
+                    for b in bodies:
+                        b["lon"] = "east"
+                py, pg = _run(client, path, bodies, backends, status=status)
                 got[label].append((py, pg))
                 pg_s = f"{pg:5.2f}" if pg is not None else "  n/a"
                 print(f"  round {i + 1} {label:8s} Python {py:6.2f} ms   PostgreSQL {pg_s} ms")
@@ -210,6 +224,16 @@ def main() -> None:
                 f"  total CPU  product {tot_p:6.2f} ms   bare {tot_b:5.2f} ms   "
                 f"ratio (bare/product, the rate ratio on CPU-bound cores) {tot_b / tot_p:.3f}"
             )
+            fp, pg_f = med("floor", 0), med("floor", 1)
+            if fp:
+                tot_f = fp + (pg_f or 0)
+                pg_s = f"{pg_f:5.2f}" if pg_f is not None else "  n/a"
+                print(
+                    f"  floor      Python {fp:6.2f} ms   PostgreSQL {pg_s} ms   "
+                    f"total {tot_f:5.2f} ms: "
+                    f"a request refused before any SQL bounds the ratio at "
+                    f"{tot_b / tot_f:.3f}"
+                )
         if args.profile:
             # a round of its own (profiling slows what it measures), CPU time rather than wall
             prof = cProfile.Profile(time.process_time)
