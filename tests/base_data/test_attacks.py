@@ -360,3 +360,41 @@ def test_a_reason_with_control_characters_is_refused_and_logs_nothing(bw: BW, wh
         f"/api/v1/base/residents/{rid}/reveal", json={"reason": "核对\n电话", "fields": ["phone"]}
     )
     assert lines.status_code == 200, lines.get_json()
+
+
+def test_a_named_grid_and_a_point_in_another_town_are_refused(any_bw: BW) -> None:
+    """An outside tester put a place in their own grid with its point in another town's grid
+    (it was kept as given: on the map where it is not kept, outside the jurisdiction that may
+    edit it there). A named grid and a point must agree on the town; a roster grid that differs
+    from the polygon's within the town is kept (borders of plans are drawn roughly)."""
+    from server.models import Organisation, Place
+    from tests.workflow.world import G1, IN_G2, IN_G3, OUTSIDE
+
+    w, _base = any_bw
+
+    def rows() -> tuple[int, int]:
+        with w.session() as db:
+            return (
+                db.scalar(select(func.count()).select_from(Place)) or 0,
+                db.scalar(select(func.count()).select_from(Organisation)) or 0,
+            )
+
+    for who in ("wg1", "admin"):
+        c = client(w, who)
+        for path, key, kind in (
+            ("/api/v1/base/places", "place", "estate"),
+            ("/api/v1/base/organisations", "organisation", "enterprise"),
+        ):
+            before = rows()
+            for lon, lat in (IN_G3, OUTSIDE):
+                r = c.post(path, json={"uuid": str(uuid.uuid4()), "name": "错位", "kind": kind,
+                                       "grid_code": G1, "lon": lon, "lat": lat})  # fmt: skip
+                assert r.status_code == 400, (who, path, lon, r.get_json())
+                assert r.get_json()["error"] == "point_elsewhere", r.get_json()
+                assert "lon" in r.get_json()["fields"]
+            assert rows() == before
+            lon, lat = IN_G2  # the same town: the roster's grid is kept
+            r = c.post(path, json={"uuid": str(uuid.uuid4()), "name": "邻格", "kind": kind,
+                                   "grid_code": G1, "lon": lon, "lat": lat})  # fmt: skip
+            assert r.status_code == 201, (who, path, r.get_json())
+            assert r.get_json()[key]["grid_code"] == G1, r.get_json()

@@ -86,6 +86,49 @@ def grid_location(ctx: Context, code: str) -> Location:
     )
 
 
+def place_of(
+    ctx: Context,
+    lon: float | None,
+    lat: float | None,
+    grid_code: str | None,
+    parent: Location | None,
+    parent_field: str,
+) -> tuple[Location, str]:
+    """Where a new or moved row is, and the field that placed it: its grid if named, else its
+    point, else its parent's (``parent_field``). A named grid and a point together must agree
+    on the town: the grid of a 门牌 roster may differ from the plan's polygon near a border, but
+    a point in another town (or outside every grid) beside one's own grid is a row that shows
+    on the map where it is not kept (and outside the jurisdiction that may edit it there)."""
+    if grid_code:
+        where = grid_location(ctx, grid_code)
+        if lon is not None and lat is not None:
+            found = located_at(ctx, lon, lat)
+            if found is None or found.town_id != where.town_id:
+                raise ValidationFailed(
+                    "坐标不在该网格所属乡镇（街道）内 / the point is not in the grid's town",
+                    code="point_elsewhere",
+                    fields={"lon": f"not in the town of grid {grid_code}", "grid_code": "or"},
+                )
+        return where, "grid_code"
+    if lon is not None and lat is not None:
+        found = located_at(ctx, lon, lat)
+        if found is None:
+            raise ValidationFailed(
+                "位置不在任何网格内 / the point is outside every grid",
+                code="outside_grids",
+                fields={"lon": "outside every grid", "lat": "outside every grid"},
+            )
+        return found, "lon"
+    if parent is not None:
+        return parent, parent_field
+    what = "上级地点 / a parent place" if parent_field == "parent_id" else "地点 / a place"
+    zh, en = what.split(" / ")
+    raise ValidationFailed(
+        f"需要位置：坐标、网格或{zh} / give a point, a grid or {en}",
+        fields={"lon": f"or grid_code or {parent_field}"},
+    )
+
+
 def check_editable(actor: Actor, where: Location, field: str) -> None:
     """A row may be put at ``where`` only inside the actor's jurisdiction (400 naming the
     field that placed it there: the place, the coordinates, the grid)."""

@@ -73,24 +73,9 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
         place = c.referenced(ctx, actor, Place, body["place_id"], "place_id",
                              "未知地点 / unknown place", "unknown_place")  # fmt: skip
     lon, lat = body.get("lon"), body.get("lat")
-    if body.get("grid_code"):
-        where, field = c.grid_location(ctx, body["grid_code"]), "grid_code"
-    elif lon is not None and lat is not None:
-        found = c.located_at(ctx, lon, lat)
-        if found is None:
-            raise ValidationFailed(
-                "位置不在任何网格内 / the point is outside every grid",
-                code="outside_grids",
-                fields={"lon": "outside every grid", "lat": "outside every grid"},
-            )
-        where, field = found, "lon"
-    elif place is not None:
-        where, field = c.Location.of(place), "place_id"
-    else:
-        raise ValidationFailed(
-            "需要位置：坐标、网格或地点 / give a point, a grid or a place",
-            fields={"lon": "or grid_code or place_id"},
-        )
+    where, field = c.place_of(
+        ctx, lon, lat, body.get("grid_code"), c.Location.of(place) if place else None, "place_id"
+    )
     c.check_editable(actor, where, field)
     if credit and ctx.db.scalar(select(Organisation.id).where(Organisation.credit_code == credit)):
         raise _duplicate(ctx, actor, credit)

@@ -98,23 +98,9 @@ def _where(
     grid_code: str | None,
     parent: Place | None,
 ) -> tuple[c.Location, str]:
-    """Where a new place is: its grid if named, else its point, else its parent's."""
-    if grid_code:
-        return c.grid_location(ctx, grid_code), "grid_code"
-    if lon is not None and lat is not None:
-        found = c.located_at(ctx, lon, lat)
-        if found is None:
-            raise ValidationFailed(
-                "位置不在任何网格内 / the point is outside every grid",
-                code="outside_grids",
-                fields={"lon": "outside every grid", "lat": "outside every grid"},
-            )
-        return found, "lon"
-    if parent is not None:
-        return c.Location.of(parent), "parent_id"
-    raise ValidationFailed(
-        "需要位置：坐标、网格或上级地点 / give a point, a grid or a parent place",
-        fields={"lon": "or grid_code or parent_id"},
+    """Where a place is: its grid if named, else its point, else its parent's."""
+    return c.place_of(
+        ctx, lon, lat, grid_code, c.Location.of(parent) if parent else None, "parent_id"
     )
 
 
