@@ -732,8 +732,11 @@ def may_read_log(actor: Actor) -> bool:
 # read those of the workers in their jurisdiction: a check-in by the community it is in (the
 # column of the supervisor's level, as base data), a work log by where the worker works (their
 # region and their grids' communities, :func:`may_see_user`). A supervisor decides a 补签 in
-# their jurisdiction, never their own, and comments on a work log in it. Dispatchers, handlers
-# and admins see neither: attendance is the supervisors' business (docs/field-work.md).
+# their jurisdiction, never their own, and comments on a work log in it. What a work log shows a
+# supervisor of a worker's reports, verifications and visits is what lies in their jurisdiction
+# (the cases' and base data's rules): a worker's grids may lie in two towns, and they report
+# wherever they pass in their county. Dispatchers, handlers and admins see neither: attendance is
+# the supervisors' business (docs/field-work.md).
 
 CHECK_IN_READERS = frozenset({wf.Role.GRID_WORKER, wf.Role.SUPERVISOR})
 WORK_LOG_READERS = CHECK_IN_READERS
@@ -779,6 +782,26 @@ def may_comment_work_log(db: DB, actor: Actor, worker_id: int) -> bool:
         and actor.id != worker_id
         and may_see_user(db, actor, worker_id)
     )
+
+
+def work_log_cases_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``Incident``: the cases whose report or verification a work log
+    shows ``actor``. The worker reads their own day whole; a supervisor only the cases in
+    their jurisdiction (:func:`cases_clause`): a worker reports wherever they pass in their
+    county, and a report in another town is that town's, not theirs to read."""
+    if actor.role == wf.Role.GRID_WORKER:
+        return true()  # their own day only (may_see_work_log)
+    return cases_clause(actor)
+
+
+def work_log_visits_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``Visit``: the visits a work log shows ``actor`` (the worker: all of
+    their own; a supervisor: those in their jurisdiction, :func:`base_clause`)."""
+    from server.models import Visit
+
+    if actor.role == wf.Role.GRID_WORKER:
+        return true()
+    return base_clause(actor, Visit)
 
 
 def work_log_workers_clause(db: DB, actor: Actor, within: Roots = None) -> ColumnElement[bool]:

@@ -9,6 +9,10 @@ The day is the county's local date (``WANGGE_TIMEZONE``). What counts for it:
 - the verifications (核查) made that day by the worker: ``verify`` events of theirs, at the
   phone's moment when it sent one (``device_time``), else at arrival (``created_at``).
 
+A supervisor is shown of the reports, verifications and visits only those in their own
+jurisdiction (``policy.work_log_cases_clause``, ``work_log_visits_clause``): a worker reports
+anywhere in their county, and their grids may lie in two towns.
+
 The list of a day (:func:`day_list`) answers every worker in the actor's jurisdiction in a fixed
 number of statements (one per source, grouped by worker), however many workers there are. Who
 reads and comments: :mod:`server.usecases.policy` ("field work"). Comments are append-only and
@@ -161,7 +165,12 @@ def day_list(ctx: Context, actor: Actor, day: date, region_id: int | None = None
         t.patrols, t.distance_m, t.duration_s = int(n), float(dist), int(dur)
     for visitor, n in ctx.db.execute(
         select(Visit.visitor_id, func.count())
-        .where(Visit.visitor_id.in_(ids), Visit.visited_at >= start, Visit.visited_at < end)
+        .where(
+            Visit.visitor_id.in_(ids),
+            Visit.visited_at >= start,
+            Visit.visited_at < end,
+            policy.work_log_visits_clause(actor),
+        )
         .group_by(Visit.visitor_id)
     ):
         lines[visitor or 0].totals.visits = int(n)
@@ -171,6 +180,7 @@ def day_list(ctx: Context, actor: Actor, day: date, region_id: int | None = None
             Incident.reporter_id.in_(ids),
             Incident.reported_at >= start,
             Incident.reported_at < end,
+            policy.work_log_cases_clause(actor),
         )
         .group_by(Incident.reporter_id)
     ):
@@ -178,7 +188,9 @@ def day_list(ctx: Context, actor: Actor, day: date, region_id: int | None = None
     moment = _verify_moment()
     for verifier, n in ctx.db.execute(
         select(IncidentEvent.actor_id, func.count())
+        .join(Incident, Incident.id == IncidentEvent.incident_id)
         .where(
+            policy.work_log_cases_clause(actor),
             IncidentEvent.action == Action.VERIFY.value,
             IncidentEvent.actor_id.in_(ids),
             IncidentEvent.created_at >= start,  # it arrived after it was made
@@ -260,7 +272,10 @@ def worker_day(ctx: Context, actor: Actor, worker_id: int, day: date) -> Day:
 
     for v in ctx.db.execute(
         select(Visit.id, Visit.uuid, Visit.visited_at, Visit.case_id).where(
-            Visit.visitor_id == worker_id, Visit.visited_at >= start, Visit.visited_at < end
+            Visit.visitor_id == worker_id,
+            Visit.visited_at >= start,
+            Visit.visited_at < end,
+            policy.work_log_visits_clause(actor),
         )
     ):
         totals.visits += 1
@@ -274,6 +289,7 @@ def worker_day(ctx: Context, actor: Actor, worker_id: int, day: date) -> Day:
             Incident.reporter_id == worker_id,
             Incident.reported_at >= start,
             Incident.reported_at < end,
+            policy.work_log_cases_clause(actor),
         )
     ):
         totals.reports += 1
@@ -285,6 +301,7 @@ def worker_day(ctx: Context, actor: Actor, worker_id: int, day: date) -> Day:
         select(Incident.id, Incident.number, moment, IncidentEvent.data)
         .join(Incident, Incident.id == IncidentEvent.incident_id)
         .where(
+            policy.work_log_cases_clause(actor),
             IncidentEvent.action == Action.VERIFY.value,
             IncidentEvent.actor_id == worker_id,
             IncidentEvent.created_at >= start,

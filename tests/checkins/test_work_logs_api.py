@@ -224,3 +224,67 @@ def test_console_bodies_refuse_unknown_fields(cw: CW) -> None:
     assert r.status_code == 400 and "nte" in r.get_json()["fields"], r.get_json()
     got = check_in(cw.client("wg1"), at=moment(today()), lon=IN_G1[0], lat=IN_G1[1], zzz=1)
     assert got.status_code == 201, got.get_json()
+
+
+# --- jurisdiction of what a day shows ----------------------------------------------------------
+
+
+def _worker_of_two_towns(cw: CW) -> dict[str, Any]:
+    """wg13, a grid worker of G1 (town T) and G3 (town T2): today a report and a visit in
+    each grid, and a verification of a case in G3 (its own report, taken to resolved)."""
+    from server.usecases.base_data import visits
+    from tests import factories as f
+    from tests.workflow.world import G3, IN_G3
+
+    w = cw.w
+    with w.session() as db:
+        a = db.scalar(select(Region).where(Region.code == "640181000000"))
+        w.users["wg13"] = f.user(db, "wg13", "grid_worker", region=a, grids=(G1, G3)).id
+        db.commit()
+    made: dict[str, Any] = {"visits": {}}
+    for grid, where in (("G1", IN_G1), ("G3", IN_G3)):
+        made[grid] = w.report("wg13", where)
+        with w.session() as db:
+            body = {"uuid": str(uuid.uuid4()), "resident_id": cw.base.residents[grid],
+                    "note": "走访", "lon": where[0], "lat": where[1]}  # fmt: skip
+            made["visits"][grid] = visits.create(w.ctx(db), w.actor(db, "wg13"), body).visit.id
+    verified = w.report("wg13", IN_G3)
+    w.act("disp", verified, "accept")
+    w.act("disp", verified, "dispatch", department_id=w.departments["D1"])
+    w.act("h1", verified, "sign")
+    w.act("h1", verified, "resolve", note="done", photos=[w.photo("h1")])
+    w.act("wg13", verified, "verify", passed=True)
+    made["verified"] = verified
+    return made
+
+
+def test_a_supervisor_sees_only_what_lies_in_their_jurisdiction(any_cwb: CW) -> None:
+    """A worker reports wherever they pass in their county (and visits and verifies in each of
+    their grids), but a supervisor reads of the worker's day only what lies in their own
+    jurisdiction, by the rule that decides who sees a case (``policy.cases_clause``) and a
+    visit (``policy.base_clause``): town T's supervisors were shown wg13's report, visit and
+    verification in town T2 (case numbers and all), and the list counted them."""
+    cw = any_cwb
+    made = _worker_of_two_towns(cw)
+    g1, g3, verified = made["G1"], made["G3"], made["verified"]
+    visit1, visit3 = made["visits"]["G1"], made["visits"]["G3"]
+
+    def shown(who: str) -> tuple[set[int], set[int], set[int]]:
+        r = cw.client(who).get(f"/api/v1/work-logs/{cw.id('wg13')}/{today()}")
+        assert r.status_code == 200, (who, r.get_json())
+        day = r.get_json()
+        of = lambda kind, key: {e["ref"][key] for e in day["entries"] if e["kind"] == kind}  # noqa: E731
+        reports, checks, seen = of("report", "case_id"), of("verify", "case_id"), of("visit", "id")
+        t = day["totals"]
+        assert (t["reports"], t["verifications"], t["visits"]) == (
+            len(reports), len(checks), len(seen)), who  # fmt: skip
+        listed = {i["worker"]["name"]: i for i in _list(cw, who).get_json()["items"]}["wg13"]
+        assert (listed["reports"], listed["verifications"], listed["visits"]) == (
+            len(reports), len(checks), len(seen)), who  # fmt: skip
+        return reports, checks, seen
+
+    for who in ("wg13", "sup"):  # the worker, and the county's supervisor: everything
+        assert shown(who) == ({g1, g3, verified}, {verified}, {visit1, visit3}), who
+    for who in ("supt", "supc"):  # town T and its community C: G1 only
+        assert shown(who) == ({g1}, set(), {visit1}), who
+    assert shown("supt2") == ({g3, verified}, {verified}, {visit3})  # town T2: G3 only
