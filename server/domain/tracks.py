@@ -8,7 +8,8 @@ order — :data:`DROP_REASONS` is the one table of them:
 
 1. ``bad_value``: not four finite numbers, lon/lat out of range, a negative accuracy;
 2. ``inaccurate``: accuracy worse than :data:`MAX_ACCURACY_M`;
-3. ``outside_time``: before the patrol's start − 1 min, after now + 5 min, or after its end;
+3. ``outside_time``: before the patrol's start − 1 min, after now + 5 min, after its end, or
+   after the start of the worker's next patrol;
 4. ``duplicate``: the same instant as a position kept before (stored, or earlier in the chunk);
 5. ``teleport``: faster than :data:`MAX_SPEED_MPS` from the previous kept position in time.
 
@@ -67,11 +68,13 @@ def from_epoch_ms(t_ms: int) -> datetime:
 @dataclass(frozen=True)
 class Window:
     """The instants a patrol's positions may have: from its start (less a minute) to its end,
-    and never beyond the server's now (plus five minutes)."""
+    never beyond the server's now (plus five minutes), nor beyond the start of the worker's next
+    patrol (``next_ms``: a patrol delivered late, before a later one, may not run into it)."""
 
     start_ms: int
     end_ms: int | None
     now_ms: int
+    next_ms: int | None = None
 
     @property
     def earliest_ms(self) -> int:
@@ -79,8 +82,8 @@ class Window:
 
     @property
     def latest_ms(self) -> int:
-        latest = self.now_ms + FUTURE_SLACK_MS
-        return latest if self.end_ms is None else min(latest, self.end_ms)
+        bounds = (self.now_ms + FUTURE_SLACK_MS, self.end_ms, self.next_ms)
+        return min(b for b in bounds if b is not None)
 
 
 @dataclass(frozen=True)

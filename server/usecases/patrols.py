@@ -36,7 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from server import cache
 from server.domain import tracks as tr
@@ -186,6 +186,30 @@ def _overlapping(db: Session, worker_id: int, started_at: datetime) -> Patrol | 
     return None
 
 
+def _next_start(db: Session, patrol: Patrol) -> Patrol | None:
+    """The worker's next patrol after ``patrol`` (the first to start after it): ``patrol`` may
+    not run into it, neither by its positions nor by its end. One exists when ``patrol`` was
+    delivered late (the phone was offline) or its end never came (the next start ended it)."""
+    return db.scalar(
+        select(Patrol)
+        .where(Patrol.worker_id == patrol.worker_id, Patrol.started_at > patrol.started_at)
+        .order_by(Patrol.started_at)
+        .limit(1)
+    )
+
+
+def _next_start_ms() -> Any:
+    """The start of the next patrol of ``Patrol``'s worker (a correlated scalar subquery, so
+    that a chunk reads it with its patrol, in one statement)."""
+    later = aliased(Patrol)
+    return (
+        select(func.min(later.started_at))
+        .where(later.worker_id == Patrol.worker_id, later.started_at > Patrol.started_at)
+        .correlate(Patrol)
+        .scalar_subquery()
+    )
+
+
 def _worker_only(actor: Actor) -> None:
     if actor.role != Role.GRID_WORKER or actor.id is None:
         raise Forbidden("只有网格员可以巡查 / only grid workers patrol", code="forbidden")
@@ -193,18 +217,33 @@ def _worker_only(actor: Actor) -> None:
 
 def _own_patrol(db: Session, actor: Actor, patrol_uuid: str, *, lock: bool = False) -> Patrol:
     """The actor's patrol by uuid; another's or none is the same 404 (nothing revealed)."""
+    return _own_patrol_and_next(db, actor, patrol_uuid, lock=lock, with_next=False)[0]
+
+
+def _own_patrol_and_next(
+    db: Session, actor: Actor, patrol_uuid: str, *, lock: bool = False, with_next: bool = True
+) -> tuple[Patrol, datetime | None]:
+    """The actor's patrol by uuid, and the start of the worker's next patrol (None: none, or
+    not asked for)."""
     missing = NotFound("没有这次巡查 / no such patrol", code="patrol_missing")
     try:
         key = client_uuid(patrol_uuid, "patrol")
     except ValidationFailed:
         raise missing from None
-    q = select(Patrol).where(Patrol.uuid == key)
+    q = select(Patrol, _next_start_ms() if with_next else literal(None)).where(Patrol.uuid == key)
     if lock:
-        q = q.with_for_update()
-    patrol = db.scalar(q)
-    if patrol is None or patrol.worker_id != actor.id:
+        q = q.with_for_update(of=Patrol)
+    row = db.execute(q).first()
+    if row is None or row[0].worker_id != actor.id:
         raise missing
-    return patrol
+    return row[0], _aware(row[1]) if row[1] is not None else None
+
+
+def _aware(value: Any) -> datetime:
+    """A moment read through ``min()`` (SQLite may give text or a naive UTC datetime)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
 # --- where a patrol belongs ----------------------------------------------------------------------
@@ -384,8 +423,14 @@ def _recompute(db: Session, patrol: Patrol) -> None:
 def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> Saved:
     """End a patrol at the phone's ``ended_at``: its summary with coverage. The same end again
     answers the same; another ``ended_at`` is a 409. A patrol ended by the worker's next start
-    (its end had not arrived) takes the end the phone sends later, once."""
+    (its end had not arrived) takes the end the phone sends later, once. An end after the start
+    of the worker's next patrol is 409 ``patrol_overlap`` naming it (the patrol was delivered
+    late, or ended by that start), nothing changed."""
     _worker_only(actor)
+    # the worker's starts and ends one after the other (the worker's row first, then the
+    # patrol's, as a start takes them): a start that comes meanwhile sees this end, and this end
+    # sees that start
+    _serialise_starts(ctx.db, actor.id)  # type: ignore[arg-type]  # a worker has an id
     patrol = _own_patrol(ctx.db, actor, patrol_uuid, lock=True)
     ended_at = _moment(body.get("ended_at"), "ended_at")
     digest = content_hash({"ended_at": iso(ended_at)})
@@ -406,6 +451,15 @@ def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> S
             fields={"ended_at": "before started_at"},
         )
     _not_future(ctx, ended_at, "ended_at")
+    following = _next_start(ctx.db, patrol)
+    if following is not None and ended_at > following.started_at:
+        ctx.db.rollback()
+        raise Conflict(
+            "结束时间已在下一次巡查之内 / this end lies inside a later patrol of yours",
+            code="patrol_overlap",
+            fields={"ended_at": "inside another patrol"},
+            patrol=following.uuid,
+        )
     patrol.end_hash = digest
     _close(ctx.db, patrol, ended_at)
     ctx.db.commit()
@@ -457,7 +511,7 @@ def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]
     _worker_only(actor)
     db = ctx.db
     key = client_uuid(body.get("uuid"))
-    patrol = _own_patrol(db, actor, patrol_uuid)
+    patrol, following = _own_patrol_and_next(db, actor, patrol_uuid)
     seq, points = body["seq"], body["points"]
     digest = content_hash({"patrol": patrol.uuid, "seq": seq, "points": points})
     earlier = _earlier_chunk(db, patrol, key, seq, digest)
@@ -467,7 +521,8 @@ def add_chunk(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]
 
     start_ms = tr.epoch_ms(patrol.started_at)
     end_ms = tr.epoch_ms(patrol.ended_at) if patrol.ended_at is not None else None
-    window = tr.Window(start_ms, end_ms, tr.epoch_ms(ctx.now()))
+    next_ms = tr.epoch_ms(following) if following is not None else None
+    window = tr.Window(start_ms, end_ms, tr.epoch_ms(ctx.now()), next_ms)
     parsed = tr.parse_points(points)
     span = tr.candidate_span(parsed, window)  # what the chunk may take, before the database
     stored: list[int] = []

@@ -234,3 +234,82 @@ def test_purge_refuses_absurd_days(fw: World, days: str) -> None:
     assert out.exit_code == 2, out.output
     assert "--days" in out.output
     assert out.exception is None or isinstance(out.exception, SystemExit)
+
+
+def _end(c: Any, key: str, at: datetime) -> Any:
+    return c.post(f"/api/v1/patrols/{key}/end", json={"ended_at": iso(at)})
+
+
+def test_a_patrol_delivered_late_may_not_run_into_a_later_one(any_fw: World) -> None:
+    """A start earlier than a later patrol that has already ended is a patrol delivered late
+    (the offline contract: a phone sends days after): taken while it stays before the later
+    one. Its positions from the later one's start on are not its own (``outside_time``), and an
+    end inside the later one is refused, 409 ``patrol_overlap`` naming it, nothing changed. It
+    was accepted, and the two patrols counted the same walk twice."""
+    w = any_fw
+    c = client(w, "wg1")
+    t0 = datetime.now(UTC) - timedelta(hours=5)
+    later, resp = start(c, t0 + timedelta(minutes=60))
+    assert resp.status_code == 201
+    assert chunk(c, later, 0, walk(t0 + timedelta(minutes=60), 120)).get_json()["accepted"] == 120
+    end = _end(c, later, t0 + timedelta(minutes=90))
+    assert end.status_code == 200
+    kept = end.get_json()["patrol"]
+
+    # delivered late, before the later one: legitimate
+    early, resp = start(c, t0)
+    assert resp.status_code == 201, resp.get_json()
+    assert chunk(c, early, 0, walk(t0, 60)).get_json()["accepted"] == 60
+    fine = c.post(
+        f"/api/v1/patrols/{early}/end", json={"ended_at": iso(t0 + timedelta(minutes=30))}
+    )
+    assert fine.status_code == 200, fine.get_json()
+
+    # one that runs on into the later patrol: its positions there dropped, its end refused
+    t1 = t0 + timedelta(minutes=40)
+    runs_on, resp = start(c, t1)
+    assert resp.status_code == 201, resp.get_json()
+    answer = chunk(c, runs_on, 0, walk(t1, 210)).get_json()  # 40:00 … 74:50
+    assert answer["accepted"] == 121  # up to 60:00, the later one's start
+    assert {d["reason"] for d in answer["dropped"]} == {"outside_time"}
+    assert len(answer["dropped"]) == 89
+    with w.session() as db:
+        before = db.scalar(select(Patrol).where(Patrol.uuid == runs_on))
+        assert before is not None and before.ended_at is None
+        shown_before = uc.patrol_json(before, "wg1")
+    for at in (t0 + timedelta(minutes=75), t0 + timedelta(minutes=60, seconds=1)):
+        refused = _end(c, runs_on, at)
+        assert refused.status_code == 409, refused.get_json()
+        body = refused.get_json()
+        assert body["error"] == "patrol_overlap" and body["patrol"] == later
+        assert "ended_at" in body["fields"]
+    with w.session() as db:
+        p = db.scalar(select(Patrol).where(Patrol.uuid == runs_on))
+        assert p is not None and uc.patrol_json(p, "wg1") == shown_before  # nothing changed
+        q = db.scalar(select(Patrol).where(Patrol.uuid == later))
+        assert q is not None and uc.patrol_json(q, "wg1") == kept
+    ok = c.post(
+        f"/api/v1/patrols/{runs_on}/end", json={"ended_at": iso(t0 + timedelta(minutes=60))}
+    )
+    assert ok.status_code == 200, ok.get_json()  # up to the later one's start: [start, end)
+
+
+def test_the_late_end_of_a_superseded_patrol_may_not_run_into_the_next(fw: World) -> None:
+    """A patrol whose end never came is ended at its last position by the next start; its end,
+    arriving later, is taken if it lies before that start, and refused (409) if it would run
+    into the next patrol."""
+    c = client(fw, "wg1")
+    t0 = datetime.now(UTC) - timedelta(hours=2)
+    first, _ = start(c, t0)
+    chunk(c, first, 0, walk(t0, 30))  # last position at 4:50
+    second, resp = start(c, t0 + timedelta(minutes=10))
+    assert resp.status_code == 201 and resp.get_json()["ended_previous"]["uuid"] == first
+    late = c.post(
+        f"/api/v1/patrols/{first}/end", json={"ended_at": iso(t0 + timedelta(minutes=15))}
+    )
+    assert late.status_code == 409, late.get_json()
+    assert late.get_json()["error"] == "patrol_overlap"
+    assert late.get_json()["patrol"] == second
+    with fw.session() as db:
+        p = db.scalar(select(Patrol).where(Patrol.uuid == first))
+        assert p is not None and p.end_hash is None and p.duration_s == 290
