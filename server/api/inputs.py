@@ -322,6 +322,11 @@ class UploadBody(TolerantBody):
     watermarked: bool | None = Field(
         None, description="the app drew the watermark (time, place, grid, worker) on it"
     )
+    source: Literal["field", "desk"] | None = Field(
+        None,
+        description="where it is uploaded from: field (the phone) or desk (the console, no "
+        "watermark expected); an old app states none",
+    )
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> UploadBody:

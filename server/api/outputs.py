@@ -125,6 +125,9 @@ class Photo(Out):
     height: int | None = None
     captured_at: str | None = Field(None, description="the phone's capture moment, as stated")
     watermarked: bool = Field(False, description="the app drew its watermark (else 无水印)")
+    source: Literal["field", "desk"] | None = Field(
+        None, description="uploaded from the phone (field) or the console (desk); null: not stated"
+    )
     captured_lon: float | None = Field(None, description="only for those who see capture points")
     captured_lat: float | None = None
 
@@ -184,6 +187,7 @@ class Upload(Out):
     total_bytes: int | None = None
     captured_at: str | None = None
     watermarked: bool = False
+    source: Literal["field", "desk"] | None = None
     width: int | None = None
     height: int | None = None
     url: str | None = None

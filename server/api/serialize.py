@@ -231,6 +231,7 @@ def photo_json(att: Attachment, who: Actor) -> dict[str, Any]:
         "gps": [att.gps_lon, att.gps_lat] if shows_gps else None,
         "captured_at": iso(att.captured_at),
         "watermarked": bool(att.watermarked),
+        "source": att.source,
         "captured_lon": att.captured_lon if stated else None,
         "captured_lat": att.captured_lat if stated else None,
     }

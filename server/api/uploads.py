@@ -24,6 +24,7 @@ def _state(att: Attachment) -> dict[str, object]:
         "total_bytes": att.total_bytes,
         "captured_at": iso(att.captured_at),
         "watermarked": bool(att.watermarked),
+        "source": att.source,
     }
     if att.status == "ready":
         body.update(

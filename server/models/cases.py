@@ -226,6 +226,9 @@ class Attachment(Base):
     captured_lat: Mapped[float | None] = mapped_column(Float)
     captured_accuracy_m: Mapped[float | None] = mapped_column(Float)
     watermarked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
+    #: where it was uploaded from, as the app stated it: ``field`` (the phone), ``desk`` (the
+    #: console: no phone took it, so no watermark is expected); None: not stated (an old app)
+    source: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

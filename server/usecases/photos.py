@@ -80,6 +80,9 @@ class Evidence:
     lat: float | None = None
     accuracy_m: float | None = None
     watermarked: bool = False
+    #: ``field`` (the phone) or ``desk`` (the console): no phone took a desk upload, so it has no
+    #: watermark for a reason other than an old app; None: not stated
+    source: str | None = None
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Evidence:
@@ -91,6 +94,7 @@ class Evidence:
             body.get("lat"),
             body.get("accuracy_m"),
             bool(body.get("watermarked")),
+            body.get("source"),
         )
 
 
@@ -98,7 +102,12 @@ class Evidence:
 CAPTURE_SKEW = timedelta(minutes=10)
 
 
-def _check_evidence(ctx: Context, evidence: Evidence) -> None:
+def _check_evidence(ctx: Context, actor: Actor, evidence: Evidence) -> None:
+    if evidence.source == "desk" and actor.role == wf.Role.GRID_WORKER:
+        raise ValidationFailed(
+            "网格员只在手机上上传照片 / grid workers upload from the field app",
+            fields={"source": "grid workers upload from the field app"},
+        )
     if evidence.captured_at is not None and evidence.captured_at > ctx.now() + CAPTURE_SKEW:
         raise ValidationFailed(
             "拍摄时间在将来 / the capture time is in the future",
@@ -131,7 +140,7 @@ def begin(
     if existing is not None:
         return _own(actor, existing, total_bytes)
     evidence = evidence or Evidence()
-    _check_evidence(ctx, evidence)
+    _check_evidence(ctx, actor, evidence)
     att = Attachment(
         uuid=key,
         uploader_id=actor.id,
@@ -142,6 +151,7 @@ def begin(
         captured_lat=evidence.lat,
         captured_accuracy_m=evidence.accuracy_m,
         watermarked=evidence.watermarked,
+        source=evidence.source,
     )
     ctx.db.add(att)
     try:

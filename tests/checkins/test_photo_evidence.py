@@ -124,3 +124,41 @@ def test_a_resumed_upload_keeps_the_first_statement(cw: CW) -> None:
     assert c.post("/api/v1/uploads", json=first).status_code == 201
     again = c.post("/api/v1/uploads", json={"uuid": key, "total_bytes": 500})
     assert again.status_code == 200 and again.get_json()["watermarked"] is True
+
+
+def test_a_desk_upload_says_so_and_an_old_app_stays_unknown(any_cw: CW) -> None:
+    """A photo uploaded at the desk (the console: a handler's resolution, a hotline photo) has
+    no watermark because no phone took it, not because the app is old: the console states
+    ``source: "desk"``, kept with the photo and shown (the console then writes 桌面上传 where it
+    wrote 旧版应用 for every photo without a watermark). A phone's photo from an old app states
+    nothing (``source`` null); a grid worker works on the phone only (400 naming ``source``)."""
+    cw = any_cw
+    h1 = _client(cw, "h1")
+    wg1 = _client(cw, "wg1")
+    old, begun_old = _upload(wg1)
+    assert begun_old["source"] is None and begun_old["watermarked"] is False
+    phone, begun_phone = _upload(wg1, source="field", watermarked=True)
+    assert begun_phone["source"] == "field"
+    body = {"uuid": str(uuid.uuid4()), "total_bytes": 100, "source": "desk"}
+    refused = wg1.post("/api/v1/uploads", json=body)
+    assert refused.status_code == 400 and "source" in refused.get_json()["fields"]
+    for bad in ("phone", "", 1, True):
+        r = h1.post("/api/v1/uploads", json={**body, "uuid": str(uuid.uuid4()), "source": bad})
+        assert r.status_code == 400 and "source" in r.get_json()["fields"], bad
+    case_id = _report(wg1, [old, phone])
+    cw.w.act("disp", case_id, "accept")
+    cw.w.act("disp", case_id, "dispatch", department_id=cw.w.departments["D1"])
+    cw.w.act("h1", case_id, "sign")
+    desk, begun_desk = _upload(h1, source="desk")
+    assert begun_desk["source"] == "desk" and begun_desk["watermarked"] is False
+    r = h1.post(f"/api/v1/cases/{case_id}/actions",
+                json={"uuid": str(uuid.uuid4()), "action": "resolve", "note": "已清理",
+                      "photos": [desk]})  # fmt: skip
+    assert r.status_code in (200, 201), r.get_json()
+    for who in ("wg1", "disp", "h1"):
+        shown = _photos(cw, who, case_id)
+        assert {k: shown[k]["source"] for k in (old, phone, desk)} == {
+            old: None, phone: "field", desk: "desk"}, who  # fmt: skip
+    with cw.w.session() as db:
+        att = db.scalar(select(Attachment).where(Attachment.uuid == desk))
+        assert att is not None and att.source == "desk"

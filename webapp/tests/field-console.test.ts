@@ -3,7 +3,9 @@ import { setVocabulary } from '../src/shared/i18n'
 import type { Workflow } from '../src/shared/types'
 import { addDays, clock, countyDay, hoursMinutes, isDay, kmText, patrolColor, patrolIndex, percentText, PATROL_COLORS, trackLatLngs } from '../src/console/pages/field/format'
 import { fieldLabel, fieldNames } from '../src/console/pages/field/i18n'
-import { photoMeta } from '../src/console/util'
+import { DESK_UPLOAD, noWatermarkFlag, photoMeta, uploadPhoto } from '../src/console/util'
+import { ApiClient } from '../src/shared/api'
+import { FakeServer } from './fake-server'
 
 describe('field-work figures', () => {
   it('writes metres as kilometres, two decimals below 10 km and one above', () => {
@@ -94,9 +96,31 @@ describe('labels of field-work names', () => {
 
 describe('photo evidence', () => {
   it('reads the capture time and the watermark flag when the server sends them', () => {
-    expect(photoMeta({ url: 'x', captured_at: '2026-11-29T00:05:00Z', watermarked: false })).toEqual({ capturedAt: '2026-11-29T00:05:00Z', watermarked: false })
-    expect(photoMeta({ url: 'x' })).toEqual({ capturedAt: null, watermarked: null })
-    expect(photoMeta({ url: 'x', captured_at: 5, watermarked: 'no' })).toEqual({ capturedAt: null, watermarked: null })
+    expect(photoMeta({ url: 'x', captured_at: '2026-11-29T00:05:00Z', watermarked: false })).toEqual({ capturedAt: '2026-11-29T00:05:00Z', watermarked: false, source: null })
+    expect(photoMeta({ url: 'x' })).toEqual({ capturedAt: null, watermarked: null, source: null })
+    expect(photoMeta({ url: 'x', captured_at: 5, watermarked: 'no' })).toEqual({ capturedAt: null, watermarked: null, source: null })
+  })
+
+  it('flags a desk upload as such, not as a photo from an old app', () => {
+    // a photo uploaded at the console was flagged 无水印 (旧版应用): no phone took it
+    expect(photoMeta({ url: 'x', watermarked: false, source: 'desk' })).toEqual({ capturedAt: null, watermarked: false, source: 'desk' })
+    expect(photoMeta({ url: 'x', watermarked: false, source: 'tablet' }).source).toBeNull()
+    expect(noWatermarkFlag({ watermarked: false, source: 'desk' })).toEqual({ label: 'photo_desk_upload', hint: 'photo_desk_upload_hint' })
+    // a phone's photo from an old app (it states nothing) keeps its flag
+    expect(noWatermarkFlag({ watermarked: false, source: null })).toEqual({ label: 'photo_no_watermark', hint: 'photo_no_watermark_hint' })
+    expect(noWatermarkFlag({ watermarked: false, source: 'field' })?.label).toBe('photo_no_watermark')
+    expect(noWatermarkFlag({ watermarked: true, source: 'field' })).toBeNull()
+    expect(noWatermarkFlag({ watermarked: null, source: 'desk' })).toBeNull()
+  })
+
+  it('the console states every photo it uploads as a desk upload', async () => {
+    const server = new FakeServer()
+    const client = new ApiClient({ fetch: server.fetch as typeof fetch, getCsrf: () => 'token-1' })
+    const st = await uploadPhoto(new Blob([new Uint8Array(3000)]), 'scan.jpg', undefined, client)
+    expect(st.status).toBe('ready')
+    const begun = server.requests('POST /uploads')
+    expect(begun.length).toBe(1)
+    expect(begun[0]!.body).toMatchObject({ total_bytes: 3000, filename: 'scan.jpg', ...DESK_UPLOAD })
   })
 })
 

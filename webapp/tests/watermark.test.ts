@@ -113,6 +113,7 @@ describe('photo evidence with the upload', () => {
       lat: 38.4681,
       accuracy_m: 12.4,
       watermarked: true,
+      source: 'field',
     })
     // a photo without a watermark (an old item) says nothing more than before
     expect(begins[1]).toEqual({ uuid: 'p2', total_bytes: 300, filename: 'p2.jpg' })

@@ -42,6 +42,8 @@ export type PhotoMeta = {
   lat: number | null
   accuracy_m: number | null
   watermarked: boolean
+  /** Uploaded from the phone (the console states `desk`); older items in the outbox lack it. */
+  source?: 'field'
 }
 
 export interface ItemError {

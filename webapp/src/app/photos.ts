@@ -95,6 +95,7 @@ export function photoMeta(w: WatermarkInfo): PhotoMeta {
     lat: has ? w.lat : null,
     accuracy_m: has && w.accuracy != null ? Math.round(w.accuracy * 10) / 10 : null,
     watermarked: true,
+    source: 'field',
   }
 }
 

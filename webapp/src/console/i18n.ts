@@ -124,6 +124,8 @@ const D: Dictionary = {
   photo_taken: ['拍摄 {at}', 'Taken {at}'],
   photo_no_watermark: ['无水印 (旧版应用)', 'No watermark (old app version)'],
   photo_no_watermark_hint: ['该照片没有手机端水印（时间、地点、网格、网格员），可能来自旧版应用', 'This photo carries no watermark (time, place, grid, worker): probably from an old app version'],
+  photo_desk_upload: ['无水印 (桌面上传)', 'No watermark (desk upload)'],
+  photo_desk_upload_hint: ['该照片从电脑端（指挥中心、部门）上传，不是手机现场拍摄，没有水印', 'Uploaded from the console (a desk), not taken with the field app: it carries no watermark'],
   trail: ['全程留痕', 'Trail'],
   actions: ['可执行操作', 'Actions'],
   no_actions: ['当前没有您可执行的操作', 'Nothing for you to do now'],

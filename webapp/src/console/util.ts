@@ -50,19 +50,28 @@ export function useDraft<T extends object>(key: () => string, form: Ref<T> | T):
 
 const PIECE = 1024 * 1024
 
-/** Upload one photo in 1 MiB pieces (resumable API); returns the server's ready state. */
-export async function uploadPhoto(file: Blob, filename = 'photo.jpg', onProgress?: (f: number) => void): Promise<UploadState> {
+/** What the console states of every photo it uploads: from the desk (no phone, no watermark). */
+export const DESK_UPLOAD = { source: 'desk' } as const
+
+/** The API calls an upload makes (the console's client; a fake in the tests). */
+export type UploadClient = Pick<typeof api, 'createUpload' | 'putPiece' | 'uploadState'>
+
+/**
+ * Upload one photo in 1 MiB pieces (resumable API); returns the server's ready state. It is
+ * stated as a desk upload, so the photo is not taken for one from an old phone app.
+ */
+export async function uploadPhoto(file: Blob, filename = 'photo.jpg', onProgress?: (f: number) => void, client: UploadClient = api): Promise<UploadState> {
   const id = uuid4()
-  let st = await api.createUpload(id, file.size, filename)
+  let st = await client.createUpload(id, file.size, filename, DESK_UPLOAD)
   let offset = st.received_bytes
   while (offset < file.size) {
     const piece = new Uint8Array(await file.slice(offset, offset + PIECE).arrayBuffer())
-    st = await api.putPiece(id, offset, piece)
+    st = await client.putPiece(id, offset, piece)
     offset = st.received_bytes
     onProgress?.(offset / file.size)
     if (st.status === 'ready') break
   }
-  if (st.status !== 'ready') st = await api.uploadState(id)
+  if (st.status !== 'ready') st = await client.uploadState(id)
   return st
 }
 
@@ -110,19 +119,34 @@ export function submitOnCtrlEnter(submit: () => unknown): (e: KeyboardEvent) => 
   }
 }
 
-/** A photo's device capture time and watermark flag (issue 17), when the server sends them
- * (`null` when it does not: an older server, or a field it leaves out). */
-export function photoMeta(p: object): { capturedAt: string | null; watermarked: boolean | null } {
-  const r = p as { captured_at?: unknown; watermarked?: unknown }
+/** Where a photo was uploaded from, as the app stated it (null: not stated, an old app). */
+export type PhotoSource = 'field' | 'desk'
+
+/** A photo's device capture time, watermark flag and source (issue 17), when the server sends
+ * them (`null` when it does not: an older server, or a field it leaves out). */
+export function photoMeta(p: object): { capturedAt: string | null; watermarked: boolean | null; source: PhotoSource | null } {
+  const r = p as { captured_at?: unknown; watermarked?: unknown; source?: unknown }
   return {
     capturedAt: typeof r.captured_at === 'string' && r.captured_at ? r.captured_at : null,
     watermarked: typeof r.watermarked === 'boolean' ? r.watermarked : null,
+    source: r.source === 'field' || r.source === 'desk' ? r.source : null,
   }
 }
 
-/** What the full-size viewer shows: the photo's URL and its capture time and watermark flag. */
+/**
+ * The flag under a photo without a watermark (i18n keys, label and hint): uploaded at the desk
+ * (no phone took it), else from a phone app too old to draw one; null for a watermarked photo
+ * or when the server does not say.
+ */
+export function noWatermarkFlag(m: { watermarked?: boolean | null; source?: PhotoSource | null }): { label: 'photo_desk_upload' | 'photo_no_watermark'; hint: 'photo_desk_upload_hint' | 'photo_no_watermark_hint' } | null {
+  if (m.watermarked !== false) return null
+  return m.source === 'desk' ? { label: 'photo_desk_upload', hint: 'photo_desk_upload_hint' } : { label: 'photo_no_watermark', hint: 'photo_no_watermark_hint' }
+}
+
+/** What the full-size viewer shows: the photo's URL and its capture time, watermark flag, source. */
 export interface ViewedPhoto {
   url: string
   capturedAt: string | null
   watermarked: boolean | null
+  source: PhotoSource | null
 }

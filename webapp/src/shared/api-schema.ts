@@ -3502,6 +3502,12 @@ export interface components {
              * @default null
              */
             height?: number | null;
+            /**
+             * Source
+             * @description uploaded from the phone (field) or the console (desk); null: not stated
+             * @default null
+             */
+            source?: ("field" | "desk") | null;
             /** Thumb Url */
             thumb_url: string;
             /** Url */
@@ -4365,6 +4371,11 @@ export interface components {
             height?: number | null;
             /** Received Bytes */
             received_bytes: number;
+            /**
+             * Source
+             * @default null
+             */
+            source?: ("field" | "desk") | null;
             /** Status */
             status: string;
             /**
@@ -4430,6 +4441,12 @@ export interface components {
              * @default null
              */
             lon?: number | null;
+            /**
+             * Source
+             * @description where it is uploaded from: field (the phone) or desk (the console, no watermark expected); an old app states none
+             * @default null
+             */
+            source?: ("field" | "desk") | null;
             /** Total Bytes */
             total_bytes: number;
             /**
