@@ -11,7 +11,10 @@ import {
   elapsedText,
   judgeFix,
   outboxStore,
+  patrolKey,
+  patrolRefusalText,
   PatrolRecorder,
+  refusedPatrols,
   type GeoFix,
   type GeoSource,
   type TrackPoint,
@@ -334,6 +337,71 @@ describe('patrol items in the outbox', () => {
     // nothing leaves the outbox by itself
     await outbox.sync({ force: true })
     expect((await outbox.list()).length).toBe(4)
+  })
+
+  /** The server refuses the start (409 patrol_overlap: a phone whose clock was set back). */
+  function refuseStart(times = 5): void {
+    server.fail((m, p) => m === 'POST' && p === '/patrols', {
+      kind: 'status',
+      status: 409,
+      body: { error: 'patrol_overlap', message: '这一时间已在另一次巡查之内 / this start lies inside another patrol of yours', fields: { started_at: 'inside another patrol' }, patrol: 'other' },
+    }, times)
+  }
+
+  it('a refused start: the worker is told in words, its chunks and end wait with it, unsent, and nothing is dropped', async () => {
+    const uuid = await walk(130)
+    refuseStart()
+    const r = await outbox.sync()
+    expect(r.attention).toBe(1)
+    await outbox.sync({ force: true })
+    // nothing of the refused patrol goes (its chunks would be 404 patrol_missing)
+    expect(server.requests('POST /patrols/').length).toBe(0)
+    const items = await outbox.list()
+    const start = items.find((i) => i.id === uuid)!
+    expect(start.state).toBe('attention')
+    expect(start.error).toMatchObject({ status: 409, code: 'patrol_overlap' })
+    // the chunks and the end belong to the refused patrol (not errors of their own), all kept
+    expect(items.filter((i) => i.id !== uuid).map((i) => i.state)).toEqual(['waiting', 'waiting', 'waiting', 'waiting'])
+    const [refused, ...others] = refusedPatrols(items)
+    expect(others).toEqual([])
+    expect(refused!.start.id).toBe(uuid)
+    expect(refused!.items.map((i) => i.label)).toEqual(['巡查轨迹 第 1 段 · 60 个点', '巡查轨迹 第 2 段 · 60 个点', '巡查轨迹 第 3 段 · 10 个点', '结束巡查'])
+    expect(refused!.points).toBe(130)
+    expect(refused!.ended).toBe(true)
+    expect(patrolRefusalText(start.error)).toBe('服务器未接受这次巡查：与您的另一次巡查时间重叠（手机时间可能不准）')
+    // nothing is due: no pass every second for items that cannot go
+    expect(await outbox.nextDue()).toBeNull()
+    // the worker retries the start, the server takes it now: the rest follows in order
+    server.rules = []
+    await outbox.retry(uuid)
+    await outbox.sync()
+    expect((await outbox.list()).every((i) => i.state === 'sent')).toBe(true)
+    expect(server.patrols.get(uuid)!.points.length).toBe(130)
+    expect(refusedPatrols(await outbox.list())).toEqual([])
+  })
+
+  it('a refused patrol is deleted whole, only when the worker says so', async () => {
+    const uuid = await walk(70)
+    await walk(3) // a second patrol, accepted
+    refuseStart(1) // the first patrol's start; the second's is taken
+    await outbox.sync()
+    const items = await outbox.list()
+    expect(items.filter((i) => i.recordKey === patrolKey(uuid)).map((i) => i.state)).toEqual(['attention', 'waiting', 'waiting', 'waiting'])
+    expect(items.filter((i) => i.recordKey !== patrolKey(uuid)).every((i) => i.state === 'sent')).toBe(true)
+    const removed = await outbox.discardRecord(patrolKey(uuid))
+    expect(removed).toBe(4)
+    expect((await outbox.list()).some((i) => i.recordKey === patrolKey(uuid))).toBe(false)
+    await outbox.sync({ force: true })
+    expect(server.requests(`POST /patrols/${uuid}`).length).toBe(0) // no 404 for orphaned chunks
+  })
+
+  it('words for each refusal of a start', () => {
+    const e = (code: string, message = '服务器的话 / the server’s words') => ({ status: 400, code, message })
+    expect(patrolRefusalText(e('too_old'))).toContain('7 天')
+    expect(patrolRefusalText(e('bad_time'))).toContain('手机时间')
+    expect(patrolRefusalText(e('not_own_grid'))).toContain('自己的网格')
+    expect(patrolRefusalText(e('something_new'))).toBe('服务器未接受这次巡查：服务器的话')
+    expect(patrolRefusalText(undefined)).toBe('服务器未接受这次巡查')
   })
 
   it('the end sent twice with the same time is one end; the body is exactly the endpoint’s', async () => {

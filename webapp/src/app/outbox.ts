@@ -151,6 +151,25 @@ function holdKey(item: OutboxItem): string | null {
   return item.recordKey ?? null
 }
 
+/**
+ * The items that wait behind an earlier one on the same case or record which only the worker
+ * can settle (needs attention, conflict): id → that item. They are not sent (the order on one
+ * case or record is kept) and are not due; a patrol's chunks and end wait so behind a refused
+ * start (./patrol.ts `refusedPatrols`).
+ */
+export function heldBehind(items: readonly OutboxItem[]): Map<string, OutboxItem> {
+  const blockers = new Map<string, OutboxItem>()
+  const held = new Map<string, OutboxItem>()
+  for (const item of [...items].sort((a, b) => a.seq - b.seq)) {
+    const key = holdKey(item)
+    if (!key || item.state === 'sent') continue
+    const blocker = blockers.get(key)
+    if (blocker) held.set(item.id, blocker)
+    else if (item.state === 'attention' || item.state === 'conflict') blockers.set(key, item)
+  }
+  return held
+}
+
 /** The record in a 409 version_conflict answer (`current`, as the caller may see it). */
 export function currentOf(body: Record<string, unknown>): Record<string, unknown> | null {
   const c = body.current ?? body.record
@@ -351,12 +370,14 @@ export class Outbox {
     }
   }
 
-  /** When the next waiting item is due (ms), or null when none waits. */
+  /** When the next waiting item is due (ms), or null when none waits (held ones do not). */
   async nextDue(): Promise<number | null> {
     const uid = this.d.userId()
     let best: number | null = null
-    for (const item of await this.list()) {
-      if (item.state !== 'waiting' || item.userId !== uid) continue
+    const items = await this.list()
+    const held = heldBehind(items)
+    for (const item of items) {
+      if (item.state !== 'waiting' || item.userId !== uid || held.has(item.id)) continue
       if (best === null || item.nextAt < best) best = item.nextAt
     }
     return best
@@ -677,6 +698,23 @@ export class Outbox {
     await this.d.db.delete('outbox', id)
     await this.dropPhotos(id)
     this.changed()
+  }
+
+  /**
+   * The worker gives up on a whole record: every item on it not yet sent (a refused patrol: its
+   * start, chunks and end — a chunk without its start can never be taken). Only on the worker's
+   * word, never by itself. Answers how many items were removed.
+   */
+  async discardRecord(recordKey: string): Promise<number> {
+    let removed = 0
+    for (const item of await this.list()) {
+      if (item.recordKey !== recordKey || item.state === 'sent' || item.state === 'sending') continue
+      await this.d.db.delete('outbox', item.id)
+      await this.dropPhotos(item.id)
+      removed++
+    }
+    if (removed) this.changed()
+    return removed
   }
 
   /**

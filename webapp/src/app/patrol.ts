@@ -17,8 +17,8 @@
  * What a PWA cannot do: record with the screen off or the app closed on iOS (and Android may
  * stop a background tab). The app keeps the screen awake (Wake Lock) where it can and says so.
  */
-import { kvGet, kvSet, type AppDB } from './db'
-import type { NewItem, Outbox } from './outbox'
+import { kvGet, kvSet, type AppDB, type ItemError, type OutboxItem } from './db'
+import { heldBehind, type NewItem, type Outbox } from './outbox'
 
 export const MAX_ACCURACY_M = 50
 export const MIN_MOVE_M = 10
@@ -166,6 +166,65 @@ export function startItem(s: PatrolState, at: { lon?: number | null; lat?: numbe
     label: '开始巡查',
     payload,
   }
+}
+
+/** Is this outbox item a patrol's start (POST /patrols)? */
+export function isStartItem(i: OutboxItem): boolean {
+  return i.kind === 'patrol' && i.request?.path === '/patrols'
+}
+
+/** A patrol whose start the server refused, with what the phone recorded for it. */
+export interface RefusedPatrol {
+  /** The start item (needs attention: the server's refusal in `error`). */
+  start: OutboxItem
+  /** Its chunks and end, kept on the phone and not sent (they wait behind the start). */
+  items: OutboxItem[]
+  /** Positions in those chunks. */
+  points: number
+  /** The phone ended it (its end is among the items). */
+  ended: boolean
+}
+
+/**
+ * The patrols whose start the server refused (a 4xx: overlapping another patrol, too old, not
+ * one's grid …), oldest first. Their chunks and end are not sent — each would be 404
+ * patrol_missing — but wait with the start, so the worker sees one refused patrol and what it
+ * holds, not a row of errors; nothing is deleted unless the worker deletes the patrol.
+ */
+export function refusedPatrols(items: readonly OutboxItem[]): RefusedPatrol[] {
+  const held = heldBehind(items)
+  const out: RefusedPatrol[] = []
+  for (const start of [...items].sort((a, b) => a.seq - b.seq)) {
+    if (!isStartItem(start) || (start.state !== 'attention' && start.state !== 'conflict')) continue
+    const rest = items.filter((i) => held.get(i.id)?.id === start.id).sort((a, b) => a.seq - b.seq)
+    out.push({
+      start,
+      items: rest,
+      points: rest.reduce((n, i) => n + (Array.isArray(i.payload.points) ? i.payload.points.length : 0), 0),
+      ended: rest.some((i) => i.request?.path.endsWith('/end')),
+    })
+  }
+  return out
+}
+
+/** The refused patrol an item belongs to (its start, or a chunk or end waiting behind it). */
+export function refusedPatrolOf(item: OutboxItem, items: readonly OutboxItem[]): RefusedPatrol | undefined {
+  return refusedPatrols(items).find((r) => r.start.id === item.id || r.items.some((i) => i.id === item.id))
+}
+
+const START_REFUSED: Record<string, string> = {
+  patrol_overlap: '与您的另一次巡查时间重叠（手机时间可能不准）',
+  too_old: '开始时间早于 7 天前，已不能计入',
+  bad_time: '开始时间晚于服务器时间（手机时间可能不准）',
+  not_own_grid: '只能在自己的网格开始巡查',
+}
+
+/** Words for a refused start, in the style of the other refused items (服务器未接受…). */
+export function patrolRefusalText(e: ItemError | undefined): string {
+  const head = '服务器未接受这次巡查'
+  if (!e) return head
+  const words = START_REFUSED[e.code] ?? e.message.split(' / ')[0]
+  return words ? `${head}：${words}` : head
 }
 
 /** The outbox item of one chunk (POST /patrols/<uuid>/track). */
