@@ -43,6 +43,10 @@ def position(k: int) -> dict[str, float]:
     return {"latitude": lat0 + y / m_lat, "longitude": lon0 + x / m_lon, "accuracy": 8}
 
 
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def kept(page: Any) -> int:
     return int(page.evaluate("() => window.wangge.patrol.state?.points ?? -1"))
 
@@ -223,3 +227,74 @@ def test_offline_hour_of_patrol_arrives_once_with_the_case_and_visit(
         boss.screenshot(path=str(SHOTS / "06-console-day.png"), full_page=True)
     finally:
         desk.close()
+
+
+def test_a_refused_patrol_start_is_said_and_its_track_kept_unsent(
+    page: Any, server: LiveServer, api: Any
+) -> None:
+    """The phone's clock was set back: a patrol started in the app lies inside one the worker
+    already walked (sent from another phone). The server refuses the start (409
+    patrol_overlap); the worker is told so in words on the 外勤 card and in 待发送, the chunk
+    and the end stay on the phone with the refused patrol — not sent (they were, and each got
+    404 patrol_missing), not errors of their own — and the patrol is deleted only whole, when
+    the worker says so."""
+    wgy = api("wgy")
+    done_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=5)
+    walked = str(uuid.uuid4())
+    spot = {"lon": IN_MY_GRID["longitude"], "lat": IN_MY_GRID["latitude"]}
+    wgy.post("/patrols", {"uuid": walked, "started_at": iso(done_at - timedelta(hours=1)), **spot})
+    wgy.post(f"/patrols/{walked}/end", {"ended_at": iso(done_at)})
+
+    sign_in(page, server.url)
+    page.clock.install(time=done_at - timedelta(minutes=30))  # inside the patrol walked
+    page.reload()
+    page.wait_for_function("() => window.wangge && window.wangge.state.ready")
+    page.context.set_geolocation(position(0))
+    go(page, "#/me")
+    page.wait_for_selector("[data-test=fieldwork]")
+    page.click("[data-test=patrol-start]")
+    page.wait_for_function("() => (window.wangge.patrol.state?.points ?? 0) >= 1")
+    for k in range(1, 6):
+        page.clock.fast_forward(STEP_S * 1000)
+        page.context.set_geolocation(position(k))
+        page.wait_for_function(f"() => (window.wangge.patrol.state?.points ?? 0) >= {k + 1}")
+    refusal = page.locator("[data-test=patrol-refused]")
+    refusal.wait_for()
+    assert "服务器未接受这次巡查：与您的另一次巡查时间重叠" in refusal.inner_text()
+    assert "本次巡查的轨迹保留在本机" in refusal.inner_text()
+    shot(page, "10-refused-start-card")
+    page.click("[data-test=patrol-end]")
+    assert "不会发送" in page.locator(".van-dialog__message").inner_text()
+    page.locator(".van-dialog__confirm").click()
+    page.wait_for_selector("[data-test=patrol-start]")
+
+    items = wait_outbox(
+        page,
+        lambda xs: (
+            [i["state"] for i in xs if i["kind"] == "patrol"] == ["attention", "waiting", "waiting"]
+        ),
+        what="the refused start with its chunk and end waiting",
+    )
+    start, chunk_item, end_item = [i for i in items if i["kind"] == "patrol"]
+    assert start["error"]["code"] == "patrol_overlap"
+    assert chunk_item["error"] is None and end_item["error"] is None  # never sent: no 404
+    assert server.query("SELECT count(*) FROM patrols WHERE uuid = ?", start["id"]) == [(0,)]
+
+    go(page, "#/outbox")
+    card = page.locator(f"[data-outbox='{start['id']}']")
+    card.wait_for()
+    assert "服务器未接受这次巡查" in card.locator("[data-test=ob-error]").inner_text()
+    kept_text = card.locator("[data-test=ob-patrol-kept]").inner_text()
+    assert "1 段轨迹（6 个点）和结束时间" in kept_text, kept_text
+    for other in (chunk_item, end_item):
+        held = page.locator(f"[data-outbox='{other['id']}'] [data-test=ob-held]")
+        assert "属于未被服务器接受的巡查" in held.inner_text()
+        tag = page.locator(f"[data-outbox='{other['id']}'] [data-test=ob-state]")
+        assert tag.inner_text() == "暂不发送"
+    assert "等待服务器确认" not in page.locator("[data-test=ob-summary]").inner_text()
+    shot(page, "11-refused-start-outbox")
+
+    card.locator("[data-test=ob-discard-patrol]").click()
+    page.locator(".van-dialog__confirm").click()
+    wait_outbox(page, lambda xs: not any(i["kind"] == "patrol" for i in xs), what="patrol gone")
+    assert not page.errors, page.errors

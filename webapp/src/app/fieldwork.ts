@@ -27,6 +27,7 @@ export const FIELDWORK_WORDS: Dictionary = {
   waitingPoints: ['待发送点', 'Points waiting'],
   endConfirm: ['结束本次巡查？', 'End this patrol?'],
   endConfirmText: ['已记录 {points} 个点、{distance}。结束后轨迹会发送到服务器（没有网络时联网后发送）。', '{points} points, {distance} recorded. The track is sent (when online).'],
+  endRefusedText: ['已记录 {points} 个点、{distance}。服务器未接受这次巡查：结束后轨迹保留在本机，不会发送。', '{points} points, {distance} recorded. The server refused this patrol: the track stays on the phone, unsent.'],
   background: [
     '请保持本页打开：苹果手机（iOS）上，熄屏、切到其他应用或关闭网格通后都不会记录轨迹；安卓手机切到后台也可能暂停。',
     'Keep this page open: on iPhones (iOS) nothing is recorded with the screen off, in another app or with the app closed; Android may pause it in the background too.',
