@@ -785,10 +785,11 @@ def may_comment_work_log(db: DB, actor: Actor, worker_id: int) -> bool:
 
 
 def work_log_cases_clause(actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause on ``Incident``: the cases whose report or verification a work log
-    shows ``actor``. The worker reads their own day whole; a supervisor only the cases in
-    their jurisdiction (:func:`cases_clause`): a worker reports wherever they pass in their
-    county, and a report in another town is that town's, not theirs to read."""
+    """A WHERE clause on ``Incident``: the cases whose report or verification a work log (and
+    the map of a worker's day) shows ``actor``. The worker reads their own day whole; a
+    supervisor only the cases in their jurisdiction (:func:`cases_clause`): a worker reports
+    wherever they pass in their county, and a report in another town is that town's, not
+    theirs to read."""
     if actor.role == wf.Role.GRID_WORKER:
         return true()  # their own day only (may_see_work_log)
     return cases_clause(actor)

@@ -1,6 +1,7 @@
 """A worker's day on the map (``GET /workers/<id>/day``): their grids, the day's patrols with
 their tracks (each shown only to those who may see it: ``policy.may_see_track``), the cases
-and visits they made, each with the patrol it was made on, and the day's check-in. A read of
+and visits they made, each with the patrol it was made on (to a supervisor only those in their
+jurisdiction, as in the work log), and the day's check-in. A read of
 someone else's track is logged (docs/field-work.md, "A worker's day"). No Flask here.
 """
 
@@ -176,6 +177,7 @@ def worker_day(
                 Incident.reporter_id == worker.id,
                 Incident.reported_at >= lo,
                 Incident.reported_at < hi,
+                policy.work_log_cases_clause(actor),
             )
             .order_by(Incident.reported_at)
         )
@@ -185,7 +187,12 @@ def worker_day(
         select(Visit, Resident.name, Household.number)
         .outerjoin(Resident, Resident.id == Visit.resident_id)
         .outerjoin(Household, Household.id == Visit.household_id)
-        .where(Visit.visitor_id == worker.id, Visit.visited_at >= lo, Visit.visited_at < hi)
+        .where(
+            Visit.visitor_id == worker.id,
+            Visit.visited_at >= lo,
+            Visit.visited_at < hi,
+            policy.work_log_visits_clause(actor),
+        )
         .order_by(Visit.visited_at)
     ):
         label = (

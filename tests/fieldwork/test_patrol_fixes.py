@@ -313,3 +313,36 @@ def test_the_late_end_of_a_superseded_patrol_may_not_run_into_the_next(fw: World
     with fw.session() as db:
         p = db.scalar(select(Patrol).where(Patrol.uuid == first))
         assert p is not None and p.end_hash is None and p.duration_s == 290
+
+
+def test_a_workers_day_shows_a_supervisor_only_the_cases_and_visits_in_their_jurisdiction(
+    any_fw: World,
+) -> None:
+    """The map of a worker's day lists the cases they reported and the visits they made, with
+    their places: a town's supervisor was shown those in the other town too (the worker has
+    grids in both), by the rule of the work log (``policy.work_log_cases_clause``,
+    ``work_log_visits_clause``). The worker sees all of theirs."""
+    from server.usecases.base_data import visits
+    from tests.base_data.world import seed
+
+    w = any_fw
+    base = seed(w)
+    day, _in_t, _in_t2 = _two_towns(w)
+    in_g1, in_g3 = w.report("wg1", IN_G1), w.report("wg1", IN_G3)
+    made = {}
+    for grid, where in (("G1", IN_G1), ("G3", IN_G3)):
+        with w.session() as db:
+            body = {"uuid": str(uuid.uuid4()), "resident_id": base.residents[grid],
+                    "note": "走访", "lon": where[0], "lat": where[1]}  # fmt: skip
+            made[grid] = visits.create(w.ctx(db), w.actor(db, "wg1"), body).visit.id
+    url = f"/api/v1/workers/{w.users['wg1']}/day?date={day}"
+    seen = {"wg1": ({in_g1, in_g3}, {made["G1"], made["G3"]}),
+            "supt": ({in_g1}, {made["G1"]}), "supc": ({in_g1}, {made["G1"]}),
+            "supt2": ({in_g3}, {made["G3"]}), "supc2": ({in_g3}, {made["G3"]})}  # fmt: skip
+    for who, (cases, visited) in seen.items():
+        got = client(w, who).get(url)
+        assert got.status_code == 200, (who, got.get_json())
+        body = got.get_json()
+        assert {c["id"] for c in body["cases"]} == cases, who
+        assert {v["id"] for v in body["visits"]} & {made["G1"], made["G3"]} == visited, who
+        assert body["totals"]["cases"] == len(body["cases"]), who
