@@ -145,3 +145,40 @@ def test_address_tokens_have_a_larger_statistics_sample(pg_clean_url: str) -> No
         ).scalar()
     engine.dispose()
     assert target == 1000
+
+
+def test_earlier_desk_uploads_are_marked_desk(empty_db_url: str) -> None:
+    """Migration 0018: photos uploaded before by dispatchers, supervisors and admins (they
+    have no field app) are desk uploads; a grid worker's and a handler's (phone or desk) stay
+    unstated."""
+    from sqlalchemy import insert
+
+    from server.models import Attachment, User
+
+    migrate.upgrade(empty_db_url, "0017")
+    engine = make_engine(empty_db_url, poolclass=NullPool)
+    roles = ("grid_worker", "handler", "dispatcher", "supervisor", "admin")
+    try:
+        with engine.begin() as conn:
+            for n, role in enumerate(roles):
+                uid = conn.execute(
+                    insert(User.__table__).values(username=f"u{n}", password_hash="-", role=role)
+                ).inserted_primary_key[0]
+                conn.execute(
+                    insert(Attachment.__table__).values(
+                        uuid=f"00000000-0000-4000-8000-00000000000{n}",
+                        status="ready",
+                        uploader_id=uid,
+                        total_bytes=1,
+                        received_bytes=1,
+                    )
+                )
+        migrate.upgrade(empty_db_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(User.role, Attachment.source).join(User, User.id == Attachment.uploader_id)
+            ).all()
+        assert dict(rows) == {"grid_worker": None, "handler": None, "dispatcher": "desk",
+                              "supervisor": "desk", "admin": "desk"}  # fmt: skip
+    finally:
+        engine.dispose()
