@@ -290,11 +290,18 @@ def list_residents(query: ResidentQuery) -> Response:
 @bp.post("/residents")
 @operation(
     body=ResidentBody,
-    responses={200: "ResidentAnswer", 201: "ResidentAnswer", 403: None, 409: "Conflict"},
+    responses={
+        200: "ResidentAnswer",
+        201: "ResidentAnswer",
+        403: None,
+        409: "Conflict",
+        429: None,
+    },
 )
 def create_resident(body: ResidentBody) -> Response:
     """Register a resident (identity number checked, stored encrypted). Idempotent by
-    ``uuid``; a number already registered is a 409 ``duplicate_id_number``."""
+    ``uuid``; a number already registered is a 409 ``duplicate_id_number``; past the limit
+    on such numbers outside one's jurisdiction, a 429 ``too_many_duplicates``."""
     saved = residents.create_resident(context(), actor(), body.given(), request.endpoint or "")
     return _saved({"resident": _residents_json([saved.row])[0]}, saved.replay)
 
@@ -316,7 +323,8 @@ def get_resident(resident_id: int) -> Response:
 
 @bp.patch("/residents/<int:resident_id>")
 @operation(
-    body=ResidentPatch, responses={200: "ResidentAnswer", 403: None, 404: None, 409: "Conflict"}
+    body=ResidentPatch,
+    responses={200: "ResidentAnswer", 403: None, 404: None, 409: "Conflict", 429: None},
 )
 def update_resident(resident_id: int, body: ResidentPatch) -> Response:
     """Edit a resident (``base_version`` required: a stale one is a 409 with the current

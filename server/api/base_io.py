@@ -60,14 +60,24 @@ def import_template(kind: str) -> Response:
 @bp.post("/imports/<kind>")
 @operation(
     form=IMPORT_FORM,
-    responses={200: "ImportAnswer", 201: "ImportAnswer", 404: None, 422: "ImportAnswer"},
+    responses={
+        200: "ImportAnswer",
+        201: "ImportAnswer",
+        404: None,
+        413: None,
+        422: "ImportAnswer",
+        429: None,
+    },
     roles=WRITERS,
 )
 @roles_required(*WRITERS)
 def run_import(kind: str) -> Response:
     """Check every row of an .xlsx or CSV (UTF-8 or GBK) file, then store by ``store``:
     ``all`` (default: only when every row is valid), ``valid`` (admins: the valid rows),
-    ``none`` (check only). ``answer=xlsx``: the result file with a reason per bad row."""
+    ``none`` (check only). ``answer=xlsx``: the result file with a reason per bad row. A file
+    that costs too much to read (unzipped size, compression ratio, rows, time) is a 400/413
+    naming the limit; a user past the limit on identity numbers already registered outside
+    their jurisdiction a 429 ``too_many_duplicates``."""
     k = _kind(kind)
     upload = request.files.get("file")
     if upload is None:

@@ -49,6 +49,20 @@ class Conflict(UseCaseError):
     code = "conflict"
 
 
+class TooLarge(UseCaseError):
+    """What was sent costs more than a limit allows (an upload, once unzipped or read)."""
+
+    status = 413
+    code = "too_large"
+
+
+class TooMany(UseCaseError):
+    """A limit on how often something may be done was reached (``retry_after`` seconds)."""
+
+    status = 429
+    code = "too_many"
+
+
 class Unprocessable(UseCaseError):
     status = 422
     code = "unprocessable"

@@ -24,6 +24,7 @@ from server.models import Household, LifeEvent, Residence, Resident
 from server.usecases import personal_data as pd
 from server.usecases import policy
 from server.usecases.base_data import common as c
+from server.usecases.base_data import duplicates as dup
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, ValidationFailed
 from server.usecases.scope import mask_phone
@@ -155,30 +156,22 @@ def _newborn(ctx: Context, body: dict[str, Any]) -> tuple[date, identity.Sex]:
     return born, sex
 
 
-def _duplicate(ctx: Context, actor: Actor, hashed: str, endpoint: str) -> Conflict:
-    """The 409 of a number already registered. Whoever holds it, the attempt is a search that
-    found them: it is logged in the read log (purpose search, the matched resident), after
-    the refused change is rolled back. The answer names the record only if the actor may see
+def _duplicate(ctx: Context, actor: Actor, hashed: str, endpoint: str, before: int) -> Conflict:
+    """The 409 of a number already registered (the rule: ``base_data.duplicates``). Whoever
+    holds it, the attempt is a search that found them: logged in the read log after the refused
+    change is rolled back, and committed. The answer names the record only if the actor may see
     it; a record elsewhere (another county) is not described at all — the same words, no id,
     no place (docs/security.md, "Duplicates")."""
     ctx.db.rollback()
-    other = ctx.db.scalar(select(Resident).where(Resident.id_hash == hashed))
+    held = dup.holders(ctx, [hashed]).get(hashed)
     extra: dict[str, Any] = {}
-    if other is not None:
-        pd.log_reads(ctx, actor, [other], pd.Purpose.SEARCH, endpoint, fields="id_number")
+    if held is not None:
+        outside = dup.found(ctx, actor, [held], endpoint, before)
         ctx.db.commit()
-        if policy.may_see_base(actor, other):
-            extra["resident_id"] = other.id
-        else:
-            log.warning(
-                "user %s gave the identity number of resident %s outside their jurisdiction",
-                actor.id, other.id,
-            )  # fmt: skip
+        if not outside:
+            extra["resident_id"] = held.id
     return Conflict(
-        "该公民身份号码已登记 / a resident with this identity number is already registered",
-        code="duplicate_id_number",
-        fields={"id_number": "already registered"},
-        **extra,
+        dup.MESSAGE, code="duplicate_id_number", fields={"id_number": "already registered"}, **extra
     )
 
 
@@ -236,8 +229,9 @@ def create_resident(
     set_phone(ctx, resident, _phone(body.get("phone")))
     where.copy_to(resident)
     hashed = resident.id_hash
+    before = dup.guard(ctx, actor, endpoint) if hashed is not None else 0
     if hashed is not None and ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
-        raise _duplicate(ctx, actor, hashed, endpoint)
+        raise _duplicate(ctx, actor, hashed, endpoint, before)
     ctx.db.add(resident)
     try:
         ctx.db.flush()
@@ -266,7 +260,7 @@ def create_resident(
             return c.Saved(again, replay=True)
         if hashed is None:
             raise
-        raise _duplicate(ctx, actor, hashed, endpoint) from None
+        raise _duplicate(ctx, actor, hashed, endpoint, before) from None
     return c.Saved(resident)
 
 
@@ -329,14 +323,16 @@ def update_resident(
     if "phone" in body:
         set_phone(ctx, resident, _phone(body["phone"]))
     hashed = resident.id_hash
+    before = 0
     if "id_number" in body:
         number = parse_id(ctx, body["id_number"])
         if resident.id_hash is None:
             _agrees_with_registration(ctx, number)
         hashed = pd.digest(_key(ctx), "id", number.value)
         if hashed != resident.id_hash:
+            before = dup.guard(ctx, actor, endpoint)
             if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
-                raise _duplicate(ctx, actor, hashed, endpoint)
+                raise _duplicate(ctx, actor, hashed, endpoint, before)
             set_id_number(ctx, resident, number)
     c.bump(ctx, resident)
     try:
@@ -344,7 +340,7 @@ def update_resident(
     except IntegrityError:
         if hashed is None:
             raise
-        raise _duplicate(ctx, actor, hashed, endpoint) from None
+        raise _duplicate(ctx, actor, hashed, endpoint, before) from None
     return resident
 
 

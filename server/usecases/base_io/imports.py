@@ -46,14 +46,22 @@ from server.domain.import_templates import (
 from server.models import Grid, GridPlan, Household, Organisation, Place, Resident
 from server.models.base_data import Residence
 from server.usecases import address_search, grid_locator, policy
+from server.usecases.base_data import duplicates
 from server.usecases.base_io import stored
 from server.usecases.base_io.rows import Row, check_row
-from server.usecases.base_io.tabular import SheetSpec, TableError, read_table, write_xlsx
+from server.usecases.base_io.tabular import (
+    LIMITS,
+    Limits,
+    SheetSpec,
+    TableError,
+    read_table,
+    write_xlsx,
+)
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Forbidden, ValidationFailed
+from server.usecases.errors import Forbidden, TooLarge, ValidationFailed
 from server.usecases.personal_data import data_key, normalise_phone
 
-MAX_ROWS = 200_000
+MAX_ROWS = LIMITS.max_rows
 CHUNK = 500
 BATCH = 5_000
 ERRORS_IN_ANSWER = 500
@@ -137,10 +145,13 @@ def _has_required(kind: ImportKind) -> Callable[[list[str]], bool]:
     return test
 
 
-def read_rows(kind: ImportKind, data: bytes, encoding: str | None) -> tuple[Any, list[Row]]:
-    """The table and its rows by column key, or a ValidationFailed naming the file's fault."""
+def read_rows(
+    kind: ImportKind, data: bytes, encoding: str | None, limits: Limits = LIMITS
+) -> tuple[Any, list[Row]]:
+    """The table and its rows by column key, or a ValidationFailed (TooLarge: a limit of
+    ``limits`` other than the rows) naming the file's fault."""
     try:
-        table = read_table(data, encoding, is_header=_has_required(kind))
+        table = read_table(data, encoding, is_header=_has_required(kind), limits=limits)
         index, missing = match_header(kind, table.header)
         if missing:
             raise ValidationFailed(
@@ -151,19 +162,12 @@ def read_rows(kind: ImportKind, data: bytes, encoding: str | None) -> tuple[Any,
                 fields={"file": "表头缺少：" + "、".join(missing)},
                 encoding=table.encoding,
             )
-        rows: list[Row] = []
-        for number, cells in table.rows:
-            if len(rows) >= MAX_ROWS:
-                raise ValidationFailed(
-                    f"行数过多：一次最多导入 {MAX_ROWS} 行 / too many rows: at most {MAX_ROWS}",
-                    code="too_many_rows",
-                    fields={"file": f"最多 {MAX_ROWS} 行"},
-                )
-            rows.append(Row(number, {key: cells[i] for key, i in index.items()}))
+        rows = [
+            Row(number, {key: cells[i] for key, i in index.items()}) for number, cells in table.rows
+        ]
     except TableError as exc:
-        raise ValidationFailed(
-            f"{exc.zh} / {exc.en}", code="unreadable", fields={exc.field: exc.zh}
-        ) from None
+        error = TooLarge if exc.status == 413 else ValidationFailed
+        raise error(f"{exc.zh} / {exc.en}", code=exc.code, fields={exc.field: exc.zh}) from None
     return table, rows
 
 
@@ -389,11 +393,11 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
         else:
             if building.grid and building.grid.grid_code != g.grid_code:
                 where = f"第 {building.row} 行" if building.id is None else "已登记"
-                r.fail(
-                    _col(k, "grid_code"),
-                    f"楼栋「{building.name}」{where}属于网格 {building.grid.grid_code}，"
-                    f"不是 {g.grid_code}",
-                )
+                if building.id is None or policy.may_see_base(actor, building.grid):
+                    why = f"{where}属于网格 {building.grid.grid_code}，不是 {g.grid_code}"
+                else:  # another's grid: not which one
+                    why = "已登记在其他网格，不在您的管辖范围内"
+                r.fail(_col(k, "grid_code"), f"楼栋「{building.name}」{why}")
                 continue
             if building.address and normalise(building.address) != normalise(v["address"]):
                 r.fail(
@@ -444,18 +448,20 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
     return {"estates": estates}
 
 
-def _store_addresses(ctx: Context, actor: Actor, rows: list[Row], state: dict[str, Any]) -> int:
+def _store_addresses(ctx: Context, actor: Actor, rows: list[Row], _state: dict[str, Any]) -> int:
     """Create the new estates, buildings, units and rooms of the valid rows, level by level."""
-    keep: set[int] = set()
+    keep: dict[int, _Node] = {}
     for r in rows:
         if r.ok and "leaf" in r.values:
             n: _Node | None = r.values["leaf"]
             while n is not None and n.id is None:
-                keep.add(id(n))
+                keep[id(n)] = n
                 n = n.parent
     now = ctx.now()
     created: list[int] = []
-    level = [n for n in state["estates"].values() if id(n) in keep]
+    # the first level: new nodes under a place already stored (or new estates), whatever
+    # their depth — a room added to a registered unit is stored too
+    level = [n for n in keep.values() if n.parent is None or n.parent.id is not None]
     while level:
         values = []
         for n in level:
@@ -544,17 +550,28 @@ def _p(row: Any) -> _P:
     )
 
 
-class _Places:
-    """The places named by 门牌 in a file, and the units and rooms under them."""
+NOT_FOUND = "门牌地址「{}」未登记或不在您的管辖范围内（请先导入地址）"
 
-    def __init__(self, db: Session, addresses: Iterable[str]) -> None:
+
+class _Places:
+    """The places named by 门牌 in a file, and the units and rooms under them, of those the
+    importer may edit: a place outside their jurisdiction is not there at all, so that every
+    answer about it is the same "not registered or not yours" (no word on its buildings, units,
+    rooms or grid)."""
+
+    def __init__(self, db: Session, actor: Actor, addresses: Iterable[str]) -> None:
         self.by_address: dict[str, list[_P]] = {}
         self.children: dict[int, dict[str, _P]] = {}
         wanted = sorted({a for a in addresses if a})
         found: list[_P] = []
         for part in _chunks(wanted):
             found.extend(
-                _p(r) for r in db.execute(select(*_P_COLUMNS).where(Place.address.in_(list(part))))
+                p
+                for p in (
+                    _p(r)
+                    for r in db.execute(select(*_P_COLUMNS).where(Place.address.in_(list(part))))
+                )
+                if _editable(actor, p)
             )
         for p in found:
             self.by_address.setdefault(normalise(p.address), []).append(p)
@@ -565,6 +582,8 @@ class _Places:
             for part in _chunks(level):
                 for r in db.execute(select(*_P_COLUMNS).where(Place.parent_id.in_(list(part)))):
                     p = _p(r)
+                    if not _editable(actor, p):
+                        continue
                     self.children.setdefault(r.parent_id, {})[p.key] = p
                     if p.id not in seen and p.kind != PlaceKind.ROOM:
                         seen.add(p.id)
@@ -584,7 +603,7 @@ class _Places:
     ) -> tuple[_P | None, str, str]:
         candidates = self.by_address.get(normalise(address), [])
         if not candidates:
-            return None, "address", f"门牌地址「{address}」未登记，请先导入地址"
+            return None, "address", NOT_FOUND.format(address)
         if not (building or unit or room):
             rooms = [p for p in candidates if p.kind == PlaceKind.ROOM]
             if len(rooms) == 1:
@@ -623,19 +642,23 @@ class _Places:
         return at, "", ""
 
 
+def _editable(actor: Actor, place: _P) -> bool:
+    return bool(place.grid_code) and policy.may_edit_base(actor, place)
+
+
+IMPORT_ENDPOINT = "base_io.run_import"
+
+
 def _check_residents(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, Any]:
+    """The place first (in the importer's jurisdiction), then the number against those
+    registered, by the rule of ``base_data.duplicates`` (the same as the API's)."""
     db = ctx.db
     k = ImportKind.RESIDENTS
     key = data_key(ctx.data_key_text)
     good = [r for r in rows if r.ok]
-    for r in good:
-        r.values["id_hash"] = stored.id_hash(key, r.values["id_number"])
     _duplicates(good, lambda r: r.values["id_number"], _col(k, "id_number"))
-    good = _already_stored(
-        db, good, "id_hash", Resident.id_hash, _col(k, "id_number"),
-        "该公民身份号码已登记（同一人不能登记两次）",
-    )  # fmt: skip
-    places = _Places(db, (r.values["address"] for r in good))
+    good = [r for r in good if r.ok]
+    places = _Places(db, actor, (r.values["address"] for r in good))
     for r in good:
         v = r.values
         place, column, why = places.find(v["address"], v["building"], v["unit"], v["room"])
@@ -645,10 +668,18 @@ def _check_residents(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
         if place.kind != PlaceKind.ROOM:
             r.fail(_col(k, "room"), f"「{place.name}」不是房屋：请填写单元和房号")
             continue
-        if not place.grid_code or not policy.may_edit_base(actor, place):
-            r.fail(_col(k, "address"), "该房屋所在网格不在您的管辖范围内")
-            continue
         v["place"] = place
+    good = [r for r in good if r.ok]
+    if not good:
+        return {}
+    before = duplicates.guard(ctx, actor, IMPORT_ENDPOINT)
+    for r in good:
+        r.values["id_hash"] = stored.id_hash(key, r.values["id_number"])
+    held = duplicates.holders(ctx, (r.values["id_hash"] for r in good))
+    hits = [r for r in good if r.values["id_hash"] in held]
+    duplicates.found(ctx, actor, [held[r.values["id_hash"]] for r in hits], IMPORT_ENDPOINT, before)
+    for r in hits:
+        r.fail(_col(k, "id_number"), duplicates.MESSAGE_ZH)
     return {}
 
 
@@ -728,23 +759,20 @@ def _check_organisations(ctx: Context, actor: Actor, rows: list[Row]) -> dict[st
     k = ImportKind.ORGANISATIONS
     good = [r for r in rows if r.ok]
     _duplicates(good, lambda r: r.values["credit_code"], _col(k, "credit_code"))
-    good = _already_stored(
-        db, good, "credit_code", Organisation.credit_code, _col(k, "credit_code"),
-        "该统一社会信用代码已登记",
-    )  # fmt: skip
-    places = _Places(db, (r.values["address"] for r in good))
+    good = [r for r in good if r.ok]
+    places = _Places(db, actor, (r.values["address"] for r in good))
     for r in good:
         found = places.by_address.get(normalise(r.values["address"]), [])
         order: dict[str, int] = {"building": 0, "estate": 1, "unit": 2, "room": 3}
         found = sorted(found, key=lambda p: (order.get(p.kind, 9), p.id))
         if not found:
-            r.fail(_col(k, "address"), f"门牌地址「{r.values['address']}」未登记，请先导入地址")
+            r.fail(_col(k, "address"), NOT_FOUND.format(r.values["address"]))
             continue
-        place = found[0]
-        if not place.grid_code or not policy.may_edit_base(actor, place):
-            r.fail(_col(k, "address"), "该地址所在网格不在您的管辖范围内")
-            continue
-        r.values["place"] = place
+        r.values["place"] = found[0]
+    _already_stored(
+        db, [r for r in good if r.ok], "credit_code", Organisation.credit_code,
+        _col(k, "credit_code"), "该统一社会信用代码已登记",
+    )  # fmt: skip
     return {}
 
 
@@ -800,12 +828,14 @@ def run_import(
     *,
     mode: StoreMode = StoreMode.ALL,
     encoding: str | None = None,
+    limits: Limits = LIMITS,
 ) -> ImportResult:
-    """Check every row of the file; store by ``mode`` (see the module). The caller commits."""
+    """Check every row of the file; store by ``mode`` (see the module). The caller commits.
+    Reading the file is bounded by ``limits`` (``tabular.Limits``)."""
     if not may_import(actor):
         raise Forbidden("无权导入基础数据 / your role may not import base data")
     _check_mode(actor, mode)
-    table, rows = read_rows(kind, data, encoding)
+    table, rows = read_rows(kind, data, encoding, limits)
     result = ImportResult(kind, table.kind, table.encoding, table.encoding_label, mode, rows)
     today = ctx.now().date()
     for r in rows:

@@ -11,6 +11,12 @@ the answer says which one was used (never a silent guess):
 
 The caller may name the encoding (``utf-8``, ``gbk``, ``gb18030``) to override detection. A
 mis-detected file cannot pass unnoticed: its header would not match the template's.
+
+What reading may cost is bounded (:class:`Limits`), so that a small upload cannot pin a worker:
+an .xlsx's members are checked by their declared sizes before any XML is parsed (Python's
+``zipfile`` never returns more than a member declares: a member that inflates further fails its
+CRC), every row read counts against the row limit, blank ones included, and reading stops at a
+time budget.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,13 +45,44 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 
 
 class TableError(ValueError):
-    """The file cannot be read as a table: a message in Chinese and English."""
+    """The file cannot be read as a table: a message in Chinese and English; ``code`` and
+    ``status`` for the answer (413: a limit of :class:`Limits` other than the rows)."""
 
-    def __init__(self, zh: str, en: str, field: str = "file") -> None:
+    def __init__(
+        self, zh: str, en: str, field: str = "file", *, code: str = "unreadable", status: int = 400
+    ) -> None:
         super().__init__(f"{zh} / {en}")
         self.zh = zh
         self.en = en
         self.field = field
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What reading one uploaded table may cost.
+
+    - ``max_rows``: rows read after the header, blank ones included (a sheet of a million
+      empty rows is a million rows to parse);
+    - ``max_unzipped``: the declared uncompressed size of all of an .xlsx's members together
+      (a template filled by Excel or WPS with 200,000 rows is some 30–40 MB; openpyxl's inline
+      strings about 100 MB, which could not be read within the time budget anyway);
+    - ``max_ratio``: uncompressed/compressed of a member above ``RATIO_FROM`` bytes (real sheets
+      compress 5–20 times; blank cells over 100);
+    - ``seconds``: reading stops after this long (wall clock, checked at every row), below the
+      gunicorn worker's timeout (30 s) so the answer is an error, not a killed worker.
+    """
+
+    max_rows: int = 200_000
+    max_unzipped: int = 64 * 2**20
+    max_ratio: int = 100
+    seconds: float = 20.0
+
+
+LIMITS = Limits()
+RATIO_FROM = 2**20
+MAX_MEMBERS = 1_000
 
 
 @dataclass
@@ -59,6 +97,75 @@ class Table:
     @property
     def encoding_label(self) -> str:
         return ENCODING_LABELS.get(self.encoding or "", "")
+
+
+def _too_large(zh: str, en: str) -> TableError:
+    return TableError(zh, en, code="file_too_large", status=413)
+
+
+def _size(n: int) -> str:
+    return f"{n // 2**20} MB" if n >= 2**20 else f"{n // 1024} KB"
+
+
+def check_zip_sizes(archive: zipfile.ZipFile, limits: Limits = LIMITS) -> None:
+    """Refuse a zip whose members declare more than ``limits`` allow (before reading any)."""
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise _too_large(
+            f"压缩包内文件过多：{len(members)} 个，最多 {MAX_MEMBERS} 个",
+            f"too many members in the zip: {len(members)} > {MAX_MEMBERS}",
+        )
+    total = 0
+    cap = _size(limits.max_unzipped)
+    for info in members:
+        total += info.file_size
+        if total > limits.max_unzipped:
+            raise _too_large(
+                f"文件解压后过大：超过 {cap}，请拆分文件",
+                f"too large once unzipped: more than {cap}; split the file",
+            )
+        if info.file_size > RATIO_FROM and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
+            raise _too_large(
+                f"文件压缩比异常：「{info.filename}」解压后是压缩时的 "
+                f"{info.file_size // max(info.compress_size, 1)} 倍，最多 {limits.max_ratio} 倍"
+                "（大量空行或空单元格？请删除后再导入）",
+                f"suspicious compression ratio: {info.filename!r} inflates "
+                f"{info.file_size // max(info.compress_size, 1)} times, at most "
+                f"{limits.max_ratio} (a sheet of empty rows or cells?)",
+            )
+
+
+def _too_many_rows(limit: int) -> TableError:
+    return TableError(
+        f"行数过多：一次最多导入 {limit} 行（空行也计入）",
+        f"too many rows: at most {limit} (empty rows count)",
+        code="too_many_rows",
+    )
+
+
+def _too_slow(seconds: float) -> TableError:
+    return _too_large(
+        f"文件读取超过 {seconds:g} 秒，已停止：请拆分文件",
+        f"reading the file took longer than {seconds:g} s and was stopped: split the file",
+    )
+
+
+class _Budget:
+    """Counts the rows read and the time spent; raises a TableError past either limit."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.rows = 0
+        self.until = time.monotonic() + limits.seconds
+
+    def tick(self) -> None:
+        self.rows += 1
+        if self.rows > self.limits.max_rows:
+            raise _too_many_rows(self.limits.max_rows)
+        if not self.rows % 64 and time.monotonic() > self.until:
+            raise _too_slow(self.limits.seconds)
 
 
 def is_xlsx(data: bytes) -> bool:
@@ -165,13 +272,14 @@ def read_table(
     encoding: str | None = None,
     *,
     is_header: Callable[[list[str]], bool] | None = None,
+    limits: Limits = LIMITS,
 ) -> Table:
     """Read an .xlsx (its first sheet) or a CSV. The header is the first of the first
     :data:`HEADER_SEARCH_ROWS` rows that ``is_header`` accepts (the templates put a line of
     instructions above it), else the first row. Required-column stars (``姓名*``) are dropped
-    from header names; empty rows are skipped."""
+    from header names; empty rows are skipped, but count against ``limits.max_rows``."""
     if is_xlsx(data):
-        return _read_xlsx(data, is_header)
+        return _read_xlsx(data, is_header, limits)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise TableError(
             "无法读取该文件：请上传 .xlsx 工作簿或 CSV（旧版 .xls 请先另存为 .xlsx）",
@@ -185,16 +293,24 @@ def read_table(
     if not header:
         raise TableError("文件没有表头", "the file has no header row")
     width = len(header)
+    budget = _Budget(limits)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         for line in reader:
+            budget.tick()
             if any(c.strip() for c in line):
                 yield reader.line_num, _trim(line, width)
 
     return Table("csv", used, header, rows())
 
 
-def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None) -> Table:
+def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None, limits: Limits) -> Table:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_zip_sizes(archive, limits)
+    except zipfile.BadZipFile:
+        raise TableError("无法读取该 .xlsx 工作簿", "unreadable .xlsx workbook") from None
+    budget = _Budget(limits)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
@@ -213,6 +329,7 @@ def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None) -> Ta
         row = n
         try:
             for line in it:
+                budget.tick()
                 row += 1
                 if any(c is not None and str(c).strip() for c in line):
                     yield row, _trim(line, width)

@@ -450,7 +450,10 @@ export interface paths {
          * Check every row of an .xlsx or CSV (UTF-8 or GBK) file, then store by ``store``:
          * @description Check every row of an .xlsx or CSV (UTF-8 or GBK) file, then store by ``store``:
          *         ``all`` (default: only when every row is valid), ``valid`` (admins: the valid rows),
-         *         ``none`` (check only). ``answer=xlsx``: the result file with a reason per bad row.
+         *         ``none`` (check only). ``answer=xlsx``: the result file with a reason per bad row. A file
+         *         that costs too much to read (unzipped size, compression ratio, rows, time) is a 400/413
+         *         naming the limit; a user past the limit on identity numbers already registered outside
+         *         their jurisdiction a 429 ``too_many_duplicates``.
          */
         post: operations["base_io.run_import.post"];
         delete?: never;
@@ -696,7 +699,8 @@ export interface paths {
         /**
          * Register a resident (identity number checked, stored encrypted). Idempotent by
          * @description Register a resident (identity number checked, stored encrypted). Idempotent by
-         *         ``uuid``; a number already registered is a 409 ``duplicate_id_number``.
+         *         ``uuid``; a number already registered is a 409 ``duplicate_id_number``; past the limit
+         *         on such numbers outside one's jurisdiction, a 429 ``too_many_duplicates``.
          */
         post: operations["base.create_resident.post"];
         delete?: never;
@@ -6794,6 +6798,15 @@ export interface operations {
                     "application/json": components["schemas"]["ImportAnswer"];
                 };
             };
+            /** @description Too many attempts: see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "base_io.import_template.get": {
@@ -7945,6 +7958,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many attempts: see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "base.get_resident.get": {
@@ -8076,6 +8098,15 @@ export interface operations {
             };
             /** @description Request too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts: see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
