@@ -42,6 +42,13 @@ SUPPORTED_SUFFIXES = (*DIRECT_SUFFIXES, ".zip")
 MAX_FEATURES = 200_000
 MAX_VERTICES = 5_000_000
 MAX_BYTES = 200 * 2**20
+#: A zip's members (declared sizes, checked before anything is unpacked; Python's zipfile never
+#: writes more than a member declares): how many, and how much a member above RATIO_FROM bytes
+#: may inflate (a Shapefile's .dbf, space-padded, compresses some 10–50 times; a bomb of zeros
+#: about 1,000).
+MAX_MEMBERS = 1_000
+MAX_RATIO = 200
+RATIO_FROM = 2**20
 
 
 def _cannot_read(path: Path | str, why: str) -> ReadError:
@@ -102,11 +109,23 @@ def _check_zip(path: Path, max_bytes: int) -> list[zipfile.ZipInfo]:
         mode = info.external_attr >> 16
         if mode & 0o170000 == 0o120000:
             raise _cannot_read(path, f"zip 内含符号链接 / symlink in zip: {info.filename!r}")
+    if len(members) > MAX_MEMBERS:
+        raise _cannot_read(
+            path, f"zip 内文件过多 / too many members in zip: {len(members)} > {MAX_MEMBERS}"
+        )
     total = sum(info.file_size for info in members)
     if total > max_bytes:
         raise _cannot_read(
             path, f"解压后过大 / too large once unzipped: {total} > {max_bytes} bytes"
         )
+    for info in members:
+        ratio = info.file_size // max(info.compress_size, 1)
+        if info.file_size > RATIO_FROM and ratio > MAX_RATIO:
+            raise _cannot_read(
+                path,
+                f"zip 压缩比异常 / suspicious compression ratio: {info.filename!r} inflates "
+                f"{ratio} times, at most {MAX_RATIO}",
+            )
     return members
 
 

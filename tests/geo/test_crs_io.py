@@ -161,6 +161,15 @@ def test_zip_path_traversal_refused(tmp_path: Path, member: str) -> None:
     assert not target.exists() and not Path("/etc/evil.shp").exists()
 
 
+def test_zip_bomb_refused_before_unpacking(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("plan.shp", b"\0" * (8 * 2**20))  # 8 MB in ~8 KB
+    with pytest.raises(ReadError, match=r"compression ratio: 'plan\.shp' inflates \d+ times"):
+        read_features(path)
+    assert path.stat().st_size < 50_000
+
+
 def test_zip_without_layer(tmp_path: Path) -> None:
     path = tmp_path / "empty.zip"
     with zipfile.ZipFile(path, "w") as archive:
