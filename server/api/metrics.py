@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from server.api.edge import operation
@@ -22,7 +23,7 @@ from server.api.inputs import (
     ScorecardConfigBody,
     ScorecardsQuery,
 )
-from server.api.util import me, roles_required, work_calendar
+from server.api.util import actor, context, me, roles_required, work_calendar
 from server.domain import assessment_metrics as am
 from server.domain import metric_definitions as md
 from server.domain import scorecards as scoring
@@ -40,6 +41,8 @@ from server.metrics.service import (
     report_table,
     scope_json,
 )
+from server.models import Resident
+from server.usecases import personal_data as pd
 
 bp = Blueprint("metrics", __name__, url_prefix="/api/v1/metrics")
 
@@ -202,13 +205,21 @@ def scorecard_list(query: ScorecardsQuery) -> Response:
 @roles_required(*ALL_ROLES)
 def indicator_records(query: RecordsQuery) -> Response:
     """The records behind one assessment indicator of one person (漏报率's cases, a
-    dispatcher's acceptances and dispatches, a worker's patrols and visits)."""
+    dispatcher's acceptances and dispatches, a worker's patrols and visits). A visit due to a
+    key-group member the caller may not see (their base data, or a sensitive group) is a
+    withheld row; every resident named is logged as read."""
     cal, conn = work_calendar(), _conn()
     q = _query(conn, cal, query)
     p = plan(conn, MetricsQuery(q.scopes, q.start, q.end, q.as_of), cal)
+    ctx, who = context(), actor()
     r = assessment.records(
-        conn, p, cal, query.metric, query.part, query.subject, query.offset, query.limit
-    )
+        conn, p, cal, query.metric, query.part, query.subject, query.offset, query.limit,
+        viewer=who,
+    )  # fmt: skip
+    if r.residents:
+        named = ctx.db.scalars(select(Resident).where(Resident.id.in_(r.residents)))
+        pd.log_reads(ctx, who, named, pd.Purpose.LIST, request.endpoint or "", fields="visit_due")
+        ctx.db.commit()
     return jsonify(
         {
             **_head(Result(p, {}, [], {})),

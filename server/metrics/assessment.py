@@ -47,6 +47,8 @@ from server.models import (
 from server.models.metric_events import ACTION_CODES, LEVEL_NAMES, STATE_CODES
 from server.models.stages import StageLimitRow
 from server.models.types import UTCDateTime
+from server.usecases import policy
+from server.usecases.context import Actor
 
 ACC = ACTION_CODES[Action.ACCEPT.value]
 ACCEPTED = STATE_CODES[State.ACCEPTED.value]
@@ -377,14 +379,27 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+@dataclass(frozen=True)
+class Located:
+    """Where a key-group member lives (grid and regions): what the base-data policy decides
+    on (``policy.may_see_base``, ``policy.sees_sensitive``)."""
+
+    grid_code: str | None
+    community_id: int | None
+    town_id: int | None
+    county_id: int | None
+
+
 @dataclass
 class DueVisit:
     person: int
     resident_id: int
     household_id: int | None
-    kind: str  # the key group's name ("" for a sensitive one)
+    kind: str  # the key group's name
+    sensitive: bool  # a sensitive kind (严重精神障碍, 社区矫正, 吸毒…): shown only where allowed
     due_on: date
     done_on: date | None
+    where: Located
 
 
 def visit_rows(
@@ -401,7 +416,8 @@ def visit_rows(
     last = min(from_us(p.e - 1), from_us(p.t)).astimezone(cal.tz).date()
     params.update(people=sorted(set(people)) or [0], last=last, tstart=from_us(p.s))
     sql = (
-        "SELECT ga.user_id, t.resident_id, m.household_id, t.kind_id, t.level, t.since "
+        "SELECT ga.user_id, t.resident_id, m.household_id, t.kind_id, t.level, t.since, "
+        "m.grid_code, m.community_id, m.town_id, m.county_id "
         f"FROM key_group_tags t JOIN residents m ON m.id = t.resident_id JOIN {_ASSIGNED} ga "
         "ON ga.grid_code = m.grid_code WHERE t.since <= :last AND (t.ended_at IS NULL OR "
         f"t.ended_at >= :tstart) AND m.status = 'active' AND ga.user_id IN :people AND {cond}"
@@ -443,19 +459,23 @@ def visit_rows(
             ):
                 during[(tag, ident)].append(_as_utc(at).astimezone(cal.tz).date())
     out: list[DueVisit] = []
-    for person, resident, household, kind_id, level, since in tags:
+    for person, resident, household, kind_id, level, since, *located in tags:
         kind = kinds.get(kind_id)
         cycle = _cycle(kind.levels if kind else None, level)
         keys = [("r", resident)] + ([("h", household)] if household is not None else [])
         befores = [_as_utc(before[k]) for k in keys if k in before]
         last_before = max(befores).astimezone(cal.tz).date() if befores else None
         days = sorted(d for k in keys for d in during.get(k, []))
-        name = "" if kind is None or kind.sensitive else kind.name
+        # an unknown kind cannot be shown as harmless: treated as sensitive
+        name, sensitive = (kind.name, bool(kind.sensitive)) if kind else ("", True)
+        where = Located(*located)
         since_day = since if isinstance(since, date) else date.fromisoformat(str(since))
         for due_on, done_on in am.due_visits(
             CYCLE_DAYS[cycle], since_day, last_before, days, first, last
         ):
-            out.append(DueVisit(person, resident, household, name, due_on, done_on))
+            out.append(
+                DueVisit(person, resident, household, name, sensitive, due_on, done_on, where)
+            )
     return out
 
 
@@ -514,6 +534,8 @@ class Records:
     count: Any  # the number the records make up (a mean for 巡查覆盖率, km for 巡查里程)
     total_items: int
     items: list[dict[str, Any]]
+    #: the residents the page names (visits due): the caller logs them as read
+    residents: list[int]
 
 
 def counted_indicator(metric: str, part: str) -> str:
@@ -548,9 +570,10 @@ def _with_numbers(conn: Connection, items: list[dict[str, Any]]) -> list[dict[st
 
 
 def case_records(
-    conn: Connection, p: Plan, cal: WorkCalendar, key: str, person: int
+    conn: Connection, p: Plan, cal: WorkCalendar, key: str, person: int, viewer: Actor
 ) -> list[dict[str, Any]]:
-    """The records behind the count ``key`` of one person (grid and desk families)."""
+    """The records behind the count ``key`` of one person (grid, desk and field families), as
+    ``viewer`` may see them."""
     family = am.INDICATOR_BY_KEY[key].family
     items: list[dict[str, Any]] = []
     if family == "grid":
@@ -570,7 +593,7 @@ def case_records(
         items.sort(key=lambda i: (i["accepted_at"] or "", i["case_id"]))
         return items
     if family == "field":
-        return _field_records(conn, p, cal, key, person)
+        return _field_records(conn, p, cal, key, person, viewer)
     limits = Limits.load(conn)
     if key in ("desk_accepts", "accepted_on_time", "desk_volume"):
         for _w, case, rep, acc, cat, urg, lv in accept_rows(conn, p, [person]):
@@ -611,23 +634,64 @@ def case_records(
     return items
 
 
+def may_name(viewer: Actor, v: DueVisit) -> bool:
+    """May ``viewer`` be told who a due visit is for, and in which key group? Whoever may read
+    the member's base data (``policy.may_see_base``); for a sensitive kind only those who may
+    see it (``policy.sees_sensitive``: not county dispatchers, not admins)."""
+    if v.sensitive:
+        return policy.sees_sensitive(viewer, v.where)
+    return policy.may_see_base(viewer, v.where)
+
+
+def _visit_records(
+    conn: Connection, p: Plan, cal: WorkCalendar, key: str, person: int, viewer: Actor
+) -> list[dict[str, Any]]:
+    """The visits due (or done) behind a worker's 应访数/已访数, as ``viewer`` may see them.
+    A visit to a member the viewer may not name is still a row (the count stays the figure's)
+    but *withheld*: no resident, household, key group or days, only whether it was done; such
+    rows come last, in no order of their own, so that neither a name nor one member's cycle
+    can be read from them (docs/metrics.md §6)."""
+    items: list[dict[str, Any]] = []
+    for v in visit_rows(conn, p, cal, [person]):
+        if key == "visits_done" and v.done_on is None:
+            continue
+        if may_name(viewer, v):
+            items.append(
+                {
+                    "type": "visit_due",
+                    "resident_id": v.resident_id,
+                    "household_id": v.household_id,
+                    "key_group": v.kind,
+                    "due_on": v.due_on.isoformat(),
+                    "done_on": v.done_on.isoformat() if v.done_on else None,
+                    "done": v.done_on is not None,
+                    "withheld": False,
+                }
+            )
+        else:
+            items.append(
+                {
+                    "type": "visit_due",
+                    "resident_id": None,
+                    "household_id": None,
+                    "key_group": None,
+                    "due_on": None,
+                    "done_on": None,
+                    "done": v.done_on is not None,
+                    "withheld": True,
+                }
+            )
+    items.sort(
+        key=lambda i: (i["withheld"], i["due_on"] or "", i["resident_id"] or 0, not i["done"])
+    )
+    return items
+
+
 def _field_records(
-    conn: Connection, p: Plan, cal: WorkCalendar, key: str, person: int
+    conn: Connection, p: Plan, cal: WorkCalendar, key: str, person: int, viewer: Actor
 ) -> list[dict[str, Any]]:
     if key in ("visits_due", "visits_done"):
-        return [
-            {
-                "type": "visit_due",
-                "resident_id": v.resident_id,
-                "household_id": v.household_id,
-                "key_group": v.kind,
-                "due_on": v.due_on.isoformat(),
-                "done_on": v.done_on.isoformat() if v.done_on else None,
-                "done": v.done_on is not None,
-            }
-            for v in visit_rows(conn, p, cal, [person])
-            if key == "visits_due" or v.done_on is not None
-        ]
+        return _visit_records(conn, p, cal, key, person, viewer)
     items = []
     for _w, _id, uuid, started, ended, dist, dur, cov, grid in patrol_rows(conn, p, [person]):
         if key == "patrol_coverage" and cov is None:
@@ -658,9 +722,13 @@ def records(
     person: int,
     offset: int = 0,
     limit: int = 100,
+    *,
+    viewer: Actor,
 ) -> Records:
     """The records (cases, acceptances, dispatches, patrols, visits) behind one person's
-    indicator: a count's own, or a rate's numerator or denominator."""
+    indicator: a count's own, or a rate's numerator or denominator, as ``viewer`` may see them
+    (visits due to members they may not name are withheld rows: :func:`_visit_records`).
+    ``Records.residents`` are the residents the page names: the caller logs them as read."""
     key = counted_indicator(metric, part)
     if metric in ("patrol_days", "patrol_distance", "patrol_coverage"):
         key = "patrols" if metric != "patrol_coverage" else metric
@@ -670,8 +738,11 @@ def records(
     elif family in ("grid", "field") and person not in people_in_scope(conn, p):
         items = []  # not a grid worker of the scope: nothing to show
     else:
-        items = case_records(conn, p, cal, key, person)
+        items = case_records(conn, p, cal, key, person, viewer)
     page = _with_numbers(conn, items[offset : offset + limit])
+    named = sorted(
+        {i["resident_id"] for i in page if i["type"] == "visit_due" and i["resident_id"]}
+    )
     count: Any = len(items)
     if metric == "patrol_days":
         count = len({i["day"] for i in items})
@@ -680,4 +751,4 @@ def records(
     elif metric == "patrol_coverage":
         covs = [float(i["coverage"]) for i in items]
         count = sum(covs) / len(covs) if covs else None
-    return Records(metric, part, key, count, len(items), page)
+    return Records(metric, part, key, count, len(items), page, named)

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from server.domain import assessment_metrics as am
@@ -41,14 +41,32 @@ from server.domain import scorecards as scoring
 from server.domain.worktime import WorkCalendar
 from server.metrics import assessment, scorecards
 from server.metrics.planning import MetricsQuery, Scope, plan
-from server.models import Incident, KeyGroupKindRow, KeyGroupTag, Resident, User, Visit
+from server.models import (
+    Incident,
+    KeyGroupKindRow,
+    KeyGroupTag,
+    PersonalDataRead,
+    Region,
+    Resident,
+    User,
+    Visit,
+)
 from server.models.fieldwork import Patrol
+from server.usecases.context import Actor
 from tests import factories
 from tests.metrics.support import Ev, World, add_case, iso, session
 
 TZ = ZoneInfo("Asia/Shanghai")
 PERIOD = (date(2026, 11, 1), date(2026, 11, 30))
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=TZ)
+
+
+def _sup(world: World) -> Actor:
+    """The county's supervisor as a viewer of records: sees all of the county's base data."""
+    return Actor(
+        id=world.supervisor.id, role="supervisor", region_id=world.county.id,
+        region_level="county", region_path=world.county.path,
+    )  # fmt: skip
 
 
 def t(spec: str) -> datetime:
@@ -168,9 +186,11 @@ def test_missed_reports_by_hand(
     assert all(c == {"grid_cases": 0, "missed_reports": 0} for c in gw[3:])
     # the records behind the numbers
     gw0 = world.workers[0].id
-    r = assessment.records(conn, p, cal, "missed_report_rate", "numerator", gw0)
+    r = assessment.records(conn, p, cal, "missed_report_rate", "numerator", gw0, viewer=_sup(world))
     assert r.counted == "missed_reports" and r.count == 2 and _names(cases, r.items) == "QR"
-    r = assessment.records(conn, p, cal, "missed_report_rate", "denominator", gw0)
+    r = assessment.records(
+        conn, p, cal, "missed_report_rate", "denominator", gw0, viewer=_sup(world)
+    )
     assert r.count == 3 and _names(cases, r.items) == "PQR"
     assert all(i["number"] for i in r.items)
 
@@ -212,15 +232,21 @@ def test_desk_by_hand(
         "accurate_dispatches": 0,
         "desk_volume": 1,
     }
-    r = assessment.records(conn, p, cal, "accept_on_time_rate", "numerator", disp)
+    r = assessment.records(
+        conn, p, cal, "accept_on_time_rate", "numerator", disp, viewer=_sup(world)
+    )
     assert _names(cases, r.items) == "PRU"
-    late = assessment.records(conn, p, cal, "accept_on_time_rate", "denominator", disp).items
+    late = assessment.records(
+        conn, p, cal, "accept_on_time_rate", "denominator", disp, viewer=_sup(world)
+    ).items
     x = next(i for i in late if i["case_id"] == cases["X"])
     assert x["on_time"] is False and x["due_at"] == iso(t("11-11 13:30")).replace("+00:00", "Z")
-    r = assessment.records(conn, p, cal, "accurate_dispatch_rate", "denominator", disp)
+    r = assessment.records(
+        conn, p, cal, "accurate_dispatch_rate", "denominator", disp, viewer=_sup(world)
+    )
     assert _names(cases, r.items) == "PQR"
     assert [i["returned"] for i in r.items if i["case_id"] == cases["R"]] == [True]
-    r = assessment.records(conn, p, cal, "desk_volume", "numerator", disp)
+    r = assessment.records(conn, p, cal, "desk_volume", "numerator", disp, viewer=_sup(world))
     assert r.count == 8
 
 
@@ -293,7 +319,9 @@ def test_other_county_sees_none_of_it(
         _r, cards, _c = scorecards.scorecards(conn, kind, q, cal)  # type: ignore[arg-type]
         assert cards == [], kind
     p = plan(conn, q, cal)
-    r = assessment.records(conn, p, cal, "desk_volume", "numerator", world.dispatcher.id)
+    r = assessment.records(
+        conn, p, cal, "desk_volume", "numerator", world.dispatcher.id, viewer=_sup(world)
+    )
     assert r.items == []
 
 
@@ -496,13 +524,13 @@ def test_field_work_by_hand(
         "visits_due": 1,
         "visits_done": 0,
     }
-    r = assessment.records(conn, p, cal, "patrol_days", "numerator", gw0)
+    r = assessment.records(conn, p, cal, "patrol_days", "numerator", gw0, viewer=_sup(world))
     assert r.count == 2 and [i["day"] for i in r.items] == ["2026-11-02"] * 2 + ["2026-11-03"]
-    r = assessment.records(conn, p, cal, "patrol_coverage", "numerator", gw0)
+    r = assessment.records(conn, p, cal, "patrol_coverage", "numerator", gw0, viewer=_sup(world))
     assert r.count == pytest.approx(0.5) and len(r.items) == 2
-    r = assessment.records(conn, p, cal, "patrol_distance", "numerator", gw0)
+    r = assessment.records(conn, p, cal, "patrol_distance", "numerator", gw0, viewer=_sup(world))
     assert r.count == 10.0
-    r = assessment.records(conn, p, cal, "visits_done_rate", "denominator", gw0)
+    r = assessment.records(conn, p, cal, "visits_done_rate", "denominator", gw0, viewer=_sup(world))
     due = sorted((i["resident_id"], i["due_on"], i["done_on"]) for i in r.items)
     r1, r2 = field["r1"], field["r2"]
     assert due == [
@@ -694,3 +722,105 @@ def test_field_figures_do_not_apply_under_a_category_scope(
     _r, cards, _c = scorecards.scorecards(conn, "worker", q, cal)
     card = next(c for c in cards if c.subject["id"] == gw0)
     assert {line["metric"]: line["score"] for line in card.lines}["patrol_days"] is None
+
+
+# --- personal data in the records (docs/metrics.md §6, docs/base-data.md "Privacy") ------------
+
+
+def _reads(app: Flask, who: User) -> list[tuple[int | None, str, str, str]]:
+    db = session(app)
+    try:
+        rows = db.execute(
+            select(
+                PersonalDataRead.resident_id,
+                PersonalDataRead.purpose,
+                PersonalDataRead.endpoint,
+                PersonalDataRead.fields,
+            ).where(PersonalDataRead.actor_id == who.id)
+        ).all()
+        return sorted((tuple(r) for r in rows), key=lambda r: r[0] or 0)  # type: ignore[misc]
+    finally:
+        db.close()
+
+
+def test_visit_records_name_only_whom_the_viewer_may_see(mapp: Flask, world: World) -> None:
+    """gw0's visits due: r1 (an ordinary key group) once, r2 (moved here into a *sensitive*
+    kind, 吸毒人员-like) three times. Those who may not see r2's group (a county dispatcher, an
+    admin) get r2's visits as withheld rows (no resident, household, group or days; the count
+    stays 4), and those who may not read the county's base data at all (a city dispatcher)
+    get every row withheld. Whoever is named is logged as read; nobody else."""
+    field = build_field(mapp, world)
+    r1, r2 = field["r1"], field["r2"]
+    db = session(mapp)
+    try:
+        secret = KeyGroupKindRow(
+            code="assess_secret", name="测试敏感人群", sensitive=True,
+            levels=[{"level": 1, "name": "一级", "cycle": "weekly"}],
+        )  # fmt: skip
+        db.add(secret)
+        db.flush()
+        db.execute(update(KeyGroupTag).where(KeyGroupTag.resident_id == r2).values(
+            kind_id=secret.id))  # fmt: skip
+        # 灵武市 under a city (银川市), whose dispatcher sees the metrics but no base data
+        city = factories.region(db, "640100", "银川市", "city")
+        county = db.get(Region, world.county.id)
+        assert county is not None
+        old = county.path
+        county.parent_id = city.id
+        for region in db.scalars(select(Region).where(Region.path.startswith(old))):
+            region.path = city.path + region.path[1:]
+        city_disp = factories.user(db, "city_disp", "dispatcher", region=city)
+        town = db.get(Region, world.towns[0].id)
+        town_disp = factories.user(db, "town_disp", "dispatcher", region=town)
+        db.commit()
+        city_user, town_user = db.get(User, city_disp.id), db.get(User, town_disp.id)
+    finally:
+        db.close()
+    assert city_user is not None and town_user is not None
+    gw0 = world.workers[0]
+    path = f"{BASE}/records?{Q}&kind=worker&subject={gw0.id}&metric=visits_due"
+    named = {"resident_id", "household_id", "key_group", "due_on", "done_on"}
+
+    def records(who: str) -> dict[str, Any]:
+        body = _get(mapp, who, path)
+        assert body["count"] == 4 and body["total_items"] == 4 and len(body["items"]) == 4
+        assert all(i["type"] == "visit_due" for i in body["items"])
+        return body
+
+    # those who may see both groups: the worker, the county's supervisor, the town's dispatcher
+    for who, user in (("gw0", gw0), ("supervisor", world.supervisor), ("town_disp", town_user)):
+        items = records(who)["items"]
+        assert [(i["resident_id"], i["key_group"], i["due_on"]) for i in items] == [
+            (r2, "测试敏感人群", "2026-11-01"),
+            (r2, "测试敏感人群", "2026-11-10"),
+            (r1, "测试重点人群", "2026-11-19"),
+            (r2, "测试敏感人群", "2026-11-19"),
+        ], who
+        assert not any(i["withheld"] for i in items)
+        assert _reads(mapp, user) == [
+            (r1, "list", "metrics.indicator_records", "visit_due"),
+            (r2, "list", "metrics.indicator_records", "visit_due"),
+        ], who
+    # those who may see r1's group but not r2's: r2's three visits are withheld rows
+    for who, user in (("dispatcher", world.dispatcher), ("admin", world.admin)):
+        body = records(who)
+        items = body["items"]
+        assert items[0] == {
+            "type": "visit_due", "resident_id": r1, "household_id": None,
+            "key_group": "测试重点人群", "due_on": "2026-11-19", "done_on": "2026-11-05",
+            "done": True, "withheld": False,
+        }, who  # fmt: skip
+        hidden = items[1:]
+        assert all(i["withheld"] and not any(i[k] for k in named) for i in hidden), who
+        assert sorted(i["done"] for i in hidden) == [False, True, True]
+        assert str(r2) not in {str(i["resident_id"]) for i in items}
+        assert _reads(mapp, user) == [(r1, "list", "metrics.indicator_records", "visit_due")]
+        # 已访数: its records are the done ones, as many as the figure
+        done = _get(mapp, who, path.replace("visits_due", "visits_done"))
+        assert done["count"] == 3 and [i["withheld"] for i in done["items"]] == [
+            False, True, True
+        ]  # fmt: skip
+    # who may read none of the county's base data: every row withheld, nothing logged
+    body = records("city_disp")
+    assert all(i["withheld"] and not any(i[k] for k in named) for i in body["items"])
+    assert _reads(mapp, city_user) == []

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from server.metrics import assessment
 from server.metrics.planning import MetricsQuery, Scope, plan
 from server.models import Incident
+from server.usecases.context import Actor
 from tests.metrics import oracle
 from tests.metrics.support import World, session
 from tests.metrics.test_properties import (
@@ -83,8 +84,12 @@ def test_assessment_equals_the_oracle(mapp: Flask, world: World) -> None:
             grid = assessment.grid_counts(conn, p, list(assigned))
             assert grid == oracle.grid_answer(cases, assigned, question), (first, last, as_of)
             # a person's records make up the number on the card
+            viewer = Actor(id=world.supervisor.id, role="supervisor", region_id=world.county.id,
+                           region_level="county")  # fmt: skip
             for person, counts in got.items():
-                r = assessment.records(conn, p, CAL, "accurate_dispatches", "numerator", person)
+                r = assessment.records(
+                    conn, p, CAL, "accurate_dispatches", "numerator", person, viewer=viewer
+                )
                 assert r.count == counts["accurate_dispatches"]
                 assert all(not i["returned"] for i in r.items)
         finally:

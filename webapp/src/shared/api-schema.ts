@@ -1229,7 +1229,9 @@ export interface paths {
         /**
          * The records behind one assessment indicator of one person (漏报率's cases, a
          * @description The records behind one assessment indicator of one person (漏报率's cases, a
-         *         dispatcher's acceptances and dispatches, a worker's patrols and visits).
+         *         dispatcher's acceptances and dispatches, a worker's patrols and visits). A visit due to a
+         *         key-group member the caller may not see (their base data, or a sensitive group) is a
+         *         withheld row; every resident named is logged as read.
          */
         get: operations["metrics.indicator_records.get"];
         put?: never;

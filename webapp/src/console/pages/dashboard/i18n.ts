@@ -68,6 +68,7 @@ const D: Dictionary = {
   grid: ['网格', 'Grid'],
   resident: ['重点人员', 'Member'],
   key_group: ['重点人群', 'Key group'],
+  withheld: ['无权查看', 'Not yours to see'],
   due_on: ['应访日', 'Due'],
   done_on: ['走访日', 'Visited'],
   missed: ['漏报', 'Missed'],
