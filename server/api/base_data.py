@@ -472,17 +472,19 @@ def update_organisation(org_id: int, body: OrganisationPatch) -> Response:
 def create_visit(body: VisitBody) -> Response:
     """Record a visit (走访) to a resident or household, with photos; may raise a case.
     Idempotent by ``uuid``."""
-    out = visits.create(context(), actor(), body.given())
-    return _saved({"visit": js.visit_json(out.visit, out.photos)}, out.replay)
+    who = actor()
+    out = visits.create(context(), who, body.given())
+    return _saved({"visit": js.visit_json(out.visit, who, out.photos)}, out.replay)
 
 
 @bp.get("/visits")
 @operation(query=VisitQuery, responses={200: "VisitPage", 403: None})
 def list_visits(query: VisitQuery) -> Response:
-    """Visits in my jurisdiction, newest first."""
-    ctx = context()
+    """Visits in my jurisdiction, newest first; where each was made (``lon``/``lat``) only
+    for its visitor and the supervisors in jurisdiction (null for everyone else)."""
+    ctx, who = context(), actor()
     rows, cursor = visits.listing(
-        ctx, actor(), resident=query.resident, household=query.household, mine=query.mine,
+        ctx, who, resident=query.resident, household=query.household, mine=query.mine,
         after=query.cursor, limit=query.limit,
     )  # fmt: skip
     ids = [v.id for v in rows]
@@ -492,7 +494,7 @@ def list_visits(query: VisitQuery) -> Response:
             select(Attachment.visit_id, Attachment.uuid).where(Attachment.visit_id.in_(ids))
         ):
             photos.setdefault(vid or 0, []).append(key)
-    return _page([js.visit_json(v, photos.get(v.id)) for v in rows], cursor)
+    return _page([js.visit_json(v, who, photos.get(v.id)) for v in rows], cursor)
 
 
 @bp.get("/visits/due")

@@ -28,6 +28,7 @@ from server.models import (
     Resident,
     Visit,
 )
+from server.usecases import policy
 from server.usecases.base_data import key_groups
 from server.usecases.base_data.visits import DueItem, DueWeek
 from server.usecases.context import Actor
@@ -224,7 +225,10 @@ def organisation_json(db: Session, o: Organisation) -> dict[str, Any]:
     }
 
 
-def visit_json(v: Visit, photos: list[str] | None = None) -> dict[str, Any]:
+def visit_json(v: Visit, who: Actor, photos: list[str] | None = None) -> dict[str, Any]:
+    """A visit; its ``lon``/``lat`` (where the visitor stood) only for those who may see a
+    worker's position (``policy.may_see_visit_position``), else null."""
+    at = policy.may_see_visit_position(who, v)
     return {
         "id": v.id,
         "uuid": v.uuid,
@@ -232,8 +236,8 @@ def visit_json(v: Visit, photos: list[str] | None = None) -> dict[str, Any]:
         "household_id": v.household_id,
         "visitor_id": v.visitor_id,
         "visited_at": v.visited_at.isoformat(),
-        "lon": v.lon,
-        "lat": v.lat,
+        "lon": v.lon if at else None,
+        "lat": v.lat if at else None,
         "note": mask_free_text(v.note),
         "findings": mask_free_text(v.findings),
         "case_id": v.case_id,

@@ -201,6 +201,12 @@ class BaseVisit(Out):
     resident_id: int | None
     household_id: int | None
     visited_at: str
+    lon: float | None = Field(
+        None,
+        description="where the visitor stood: only for the visitor and the supervisors in "
+        "jurisdiction, else null (policy.may_see_visit_position)",
+    )
+    lat: float | None = Field(None, description="as lon")
     case_id: int | None
     photos: list[str]
 

@@ -759,6 +759,17 @@ def may_see_check_in(actor: Actor, row: Any) -> bool:
     return actor.role == wf.Role.SUPERVISOR and may_see_base(actor, row)
 
 
+def may_see_visit_position(actor: Actor, visit: Any) -> bool:
+    """May ``actor`` see where a visit (走访) was made (its ``lon``/``lat``)? The phone's
+    position at the visit is the visitor's whereabouts, as a check-in's is: the visitor, and
+    the supervisors whose jurisdiction holds the visit (:func:`may_see_check_in`). Not other
+    grid workers of the grid, not dispatchers, handlers or admins: they see the visit, not
+    where its worker stood."""
+    if actor.id is not None and actor.id == visit.visitor_id:
+        return True
+    return actor.role == wf.Role.SUPERVISOR and may_see_base(actor, visit)
+
+
 def may_decide_check_in(actor: Actor, row: Any) -> bool:
     """A 补签 is approved by a supervisor whose jurisdiction holds its community, never by the
     worker who asked for it."""

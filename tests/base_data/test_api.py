@@ -16,7 +16,15 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
-from server.models import Attachment, Incident, IncidentEvent, PersonalDataRead, Resident, Visit
+from server.models import (
+    Attachment,
+    Incident,
+    IncidentEvent,
+    PersonalDataRead,
+    Region,
+    Resident,
+    Visit,
+)
 from server.usecases import policy
 from tests import factories as f
 from tests.base_data.world import Base, credit_code, id_number
@@ -683,3 +691,29 @@ def test_life_event_days_lie_between_the_birth_and_today(any_bw: BW) -> None:
     resp = wg1.post(f"/api/v1/base/residents/{rid}/events", json=late)
     assert resp.status_code == 400 and "occurred_on" in resp.get_json()["fields"]
     assert wg1.get(f"/api/v1/base/residents/{rid}").get_json()["resident"]["status"] != "moved_out"
+
+
+def test_where_a_visit_was_made_is_shown_as_a_check_in_is(any_bw: BW) -> None:
+    """A visit's lon/lat is where its worker stood: like a check-in's position, only the visitor
+    and the supervisors in jurisdiction see it (policy.may_see_visit_position). A colleague on
+    the same grid, dispatchers (county or town) and admins see the visit, with lon/lat null."""
+    w, base = any_bw
+    with w.session() as db:
+        county = db.scalar(select(Region).where(Region.code == "640181000000"))
+        f.user(db, "wg1b", "grid_worker", region=county, grids=(G1,))
+        db.commit()
+    made = client(w, "wg1").post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
+        "household_id": base.households["G1"], "lon": IN_G1[0], "lat": IN_G1[1]})  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    vid = made.get_json()["visit"]["id"]
+    assert (made.get_json()["visit"]["lon"], made.get_json()["visit"]["lat"]) == IN_G1
+    for who, sees in (("wg1", True), ("sup", True), ("wg1b", False), ("disp", False),
+                      ("dispt", False), ("admin", False)):  # fmt: skip
+        resp = client(w, who).get("/api/v1/base/visits")
+        assert resp.status_code == 200, (who, resp.get_json())
+        visit = next(v for v in resp.get_json()["items"] if v["id"] == vid)
+        assert (visit["lon"], visit["lat"]) == (IN_G1 if sees else (None, None)), who
+        assert visit["visited_at"] and visit["household_id"] == base.households["G1"]
+    with w.session() as db:
+        stored = db.get(Visit, vid)
+        assert stored is not None and (stored.lon, stored.lat) == IN_G1

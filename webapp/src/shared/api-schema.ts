@@ -823,7 +823,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Visits in my jurisdiction, newest first. */
+        /**
+         * Visits in my jurisdiction, newest first; where each was made (``lon``/``lat``) only
+         * @description Visits in my jurisdiction, newest first; where each was made (``lon``/``lat``) only
+         *         for its visitor and the supervisors in jurisdiction (null for everyone else).
+         */
         get: operations["base.list_visits.get"];
         put?: never;
         /**
@@ -1923,6 +1927,18 @@ export interface components {
             household_id: number | null;
             /** Id */
             id: number;
+            /**
+             * Lat
+             * @description as lon
+             * @default null
+             */
+            lat?: number | null;
+            /**
+             * Lon
+             * @description where the visitor stood: only for the visitor and the supervisors in jurisdiction, else null (policy.may_see_visit_position)
+             * @default null
+             */
+            lon?: number | null;
             /** Photos */
             photos: string[];
             /** Resident Id */
