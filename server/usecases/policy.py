@@ -759,6 +759,26 @@ def may_see_check_in(actor: Actor, row: Any) -> bool:
     return actor.role == wf.Role.SUPERVISOR and may_see_base(actor, row)
 
 
+def visits_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``Visit``: the visits ``actor`` may list. Those of their jurisdiction
+    (:func:`base_clause`); for those who may not see sensitive key groups
+    (:func:`sees_sensitive_kinds`: county dispatchers, admins), not the visits to a resident who
+    is or was in one. A 吸毒人员 visited every 7 days, with the visits' findings, gives away the
+    membership the resident's page hides from them."""
+    from server.models import KeyGroupKindRow, KeyGroupTag, Visit
+
+    clause = base_clause(actor, Visit)
+    if sees_sensitive_kinds(actor):
+        return clause
+    sensitive = (
+        select(KeyGroupTag.id)
+        .join(KeyGroupKindRow, KeyGroupKindRow.id == KeyGroupTag.kind_id)
+        .where(KeyGroupTag.resident_id == Visit.resident_id, KeyGroupKindRow.sensitive)
+        .exists()
+    )
+    return clause & ~sensitive
+
+
 def may_see_visit_position(actor: Actor, visit: Any) -> bool:
     """May ``actor`` see where a visit (走访) was made (its ``lon``/``lat``)? The phone's
     position at the visit is the visitor's whereabouts, as a check-in's is: the visitor, and

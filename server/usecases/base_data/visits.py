@@ -159,7 +159,7 @@ def listing(
     after: int | None = None,
     limit: int = 100,
 ) -> tuple[list[Visit], int | None]:
-    stmt = select(Visit).where(policy.base_clause(actor, Visit))
+    stmt = select(Visit).where(policy.visits_clause(actor))
     if resident is not None:
         stmt = stmt.where(Visit.resident_id == resident)
     if household is not None:
