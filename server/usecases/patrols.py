@@ -31,7 +31,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     union_all,
     update,
 )
@@ -46,9 +45,9 @@ from server.models import (
     Grid,
     GridAssignment,
     GridPlan,
-    User,
 )
 from server.models.fieldwork import Patrol, TrackChunk, TrackPoint
+from server.usecases import locks
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
 from server.usecases.grid_locator import locate, region_chain
@@ -147,17 +146,6 @@ def _expired(ctx: Context, patrol: Patrol) -> None:
             "positions nor an end",
             code="patrol_expired",
         )
-
-
-def _serialise_starts(db: Session, worker_id: int) -> None:
-    """Hold the worker's users row until commit, so that two starts of one worker (six at
-    once, from an outbox sent twice) run one after the other and each sees the other's patrol:
-    ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to the row takes the database's
-    write lock (its reads then see the other start's commit)."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(select(User.id).where(User.id == worker_id).with_for_update())
-    else:
-        db.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": worker_id})
 
 
 def _overlapping(db: Session, worker_id: int, started_at: datetime) -> Patrol | None:
@@ -317,7 +305,7 @@ def start(ctx: Context, actor: Actor, body: dict[str, Any]) -> Saved:
             fields={"lon" if lon is None else "lat": "missing"},
         )
     code, community, town, county = _home(ctx, actor, grid_code, lon, lat)
-    _serialise_starts(ctx.db, actor.id)  # type: ignore[arg-type]  # a worker has an id
+    locks.hold_user(ctx.db, actor.id)  # type: ignore[arg-type]  # a worker has an id
     other = _overlapping(ctx.db, actor.id, started_at)  # type: ignore[arg-type]
     if other is not None:
         ctx.db.rollback()
@@ -430,7 +418,7 @@ def end(ctx: Context, actor: Actor, patrol_uuid: str, body: dict[str, Any]) -> S
     # the worker's starts and ends one after the other (the worker's row first, then the
     # patrol's, as a start takes them): a start that comes meanwhile sees this end, and this end
     # sees that start
-    _serialise_starts(ctx.db, actor.id)  # type: ignore[arg-type]  # a worker has an id
+    locks.hold_user(ctx.db, actor.id)  # type: ignore[arg-type]  # a worker has an id
     patrol = _own_patrol(ctx.db, actor, patrol_uuid, lock=True)
     ended_at = _moment(body.get("ended_at"), "ended_at")
     digest = content_hash({"ended_at": iso(ended_at)})

@@ -763,20 +763,27 @@ def visits_clause(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause on ``Visit``: the visits ``actor`` may list. Those of their jurisdiction
     (:func:`base_clause`); for those who may not see sensitive key groups
     (:func:`sees_sensitive_kinds`: county dispatchers, admins), not the visits to a resident who
-    is or was in one. A 吸毒人员 visited every 7 days, with the visits' findings, gives away the
-    membership the resident's page hides from them."""
-    from server.models import KeyGroupKindRow, KeyGroupTag, Visit
+    is or was in one, nor the visits of a whole household (no resident named) one of whose
+    members now is or was (a one-person household's visits are that person's; the due list
+    counts them towards the tag's cycle).
+    A 吸毒人员 visited every 7 days, with the visits' findings, gives away the membership the
+    resident's page hides from them."""
+    from server.models import KeyGroupKindRow, KeyGroupTag, Resident, Visit
 
     clause = base_clause(actor, Visit)
     if sees_sensitive_kinds(actor):
         return clause
-    sensitive = (
-        select(KeyGroupTag.id)
-        .join(KeyGroupKindRow, KeyGroupKindRow.id == KeyGroupTag.kind_id)
-        .where(KeyGroupTag.resident_id == Visit.resident_id, KeyGroupKindRow.sensitive)
+    # EXISTS, not IN: NOT IN over a NULL is never true.
+    tags = select(KeyGroupTag.id).join(
+        KeyGroupKindRow, (KeyGroupKindRow.id == KeyGroupTag.kind_id) & KeyGroupKindRow.sensitive
+    )
+    person = tags.where(KeyGroupTag.resident_id == Visit.resident_id).exists()
+    household = (
+        tags.join(Resident, Resident.id == KeyGroupTag.resident_id)
+        .where(Resident.household_id == Visit.household_id)
         .exists()
     )
-    return clause & ~sensitive
+    return clause & ~person & ~(Visit.resident_id.is_(None) & household)
 
 
 def may_see_visit_position(actor: Actor, visit: Any) -> bool:

@@ -405,9 +405,9 @@ def test_visits_to_a_sensitive_group_member_are_not_listed_to_those_who_may_not_
 ) -> None:
     """An outside tester read the visits list as a county dispatcher and an admin: the visits of
     a 社区矫正对象 (resident id, times, findings), whose page hides the tag from them, gave the
-    membership away. Those visits are not listed to them; the 综治 staff (grid worker, town
-    dispatcher, supervisor) still see them; a visit to someone in no sensitive group is listed
-    to all in jurisdiction."""
+    membership away (and, found next, the visits to their whole household). Those visits are
+    not listed to them; the 综治 staff (grid worker, town dispatcher, supervisor) still see
+    them; a visit to someone in no sensitive group is listed to all in jurisdiction."""
     w, base = any_bw
     wg1 = client(w, "wg1")
     person = {"uuid": str(uuid.uuid4()), "name": "普通", "id_number": id_number(951),
@@ -417,6 +417,9 @@ def test_visits_to_a_sensitive_group_member_are_not_listed_to_those_who_may_not_
     made = wg1.post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
         "resident_id": plain.get_json()["resident"]["id"], "note": "走访"})  # fmt: skip
     assert made.status_code == 201, made.get_json()
+    home = wg1.post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
+        "household_id": base.households["G1"], "note": "入户"})  # fmt: skip
+    assert home.status_code == 201, home.get_json()  # the household of a 社区矫正对象
     ordinary, sensitive = made.get_json()["visit"]["id"], base.visits["G1"]
     for who, sees_sensitive in (("wg1", True), ("dispt", True), ("sup", True),
                                 ("disp", False), ("admin", False)):  # fmt: skip
@@ -424,6 +427,7 @@ def test_visits_to_a_sensitive_group_member_are_not_listed_to_those_who_may_not_
         listed = {v["id"] for v in c.get("/api/v1/base/visits?limit=200").get_json()["items"]}
         assert ordinary in listed, who
         assert (sensitive in listed) is sees_sensitive, (who, listed)
+        assert (home.get_json()["visit"]["id"] in listed) is sees_sensitive, (who, listed)
         rid = base.residents["G1"]
         by_resident = c.get(f"/api/v1/base/visits?resident={rid}").get_json()["items"]
         assert bool(by_resident) is sees_sensitive, (who, by_resident)
