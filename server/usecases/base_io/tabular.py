@@ -13,7 +13,8 @@ The caller may name the encoding (``utf-8``, ``gbk``, ``gb18030``) to override d
 mis-detected file cannot pass unnoticed: its header would not match the template's.
 
 What reading may cost is bounded (:class:`Limits`), so that a small upload cannot pin a worker:
-an .xlsx's members are checked by their declared sizes before any XML is parsed (Python's
+an .xlsx's members are checked by their declared sizes before any XML is parsed (but the
+content types, capped first, to find the shared strings; Python's
 ``zipfile`` never returns more than a member declares: a member that inflates further fails its
 CRC), every row read counts against the row limit, blank ones included, and reading stops at a
 time budget.
@@ -24,12 +25,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -70,6 +74,15 @@ class Limits:
       strings about 100 MB, which could not be read within the time budget anyway);
     - ``max_ratio``: uncompressed/compressed of a member above ``RATIO_FROM`` bytes (real sheets
       compress 5–20 times; blank cells over 100);
+    - ``max_shared_strings``: the declared size of the shared-strings part (``xl/sharedStrings.xml``
+      or whatever ``[Content_Types].xml`` names as one). openpyxl reads it whole into memory
+      before the first row (60 MB of short strings: +570 MB, 28 s); 200,000 rows of distinct
+      names and addresses are some 15 MB;
+    - ``max_styles``: the declared size of ``xl/styles.xml`` and of ``[Content_Types].xml``, also
+      parsed whole before the first row (60 MB of ``<xf>``: +700 MB, 16 s); real ones are a few KB;
+    - ``max_columns``: cells in one CSV row, checked on each line before it is split into cells
+      (the templates have at most 9 columns; a row of 6 million empty cells took
+      +600 MB);
     - ``seconds``: reading stops after this long (wall clock, checked at every row), below the
       gunicorn worker's timeout (30 s) so the answer is an error, not a killed worker.
     """
@@ -77,12 +90,19 @@ class Limits:
     max_rows: int = 200_000
     max_unzipped: int = 64 * 2**20
     max_ratio: int = 100
+    max_shared_strings: int = 24 * 2**20
+    max_styles: int = 2 * 2**20
+    max_columns: int = 200
     seconds: float = 20.0
 
 
 LIMITS = Limits()
 RATIO_FROM = 2**20
 MAX_MEMBERS = 1_000
+CONTENT_TYPES = "[Content_Types].xml"
+STYLES = "xl/styles.xml"  # the one name openpyxl reads styles from
+SHARED_STRINGS = "xl/sharedStrings.xml"
+_SHARED_STRINGS_TYPE = "sharedStrings+xml"
 
 
 @dataclass
@@ -135,6 +155,40 @@ def check_zip_sizes(archive: zipfile.ZipFile, limits: Limits = LIMITS) -> None:
                 f"{info.file_size // max(info.compress_size, 1)} times, at most "
                 f"{limits.max_ratio} (a sheet of empty rows or cells?)",
             )
+
+
+def _member_too_large(name: str, cap: int) -> TableError:
+    return _too_large(
+        f"文件解压后过大：「{name}」超过 {_size(cap)}（样式或共享字符串过多？请另存为新工作簿）",
+        f"too large once unzipped: {name!r} is more than {_size(cap)} (too many styles or "
+        "shared strings? save the data in a new workbook)",
+    )
+
+
+def _shared_strings_parts(archive: zipfile.ZipFile) -> set[str]:
+    """The members ``[Content_Types].xml`` names as shared strings (openpyxl reads the part
+    from there, whatever its name), and the usual name; the caller has capped its size."""
+    names = {SHARED_STRINGS}
+    try:
+        root = ElementTree.fromstring(archive.read(CONTENT_TYPES))
+    except Exception:  # noqa: BLE001 - missing, damaged: openpyxl cannot read the workbook either
+        return names
+    for node in root:
+        if node.get("ContentType", "").endswith(_SHARED_STRINGS_TYPE):
+            names.add(node.get("PartName", "").lstrip("/"))
+    return names
+
+
+def check_xlsx_parts(archive: zipfile.ZipFile, limits: Limits = LIMITS) -> None:
+    """Refuse an .xlsx whose parts that openpyxl parses whole before the first row (styles,
+    shared strings, the content types) declare more than ``limits`` allow."""
+    by_name = {info.filename: info.file_size for info in archive.infolist()}
+    for name in (CONTENT_TYPES, STYLES):
+        if by_name.get(name, 0) > limits.max_styles:
+            raise _member_too_large(name, limits.max_styles)
+    for name in sorted(_shared_strings_parts(archive)):
+        if by_name.get(name, 0) > limits.max_shared_strings:
+            raise _member_too_large(name, limits.max_shared_strings)
 
 
 def _too_many_rows(limit: int) -> TableError:
@@ -288,26 +342,99 @@ def read_table(
     text, used = decode_csv(data, encoding)
     if "\x00" in text:
         raise TableError("文件含 NUL 字符，不是文本表格", "the file holds NUL characters")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header, _ = _find_header(reader, is_header)
+    reader = csv.reader(_narrow_lines(text, limits.max_columns))
+    with _csv_errors(reader):
+        header, _ = _find_header(reader, is_header)
     if not header:
         raise TableError("文件没有表头", "the file has no header row")
     width = len(header)
     budget = _Budget(limits)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        for line in reader:
-            budget.tick()
-            if any(c.strip() for c in line):
-                yield reader.line_num, _trim(line, width)
+        with _csv_errors(reader):
+            for line in reader:
+                budget.tick()
+                if any(c.strip() for c in line):
+                    yield reader.line_num, _trim(line, width)
 
     return Table("csv", used, header, rows())
+
+
+def _too_many_columns(line: int, limit: int) -> TableError:
+    return TableError(
+        f"第 {line} 行列数过多：一行最多 {limit} 列",
+        f"line {line} has too many columns: at most {limit}",
+        code="too_many_columns",
+    )
+
+
+_QUOTE_OR_COMMA = re.compile('[",]')
+
+
+def _count_commas(lines: Iterable[str], commas: int, quoted: bool, limit: int) -> tuple[int, bool]:
+    """Commas outside quotes in ``lines`` added to ``commas`` (stopping at ``limit``), and
+    whether the last line ends inside quotes."""
+    for line in lines:
+        for match in _QUOTE_OR_COMMA.finditer(line):
+            if match.group() == '"':
+                quoted = not quoted
+            elif not quoted:
+                commas += 1
+                if commas >= limit:
+                    return commas, quoted
+    return commas, quoted
+
+
+def _narrow_lines(text: str, max_columns: int) -> Iterator[str]:
+    """The lines of ``text`` for ``csv.reader``, refusing a row of more than ``max_columns``
+    cells before the reader splits it (a list of millions of cells is what costs memory).
+    A row's commas are counted outside quotes, its lines together (a quoted cell may hold line
+    breaks); commas are only told from quoted ones when there are enough of them to matter."""
+    quoted = False
+    upper = 0  # commas of the row so far, quoted ones too
+    pending: list[str] = []  # its lines, while their commas are only counted by ``upper``
+    exact: int | None = None  # its commas outside quotes, once ``upper`` reached the limit
+    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+        if exact is None:
+            pending.append(line)
+            upper += line.count(",")
+            if upper >= max_columns:
+                exact, quoted = _count_commas(pending, 0, False, max_columns)
+            elif line.count('"') % 2:
+                quoted = not quoted
+        else:
+            exact, quoted = _count_commas((line,), exact, quoted, max_columns)
+        if exact is not None and exact >= max_columns:
+            raise _too_many_columns(number, max_columns)
+        if not quoted:
+            upper, pending, exact = 0, [], None
+        yield line
+
+
+@contextmanager
+def _csv_errors(reader: Any) -> Iterator[None]:
+    """A CSV the reader refuses (a cell past its field limit, 128 KB) is a 400 naming the line."""
+    try:
+        yield
+    except csv.Error as exc:
+        line = reader.line_num
+        if "field limit" in str(exc):
+            cap = _size(csv.field_size_limit())
+            raise TableError(
+                f"第 {line} 行有单元格过长：一个单元格最多 {cap}（引号未闭合？）",
+                f"line {line} has a cell longer than {cap} (an unclosed quote?)",
+                code="cell_too_long",
+            ) from None
+        raise TableError(
+            f"第 {line} 行无法按 CSV 读取：{exc}", f"line {line} is not valid CSV: {exc}"
+        ) from None
 
 
 def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None, limits: Limits) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             check_zip_sizes(archive, limits)
+            check_xlsx_parts(archive, limits)
     except zipfile.BadZipFile:
         raise TableError("无法读取该 .xlsx 工作簿", "unreadable .xlsx workbook") from None
     budget = _Budget(limits)
