@@ -431,3 +431,29 @@ def test_visits_to_a_sensitive_group_member_are_not_listed_to_those_who_may_not_
         rid = base.residents["G1"]
         by_resident = c.get(f"/api/v1/base/visits?resident={rid}").get_json()["items"]
         assert bool(by_resident) is sees_sensitive, (who, by_resident)
+
+
+def test_a_footprint_in_another_town_is_refused_as_a_point_is(any_bw: BW) -> None:
+    """Found next: only lon/lat were held to the grid's town; a footprint drawn in another
+    county was kept, on create and on an edit of the footprint alone."""
+    from tests.workflow.world import G1, IN_G1, IN_GB
+
+    def square(lon: float, lat: float) -> dict[str, Any]:
+        d = 0.0005
+        ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d]]
+        return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+    w, _base = any_bw
+    c = client(w, "admin")
+    far = c.post("/api/v1/base/places", json={"uuid": str(uuid.uuid4()), "kind": "estate",
+        "name": "远处", "grid_code": G1, "footprint": square(*IN_GB)})  # fmt: skip
+    assert far.status_code == 400 and far.get_json()["error"] == "point_elsewhere", far.get_json()
+    made = c.post("/api/v1/base/places", json={"uuid": str(uuid.uuid4()), "kind": "estate",
+        "name": "本地", "grid_code": G1, "footprint": square(*IN_G1)})  # fmt: skip
+    assert made.status_code == 201, made.get_json()
+    place = made.get_json()["place"]
+    edit = {"base_version": place["version"], "footprint": square(*IN_GB)}
+    moved = c.patch(f"/api/v1/base/places/{place['id']}", json=edit)
+    assert moved.status_code == 400 and moved.get_json()["error"] == "point_elsewhere"
+    again = c.get(f"/api/v1/base/places/{place['id']}").get_json()["place"]
+    assert again["footprint"] == place["footprint"] and again["version"] == place["version"]

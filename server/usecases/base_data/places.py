@@ -65,6 +65,7 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
         rep = footprint.representative_point()
         lon, lat = rep.x, rep.y
     where, field = _where(ctx, lon, lat, body.get("grid_code"), parent)
+    _footprint_in_town(ctx, footprint, where)
     c.check_editable(actor, where, field)
     place = Place(
         uuid=key,
@@ -85,6 +86,15 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
     ctx.db.add(place)
     again = c.commit_new(ctx, actor, Place, key, digest)
     return c.Saved(place) if again is None else c.Saved(again, replay=True)
+
+
+def _footprint_in_town(ctx: Context, footprint: BaseGeometry | None, where: c.Location) -> None:
+    """A footprint lies in the town of the grid the place is kept in (as a point beside a named
+    grid must: ``common.place_of``); a footprint drawn in another county was kept as given."""
+    if footprint is None or where.grid_code is None:
+        return
+    rep = footprint.representative_point()
+    c.place_of(ctx, rep.x, rep.y, where.grid_code, None, "parent_id")
 
 
 def _names(kind: PlaceKind) -> str:
@@ -126,6 +136,7 @@ def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]
         ):
             place.geom = Point(lon, lat)
     if "footprint" in body:
+        _footprint_in_town(ctx, _footprint(body["footprint"]), c.Location.of(place))
         place.geom = _footprint(body["footprint"]) or (
             Point(place.lon, place.lat) if place.lon is not None else None
         )
