@@ -107,7 +107,10 @@ def place_of(
                 raise ValidationFailed(
                     "坐标不在该网格所属乡镇（街道）内 / the point is not in the grid's town",
                     code="point_elsewhere",
-                    fields={"lon": f"not in the town of grid {grid_code}", "grid_code": "or"},
+                    fields={
+                        "lon": f"not in the town of grid {grid_code}",
+                        "grid_code": "or this grid",
+                    },
                 )
         return where, "grid_code"
     if lon is not None and lat is not None:

@@ -136,10 +136,9 @@ def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]
         ):
             place.geom = Point(lon, lat)
     if "footprint" in body:
-        _footprint_in_town(ctx, _footprint(body["footprint"]), c.Location.of(place))
-        place.geom = _footprint(body["footprint"]) or (
-            Point(place.lon, place.lat) if place.lon is not None else None
-        )
+        footprint = _footprint(body["footprint"])
+        _footprint_in_town(ctx, footprint, c.Location.of(place))
+        place.geom = footprint or (Point(place.lon, place.lat) if place.lon is not None else None)
     c.bump(ctx, place)
     ctx.db.commit()
     return place
