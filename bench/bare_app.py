@@ -7,6 +7,7 @@ between the two says how much work the product does per report beyond what its s
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 
@@ -17,6 +18,9 @@ from psycopg_pool import ConnectionPool
 app = Flask(__name__)
 _url = os.environ["WANGGE_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
 pool = ConnectionPool(_url, min_size=2, max_size=10, open=True)
+# closed while the worker can still join the pool's threads (left to the pool's __del__, it ran
+# during the gevent worker's shutdown and printed "greenlet is being finalized")
+atexit.register(pool.close)
 
 
 @app.post("/report")

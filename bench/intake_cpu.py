@@ -19,6 +19,11 @@ through Flask, the session cookie, CSRF and the body's parsing and is refused be
 sign-in check's statement and any use case: ``product - floor`` is what the sign-in check, the
 report's own work and its answer cost (where cutting can pay).
 
+Two more rows bound any rewrite: ``store``, the product's own SQL of a report (captured from a
+real one) replayed by bare psycopg, no Flask and no ORM; and ``unfolded``, the same with the
+metric fold's trigger off. ``floor + store`` is what a report would cost if the product's own
+Python took no time (docs/operations.md, "The floor under any rewrite").
+
 ``--profile FILE`` profiles one more round of the product's reports (CPU time, cProfile; read
 it with ``python -m pstats FILE``). The database is dropped at the end.
 """
@@ -72,6 +77,88 @@ class Backends:
                     return None
                 total += (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
         return total
+
+
+class Store:
+    """The product's own SQL of one report, captured from a real ``POST /api/v1/cases``
+    (SQLAlchemy's ``before_cursor_execute``) and replayed by bare psycopg in one transaction per
+    report: the ids the product takes up front come from its own first statement, and every
+    other value that must be unique (the UUIDs, the case number) is made fresh. What the
+    database and the driver cost for the statements the product sends, without Flask, the ORM
+    or the product's Python: the floor under any rewrite that keeps these statements."""
+
+    def __init__(self, engine: Any, client: Any, points: Any, cats: Any, db_url: str) -> None:
+        from sqlalchemy import event
+
+        seen: list[tuple[str, Any]] = []
+
+        def grab(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            seen.append((statement, params))
+
+        event.listen(engine, "before_cursor_execute", grab)
+        try:
+            body = _bodies(points, cats, 1)[0]
+            r = client.post("/api/v1/cases", json=body)
+            assert r.status_code == 201, r.get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", grab)
+        # the transaction's own BEGIN/COMMIT are the driver's, not statements
+        self.statements = [(s, p) for s, p in seen if s.strip().upper() not in ("BEGIN", "COMMIT")]
+        self.uuid = body["uuid"]
+        import psycopg
+
+        self.conn = psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"))
+
+    def _fresh(self, params: Any, ids: tuple[int, int] | None) -> Any:
+        if not isinstance(params, dict):
+            return params
+        key = str(uuid.uuid4())
+        out = {}
+        for k, v in params.items():
+            if v == self.uuid:
+                v = key
+            elif ids and k in ("c_id", "e_incident_id"):
+                v = ids[0]
+            elif ids and k in ("c_last_event_id", "e_id"):
+                v = ids[1]
+            elif k == "c_number":
+                v = f"S{ids[0] if ids else 0:015d}{random.randrange(10**6):06d}"  # 22 of 24
+            out[k] = v
+        return out
+
+    def run(self, n: int, backends: Backends, fold: bool = True) -> tuple[float, float | None]:
+        """CPU per report (Python, PostgreSQL) of ``n`` replays; ``fold=False`` with the metric
+        fold's trigger off (``metric_events_sync``, server/metrics_fold): what the statements
+        would cost if the fold were done elsewhere (it would still cost CPU there)."""
+        if not fold:
+            self.conn.execute("ALTER TABLE incident_events DISABLE TRIGGER metric_events_sync")
+            self.conn.commit()
+        try:
+            return self._run(n, backends)
+        finally:
+            if not fold:
+                self.conn.execute("ALTER TABLE incident_events ENABLE TRIGGER metric_events_sync")
+                self.conn.commit()
+
+    def _run(self, n: int, backends: Backends) -> tuple[float, float | None]:
+        pg0 = backends.cpu()
+        t0 = time.process_time()
+        for _ in range(n):
+            ids: tuple[int, int] | None = None
+            with self.conn.transaction():
+                for statement, params in self.statements:
+                    cur = self.conn.execute(statement, self._fresh(params, ids))
+                    if statement.lstrip().upper().startswith("SELECT PG_CURRENT_XACT_ID"):
+                        row = cur.fetchone()
+                        assert row is not None
+                        ids = int(row[1]), int(row[2])
+        py = (time.process_time() - t0) * 1000 / n
+        pg1 = backends.cpu()
+        pg = (pg1 - pg0) * 1000 / n if pg0 is not None and pg1 is not None else None
+        return py, pg
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _bodies(points: list[tuple[float, float]], cats: list[int], n: int) -> list[dict[str, Any]]:
@@ -183,11 +270,22 @@ def main() -> None:
 
         # warm both (caches, pools, the first statements' plans)
         _run(product, "/api/v1/cases", _bodies(points, cats, 30), backends)
+        store = Store(app.extensions["wangge.engine"], product, points, cats, db_url)
         _run(bare, "/report", _bodies(points, cats, 30), backends)
 
-        got: dict[str, list[tuple[float, float | None]]] = {"product": [], "bare": [], "floor": []}
+        got: dict[str, list[tuple[float, float | None]]] = {
+            "product": [],
+            "bare": [],
+            "floor": [],
+            "store": [],
+            "unfolded": [],
+        }
         print(f"PostgreSQL db {name}; {args.reports} reports per stack per round, in process")
         print("(floor: the product's report refused at its body check, 400, before any SQL)")
+        print(
+            f"(store: the product's own {len(store.statements)} statements of a report, "
+            "replayed by bare psycopg, no Flask)"
+        )
         for i in range(args.rounds):
             for label, client, path, status in (
                 ("product", product, "/api/v1/cases", 201),
@@ -199,9 +297,19 @@ def main() -> None:
                     for b in bodies:
                         b["lon"] = "east"
                 py, pg = _run(client, path, bodies, backends, status=status)
+                if label == "floor":  # and the store, in the same round
+                    got["store"].append(store.run(args.reports, backends))
+                    got["unfolded"].append(store.run(args.reports, backends, fold=False))
                 got[label].append((py, pg))
                 pg_s = f"{pg:5.2f}" if pg is not None else "  n/a"
                 print(f"  round {i + 1} {label:8s} Python {py:6.2f} ms   PostgreSQL {pg_s} ms")
+                if label == "floor":
+                    for row in ("store", "unfolded"):
+                        spy, spg = got[row][-1]
+                        spg_s = f"{spg:5.2f}" if spg is not None else "  n/a"
+                        print(
+                            f"  round {i + 1} {row:8s} Python {spy:6.2f} ms   PostgreSQL {spg_s} ms"
+                        )
 
         def med(label: str, k: int) -> float | None:
             vals = [v[k] for v in got[label] if v[k] is not None]
@@ -231,6 +339,23 @@ def main() -> None:
                     f"  floor      {tot_f:6.2f} ms (Flask, session, CSRF, body check); "
                     f"the sign-in check, the report's work and its answer: {tot_p - tot_f:5.2f} ms"
                 )
+            for row, what in (
+                ("store", "the product's statements alone"),
+                ("unfolded", "the same without the metric fold's trigger"),
+            ):
+                sp, pg_s = med(row, 0), med(row, 1)
+                if sp and fp:
+                    tot_s = sp + (pg_s or 0)
+                    best = fp + (med("floor", 1) or 0) + tot_s
+                    print(
+                        f"  {row:10s} {tot_s:6.2f} ms ({what}, PostgreSQL {pg_s or 0:.2f} ms); "
+                        f"floor + {row} {best:5.2f} ms, ratio {tot_b / best:.3f} (goal 0.5)"
+                    )
+            print(
+                "  (floor + store: the product with no Python work of its own beyond Flask and "
+                "bare psycopg; its ratio bounds any rewrite that keeps these statements)"
+            )
+        store.close()
         if args.profile:
             # a round of its own (profiling slows what it measures), CPU time rather than wall
             prof = cProfile.Profile(time.process_time)
