@@ -425,6 +425,39 @@ def test_visits_due_this_week_and_a_visit_that_raises_a_case(bw: BW) -> None:
     assert case_id and wg1.get(f"/api/v1/cases/{case_id}").get_json()["case"]["grid"]["code"] == G1
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"visited_at": "2026-11-30T10:00:00"},  # no offset
+        {"findings": "堆" * 4001},
+        {"photos": [str(uuid.uuid4())]},  # never uploaded
+    ],
+    ids=["visited_at", "findings", "photo"],
+)
+def test_a_refused_visit_raises_no_case(bw: BW, bad: dict[str, Any]) -> None:
+    """The case a visit raises is reported (and committed) on its way: a visit refused for its
+    own fields must be refused before that, or the worker's refused visit leaves a case."""
+    w, base = bw
+    wg1 = client(w, "wg1")
+    case_uuid = str(uuid.uuid4())
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "resident_id": base.residents["G1"],
+        "lon": IN_G1[0],
+        "lat": IN_G1[1],
+        "raise_case": {"uuid": case_uuid, "category_code": "0101", "description": "楼道堆物"},
+    }
+    resp = wg1.post("/api/v1/base/visits", json={**body, **bad})
+    assert resp.status_code == 400, resp.get_json()
+    with w.session() as db:
+        assert db.scalar(select(func.count()).where(Incident.uuid == case_uuid)) == 0
+    # sent again, mended, the visit and its case go in
+    resp = wg1.post("/api/v1/base/visits", json={**body, "uuid": str(uuid.uuid4())})
+    assert resp.status_code == 201, resp.get_json()
+    with w.session() as db:
+        assert db.scalar(select(func.count()).where(Incident.uuid == case_uuid)) == 1
+
+
 def test_the_offline_bundle_is_minimised(bw: BW) -> None:
     w, base = bw
     resp = client(w, "wg1").get("/api/v1/base/offline")
