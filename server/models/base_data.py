@@ -294,11 +294,17 @@ class PersonalDataRead(Base):
     Append-only."""
 
     __tablename__ = "personal_data_reads"
-    __table_args__ = (Index("ix_personal_data_reads_resident_at", "resident_id", "at"),)
+    __table_args__ = (
+        Index("ix_personal_data_reads_resident_at", "resident_id", "at"),
+        # a user's reads of the last hours: the duplicate-number limit counts them before
+        # every registration and import (server/usecases/base_data/duplicates.py), and a
+        # dispatcher's log grows by every read
+        Index("ix_personal_data_reads_actor_at", "actor_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_role: Mapped[str] = mapped_column(String(16), default="")
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
