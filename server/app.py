@@ -22,6 +22,7 @@ from server.csp import install_security_headers
 from server.db import make_engine, make_session_factory, redact
 from server.errors import register_error_handlers
 from server.extensions import close_db, csrf
+from server.fetch_metadata import install as install_fetch_metadata
 from server.health import install as install_health
 from server.logs import install as install_log_redaction
 from server.models.types import utcnow
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         )
     app.teardown_appcontext(close_db)
     csrf.init_app(app)
+    install_fetch_metadata(app)  # another site's request to the API is refused (403)
     install_schema_guard(app)  # first: no request reaches a handler on an unmigrated database
     install_login(app)
     install_security_headers(app, settings.basemap_url)

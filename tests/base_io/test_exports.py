@@ -98,3 +98,22 @@ def test_addresses_export_reads_back_as_an_import(people: World) -> None:
     body = resp.get_json()["import"]
     assert body["invalid"] == 4 and body["stored"] == 0
     assert {e["message"] for e in body["errors"]} == {"该房屋已登记"}
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site", "Cross-Site"])
+def test_another_site_cannot_make_a_signed_in_browser_export(people: World, site: str) -> None:
+    """The session cookie is SameSite=Lax, so a link or a redirect from another site brings it
+    on a GET: without the Fetch Metadata rule it exported the clear numbers under the signed-in
+    user's name with the other site's reason. Nothing of such a request is read or logged."""
+    sup = client_of(people, "sup")
+    url = "/api/v1/base/exports/residents?clear=1&reason=跨站伪造"
+    resp = sup.get(url, headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate"})
+    assert resp.status_code == 403 and resp.get_json()["error"] == "cross_site"
+    assert _logged(people) == []
+    # a write from another site too, before its CSRF token is even looked at
+    other = sup.post("/api/v1/auth/logout", headers={"Sec-Fetch-Site": site})
+    assert other.status_code == 403 and other.get_json()["error"] == "cross_site"
+    # the app's own requests, a URL typed in, and clients that send no such header go through
+    for own in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):
+        assert sup.get(url, headers=own).status_code == 200
+    assert len(_logged(people)) == 9
