@@ -78,7 +78,13 @@ def _photo(upload_uuid: str, thumb: bool) -> Response:
     allowed = False
     if att is not None and att.status == "ready" and att.sha256:
         case = ctx.db.get(Incident, att.incident_id) if att.incident_id is not None else None
-        visit = ctx.db.get(Visit, att.visit_id) if att.visit_id is not None else None
+        # the visit as the visit list shows it to this user: None when it is withheld (a visit
+        # to someone in a sensitive key group, from a county dispatcher or an admin)
+        visit = (
+            ctx.db.scalar(select(Visit).where(Visit.id == att.visit_id, policy.visits_clause(who)))
+            if att.visit_id is not None
+            else None
+        )
         allowed = policy.may_see_photo(who, att.uploader_id, case, visit)
     if not allowed or att is None or att.sha256 is None:
         raise ApiError(404, "not_found", "照片不存在或无权查看 / no such photo")

@@ -398,6 +398,22 @@ def finish(ctx: Context, att: Attachment) -> Attachment:
     return att
 
 
+def photo_keys(uuids: list[Any]) -> list[str]:
+    """The uploads a case action or a visit names (``photos``), each once: a 400 naming the
+    first given twice (a visit listed it twice; a case action called it "already used")."""
+    keys = [client_uuid(u, "photos") for u in uuids]
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise ValidationFailed(
+                "同一张照片重复 / the same photo is given twice",
+                code="photo_repeated",
+                fields={"photos": key},
+            )
+        seen.add(key)
+    return keys
+
+
 def unclaimed(actor: Actor, keys: list[str]) -> tuple[ColumnElement[bool], ...]:
     """What an upload named by ``keys`` must be for ``actor`` to attach it: their own, ready,
     and on nothing yet, neither a case event nor a visit (the conditions of an UPDATE that
@@ -416,7 +432,7 @@ def attach(
 ) -> list[Attachment]:
     """Attach the ready uploads of ``actor`` named by ``uuids`` to an event, in one statement;
     answers them in the order given, or a clear 400 (the caller rolls back)."""
-    keys = [client_uuid(u, "photos") for u in uuids]
+    keys = photo_keys(uuids)
     if not keys:
         return []
     attached = {

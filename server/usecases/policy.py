@@ -878,7 +878,9 @@ def may_see_photo(
     actor: Actor, uploader_id: int | None, case: Incident | None, visit: Any = None
 ) -> bool:
     """A photo of a case: whoever may see the case; of a base-data visit (走访): whoever may
-    see the visit; an unattached one: its uploader."""
+    see the visit — ``visit`` as :func:`visits_clause` lets the actor list it, None when it is
+    withheld from them (then only its uploader sees the photo); an unattached one: its
+    uploader."""
     if case is not None:
         return may_see_case(actor, case)
     if visit is not None:

@@ -362,6 +362,42 @@ def test_life_events_move_a_person_and_keep_the_history(bw: BW) -> None:
     assert again.status_code == 409 and again.get_json()["error"] == "event_not_allowed"
 
 
+def test_a_create_sent_again_shows_no_more_than_a_read_would(bw: BW) -> None:
+    """A create sent again answers the record as it stands: it is a read, logged as one, and
+    once the record is outside the author's jurisdiction it is a 404 as a GET is (it showed the
+    resident's new grid, household and name to the worker they had moved away from)."""
+    w, base = bw
+    wg1, disp = client(w, "wg1"), client(w, "disp")
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "name": "赵小宝",
+        "born_on": (date.today() - timedelta(days=20)).isoformat(),
+        "sex": "male",
+        "household_id": base.households["G1"],
+        "relation": "grandchild",
+    }
+    first = wg1.post("/api/v1/base/residents", json=body)
+    assert first.status_code == 201, first.get_json()
+    rid = first.get_json()["resident"]["id"]
+    tag = {"uuid": str(uuid.uuid4()), "kind_code": "elderly_alone", "level": 3}
+    assert wg1.post(f"/api/v1/base/residents/{rid}/tags", json=tag).status_code == 201
+    viewed = reads(w, resident_id=rid, purpose="view")
+    again = wg1.post("/api/v1/base/residents", json=body)
+    assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
+    assert reads(w, resident_id=rid, purpose="view") == viewed + 1
+    moved = disp.post(
+        f"/api/v1/base/residents/{rid}/events",
+        json={"uuid": str(uuid.uuid4()), "kind": "move_in", "household_id": base.households["G2"]},
+    )
+    assert moved.status_code == 201, moved.get_json()
+    assert wg1.get(f"/api/v1/base/residents/{rid}").status_code == 404
+    gone = wg1.post("/api/v1/base/residents", json=body)
+    assert gone.status_code == 404 and "赵小宝" not in gone.get_data(as_text=True)
+    assert wg1.post(f"/api/v1/base/residents/{rid}/tags", json=tag).status_code == 404
+    # the worker of the new grid sees them
+    assert client(w, "wg2").get(f"/api/v1/base/residents/{rid}").status_code == 200
+
+
 def test_a_level_change_needs_the_community_or_town(bw: BW) -> None:
     w, base = bw
     wg1, dispt = client(w, "wg1"), client(w, "dispt")
@@ -521,13 +557,26 @@ def test_a_visit_photo_is_seen_by_whoever_sees_the_visit(bw: BW) -> None:
         "household_id": base.households["G1"], "photos": [key]})  # fmt: skip
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["visit"]["photos"] == [key]
-    for who in ("wg1", "disp", "sup", "wg2", "wgb", "dispb"):
+    # The household's G1 resident is in a sensitive key group (社区矫正): the county dispatcher
+    # and the admin see the household but not its visits (policy.visits_clause), nor their
+    # photos (they got them by uuid before).
+    for who in ("wg1", "disp", "admin", "sup", "wg2", "wgb", "dispb"):
         with w.session() as db:
             actor = w.actor(db, who)
-        sees = who in ("wg1", "disp", "sup")
-        assert policy.may_see_base(actor, _resident(w, base.residents["G1"])) == sees
-        got = client(w, who).get(f"/api/v1/photos/{key}/thumb").status_code
-        assert got == (200 if sees else 404), who
+        assert policy.may_see_base(actor, _resident(w, base.residents["G1"])) == (
+            who in ("wg1", "disp", "admin", "sup")
+        )
+        listed = client(w, who).get("/api/v1/base/visits").get_json().get("items", [])
+        sees = who in ("wg1", "sup")
+        assert any(key in v["photos"] for v in listed) == sees, who
+        for path in (f"/api/v1/photos/{key}", f"/api/v1/photos/{key}/thumb"):
+            assert client(w, who).get(path).status_code == (200 if sees else 404), (who, path)
+    # The same photo twice is refused naming it (the visit listed it twice), nothing stored.
+    other = w.photo("wg1")
+    twice = client(w, "wg1").post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
+        "household_id": base.households["G1"], "photos": [other, other.upper()]})  # fmt: skip
+    assert twice.status_code == 400 and twice.get_json()["error"] == "photo_repeated"
+    assert _photo_row(w, other) == (None, None, None)
     # A photo already used, or someone else's upload, is refused naming the field.
     again = client(w, "wg1").post("/api/v1/base/visits", json={"uuid": str(uuid.uuid4()),
         "household_id": base.households["G1"], "photos": [key]})  # fmt: skip

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from server import cache
 from server.domain.errors import DomainError
 from server.domain.fields import is_stated_reason
-from server.models import Grid, GridPlan
+from server.models import Grid, GridPlan, Household, Organisation, Place, Resident, Visit
 from server.usecases import grid_locator, policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed, from_domain
@@ -241,6 +241,10 @@ def replay(actor: Actor, existing: Any, digest: str, owner_id: int | None) -> Sa
     return Saved(existing, replay=True)
 
 
+#: base data located in a grid (not a worker's own check-in or comment, answered to its author)
+_BASE_ROWS = (Resident, Organisation, Place, Household, Visit)
+
+
 def earlier(
     ctx: Context, actor: Actor, model: Any, key: str, digest: str, owner: str = "created_by_id"
 ) -> Any | None:
@@ -250,6 +254,11 @@ def earlier(
     existing = ctx.db.scalar(select(model).where(model.uuid == key))
     if existing is not None:
         replay(actor, existing, digest, getattr(existing, owner))
+        if isinstance(existing, _BASE_ROWS):
+            # The answer is the row as it stands: a row moved out of the author's jurisdiction
+            # since (a resident moved to another county, a place to another town) is not shown
+            # to them again, as a GET would not (404).
+            visible(actor, existing, model.__tablename__)
     return existing
 
 

@@ -208,6 +208,8 @@ def add_tag(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) 
     digest = c.content_hash({k: body.get(k) for k in ("kind_code", "level", "since", "note")})
     existing = c.earlier(ctx, actor, KeyGroupTag, key, digest)
     if existing is not None:
+        # not shown again once the resident is outside the author's jurisdiction (404)
+        c.visible(actor, ctx.db.get(Resident, existing.resident_id), "resident")
         kind = ctx.db.get(KeyGroupKindRow, existing.kind_id)
         assert kind is not None
         return TagOutcome(existing, kind, replay=True)

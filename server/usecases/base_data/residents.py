@@ -175,6 +175,14 @@ def _duplicate(ctx: Context, actor: Actor, hashed: str, endpoint: str, before: i
     )
 
 
+def _replayed(ctx: Context, actor: Actor, resident: Resident, endpoint: str) -> c.Saved[Resident]:
+    """A create sent again answers the record as it stands (others may have changed it since):
+    that is a read, and it is logged as one."""
+    pd.log_reads(ctx, actor, [resident], pd.Purpose.VIEW, endpoint)
+    ctx.db.commit()
+    return c.Saved(resident, replay=True)
+
+
 def create_resident(
     ctx: Context, actor: Actor, body: dict[str, Any], endpoint: str = "base.create_resident"
 ) -> c.Saved[Resident]:
@@ -184,7 +192,7 @@ def create_resident(
     digest = _digest(body)
     existing = c.earlier(ctx, actor, Resident, key, digest)
     if existing is not None:
-        return c.Saved(existing, replay=True)
+        return _replayed(ctx, actor, existing, endpoint)
     number: identity.IdNumber | None = None
     newborn: tuple[date, identity.Sex] | None = None
     if body.get("id_number") is not None:
@@ -257,7 +265,7 @@ def create_resident(
     except IntegrityError:
         again = c.after_conflict(ctx, actor, Resident, key, digest)
         if again is not None:
-            return c.Saved(again, replay=True)
+            return _replayed(ctx, actor, again, endpoint)
         if hashed is None:
             raise
         raise _duplicate(ctx, actor, hashed, endpoint, before) from None

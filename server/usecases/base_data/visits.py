@@ -63,7 +63,7 @@ def _photo_missing(key: str) -> ValidationFailed:
 def _check_photos(ctx: Context, actor: Actor, uuids: list[Any]) -> None:
     """Refuse, before anything is written, photos the visit could not claim (``_attach``
     claims them, and still refuses one taken in between)."""
-    keys = [c.client_uuid(u) for u in uuids]
+    keys = photos.photo_keys(uuids)
     if not keys:
         return
     ready = set(ctx.db.scalars(select(Attachment.uuid).where(*photos.unclaimed(actor, keys))))
@@ -73,7 +73,7 @@ def _check_photos(ctx: Context, actor: Actor, uuids: list[Any]) -> None:
 
 
 def _attach(ctx: Context, actor: Actor, uuids: list[Any], visit_id: int) -> list[str]:
-    keys = [c.client_uuid(u) for u in uuids]
+    keys = photos.photo_keys(uuids)
     if not keys:
         return []
     done = set(
