@@ -13,7 +13,8 @@ To keep it from becoming a way to find out other counties' residents' numbers:
   a hit outside the caller's jurisdiction carries :data:`OUTSIDE_REASON` and a warning on
   ``wangge.base``, so the other county's supervisor sees who probed their resident;
 - hits outside the caller's jurisdiction are bounded per user: :data:`PROBE_LIMIT` in
-  :data:`PROBE_WINDOW` (counted from the read log, so every process agrees). At the limit, every
+  :data:`PROBE_WINDOW` (counted from the read log, so every process agrees: the mechanism is
+  ``base_data.read_limits``, shared with the exact-search limit). At the limit, every
   further registration with a number and every resident import by that user is a 429
   ``too_many_duplicates`` — whether or not the number is taken, else the 429 itself would tell.
   An import whose hits would pass the limit is refused whole (its hits are still logged).
@@ -29,14 +30,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from server.domain import workflow as wf
 from server.models import PersonalDataRead, Resident
-from server.usecases import locks, policy
 from server.usecases import personal_data as pd
+from server.usecases import policy
+from server.usecases.base_data.read_limits import ReadLimit
 from server.usecases.context import Actor, Context
-from server.usecases.errors import TooMany
 
 log = logging.getLogger("wangge.base")
 
@@ -82,54 +82,40 @@ def holders(ctx: Context, hashes: Iterable[str]) -> dict[str, Holder]:
     return out
 
 
+def _message(limit: int, hours: int) -> str:
+    return (
+        f"{hours} 小时内登记了过多管辖范围外已登记的公民身份号码（最多 {limit} 个），"
+        f"暂停登记和导入公民身份号码，请联系上级核实 / too many identity numbers registered "
+        f"outside your jurisdiction within {hours} h (at most {limit}): registering and "
+        "importing identity numbers is paused; ask your supervisor"
+    )
+
+
+#: The rule (the mechanism: ``read_limits``): the user's hits outside their jurisdiction.
+PROBES = ReadLimit(
+    code="too_many_duplicates",
+    limit=PROBE_LIMIT,
+    window=PROBE_WINDOW,
+    counted=lambda: (
+        PersonalDataRead.purpose == pd.Purpose.SEARCH.value,
+        PersonalDataRead.reason == OUTSIDE_REASON,
+    ),
+    what="duplicate identity numbers outside their jurisdiction",
+    message=_message,
+)
+
+
 def outside_hits(ctx: Context, actor: Actor) -> int:
     """How many duplicates outside their jurisdiction ``actor`` met within the window."""
-    return int(
-        ctx.db.scalar(
-            select(func.count())
-            .select_from(PersonalDataRead)
-            .where(
-                PersonalDataRead.actor_id == actor.id,
-                PersonalDataRead.at >= ctx.now() - PROBE_WINDOW,
-                PersonalDataRead.purpose == pd.Purpose.SEARCH.value,
-                PersonalDataRead.reason == OUTSIDE_REASON,
-            )
-        )
-        or 0
-    )
-
-
-def _refused(ctx: Context, actor: Actor, endpoint: str, hits: int) -> TooMany:
-    hours = int(PROBE_WINDOW.total_seconds() // 3600)
-    log.warning(
-        "user %s refused at %s: %s duplicate identity numbers outside their jurisdiction "
-        "within %s h (limit %s)",
-        actor.id, endpoint, hits, hours, PROBE_LIMIT,
-    )  # fmt: skip
-    return TooMany(
-        f"{hours} 小时内登记了过多管辖范围外已登记的公民身份号码（最多 {PROBE_LIMIT} 个），"
-        f"暂停登记和导入公民身份号码，请联系上级核实 / too many identity numbers registered "
-        f"outside your jurisdiction within {hours} h (at most {PROBE_LIMIT}): registering and "
-        "importing identity numbers is paused; ask your supervisor",
-        code="too_many_duplicates",
-        limit=PROBE_LIMIT,
-        window_hours=hours,
-    )
+    return PROBES.used(ctx, actor)
 
 
 def guard(ctx: Context, actor: Actor, endpoint: str) -> int:
     """Before looking a number up: refuse (429) a user at the limit, whatever the number.
-    Returns their count of outside hits within the window."""
-    if actor.role == wf.Role.ADMIN:
-        return 0
-    if actor.id is not None:
-        # Two requests of one user at once each counted the other's hits as not yet made
-        # (four imports at once passed the limit nearly four times): count under the lock.
-        locks.hold_user(ctx.db, actor.id)
-    hits = outside_hits(ctx, actor)
-    if hits >= PROBE_LIMIT:
-        raise _refused(ctx, actor, endpoint, hits)
-    return hits
+    Returns their count of outside hits within the window. Two requests of one user at once
+    each counted the other's hits as not yet made (four imports at once passed the limit nearly
+    four times): the count is taken under a lock on the user's row (``read_limits``)."""
+    return PROBES.guard(ctx, actor, endpoint)
 
 
 def found(
@@ -152,7 +138,7 @@ def found(
         )  # fmt: skip
     if outside and before + len(outside) > PROBE_LIMIT:
         ctx.db.commit()
-        raise _refused(ctx, actor, endpoint, before + len(outside))
+        raise PROBES.refused(ctx, actor, endpoint, before + len(outside))
     return outside
 
 
