@@ -42,6 +42,8 @@ def error_response(err: ApiError) -> Response:
     """The one JSON shape of an error answer."""
     resp = jsonify(err.to_dict())
     resp.status_code = err.status
+    if err.status == 429 and isinstance(err.extra.get("retry_after"), int):
+        resp.headers["Retry-After"] = str(err.extra["retry_after"])
     return resp
 
 

@@ -274,10 +274,12 @@ def _residents_json(rows: list[Resident]) -> list[dict[str, Any]]:
 
 
 @bp.get("/residents")
-@operation(query=ResidentQuery, responses={200: "ResidentPage", 403: None})
+@operation(query=ResidentQuery, responses={200: "ResidentPage", 403: None, 429: None})
 def list_residents(query: ResidentQuery) -> Response:
     """Residents in my jurisdiction (masked); ``id_number`` and ``phone`` find exact values.
-    Every resident answered is logged in the read log."""
+    Every resident answered is logged in the read log, and every search by number too, found
+    or not; past 60 searches by number in an hour a user's next one is a 429
+    ``too_many_number_searches`` (``retry_after`` seconds; admins are not limited)."""
     ctx = context()
     q = residents.ResidentQuery(
         household=query.household, grid=query.grid, q=query.q, id_number=query.id_number,
@@ -328,7 +330,8 @@ def get_resident(resident_id: int) -> Response:
 )
 def update_resident(resident_id: int, body: ResidentPatch) -> Response:
     """Edit a resident (``base_version`` required: a stale one is a 409 with the current
-    record)."""
+    record). A new ``id_number`` is looked up: a search by number, logged and limited as
+    ``GET /base/residents?id_number=`` is (429 ``too_many_number_searches``)."""
     resident = residents.update_resident(
         context(), actor(), resident_id, body.given(), request.endpoint or ""
     )

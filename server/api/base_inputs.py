@@ -197,9 +197,13 @@ class ResidentQuery(Query):
     grid: GridCode | None = None
     q: Annotated[Text, Field(max_length=100)] | None = Field(None, description="part of a name")
     id_number: Annotated[Line, Field(max_length=40)] | None = Field(
-        None, description="an exact identity number (found by its keyed hash)"
+        None,
+        description="an exact identity number (found by its keyed hash; a search by number "
+        "is logged, found or not, and limited per user)",
     )
-    phone: Annotated[Text, Field(max_length=32)] | None = None
+    phone: Annotated[Text, Field(max_length=32)] | None = Field(
+        None, description="an exact phone (as id_number)"
+    )
     status: StatusName | None = None
     cursor: QId | None = None
     limit: Limit = 100

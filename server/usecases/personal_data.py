@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -191,6 +192,40 @@ def log_organisation_reads(
 ) -> int:
     """One log row per organisation read (its contact's phone), as :func:`log_reads`."""
     return _log(ctx, actor, "organisation_id", organisations, purpose, endpoint, reason, fields)
+
+
+def log_search(
+    ctx: Context,
+    actor: Actor,
+    where: Any,
+    endpoint: str,
+    *,
+    fields: str,
+    found: int,
+) -> None:
+    """One log row for a search by number itself, hit or miss: no resident (a miss has
+    none; the residents found have their own rows, :func:`log_reads`), ``fields`` the numbers
+    searched by, ``count`` how many residents it found (0: none), located at ``where`` (the
+    searcher's jurisdiction: a ``base_data.common.Location``)."""
+    ctx.db.execute(
+        insert(PersonalDataRead),
+        [
+            {
+                "at": ctx.now(),
+                "actor_id": actor.id,
+                "actor_role": actor.role,
+                "purpose": Purpose.SEARCH.value,
+                "endpoint": endpoint,
+                "reason": "",
+                "fields": fields,
+                "count": found,
+                "grid_code": where.grid_code,
+                "community_id": where.community_id,
+                "town_id": where.town_id,
+                "county_id": where.county_id,
+            }
+        ],
+    )
 
 
 _LOG_CHUNK = 5000

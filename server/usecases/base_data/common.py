@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server import cache
+from server.domain import workflow as wf
 from server.domain.errors import DomainError
 from server.domain.fields import is_stated_reason
 from server.models import Grid, GridPlan, Household, Organisation, Place, Resident, Visit
@@ -84,6 +85,39 @@ def grid_location(ctx: Context, code: str) -> Location:
     return Location(
         row.code, row.community_id, town.id if town else None, county.id if county else None
     )
+
+
+def jurisdiction(ctx: Context, actor: Actor) -> Location:
+    """Where a user's jurisdiction lies, as a row of the read log that reads no record is
+    located (a number search that found nobody): a dispatcher's or supervisor's region and the
+    regions above it; a grid worker's grid (with one) or what their grids share; anything else
+    (an admin) nowhere, so only admins read it (``policy.base_clause``)."""
+    regions = cache.reference(ctx.db).regions
+    if actor.role in policy.REGIONAL:
+        at: dict[str, int] = {}
+        region = regions.get(actor.region_id) if actor.region_id is not None else None
+        while region is not None:
+            at[region.level] = region.id
+            region = regions.get(region.parent_id) if region.parent_id else None
+        return Location(None, at.get("community"), at.get("town"), at.get("county"))
+    if actor.role == wf.Role.GRID_WORKER and actor.grid_codes:
+        spots = []
+        for code in sorted(actor.grid_codes):
+            try:
+                spots.append(grid_location(ctx, code))
+            except ValidationFailed:  # a grid no longer in the active plan
+                continue
+        if spots:
+            return Location(
+                *(
+                    values[0] if len(set(values)) == 1 else None
+                    for values in zip(
+                        *((s.grid_code, s.community_id, s.town_id, s.county_id) for s in spots),
+                        strict=True,
+                    )
+                )
+            )
+    return Location()
 
 
 def place_of(

@@ -25,6 +25,7 @@ from server.usecases import personal_data as pd
 from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.base_data import duplicates as dup
+from server.usecases.base_data import number_searches as searches
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, ValidationFailed
 from server.usecases.scope import mask_phone
@@ -156,14 +157,20 @@ def _newborn(ctx: Context, body: dict[str, Any]) -> tuple[date, identity.Sex]:
     return born, sex
 
 
-def _duplicate(ctx: Context, actor: Actor, hashed: str, endpoint: str, before: int) -> Conflict:
+def _duplicate(
+    ctx: Context, actor: Actor, hashed: str, endpoint: str, before: int, searched: bool = False
+) -> Conflict:
     """The 409 of a number already registered (the rule: ``base_data.duplicates``). Whoever
     holds it, the attempt is a search that found them: logged in the read log after the refused
     change is rolled back, and committed. The answer names the record only if the actor may see
     it; a record elsewhere (another county) is not described at all — the same words, no id,
-    no place (docs/security.md, "Duplicates")."""
+    no place (docs/security.md, "Duplicates"). ``searched``: an edit's new number, also a
+    search by number (``base_data.number_searches``), whose row is logged here too."""
     ctx.db.rollback()
     held = dup.holders(ctx, [hashed]).get(hashed)
+    if searched:
+        searches.searched(ctx, actor, ["id_number"], 0 if held is None else 1, endpoint)
+        ctx.db.commit()
     extra: dict[str, Any] = {}
     if held is not None:
         outside = dup.found(ctx, actor, [held], endpoint, before)
@@ -332,15 +339,21 @@ def update_resident(
         set_phone(ctx, resident, _phone(body["phone"]))
     hashed = resident.id_hash
     before = 0
+    looked_up = False
     if "id_number" in body:
         number = parse_id(ctx, body["id_number"])
         if resident.id_hash is None:
             _agrees_with_registration(ctx, number)
         hashed = pd.digest(_key(ctx), "id", number.value)
         if hashed != resident.id_hash:
+            # A new number is looked up (taken: 409, naming the holder inside one's
+            # jurisdiction): a search by number as ``GET ?id_number=`` is, bounded and logged.
+            searches.guard(ctx, actor, endpoint)
             before = dup.guard(ctx, actor, endpoint)
+            looked_up = True
             if ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
-                raise _duplicate(ctx, actor, hashed, endpoint, before)
+                raise _duplicate(ctx, actor, hashed, endpoint, before, searched=True)
+            searches.searched(ctx, actor, ["id_number"], 0, endpoint)
             set_id_number(ctx, resident, number)
     c.bump(ctx, resident)
     try:
@@ -348,7 +361,7 @@ def update_resident(
     except IntegrityError:
         if hashed is None:
             raise
-        raise _duplicate(ctx, actor, hashed, endpoint, before) from None
+        raise _duplicate(ctx, actor, hashed, endpoint, before, searched=looked_up) from None
     return resident
 
 
@@ -523,16 +536,19 @@ def list_residents(
     ctx: Context, actor: Actor, query: ResidentQuery, endpoint: str
 ) -> tuple[list[Resident], int | None]:
     """Residents in jurisdiction, filtered; an identity number or phone is found exactly by its
-    keyed hash. Every resident answered is logged (purpose search when a person was looked
-    for by number, else list)."""
+    keyed hash. Every resident answered is logged (purpose list). A search by number is the
+    rule of ``base_data.number_searches``: bounded per user (429), logged hit or miss, and its
+    residents logged with purpose search and the numbers searched by."""
     stmt = select(Resident).where(policy.base_clause(actor, Resident))
-    purpose = pd.Purpose.LIST
+    by: list[str] = []
     if query.id_number:
         stmt = stmt.where(Resident.id_hash == id_hash(ctx, query.id_number))
-        purpose = pd.Purpose.SEARCH
+        by.append("id_number")
     if query.phone:
         stmt = stmt.where(Resident.phone_hash == phone_hash(ctx, query.phone))
-        purpose = pd.Purpose.SEARCH
+        by.append("phone")
+    if by:  # after the number is checked (a malformed one is a 400), before it is looked up
+        searches.guard(ctx, actor, endpoint)
     if query.household is not None:
         stmt = stmt.where(Resident.household_id == query.household)
     if query.grid:
@@ -544,7 +560,10 @@ def list_residents(
     if query.after is not None:
         stmt = stmt.where(Resident.id > query.after)
     rows, after = c.page(ctx, stmt, Resident.id, query.limit)
-    pd.log_reads(ctx, actor, rows, purpose, endpoint)
+    if by:
+        searches.logged(ctx, actor, by, rows, endpoint)
+    else:
+        pd.log_reads(ctx, actor, rows, pd.Purpose.LIST, endpoint)
     ctx.db.commit()
     return rows, after
 

@@ -692,7 +692,9 @@ export interface paths {
         /**
          * Residents in my jurisdiction (masked); ``id_number`` and ``phone`` find exact values.
          * @description Residents in my jurisdiction (masked); ``id_number`` and ``phone`` find exact values.
-         *         Every resident answered is logged in the read log.
+         *         Every resident answered is logged in the read log, and every search by number too, found
+         *         or not; past 60 searches by number in an hour a user's next one is a 429
+         *         ``too_many_number_searches`` (``retry_after`` seconds; admins are not limited).
          */
         get: operations["base.list_residents.get"];
         put?: never;
@@ -726,7 +728,8 @@ export interface paths {
         /**
          * Edit a resident (``base_version`` required: a stale one is a 409 with the current
          * @description Edit a resident (``base_version`` required: a stale one is a 409 with the current
-         *         record).
+         *         record). A new ``id_number`` is looked up: a search by number, logged and limited as
+         *         ``GET /base/residents?id_number=`` is (429 ``too_many_number_searches``).
          */
         patch: operations["base.update_resident.patch"];
         trace?: never;
@@ -7848,9 +7851,10 @@ export interface operations {
                 cursor?: number;
                 grid?: string;
                 household?: number;
-                /** @description an exact identity number (found by its keyed hash) */
+                /** @description an exact identity number (found by its keyed hash; a search by number is logged, found or not, and limited per user) */
                 id_number?: string;
                 limit?: number;
+                /** @description an exact phone (as id_number) */
                 phone?: string;
                 /** @description part of a name */
                 q?: string;
@@ -7891,6 +7895,15 @@ export interface operations {
             };
             /** @description Your role or jurisdiction may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts: see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
