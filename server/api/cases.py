@@ -36,6 +36,9 @@ def _answer(outcome: uc.Outcome, created: bool, ctx: Context | None = None) -> R
     if outcome.photo_summary is not None:
         look.known_photos(outcome.case.id, *outcome.photo_summary)
     body: dict[str, Any] = {"case": case_json(ctx, who, outcome.case, look)}
+    if outcome.replay and outcome.event is not None:
+        # the case as it stands, at the version the first answer gave (docs/api.md)
+        body["case"]["version"] = uc.version_left_by(ctx, outcome.event)
     if outcome.event is not None:
         photos = outcome.event_photos
         if photos is None:  # a replay: the photos the first answer had

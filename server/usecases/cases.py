@@ -586,6 +586,21 @@ def _department(ctx: Context, actor: Actor, case: Incident, value: Any) -> Any:
     return dep
 
 
+def version_left_by(ctx: Context, event: IncidentEvent) -> int:
+    """The case's version just after ``event``: its events up to this one (one event, one
+    version, from 1 at the report; a case's events are written under its row lock, in id
+    order). A replay answers it as the first answer did: a client that chains its next action
+    on it sees a change made by someone else since as ``stale_version``, as it would have."""
+    return int(
+        ctx.db.scalar(
+            select(func.count())
+            .select_from(IncidentEvent)
+            .where(IncidentEvent.incident_id == event.incident_id, IncidentEvent.id <= event.id)
+        )
+        or 0
+    )
+
+
 def _replay_event(
     ctx: Context, actor: Actor, key: str, digest: str, case_id: int
 ) -> Outcome | None:

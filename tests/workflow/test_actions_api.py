@@ -118,6 +118,35 @@ def test_action_replay_and_uuid_reuse(world: World) -> None:
     assert _events(world, cid) == ["report", "accept"]
 
 
+def test_a_replay_answers_the_version_the_first_answer_gave(world: World) -> None:
+    """The phone chains its next queued action on the version its last one's answer gave. A
+    replay answered the case's current version, so changes made by others in between (here a
+    comment and a second comment) were never a conflict for the chained action."""
+    cid = world.case_in("reported")
+    disp = _client(world, "disp")
+    key = str(uuid.uuid4())
+    first = disp.post(f"/api/v1/cases/{cid}/actions", json={"uuid": key, "action": "accept"})
+    assert first.status_code == 200, first.get_json()
+    left = first.get_json()["case"]["version"]
+    for note in ("有人补充", "再补充"):
+        assert _act(_client(world, "sup"), cid, "comment", note=note)[0] == 200
+    again = disp.post(f"/api/v1/cases/{cid}/actions", json={"uuid": key, "action": "accept"})
+    assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
+    assert again.get_json()["case"]["version"] == left
+    # chained on it, the next action meets the comments as a conflict
+    status, body = _act(disp, cid, "comment", note="下一步", version=left)
+    assert status == 409 and body["error"] == "stale_version"
+    assert body["case"]["version"] == left + 2
+    # a report sent again answers version 1, as its first answer did
+    report = {"uuid": str(uuid.uuid4()), "category_code": "0101", "lon": IN_G2[0],
+              "lat": IN_G2[1], "description": "井盖缺失"}  # fmt: skip
+    wg = _client(world, "wg2")
+    made = wg.post("/api/v1/cases", json=report)
+    assert made.status_code == 201 and made.get_json()["case"]["version"] == 1
+    assert _act(disp, made.get_json()["case"]["id"], "accept")[0] == 200
+    assert wg.post("/api/v1/cases", json=report).get_json()["case"]["version"] == 1
+
+
 def test_closed_case_refuses_state_actions(world: World) -> None:
     cid = world.case_in("closed")
     status, body = _act(_client(world, "disp"), cid, "dispatch", department_id=1)
