@@ -7,7 +7,8 @@ the answer says which one was used (never a silent guess):
 - a UTF-8 byte-order mark, or bytes that are valid UTF-8 → UTF-8;
 - else bytes that are valid GB18030 (GBK and GB2312 are subsets: what Excel and WPS on a
   Chinese Windows save as "CSV") → GB18030;
-- else the file is refused, with the offset of the first bad byte.
+- else the file is refused, naming the first byte that the encoding reading further cannot
+  read (a GBK file with one stray byte: the stray byte, not its first Chinese character).
 
 The caller may name the encoding (``utf-8``, ``gbk``, ``gb18030``) to override detection. A
 mis-detected file cannot pass unnoticed: its header would not match the template's.
@@ -232,6 +233,16 @@ def is_xlsx(data: bytes) -> bool:
         return False
 
 
+def _decode(data: bytes, codec: str) -> tuple[str, int]:
+    """``data`` read with ``codec``, or ("", the offset from 1 of the first byte it cannot
+    read). A UTF-8 byte-order mark counts: ``utf-8-sig`` reports offsets after it."""
+    try:
+        return data.decode(codec), 0
+    except UnicodeDecodeError as exc:
+        bom = codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8)
+        return "", (len(codecs.BOM_UTF8) if bom else 0) + exc.start + 1
+
+
 def decode_csv(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """The text of a CSV file and the encoding it was read with (see the module)."""
     if encoding:
@@ -242,31 +253,34 @@ def decode_csv(data: bytes, encoding: str | None = None) -> tuple[str, str]:
                 "unsupported encoding: choose utf-8, gbk or gb18030",
                 "encoding",
             )
-        try:
-            return data.decode("utf-8-sig" if name == "utf-8" else name), name
-        except UnicodeDecodeError as exc:
+        text, bad = _decode(data, "utf-8-sig" if name == "utf-8" else name)
+        if bad:
             raise TableError(
-                f"文件不是 {ENCODING_LABELS[name]} 编码（第 {exc.start + 1} 个字节起无法读取）",
-                f"the file is not {ENCODING_LABELS[name]} (unreadable from byte {exc.start + 1})",
+                f"文件不是 {ENCODING_LABELS[name]} 编码（第 {bad} 个字节起无法读取）",
+                f"the file is not {ENCODING_LABELS[name]} (unreadable from byte {bad})",
                 "encoding",
-            ) from None
+            )
+        return text, name
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         raise TableError(
             "文件是 UTF-16（Unicode 文本），请另存为“CSV UTF-8”或 Excel 工作簿",
             "the file is UTF-16 text: save it as CSV UTF-8 or as an Excel workbook",
         )
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as utf8_error:
-        try:
-            return data.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError:
-            raise TableError(
-                f"无法识别文件编码：既不是 UTF-8 也不是 GBK/GB18030（第 {utf8_error.start + 1} "
-                "个字节起），请另存为“CSV UTF-8”",
-                f"unknown encoding: neither UTF-8 nor GBK/GB18030 (from byte "
-                f"{utf8_error.start + 1}); save the file as CSV UTF-8",
-            ) from None
+    text, utf8 = _decode(data, "utf-8-sig")
+    if not utf8:
+        return text, "utf-8"
+    text, gbk = _decode(data, "gb18030")
+    if not gbk:
+        return text, "gb18030"
+    # Where the encoding that reads further breaks: a GBK file with one stray byte is not
+    # UTF-8 from its first Chinese character on, but what to mend is the stray byte.
+    label, bad = ("UTF-8", utf8) if utf8 >= gbk else ("GBK/GB18030", gbk)
+    raise TableError(
+        f"无法识别文件编码：既不是 UTF-8 也不是 GBK/GB18030（按 {label} 读取时第 {bad} "
+        "个字节起无法读取），请另存为“CSV UTF-8”",
+        f"unknown encoding: neither UTF-8 nor GBK/GB18030 (read as {label}, unreadable from "
+        f"byte {bad}); save the file as CSV UTF-8",
+    )
 
 
 def _cell_text(value: Any) -> str:
@@ -430,6 +444,25 @@ def _csv_errors(reader: Any) -> Iterator[None]:
         ) from None
 
 
+def _sheet_lines(it: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """The rows of a sheet as openpyxl reads them, streaming its XML: a sheet that breaks
+    after rows already read (cut off, an entity it does not define) fails there, not when the
+    workbook is opened, and is a TableError naming the row it breaks at."""
+    row = 0
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the XML parser's and openpyxl's many kinds
+            raise TableError(
+                f"无法读取该 .xlsx 工作簿：第 {row + 1} 行起已损坏",
+                f"unreadable .xlsx workbook: damaged from row {row + 1} ({type(exc).__name__})",
+            ) from None
+        row += 1
+        yield line
+
+
 def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None, limits: Limits) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -444,9 +477,12 @@ def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None, limit
         raise TableError(
             "无法读取该 .xlsx 工作簿", f"unreadable .xlsx workbook ({type(exc).__name__})"
         ) from None
-    ws = wb.worksheets[0]
-    it = ws.iter_rows(values_only=True)
-    header, n = _find_header(it, is_header)
+    lines = _sheet_lines(wb.worksheets[0].iter_rows(values_only=True))
+    try:
+        header, n = _find_header(lines, is_header)
+    except TableError:
+        wb.close()
+        raise
     if not header:
         wb.close()
         raise TableError("工作表没有表头", "the sheet has no header row")
@@ -455,7 +491,7 @@ def _read_xlsx(data: bytes, is_header: Callable[[list[str]], bool] | None, limit
     def rows() -> Iterator[tuple[int, list[str]]]:
         row = n
         try:
-            for line in it:
+            for line in lines:
                 budget.tick()
                 row += 1
                 if any(c is not None and str(c).strip() for c in line):
