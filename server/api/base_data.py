@@ -176,7 +176,9 @@ def list_places(query: PlaceQuery) -> Response:
     body=PlaceBody, responses={200: "PlaceAnswer", 201: "PlaceAnswer", 403: None, 409: "Conflict"}
 )
 def create_place(body: PlaceBody) -> Response:
-    """Add an estate, building, unit or room; located in a grid. Idempotent by ``uuid``."""
+    """Add an estate, building, unit or room; located in a grid. Idempotent by ``uuid``. A
+    name already under the parent (an estate's in the community), compared as the import
+    compares names ("101" = "101室"), is a 409 ``duplicate_place``."""
     ctx = context()
     saved = places.create_place(ctx, actor(), body.given())
     return _saved({"place": js.place_json(ctx.db, saved.row)}, saved.replay)

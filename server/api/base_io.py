@@ -64,6 +64,7 @@ def import_template(kind: str) -> Response:
         200: "ImportAnswer",
         201: "ImportAnswer",
         404: None,
+        409: None,
         413: None,
         422: "ImportAnswer",
         429: None,
@@ -77,7 +78,10 @@ def run_import(kind: str) -> Response:
     ``none`` (check only). ``answer=xlsx``: the result file with a reason per bad row. A file
     that costs too much to read (unzipped size, compression ratio, rows, time) is a 400/413
     naming the limit; a user past the limit on identity numbers already registered outside
-    their jurisdiction a 429 ``too_many_duplicates``."""
+    their jurisdiction a 429 ``too_many_duplicates``. Imports that store run one after another
+    where they may collide (the same county's places, identity numbers, credit codes): the same
+    file sent twice at once is stored once, the other answered 422 "already registered"; a
+    number or code registered through the API meanwhile is a 409 ``import_conflict``."""
     k = _kind(kind)
     upload = request.files.get("file")
     if upload is None:

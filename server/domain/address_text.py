@@ -53,6 +53,18 @@ def normalise(text: str) -> str:
     return " ".join(out.split())
 
 
+_NAME_SUFFIX = re.compile(r"(号楼|栋|幢|座|单元|室|户|号)$")
+
+
+def place_key(name: str) -> str:
+    """How two names of one place compare: "3栋" = "3号楼" = "3幢" = "3", "2单元" = "2",
+    "502室" = "502". A name is registered once under one parent (an estate once in one
+    community): the import and the API (``server/usecases/base_data/places.py``) both compare
+    by this key."""
+    text = normalise(name).replace(" ", "")
+    return _NAME_SUFFIX.sub("", text) or text
+
+
 def _bigrams(run: str) -> list[str]:
     if len(run) == 1:
         return [run]

@@ -1,8 +1,11 @@
-"""Row locks that serialise one user's requests where a check and the write it guards must not
-interleave (two patrol starts of one worker; a user's duplicate identity numbers against their
-limit)."""
+"""Locks that serialise requests where a check and the write it guards must not interleave:
+one user's requests (two patrol starts of one worker; a user's duplicate identity numbers
+against their limit), and what an import or a new place can collide with (:func:`hold`)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -19,3 +22,33 @@ def hold_user(db: Session, user_id: int) -> None:
         db.execute(select(User.id).where(User.id == user_id).with_for_update())
     else:
         db.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": user_id})
+
+
+class Scope(IntEnum):
+    """What one lock of :func:`hold` covers (the first key of PostgreSQL's two-key advisory
+    locks; the stages sweep's one-key lock is in another space)."""
+
+    #: the places of one county (key: its id; 0 for a place in no county): an address import,
+    #: a place created through the API — "a name once under one parent" is checked under it
+    PLACES = 1
+    #: the identity numbers registered (key 0): a resident import (a number is registered once,
+    #: anywhere, so every resident import is one after the other)
+    RESIDENTS = 2
+    #: the credit codes registered (key 0): an organisation import
+    ORGANISATIONS = 3
+
+
+def hold(db: Session, scope: Scope, keys: Iterable[int]) -> None:
+    """Hold ``scope``'s locks of ``keys`` until the transaction ends, waiting for a request
+    holding any of them; what is read after sees its commit. PostgreSQL: transaction-scoped
+    advisory locks, taken in order (two requests holding overlapping keys cannot deadlock).
+    SQLite: the database's write lock (one writer at a time: every scope and key at once),
+    taken by a write that changes nothing (its reads then see the other request's commit)."""
+    if db.get_bind().dialect.name == "postgresql":
+        for key in sorted(set(keys)):
+            db.execute(
+                text("SELECT pg_advisory_xact_lock(:scope, :key)"),
+                {"scope": int(scope), "key": key},
+            )
+    else:
+        db.execute(text("UPDATE regions SET id = id WHERE id = -1"))

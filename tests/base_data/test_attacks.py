@@ -394,7 +394,7 @@ def test_a_named_grid_and_a_point_in_another_town_are_refused(any_bw: BW) -> Non
                 assert "lon" in r.get_json()["fields"]
             assert rows() == before
             lon, lat = IN_G2  # the same town: the roster's grid is kept
-            r = c.post(path, json={"uuid": str(uuid.uuid4()), "name": "邻格", "kind": kind,
+            r = c.post(path, json={"uuid": str(uuid.uuid4()), "name": f"邻格{who}", "kind": kind,
                                    "grid_code": G1, "lon": lon, "lat": lat})  # fmt: skip
             assert r.status_code == 201, (who, path, r.get_json())
             assert r.get_json()[key]["grid_code"] == G1, r.get_json()

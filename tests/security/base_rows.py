@@ -205,7 +205,9 @@ def _patch(path: str, ids: str, model: Any, body: dict[str, Any]):  # type: igno
 def _located_create(kind: str) -> Callable[[Any, str, str], TestResponse]:
     def call(env: Any, who: str, obj: str) -> TestResponse:
         lon, lat = GRIDS[obj][1]
-        body: dict[str, Any] = {"uuid": str(uuid.uuid4()), "name": "矩阵", "lon": lon, "lat": lat}
+        # a name of its own: an estate's name is registered once in its community
+        name = f"矩阵{who}{obj}" if kind == "places" else "矩阵"
+        body: dict[str, Any] = {"uuid": str(uuid.uuid4()), "name": name, "lon": lon, "lat": lat}
         if kind == "places":
             body["kind"] = "estate"
         else:

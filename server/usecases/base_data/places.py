@@ -8,12 +8,13 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 
+from server.domain.address_text import place_key
 from server.domain.base_data import PLACE_PARENTS, PlaceKind
 from server.models import Household, Place
-from server.usecases import policy
+from server.usecases import locks, policy
 from server.usecases.base_data import common as c
 from server.usecases.context import Actor, Context
-from server.usecases.errors import ValidationFailed
+from server.usecases.errors import Conflict, ValidationFailed
 
 MAX_LIST = 500
 
@@ -67,12 +68,15 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
     where, field = _where(ctx, lon, lat, body.get("grid_code"), parent)
     _footprint_in_town(ctx, footprint, where)
     c.check_editable(actor, where, field)
+    name = c.text(body.get("name"), "name", 100, required=True)
+    locks.hold(ctx.db, locks.Scope.PLACES, [where.county_id or 0])
+    _refuse_twin(ctx, actor, kind, parent, where, name)
     place = Place(
         uuid=key,
         content_hash=digest,
         kind=kind.value,
         parent_id=parent.id if parent else None,
-        name=c.text(body.get("name"), "name", 100, required=True),
+        name=name,
         address=c.text(body.get("address"), "address", 300),
         lon=lon,
         lat=lat,
@@ -86,6 +90,35 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
     ctx.db.add(place)
     again = c.commit_new(ctx, actor, Place, key, digest)
     return c.Saved(place) if again is None else c.Saved(again, replay=True)
+
+
+def _refuse_twin(
+    ctx: Context, actor: Actor, kind: PlaceKind, parent: Place | None, where: c.Location, name: str
+) -> None:
+    """A name is registered once under one parent, an estate (or a building without one) once
+    in its community, compared by ``place_key`` ("101" = "101室", "3栋" = "3号楼"): the rule
+    the address import checks its rows by. The caller holds the county's lock of places, so
+    that two requests at once cannot both pass."""
+    if parent is not None:
+        siblings = select(Place.id, Place.name).where(Place.parent_id == parent.id)
+    else:
+        siblings = select(Place.id, Place.name).where(
+            Place.parent_id.is_(None),
+            Place.kind == kind.value,
+            Place.community_id == where.community_id,
+        )
+    key = place_key(name)
+    twin = next((row for row in ctx.db.execute(siblings) if place_key(row.name) == key), None)
+    if twin is None:
+        return
+    other = ctx.db.get(Place, twin.id)
+    extra = {"place_id": twin.id} if other is not None and policy.may_see_base(actor, other) else {}
+    raise Conflict(
+        f"「{twin.name}」已登记 / a place named {twin.name!r} is already registered there",
+        code="duplicate_place",
+        fields={"name": "already registered"},
+        **extra,
+    )
 
 
 def _footprint_in_town(ctx: Context, footprint: BaseGeometry | None, where: c.Location) -> None:

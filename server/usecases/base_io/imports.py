@@ -17,7 +17,6 @@ order), in the caller's transaction: all of it or nothing. The result names ever
 
 from __future__ import annotations
 
-import re
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,11 +27,12 @@ from typing import Any, cast
 
 from shapely.geometry import Point
 from sqlalchemy import Table, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server import cache
 from server.domain import workflow as wf
-from server.domain.address_text import normalise
+from server.domain.address_text import normalise, place_key
 from server.domain.base_data import PlaceKind, ResidentStatus
 from server.domain.import_templates import (
     INSTRUCTIONS,
@@ -45,7 +45,7 @@ from server.domain.import_templates import (
 )
 from server.models import Grid, GridPlan, Household, Organisation, Place, Resident
 from server.models.base_data import Residence
-from server.usecases import address_search, grid_locator, policy
+from server.usecases import address_search, grid_locator, locks, policy
 from server.usecases.base_data import duplicates
 from server.usecases.base_io import stored
 from server.usecases.base_io.rows import Row, check_row
@@ -58,7 +58,7 @@ from server.usecases.base_io.tabular import (
     write_xlsx,
 )
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Forbidden, TooLarge, ValidationFailed
+from server.usecases.errors import Conflict, Forbidden, TooLarge, ValidationFailed
 from server.usecases.personal_data import data_key, normalise_phone
 
 MAX_ROWS = LIMITS.max_rows
@@ -172,14 +172,6 @@ def read_rows(
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-_NAME_SUFFIX = re.compile(r"(号楼|栋|幢|座|单元|室|户|号)$")
-
-
-def name_key(name: str) -> str:
-    """How two names of one place compare: "3栋" = "3号楼" = "3幢" = "3", "2单元" = "2"."""
-    text = normalise(name).replace(" ", "")
-    return _NAME_SUFFIX.sub("", text) or text
 
 
 def _col(kind: ImportKind, key: str) -> Column:
@@ -300,7 +292,7 @@ class _Node:
 
 def _room_address(door: str, building: str, unit: str, room: str) -> str:
     parts = [door]
-    if building and name_key(building) != name_key(door):
+    if building and place_key(building) != place_key(door):
         parts.append(building)
     if unit:
         parts.append(unit if not unit.isdigit() else f"{unit}单元")
@@ -344,7 +336,7 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
         n = _Node(p.id, p.kind, parent, p.name, p.address or "", g)
         by_id[p.id] = n
         if parent is not None:
-            parent.children[name_key(p.name)] = n
+            parent.children[place_key(p.name)] = n
         return n
 
     cols = (
@@ -364,7 +356,7 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
                 Place.kind == PlaceKind.ESTATE.value, Place.community_id.in_(list(part))
             )
         ):
-            estates[(p.community_id, name_key(p.name))] = node_of(p, None)
+            estates[(p.community_id, place_key(p.name))] = node_of(p, None)
     level = sorted(by_id)
     while level:
         nxt: list[int] = []
@@ -378,18 +370,18 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
     for r in good:
         v = r.values
         g: GridInfo = v["grid"]
-        ekey = (g.community_id, name_key(v["estate"]))
+        ekey = (g.community_id, place_key(v["estate"]))
         estate = estates.get(ekey)
         if estate is None:
             estate = _Node(None, PlaceKind.ESTATE.value, None, v["estate"], "", g, r.number)
             estates[ekey] = estate
         bname = v["building"] or v["address"]
-        building = estate.children.get(name_key(bname))
+        building = estate.children.get(place_key(bname))
         if building is None:
             building = _Node(
                 None, PlaceKind.BUILDING.value, estate, bname, v["address"], g, r.number
             )
-            estate.children[name_key(bname)] = building
+            estate.children[place_key(bname)] = building
         else:
             if building.grid and building.grid.grid_code != g.grid_code:
                 where = f"第 {building.row} 行" if building.id is None else "已登记"
@@ -409,7 +401,7 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
             building.lon, building.lat = v["lon"], v["lat"]
         leaf = building
         if v["unit"]:
-            unit = building.children.get(name_key(v["unit"]))
+            unit = building.children.get(place_key(v["unit"]))
             if unit is None:
                 unit = _Node(
                     None,
@@ -420,10 +412,10 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
                     building.grid or g,
                     r.number,
                 )
-                building.children[name_key(v["unit"])] = unit
+                building.children[place_key(v["unit"])] = unit
             leaf = unit
         if v["room"]:
-            room = leaf.children.get(name_key(v["room"]))
+            room = leaf.children.get(place_key(v["room"]))
             if room is not None:
                 where = f"与第 {room.row} 行重复" if room.id is None else "该房屋已登记"
                 r.fail(_col(k, "room"), where)
@@ -437,7 +429,7 @@ def _check_addresses(ctx: Context, actor: Actor, rows: list[Row]) -> dict[str, A
                 leaf.grid or g,
                 r.number,
             )
-            leaf.children[name_key(v["room"])] = room
+            leaf.children[place_key(v["room"])] = room
             leaf = room
         elif leaf.id is not None or (leaf.row is not None and leaf.row != r.number):
             column = "unit" if v["unit"] else "building"
@@ -508,7 +500,7 @@ class _P:
     kind: str
     parent_id: int | None
     name: str
-    key: str  # name_key(name)
+    key: str  # place_key(name)
     address: str
     lon: float | None
     lat: float | None
@@ -539,7 +531,7 @@ def _p(row: Any) -> _P:
         row.kind,
         row.parent_id,
         row.name,
-        name_key(row.name),
+        place_key(row.name),
         row.address or "",
         row.lon,
         row.lat,
@@ -611,7 +603,7 @@ class _Places:
         buildings = [p for p in candidates if p.kind == PlaceKind.BUILDING]
         at: _P
         if building:
-            bkey = name_key(building)
+            bkey = place_key(building)
             match = [p for p in buildings if p.key == bkey]
             if not match:
                 # the building named under an estate with this 门牌
@@ -630,12 +622,12 @@ class _Places:
         else:
             at = candidates[0]
         if unit:
-            u = self.children.get(at.id, {}).get(name_key(unit))
+            u = self.children.get(at.id, {}).get(place_key(unit))
             if u is None:
                 return None, "unit", f"「{at.name}」下没有单元「{unit}」"
             at = u
         if room:
-            rm = self.children.get(at.id, {}).get(name_key(room))
+            rm = self.children.get(at.id, {}).get(place_key(room))
             if rm is None:
                 return None, "room", f"「{at.name}」下没有房号「{room}」"
             at = rm
@@ -841,13 +833,47 @@ def run_import(
     for r in rows:
         check_row(kind, r, today)
     check, store = _CHECKS[kind]
+    if mode is not StoreMode.NONE:
+        _hold(ctx, kind, [r for r in rows if r.ok])
     state = check(ctx, actor, [r for r in rows if r.ok])
     if mode is StoreMode.NONE or (mode is StoreMode.ALL and result.invalid):
         return result
     if any(r.ok for r in rows):
         with _roomy_page_cache(ctx.db):
-            result.stored = store(ctx, actor, rows, state)
+            try:
+                with ctx.db.begin_nested():
+                    result.stored = store(ctx, actor, rows, state)
+            except IntegrityError:
+                raise _stored_meanwhile(ctx, kind) from None
     return result
+
+
+def _hold(ctx: Context, kind: ImportKind, rows: list[Row]) -> None:
+    """Before an import that stores checks its rows against the database: the lock of what it
+    may collide with (``locks.Scope``), so that the same file sent twice at once is stored once
+    and the second is answered as a file sent after it is ("该房屋已登记"), not stored again
+    (addresses have no unique index) or a 500 (the unique indexes of numbers and codes)."""
+    if kind is ImportKind.ADDRESSES:
+        grids = _active_grids(ctx.db, {r.values["grid_code"] for r in rows})
+        counties = {g.county_id or 0 for g in grids.values()}
+        locks.hold(ctx.db, locks.Scope.PLACES, counties)
+    elif kind is ImportKind.RESIDENTS:
+        locks.hold(ctx.db, locks.Scope.RESIDENTS, [0])
+    else:
+        locks.hold(ctx.db, locks.Scope.ORGANISATIONS, [0])
+
+
+def _stored_meanwhile(ctx: Context, kind: ImportKind) -> Conflict:
+    """The 409 of a unique number or code that a registration through the API stored after the
+    import checked it (the API does not wait for imports: they may take a minute). Nothing of
+    the file is stored; what the checks logged (the read log of numbers found) is kept."""
+    ctx.db.commit()
+    return Conflict(
+        f"导入期间有本文件中的记录在别处登记，未保存任何{TITLES[kind][0]}，请重新导入 / a record "
+        f"of this file was registered elsewhere while it was imported; no {TITLES[kind][1]} "
+        "were stored: import the file again",
+        code="import_conflict",
+    )
 
 
 #: SQLite's page cache while an import stores its rows (KiB; the app's connections have 32 MiB):

@@ -453,7 +453,10 @@ export interface paths {
          *         ``none`` (check only). ``answer=xlsx``: the result file with a reason per bad row. A file
          *         that costs too much to read (unzipped size, compression ratio, rows, time) is a 400/413
          *         naming the limit; a user past the limit on identity numbers already registered outside
-         *         their jurisdiction a 429 ``too_many_duplicates``.
+         *         their jurisdiction a 429 ``too_many_duplicates``. Imports that store run one after another
+         *         where they may collide (the same county's places, identity numbers, credit codes): the same
+         *         file sent twice at once is stored once, the other answered 422 "already registered"; a
+         *         number or code registered through the API meanwhile is a 409 ``import_conflict``.
          */
         post: operations["base_io.run_import.post"];
         delete?: never;
@@ -635,7 +638,12 @@ export interface paths {
         /** Places in my jurisdiction; ``q`` searches address and name words (幸福路 12 号). */
         get: operations["base.list_places.get"];
         put?: never;
-        /** Add an estate, building, unit or room; located in a grid. Idempotent by ``uuid``. */
+        /**
+         * Add an estate, building, unit or room; located in a grid. Idempotent by ``uuid``. A
+         * @description Add an estate, building, unit or room; located in a grid. Idempotent by ``uuid``. A
+         *         name already under the parent (an estate's in the community), compared as the import
+         *         compares names ("101" = "101室"), is a 409 ``duplicate_place``.
+         */
         post: operations["base.create_place.post"];
         delete?: never;
         options?: never;
@@ -6794,6 +6802,15 @@ export interface operations {
             };
             /** @description No such object (or not yours to see) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
