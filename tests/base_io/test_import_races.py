@@ -174,6 +174,33 @@ def test_the_api_refuses_a_room_registered_under_its_unit(any_world: World) -> N
     assert resp.get_json()["import"]["errors"][0]["message"] == "该房屋已登记"
 
 
+def test_a_rename_to_a_siblings_name_is_refused_too(any_world: World) -> None:
+    """The twin rule held for a create only: PATCH renamed room 102 to "101" beside 101."""
+    w = any_world
+    c = client_of(w, "disp")
+    seed_rooms(client_of(w, "admin"), G1, DOOR, 1)  # 3栋 1单元 101
+    unit = _unit(w)
+    made = c.post("/api/v1/base/places", json=_room(unit, "102"))
+    assert made.status_code == 201, made.get_json()
+    room = made.get_json()["place"]
+    for name in ("101", "101室"):
+        resp = c.patch(f"/api/v1/base/places/{room['id']}",
+                       json={"name": name, "base_version": room["version"]})  # fmt: skip
+        assert resp.status_code == 409, resp.get_json()
+        assert resp.get_json()["error"] == "duplicate_place"
+    # its own name in another spelling, and a free name, are fine
+    same = c.patch(f"/api/v1/base/places/{room['id']}",
+                   json={"name": "102室", "base_version": room["version"]})  # fmt: skip
+    assert same.status_code == 200, same.get_json()
+    version = same.get_json()["place"]["version"]
+    free = c.patch(f"/api/v1/base/places/{room['id']}",
+                   json={"name": "103", "base_version": version})  # fmt: skip
+    assert free.status_code == 200 and free.get_json()["place"]["name"] == "103"
+    with w.session() as db:
+        names = set(db.scalars(select(Place.name).where(Place.parent_id == unit)))
+    assert names == {"101", "103"}
+
+
 def test_the_same_room_through_the_api_at_once_is_stored_once(pg_world: World) -> None:
     w = pg_world
     seed_rooms(client_of(w, "admin"), G1, DOOR, 1)

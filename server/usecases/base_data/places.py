@@ -93,7 +93,13 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
 
 
 def _refuse_twin(
-    ctx: Context, actor: Actor, kind: PlaceKind, parent: Place | None, where: c.Location, name: str
+    ctx: Context,
+    actor: Actor,
+    kind: PlaceKind,
+    parent: Place | None,
+    where: c.Location,
+    name: str,
+    besides: int | None = None,
 ) -> None:
     """A name is registered once under one parent, an estate (or a building without one) once
     in its community, compared by ``place_key`` ("101" = "101室", "3栋" = "3号楼"): the rule
@@ -107,6 +113,8 @@ def _refuse_twin(
             Place.kind == kind.value,
             Place.community_id == where.community_id,
         )
+    if besides is not None:  # a place renamed or moved is not its own twin
+        siblings = siblings.where(Place.id != besides)
     key = place_key(name)
     twin = next((row for row in ctx.db.execute(siblings) if place_key(row.name) == key), None)
     if twin is None:
@@ -152,8 +160,11 @@ def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]
     same = c.holds(place, body, ("name", "address"), other=("lon", "lat", "grid_code", "footprint"))
     if not c.check_version(place, body.get("base_version"), already=same):
         return place
+    renamed = False
     if "name" in body:
-        place.name = c.text(body["name"], "name", 100, required=True)
+        name = c.text(body["name"], "name", 100, required=True)
+        renamed = place_key(name) != place_key(place.name)
+        place.name = name
     if "address" in body:
         place.address = c.text(body["address"], "address", 300)
     if "lon" in body or "lat" in body or "grid_code" in body:
@@ -172,6 +183,13 @@ def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]
         footprint = _footprint(body["footprint"])
         _footprint_in_town(ctx, footprint, c.Location.of(place))
         place.geom = footprint or (Point(place.lon, place.lat) if place.lon is not None else None)
+    moved = place.parent_id is None and ("lon" in body or "lat" in body or "grid_code" in body)
+    if renamed or moved:
+        # the twin rule of a create (a rename to a sibling's name passed it), under its lock
+        locks.hold(ctx.db, locks.Scope.PLACES, [place.county_id or 0])
+        parent = ctx.db.get(Place, place.parent_id) if place.parent_id is not None else None
+        _refuse_twin(ctx, actor, PlaceKind(place.kind), parent, c.Location.of(place), place.name,
+                     besides=place.id)  # fmt: skip
     c.bump(ctx, place)
     ctx.db.commit()
     return place

@@ -243,6 +243,21 @@ def create_resident(
         resident.birth_date, resident.sex = newborn[0], newborn[1].value
     set_phone(ctx, resident, _phone(body.get("phone")))
     where.copy_to(resident)
+    # Every check of the request comes before the number is looked up: a registration refused
+    # after the lookup told a right guess (409 naming the holder) from a wrong one (400, nothing
+    # stored, nothing logged), an unlimited oracle of clear identity numbers (outside audit).
+    # Now a wrong guess registers a person, in the author's name, for all to see.
+    on = (
+        _life_day(
+            ctx,
+            body.get("moved_in_on"),
+            "moved_in_on",
+            newborn[0] if newborn else _today(ctx),
+            resident.birth_date,
+        )
+        if household is not None
+        else None
+    )
     hashed = resident.id_hash
     before = dup.guard(ctx, actor, endpoint) if hashed is not None else 0
     if hashed is not None and ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
@@ -250,14 +265,7 @@ def create_resident(
     ctx.db.add(resident)
     try:
         ctx.db.flush()
-        if household is not None:
-            on = _life_day(
-                ctx,
-                body.get("moved_in_on"),
-                "moved_in_on",
-                newborn[0] if newborn else _today(ctx),
-                resident.birth_date,
-            )
+        if household is not None and on is not None:
             note = "出生登记 / birth registration" if newborn else ""
             event = _event(
                 ctx, actor, resident, bd.LifeEventKind.MOVE_IN, on, household, None, note, None
