@@ -270,25 +270,22 @@ def caller_name(first: str, last: str) -> str:
     return f"{first} {last}".strip()
 
 
-def fallback_region(db: Session, key: ApiKey) -> int | None:
-    """Where a request with no grid lands: the key's region, or the only county there is."""
-    if key.region_id is not None:
-        return key.region_id
-    counties = list(db.scalars(select(Region.id).where(Region.level == "county").limit(2)))
-    return counties[0] if len(counties) == 1 else None
+#: a request no county can take (``cases._unplaced``), in Open311's words
+_UNPLACED = {
+    "location_required": "lat and long are required: the api_key is bound to no single county "
+    "(an address_string alone cannot be placed)",
+    "outside_grids": "lat/long is outside every grid and the api_key is bound to no single "
+    "county: nobody's queue would show the request",
+}
 
 
 def file(ctx: Context, key: ApiKey, req: NewRequest) -> Incident:
-    """Create the case (``reported``, source ``open311``) and its Open311 record."""
-    region_id = fallback_region(ctx.db, key)
-    if req.lon is None and region_id is None:
-        raise Open311Error(
-            400,
-            "lat and long are required: this server serves several counties and the api_key "
-            "is bound to none of them (an address_string alone cannot be placed)",
-        )
+    """Create the case (``reported``, source ``open311``) and its Open311 record. A request
+    with no grid (only an address, or a point outside every grid) lands in the county of the
+    key's region, else the only county there is (``grid_locator.home_chain``, as for any
+    report); with none, it is refused."""
     actor = dataclasses.replace(
-        Actor.system("open311"), display_name=f"open311:{key.name}", region_id=region_id
+        Actor.system("open311"), display_name=f"open311:{key.name}", region_id=key.region_id
     )
     text = req.description
     extra = describe_attributes(req.service, req.attributes)
@@ -331,6 +328,8 @@ def file(ctx: Context, key: ApiKey, req: NewRequest) -> Incident:
     try:
         outcome = uc.report(ctx, actor, body, also=link)
     except UseCaseError as err:
+        if err.code in _UNPLACED:
+            raise Open311Error(400, _UNPLACED[err.code]) from None
         details = [f"{k}: {v}" for k, v in err.fields.items()]
         status = err.status if err.status in (403, 404) else 400
         raise Open311Error(status, err.message, *details) from None

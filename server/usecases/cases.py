@@ -401,6 +401,24 @@ def _number(ctx: Context, now: datetime, case_id: int) -> str:
     return now.astimezone(ctx.calendar.tz).strftime("%Y%m%d") + f"{case_id:06d}"
 
 
+def _unplaced(has_point: bool) -> ValidationFailed:
+    """A report no county can take: outside every grid, or without a point, from a reporter
+    whose jurisdiction is no single county (``grid_locator.home_chain``)."""
+    if has_point:
+        return ValidationFailed(
+            "位置不在任何网格内，无法确定所属区县，请在网格内选点 / the point is outside every "
+            "grid and no single county can take the case: give a point inside a grid",
+            code="outside_grids",
+            fields={"lon": "outside every grid", "lat": "outside every grid"},
+        )
+    return ValidationFailed(
+        "请提供位置：无法确定所属区县 / give lon and lat: no single county can take a case "
+        "without a point",
+        code="location_required",
+        fields={"lon": "required", "lat": "required"},
+    )
+
+
 def _report(
     ctx: Context,
     actor: Actor,
@@ -446,8 +464,12 @@ def _report(
     community_id, town_id, county_id = place.community_id, place.town_id, place.county_id
     policy.check_report_place(ctx.db, actor, community_id or town_id or county_id)
     if county_id is None:
-        # Outside every grid: keep it with the reporter's jurisdiction so it is not lost.
-        community_id, town_id, county_id = grid_locator.region_chain(ctx.db, actor.region_id)
+        # Outside every grid (or no point): the reporter's county, or refused when there is no
+        # one county to take it (a city over several, an Open311 key bound to none): kept, it
+        # would sit in no dispatcher's queue.
+        community_id, town_id, county_id = grid_locator.home_chain(ctx.db, actor.region_id)
+        if county_id is None:
+            raise _unplaced(lon is not None)
     if (
         actor.role == wf.Role.GRID_WORKER
         and self_handle

@@ -95,3 +95,18 @@ def region_chain(db: Session, region_id: int | None) -> tuple[int | None, int | 
     ids = [int(p) for p in region.path.strip("/").split("/") if p]
     by_level = {regions[i].level: i for i in ids if i in regions}
     return by_level.get("community"), by_level.get("town"), by_level.get("county")
+
+
+def home_chain(db: Session, region_id: int | None) -> tuple[int | None, int | None, int | None]:
+    """Where a report with no grid lands (no point, or one outside every grid), as (community,
+    town, county) ids: the reporter's region and its ancestors; for a reporter above a county
+    (a city) or with no region (an Open311 key bound to none, an admin), the only county under
+    it (in the database). No county (None) when there are several: the report cannot be placed,
+    as no county's queue would show it (the caller refuses it)."""
+    chain = region_chain(db, region_id)
+    regions = cache.reference(db).regions
+    if chain[2] is not None or (region_id is not None and region_id not in regions):
+        return chain
+    under = regions[region_id].path if region_id is not None else "/"
+    counties = [r.id for r in regions.values() if r.level == "county" and r.path.startswith(under)]
+    return (None, None, counties[0]) if len(counties) == 1 else (None, None, None)

@@ -264,8 +264,17 @@ def test_a_key_bound_to_no_county(live: Open311World) -> None:
     assert case_by_number(live.world, answer["service_request_id"]).grid_code is not None
     data = form(raw)
     del data["lat"], data["long"]
+    before = _counts(live)
     resp = post(live.base, "json", data)
     assert resp.status_code == 400 and "lat and long are required" in resp.text
+    # A point outside every grid cannot be placed either: kept, it sat in no county's queue
+    # (nobody but an admin saw it). Refused in Open311's own error format, nothing written.
+    for fmt in FORMATS:
+        resp = post(live.base, fmt, form(raw, long=str(OUTSIDE[0]), lat=str(OUTSIDE[1])))
+        assert resp.status_code == 400, resp.text
+        (error,) = errors(resp, fmt)
+        assert str(error["code"]) == "400" and "outside every grid" in error["description"]
+    assert _counts(live) == before
 
 
 def test_only_the_hash_of_a_key_is_stored(live: Open311World) -> None:

@@ -16,7 +16,7 @@ from server.domain.workflow import Action
 from server.models import CaseCopy, Incident, IncidentEvent
 from tests import factories as f
 from tests.workflow.levels_world import build_levels
-from tests.workflow.world import IN_G1, IN_G3, IN_GB, World
+from tests.workflow.world import IN_G1, IN_G3, IN_GB, OUTSIDE, World
 
 
 @pytest.fixture
@@ -349,3 +349,58 @@ def test_two_copies_at_once_are_one_copy_and_a_409(lw: World) -> None:
                 .where(IncidentEvent.incident_id == cid, IncidentEvent.action == Action.COPY)
             )
         assert (rows, events) == (1, 1)
+
+
+def _try_report(w: World, who: str, **body: Any) -> tuple[int, dict[str, Any]]:
+    payload = {"uuid": str(uuid.uuid4()), "category_code": "0101", "description": "垃圾",
+               "source": "hotline", **body}  # fmt: skip
+    r = _client(w, who).post("/api/v1/cases", json=payload)
+    return r.status_code, r.get_json()
+
+
+def _cases(w: World) -> int:
+    with w.session() as db:
+        return int(db.scalar(select(func.count()).select_from(Incident)) or 0)
+
+
+def test_an_off_grid_report_lands_in_a_county_or_is_refused(lw: World) -> None:
+    """A case outside every grid lands in the reporter's county (docs/api.md, "Cases"); a city
+    over two counties (or an admin without a region) has none to give it: a 400 naming lon/lat,
+    not a case no dispatcher's queue shows (only admins saw it, and could only comment)."""
+    before = _cases(lw)
+    for who in ("dc", "admin"):
+        for where in (OUTSIDE, (106.27, 38.47)):
+            status, body = _try_report(lw, who, lon=where[0], lat=where[1])
+            assert status == 400, (who, body)
+            assert body["error"] == "outside_grids" and " / " in body["message"]
+            assert {"lon", "lat"} <= set(body["fields"]), body
+        status, body = _try_report(lw, who, address="人民路 12 号")  # no point at all
+        assert status == 400 and body["error"] == "location_required", (who, body)
+        assert {"lon", "lat"} <= set(body["fields"]), body
+    assert _cases(lw) == before
+    # inside a grid the city files as ever; a town dispatcher's off-grid call stays in his town
+    assert _try_report(lw, "dc", lon=IN_GB[0], lat=IN_GB[1])[0] == 201
+    status, body = _try_report(lw, "dt", lon=OUTSIDE[0], lat=OUTSIDE[1])
+    assert status == 201 and body["case"]["centre"]["id"] == lw.regions["T"], body
+    assert _client(lw, "disp").get(f"/api/v1/cases/{body['case']['id']}").status_code == 200
+
+
+def test_a_city_of_one_county_files_off_grid_into_that_county(lw: World) -> None:
+    """The county queue an off-grid report lands in when the reporter is above a county: the
+    only county under them (as an Open311 key bound to no county: the only one there is)."""
+    with lw.session() as db:
+        city = f.region(db, "640200", "石嘴山市", "city")
+        county = f.region(db, "640202", "大武口区", "county", city)
+        f.region(db, "640202001", "长胜街道", "town", county)
+        f.user(db, "dc2", "dispatcher", region=city)
+        f.user(db, "dk2", "dispatcher", region=county)
+        db.commit()
+        county_id = county.id
+    status, body = _try_report(lw, "dc2", lon=OUTSIDE[0], lat=OUTSIDE[1])
+    assert status == 201, body
+    case = body["case"]
+    assert case["location_status"] == "outside" and case["centre"]["id"] == county_id, case
+    for who in ("dc2", "dk2"):
+        assert _client(lw, who).get(f"/api/v1/cases/{case['id']}").status_code == 200, who
+    off_grid = _client(lw, "dk2").get("/api/v1/cases?off_grid=1").get_json()["items"]
+    assert [c["id"] for c in off_grid] == [case["id"]]
