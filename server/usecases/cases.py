@@ -221,16 +221,27 @@ def _first(atts: list[Attachment]) -> str | None:
     return min(atts, key=lambda a: a.id).uuid if atts else None
 
 
+def _taken() -> Conflict:
+    """The UUID is taken by someone else's report or action, or by an action where a report
+    was sent: a conflict that says nothing about it (not even its case's id)."""
+    return Conflict(
+        "该 UUID 已被使用，请重新生成 / this UUID is already taken: generate a new one",
+        code="idempotency_conflict",
+    )
+
+
 def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome | None:
+    """The report this UUID made, sent again by its author. Another's report, another report
+    or an action with this UUID: a conflict."""
     existing = ctx.db.scalar(select(Incident).where(Incident.uuid == key))
     if existing is None:
+        # Cases and events share one UUID space (a report's event carries the case's UUID,
+        # and incident_events.uuid is unique): an action's UUID is taken too.
+        if ctx.db.scalar(select(IncidentEvent.id).where(IncidentEvent.uuid == key)) is not None:
+            raise _taken()
         return None
     if not policy.may_replay_report(actor, existing):
-        # Someone else's report: a conflict that says nothing about it (not even its id).
-        raise Conflict(
-            "该 UUID 已被使用，请重新生成 / this UUID is already taken: generate a new one",
-            code="idempotency_conflict",
-        )
+        raise _taken()
     if existing.content_hash != digest:
         raise Conflict(
             "该 UUID 已用于不同内容的上报 / this UUID was used for a different report",
@@ -630,11 +641,7 @@ def _replay_event(
     if event is None:
         return None
     if event.actor_id != actor.id:
-        # Another actor's action: a conflict that names nothing of it.
-        raise Conflict(
-            "该 UUID 已被使用，请重新生成 / this UUID is already taken: generate a new one",
-            code="idempotency_conflict",
-        )
+        raise _taken()  # another actor's action
     if event.content_hash != digest or event.incident_id != case_id:
         raise Conflict(
             "该 UUID 已用于不同的操作 / this UUID was used for a different action",

@@ -517,6 +517,34 @@ def test_a_refused_visit_raises_no_case(bw: BW, bad: dict[str, Any]) -> None:
         assert db.scalar(select(func.count()).where(Incident.uuid == case_uuid)) == 1
 
 
+def test_a_visit_raising_a_case_with_an_actions_uuid_is_a_conflict(any_bw: BW) -> None:
+    """The case's UUID already names an action (events and cases share one UUID space): a
+    409 the worker can act on, not a 500 the outbox retries for ever; nothing is written."""
+    w, base = any_bw
+    cid = w.report("wg1")
+    taken = str(uuid.uuid4())
+    answer = client(w, "disp").post(
+        f"/api/v1/cases/{cid}/actions", json={"uuid": taken, "action": "accept"}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    visit = str(uuid.uuid4())
+    resp = client(w, "wg1").post(
+        "/api/v1/base/visits",
+        json={
+            "uuid": visit,
+            "resident_id": base.residents["G1"],
+            "lon": IN_G1[0],
+            "lat": IN_G1[1],
+            "raise_case": {"uuid": taken, "category_code": "0101", "description": "楼道堆物"},
+        },
+    )
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["error"] == "idempotency_conflict"
+    with w.session() as db:
+        assert db.scalar(select(func.count()).where(Visit.uuid == visit)) == 0
+        assert db.scalar(select(func.count()).select_from(Incident)) == 1
+
+
 def test_the_offline_bundle_is_minimised(bw: BW) -> None:
     w, base = bw
     resp = client(w, "wg1").get("/api/v1/base/offline")

@@ -254,3 +254,21 @@ def test_case_keeps_its_grid_when_a_new_plan_is_published(world: World) -> None:
     new = world.report()
     with world.session() as db:
         assert db.get(Incident, new).grid_code == "640181001001003"  # type: ignore[union-attr]
+
+
+def test_a_report_with_an_actions_uuid_is_a_conflict(any_world: World) -> None:
+    """Reports and actions share one UUID space (a report's event carries the case's UUID;
+    ``incident_events.uuid`` is unique): a report sent with an action's UUID is the UUID reused
+    for other content, a 409, not a 500 the field app would retry for ever."""
+    w = any_world
+    cid = w.report("wg1")
+    c = _client(w, "disp")
+    taken = str(uuid.uuid4())
+    r = c.post(f"/api/v1/cases/{cid}/actions", json={"uuid": taken, "action": "accept"})
+    assert r.status_code == 200, r.get_json()
+    before = _count(w)
+    for who in ("disp", "wg1"):  # the action's author, and someone else
+        status, body = _report(_client(w, who), uuid=taken)
+        assert status == 409, (who, body)
+        assert body["error"] == "idempotency_conflict" and "case" not in body, body
+    assert _count(w) == before
