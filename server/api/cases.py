@@ -76,11 +76,14 @@ def _refused(err: UseCaseError) -> Response:
 
 @bp.post("/cases")
 @operation(
-    body=ReportBody, responses={200: "CaseAnswer", 201: "CaseAnswer", 403: None, 409: "Conflict"}
+    body=ReportBody,
+    responses={200: "CaseAnswer", 201: "CaseAnswer", 403: None, 404: None, 409: "Conflict"},
 )
 @login_required_api
 def create_case(body: ReportBody) -> Response:
-    """Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``."""
+    """Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``.
+
+    A replay answers as a GET would: 404 for a case no longer mine to see."""
     ctx = context()
     outcome = uc.report(ctx, actor(), body.given())
     return _answer(outcome, created=True, ctx=ctx)

@@ -230,9 +230,14 @@ def _taken() -> Conflict:
     )
 
 
+def _no_case() -> NotFound:
+    return NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
+
+
 def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome | None:
-    """The report this UUID made, sent again by its author. Another's report, another report
-    or an action with this UUID: a conflict."""
+    """The report this UUID made, sent again by its author: the case as a GET would show it
+    (404 once it is no longer theirs to see). Another's report, another report or an action
+    with this UUID: a conflict."""
     existing = ctx.db.scalar(select(Incident).where(Incident.uuid == key))
     if existing is None:
         # Cases and events share one UUID space (a report's event carries the case's UUID,
@@ -248,6 +253,10 @@ def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome |
             code="idempotency_conflict",
             case_id=existing.id,
         )
+    if not policy.may_see_case(actor, existing):
+        # e.g. a dispatcher's call put on another town's grid since: a replay shows no more
+        # than a GET would
+        raise _no_case()
     first = ctx.db.scalar(
         select(IncidentEvent)
         .where(IncidentEvent.incident_id == existing.id)
@@ -604,7 +613,7 @@ def _report(
 def load_visible(ctx: Context, actor: Actor, case_id: int) -> Incident:
     case = ctx.db.get(Incident, case_id)
     if case is None or not policy.may_see_case(actor, case):
-        raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
+        raise _no_case()
     return case
 
 
@@ -649,6 +658,10 @@ def _replay_event(
         )
     case = ctx.db.get(Incident, event.incident_id)
     assert case is not None
+    if not policy.may_see_case(actor, case):
+        # e.g. a handler's sign sent again after the department returned the case: a replay
+        # shows no more than a GET would (the case's state, version, centre)
+        raise _no_case()
     return Outcome(case, event, replay=True)
 
 
@@ -709,7 +722,7 @@ def _load_for_action(ctx: Context, actor: Actor, case_id: int) -> tuple[Incident
         columns.append(func.pg_current_xact_id())
     row = ctx.db.execute(select(*columns).where(Incident.id == case_id)).first()
     if row is None or not policy.may_see_case(actor, row[0]):
-        raise NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
+        raise _no_case()
     return row[0], int(row[1] or 0), row[2]
 
 

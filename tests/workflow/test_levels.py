@@ -16,7 +16,7 @@ from server.domain.workflow import Action
 from server.models import CaseCopy, Incident, IncidentEvent
 from tests import factories as f
 from tests.workflow.levels_world import build_levels
-from tests.workflow.world import IN_G1, IN_G3, IN_GB, OUTSIDE, World
+from tests.workflow.world import G3, IN_G1, IN_G3, IN_GB, OUTSIDE, World
 
 
 @pytest.fixture
@@ -404,3 +404,39 @@ def test_a_city_of_one_county_files_off_grid_into_that_county(lw: World) -> None
         assert _client(lw, who).get(f"/api/v1/cases/{case['id']}").status_code == 200, who
     off_grid = _client(lw, "dk2").get("/api/v1/cases?off_grid=1").get_json()["items"]
     assert [c["id"] for c in off_grid] == [case["id"]]
+
+
+def test_a_replay_shows_no_more_than_a_get(lw: World) -> None:
+    """An action or report sent again answers what a GET would: the case as it stands now for
+    who may still see it, 404 for who no longer may (not the case's state, version, centre)."""
+    cid = _report(lw)  # wg1 in G1: town T's queue
+    dt, ht = _client(lw, "dt"), _client(lw, "ht")
+    assert _act(dt, cid, "accept")[0] == 200
+    assert _act(dt, cid, "dispatch", department_id=lw.departments["DT"])[0] == 200
+    sign = {"uuid": str(uuid.uuid4()), "action": "sign"}
+    assert ht.post(f"/api/v1/cases/{cid}/actions", json=sign).status_code == 200
+    again = ht.post(f"/api/v1/cases/{cid}/actions", json=sign)
+    assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
+    assert _act(ht, cid, "return", reason="不属本部门")[0] == 200
+    assert ht.get(f"/api/v1/cases/{cid}").status_code == 404
+    r = ht.post(f"/api/v1/cases/{cid}/actions", json=sign)
+    assert r.status_code == 404 and r.get_json()["error"] == "not_found", r.get_json()
+    assert "case" not in r.get_json() and "Idempotent-Replay" not in r.headers
+    # a report: the town takes a call outside every grid, the county puts it on another
+    # town's grid; the town's replay of its report is then a 404 too
+    call = {"uuid": str(uuid.uuid4()), "category_code": "0101", "description": "垃圾",
+            "source": "hotline", "lon": OUTSIDE[0], "lat": OUTSIDE[1]}  # fmt: skip
+    first = dt.post("/api/v1/cases", json=call)
+    assert first.status_code == 201, first.get_json()
+    off = first.get_json()["case"]["id"]
+    assert dt.post("/api/v1/cases", json=call).status_code == 200  # still the town's
+    disp = _client(lw, "disp")
+    assert _act(disp, off, "pull_up")[0] == 200
+    status, body = _act(disp, off, "assign_grid", grid_code=G3)
+    assert status == 200 and body["case"]["town"]["id"] == lw.regions["T2"], body
+    assert dt.get(f"/api/v1/cases/{off}").status_code == 404
+    r = dt.post("/api/v1/cases", json=call)
+    assert r.status_code == 404 and r.get_json()["error"] == "not_found", r.get_json()
+    assert "case" not in r.get_json() and "Idempotent-Replay" not in r.headers
+    _, version, events = _held(lw, off)
+    assert (version, events) == (3, 3)

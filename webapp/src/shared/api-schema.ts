@@ -1000,7 +1000,12 @@ export interface paths {
         /** Cases in my jurisdiction, filtered, newest first; cursor pagination. */
         get: operations["cases.list_cases.get"];
         put?: never;
-        /** Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``. */
+        /**
+         * Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``.
+         * @description Report a case (上报), or self-handle it (自行处置); idempotent by ``uuid``.
+         *
+         *         A replay answers as a GET would: 404 for a case no longer mine to see.
+         */
         post: operations["cases.create_case.post"];
         delete?: never;
         options?: never;
@@ -9306,6 +9311,15 @@ export interface operations {
             };
             /** @description Your role or jurisdiction may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object (or not yours to see) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
