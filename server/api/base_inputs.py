@@ -30,6 +30,7 @@ from server.api.edge import (
 )
 from server.api.inputs import DeviceTime, GridCode, PhotoIds, _enum_schema, _member_of
 from server.domain import base_data as bd
+from server.domain.years import MAX_YEAR
 
 PlaceKindName = Annotated[str, _member_of(bd.PlaceKind), _enum_schema(bd.PlaceKind)]
 RegistrationName = Annotated[str, _member_of(bd.Registration), _enum_schema(bd.Registration)]
@@ -49,8 +50,10 @@ def _iso_date(value: str) -> str:
         day = date.fromisoformat(value)
     except ValueError:
         raise PydanticCustomError("date", "应为 YYYY-MM-DD 日期 / a date as YYYY-MM-DD") from None
-    if not 1890 <= day.year <= 2100:
-        raise PydanticCustomError("date_range", "日期应在 1890–2100 年 / a date in 1890-2100")
+    if not 1890 <= day.year <= MAX_YEAR:  # birth dates reach further back than the system's
+        raise PydanticCustomError(
+            "date_range", f"日期应在 1890–{MAX_YEAR} 年 / a date in 1890-{MAX_YEAR}"
+        )
     return value
 
 

@@ -17,6 +17,7 @@ from server.api.edge import Body, Text, operation
 from server.api.util import me
 from server.domain import workflow as wf
 from server.domain.worktime import MAX_NAME, PACKAGE_YEARS, CalendarDay, CalendarInputError
+from server.domain.years import MAX_YEAR
 from server.errors import ApiError, error_response
 from server.extensions import db, settings
 from server.models import User
@@ -27,7 +28,6 @@ bp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar")
 
 READ_ROLES = (wf.Role.DISPATCHER, wf.Role.HANDLER, wf.Role.SUPERVISOR, wf.Role.ADMIN)
 ADMIN = (wf.Role.ADMIN,)
-MAX_YEAR = 2100
 MAX_DAYS = 366
 
 

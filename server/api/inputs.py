@@ -45,10 +45,11 @@ from server.domain.vocabulary import names
 from server.domain.workflow import Action
 from server.domain.workflow import Role as RoleName
 from server.domain.workflow import State as StateName
+from server.domain.years import MAX_YEAR, MIN_YEAR
 
-# Dates the system can hold: a case, a period or a moment outside these years is a typo, and
-# the calendar arithmetic (time zones, ±1 day) must never reach year 1 or 9999.
-MIN_YEAR, MAX_YEAR = 2000, 2100
+# Dates the system can hold (server.domain.years): a case, a period or a moment outside these
+# years is a typo, and the calendar arithmetic (time zones, ±1 day) must never reach year 1 or
+# 9999.
 
 
 def _date_in_range(value: date) -> date:

@@ -13,6 +13,7 @@ from server.api.check_in_inputs import WorkLogCommentBody, WorkLogQuery
 from server.api.edge import operation
 from server.api.serialize import iso
 from server.api.util import actor, context, gate_by_policy
+from server.domain import years
 from server.domain.work_logs import ENTRY_KINDS
 from server.errors import ApiError, error_response, use_case_error
 from server.models import WorkLogComment
@@ -32,12 +33,12 @@ def _refused(err: UseCaseError) -> Response:
 
 
 def _day(text: str) -> date:
-    """The date of the path: YYYY-MM-DD in 2000–2100 (404 otherwise, as an unknown path)."""
+    """The date of the path: YYYY-MM-DD in the years the system holds (400 otherwise)."""
     try:
         value = date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
     except ValueError:
         value = None
-    if value is None or not 2000 <= value.year <= 2100:
+    if value is None or not years.in_range(value):
         raise ApiError(
             400, "validation_failed", "日期应为 YYYY-MM-DD / a date as YYYY-MM-DD",
             {"date": "YYYY-MM-DD"},

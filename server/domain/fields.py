@@ -29,6 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from . import years
 from .errors import InvalidField, MissingField
 
 MAX_REASON = 2000
@@ -277,8 +278,12 @@ def parse_deadline(value: Any) -> datetime:
         raise InvalidField(
             "deadline", "needs a time zone offset (e.g. +08:00)", "需带时区（如 +08:00）"
         )
-    if not 2000 <= parsed.year <= 2100:
-        raise InvalidField("deadline", "must be a year 2000–2100", "年份应在 2000–2100 之间")
+    if not years.in_range(parsed):
+        raise InvalidField(
+            "deadline",
+            f"must be a year {years.MIN_YEAR}–{years.MAX_YEAR}",
+            f"年份应在 {years.MIN_YEAR}–{years.MAX_YEAR} 之间",
+        )
     return parsed
 
 

@@ -24,6 +24,10 @@ Rules (see docs/workflow.md, "Working time"):
 - ``add_natural_hours`` is plain elapsed time (urgent cases), DST-safe (done in UTC).
 - Datetimes must be timezone-aware (naive ones raise ``ValueError``). Any zone is accepted;
   results come back in the zone of the datetime given.
+- Bounded: no day outside the years the system holds (``server.domain.years``, 2000–2100) can
+  be entered, so spans there are counted Monday to Friday in one step (not year by year, and
+  without a warning per year), and a deadline (:func:`add_time`) past 2100 is refused with
+  :class:`BeyondCalendar` before any walk gets there.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+
+from server.domain.years import MAX_YEAR, MIN_YEAR
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +109,9 @@ _warned_years: set[int] = set()
 
 
 def _fallback(day: date) -> bool:
-    """Mon–Fri, with one warning per year: the year has no statutory calendar."""
-    if day.year not in _warned_years:
+    """Mon–Fri, with one warning per year: the year has no statutory calendar. Only for a year
+    an admin could enter (2000–2100): beyond them there is nothing to do about it."""
+    if day.year not in _warned_years and MIN_YEAR <= day.year <= MAX_YEAR:
         _warned_years.add(day.year)
         log.warning(
             "no statutory calendar for %d (chinesecalendar %s knows %d-%d, and no admin has "
@@ -120,7 +127,11 @@ def _fallback(day: date) -> bool:
 
 @lru_cache(maxsize=16384)
 def statutory_workday(day: date) -> bool:
-    """``chinese_calendar.is_workday`` with the Mon–Fri fallback for unknown years (cached)."""
+    """``chinese_calendar.is_workday`` with the Mon–Fri fallback for unknown years (cached).
+    A year the package does not hold is not asked (the package checks every date against all
+    its holidays: 0.1 ms a day, a minute for the days of a few centuries)."""
+    if day.year not in PACKAGE_YEARS:
+        return _fallback(day)
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
@@ -191,9 +202,10 @@ class YearCalendar:
         """Check and sort a year's entries; :class:`CalendarInputError` names each bad one
         (``holidays[2].date``, ``workdays[0].name``, ...)."""
         problems: dict[str, str] = {}
-        if not PACKAGE_YEARS.start <= year <= 2100:
+        if not PACKAGE_YEARS.start <= year <= MAX_YEAR:
             problems["year"] = (
-                f"年份应在 {PACKAGE_YEARS.start}–2100 / a year {PACKAGE_YEARS.start}-2100"
+                f"年份应在 {PACKAGE_YEARS.start}–{MAX_YEAR} / a year "
+                f"{PACKAGE_YEARS.start}-{MAX_YEAR}"
             )
         seen: dict[date, str] = {}
         index = {"holiday": 0, "workday": 0}
@@ -326,6 +338,18 @@ def _require_aware(value: datetime, name: str = "datetime") -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
+class BeyondCalendar(ValueError):
+    """A deadline that would lie past the years the system holds (after 2100): the caller
+    answers 400 naming its field."""
+
+
+def _weekdays(first: date, stop: date) -> int:
+    """Mondays to Fridays d with ``first <= d < stop``, counted at once."""
+    full, rest = divmod((stop - first).days, 7)
+    start = first.weekday()
+    return full * 5 + sum((start + i) % 7 < 5 for i in range(rest))
+
+
 class WorkCalendar:
     """Statutory workdays + office hours in one time zone. Cheap to call a million times:
     workday lookups are cached, and spans of many days use per-year cumulative counts."""
@@ -349,6 +373,13 @@ class WorkCalendar:
         self._spans = self.office_hours.spans
         self._day_us = self.office_hours.micros_per_day
         self._cumulative: dict[int, list[int]] = {}
+        # The days any calendar can say something of (the years the system holds, the package's,
+        # any entered): outside them every day is Monday to Friday but for the overrides.
+        years = [MIN_YEAR, MAX_YEAR, PACKAGE_YEARS.start, PACKAGE_YEARS.stop - 1]
+        years += list(self.statutory.entered)
+        self._known = (date(min(years), 1, 1), date(max(years) + 1, 1, 1))
+        #: a walk of workdays (adding office time) stops with BeyondCalendar at this day
+        self._walk_end = date(MAX_YEAR + 1, 1, 1)
 
     def __repr__(self) -> str:
         return f"WorkCalendar({self.office_hours!r}, tz={self.tz!s}, {self.statutory!r})"
@@ -377,10 +408,32 @@ class WorkCalendar:
             self._cumulative[year] = counts
         return counts
 
+    def _plain_workdays(self, first: date, stop: date) -> int:
+        """Workdays in ``[first, stop)`` outside every calendar: Monday to Friday with the
+        overrides, in one step however many years it spans."""
+        count = _weekdays(first, stop)
+        count += sum(first <= d < stop and d.weekday() >= 5 for d in self.extra_workdays)
+        return count - sum(first <= d < stop and d.weekday() < 5 for d in self.extra_holidays)
+
     def workdays_between(self, first: date, stop: date) -> int:
-        """Number of workdays d with ``first <= d < stop`` (0 if stop <= first)."""
+        """Number of workdays d with ``first <= d < stop`` (0 if stop <= first). Bounded:
+        years outside every calendar (a deadline in 9998 that an old release let through) are
+        counted at once, never year by year."""
         if stop <= first:
             return 0
+        lo, hi = self._known
+        outside = 0
+        if first < lo:
+            outside += self._plain_workdays(first, min(stop, lo))
+            first = min(stop, lo)
+        if stop > hi:
+            outside += self._plain_workdays(max(first, hi), stop)
+            stop = max(first, hi)
+        if stop <= first:
+            return outside
+        return outside + self._known_workdays(first, stop)
+
+    def _known_workdays(self, first: date, stop: date) -> int:
         span = (stop - first).days
         if span <= 7:
             return sum(self.is_workday(first + timedelta(days=i)) for i in range(span))
@@ -390,6 +443,8 @@ class WorkCalendar:
             counts = self._year_counts(day.year)
             total += counts[-1] - counts[day.timetuple().tm_yday - 1]
             day = date(day.year + 1, 1, 1)
+        if day == stop:  # up to a 1 January: nothing of that year
+            return total
         counts = self._year_counts(day.year)
         return total + counts[stop.timetuple().tm_yday - 1] - counts[day.timetuple().tm_yday - 1]
 
@@ -457,6 +512,8 @@ class WorkCalendar:
         remaining = micros
         day, secs = self._local(start)
         while True:
+            if day >= self._walk_end:
+                raise BeyondCalendar(f"{micros} µs of office time after {start} is past {MAX_YEAR}")
             if self.is_workday(day):
                 for a, b in self._spans:
                     if b <= secs:
@@ -508,9 +565,12 @@ class WorkCalendar:
         return day
 
     def _skip_workdays(self, day: date, count: int) -> date:
-        """The ``count``-th workday after ``day`` (``day`` itself when count is 0)."""
+        """The ``count``-th workday after ``day`` (``day`` itself when count is 0), or the first
+        day past the years the system holds if it lies beyond them (the caller refuses it)."""
         for _ in range(count):
             day = self.next_workday(day)
+            if day >= self._walk_end:
+                break
         return day
 
     def add_work_days(self, start: datetime, days: int) -> datetime:
@@ -549,16 +609,25 @@ class TimeLimit:
 
 
 def add_time(start: datetime, amount: float, unit: TimeUnit, cal: WorkCalendar) -> datetime:
-    """``start`` plus ``amount`` of ``unit`` on ``cal``."""
-    if unit == "work_hours":
-        return cal.add_work_hours(start, amount)
-    if unit == "work_days":
-        if amount != int(amount):
-            raise ValueError("work_days must be a whole number")
-        return cal.add_work_days(start, int(amount))
-    if unit == "hours":
-        return cal.add_natural_hours(start, amount)
-    raise ValueError(f"unit must be one of {TIME_UNITS}")
+    """``start`` plus ``amount`` of ``unit`` on ``cal``; :class:`BeyondCalendar` when that
+    lies past the years the system holds (every deadline, extension and stage clock is one of
+    these, so none ever passes 2100)."""
+    if unit not in TIME_UNITS:
+        raise ValueError(f"unit must be one of {TIME_UNITS}")
+    if unit == "work_days" and amount != int(amount):
+        raise ValueError("work_days must be a whole number")
+    try:
+        if unit == "work_hours":
+            out = cal.add_work_hours(start, amount)
+        elif unit == "work_days":
+            out = cal.add_work_days(start, int(amount))
+        else:
+            out = cal.add_natural_hours(start, amount)
+    except OverflowError:  # natural hours past year 9999
+        out = None
+    if out is None or out.astimezone(cal.tz).year > MAX_YEAR:
+        raise BeyondCalendar(f"{start.isoformat()} + {amount:g} {unit} is past {MAX_YEAR}")
+    return out
 
 
 def deadline(start: datetime, limit: TimeLimit, cal: WorkCalendar) -> datetime:

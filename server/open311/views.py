@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, request, send_file, url_for
 from werkzeug.exceptions import HTTPException
 
 from server.api.util import context
+from server.domain import years
 from server.extensions import db, settings
 from server.models.open311 import ApiKey
 from server.open311 import keys
@@ -220,8 +221,10 @@ def _when(name: str, value: str, tz: tzinfo) -> datetime:
         raise Open311Error(
             400, f"{name} must be a W3C date/time such as 2026-11-01T00:00:00+08:00"
         ) from None
-    if not 2000 <= when.year <= 2100:  # the arithmetic below (± 90 days, time zones) stays sane
-        raise Open311Error(400, f"{name} must be a date between the years 2000 and 2100")
+    if not years.in_range(when):  # the arithmetic below (± 90 days, time zones) stays sane
+        raise Open311Error(
+            400, f"{name} must be a date between the years {years.MIN_YEAR} and {years.MAX_YEAR}"
+        )
     return when if when.tzinfo else when.replace(tzinfo=tz)
 
 

@@ -29,7 +29,8 @@ from server.domain import workflow as wf
 from server.domain.errors import DomainError
 from server.domain.fields import parse_deadline
 from server.domain.stages import Stage, stage_of
-from server.domain.worktime import TimeLimit, TimeUnit, deadline, extend
+from server.domain.worktime import BeyondCalendar, TimeLimit, TimeUnit, deadline, extend
+from server.domain.years import MAX_YEAR
 from server.metrics import projection
 from server.models import (
     Attachment,
@@ -164,6 +165,33 @@ def explicit_deadline(body: dict[str, Any], now: datetime) -> datetime | None:
             fields={"deadline": "at most three years ahead"},
         )
     return due
+
+
+def _past_the_years(field: str) -> ValidationFailed:
+    """A deadline that would lie past the years the system holds (docs/api.md, "Conventions"):
+    the same answer as an explicit deadline too far ahead, naming the field that moved it."""
+    return ValidationFailed(
+        f"办理时限将超过 {MAX_YEAR} 年 / the deadline would be past {MAX_YEAR}",
+        code="deadline_too_far",
+        fields={field: f"the deadline would be past {MAX_YEAR}"},
+    )
+
+
+def extended_deadline(
+    ctx: Context, case: Incident, granted: dict[str, Any], now: datetime
+) -> datetime:
+    """The case's deadline after an extension of ``granted`` (``hours`` or ``days``): days are
+    work days, hours work hours (natural hours for an urgent case). A deadline that would pass
+    the years the system holds is a 400 naming the field, before the walk gets there."""
+    base = case.deadline_at or now
+    field = "days" if granted.get("days") else "hours"
+    try:
+        if field == "days":
+            return extend(base, int(granted["days"]), "work_days", ctx.calendar)
+        unit: TimeUnit = "hours" if case.urgency == "urgent" else "work_hours"
+        return extend(base, float(granted["hours"]), unit, ctx.calendar)
+    except BeyondCalendar:
+        raise _past_the_years(field) from None
 
 
 def _domain_error(err: DomainError, case: Incident | None = None) -> Exception:
@@ -896,7 +924,10 @@ def apply_change(
             due = case.fixed_deadline_at
             data.update(deadline_source="explicit")
         else:
-            due = deadline(now, TimeLimit(limit.value, limit.unit), ctx.calendar)
+            try:
+                due = deadline(now, TimeLimit(limit.value, limit.unit), ctx.calendar)
+            except BeyondCalendar:
+                raise _past_the_years("deadline") from None
             data.update(limit_value=limit.value, limit_unit=limit.unit)
         case.department_id, case.urgency = dep.id, urgency
         case.dispatched_at, case.deadline_at = now, due
@@ -924,6 +955,7 @@ def apply_change(
             data["reason"] = body["reason"]
     elif action is A.REQUEST_EXTENSION:
         ask = {k: body[k] for k in ("hours", "days") if body.get(k) is not None}
+        extended_deadline(ctx, case, ask, now)  # one that could never be granted: 400 now
         data.update(ask, reason=body["reason"])
         case.pending_extension = {**ask, "reason": body["reason"], "at": now.isoformat()}
     elif action is A.DECIDE_EXTENSION:
@@ -934,12 +966,7 @@ def apply_change(
         if approved:
             # The dispatcher may grant another duration than asked; by default what was asked.
             granted = body if body.get("hours") or body.get("days") else pending
-            base = case.deadline_at or now
-            if granted.get("days"):
-                new = extend(base, int(granted["days"]), "work_days", ctx.calendar)
-            else:
-                unit: TimeUnit = "hours" if case.urgency == "urgent" else "work_hours"
-                new = extend(base, float(granted["hours"]), unit, ctx.calendar)
+            new = extended_deadline(ctx, case, granted, now)
             case.deadline_at = new
             data["new_deadline"] = new.isoformat()
         else:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 
 from server.domain import workflow as wf
+from server.domain import years
 from server.domain.levels import Level
 from server.models import Category, Incident, Region
 from server.usecases import policy
@@ -190,7 +191,7 @@ def _decode(cursor: str) -> list[Any]:
         assert 0 <= last_id < 2**31
         assert isinstance(moment, str) and len(moment) <= 40
         parsed = datetime.fromisoformat(moment)
-        assert parsed.tzinfo is not None and 2000 <= parsed.year <= 2100
+        assert parsed.tzinfo is not None and years.in_range(parsed)
         return [parsed, last_id]
     except (ValueError, AssertionError, TypeError, UnicodeDecodeError):
         raise ValidationFailed("游标无效 / bad cursor", fields={"cursor": "invalid"}) from None

@@ -290,3 +290,63 @@ def test_unknown_year_falls_back_to_monday_to_friday(caplog: pytest.LogCaptureFi
     assert hours == 5 * 7
     warnings = [r for r in caplog.records if "2040" in r.getMessage()]
     assert len(warnings) == 1
+
+
+# --- bounds: the years the system holds (2000–2100) -------------------------------------------
+
+
+def test_a_span_to_year_9998_is_counted_at_once_after_a_calendar_change(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An audit left a deadline near 9998; after an admin entered 2028 the next read of the case
+    walked every year to it (a warning per year, minutes under the worker). The years past 2100
+    are now counted Monday to Friday in one step."""
+    from time import monotonic
+
+    entered = worktime.YearCalendar.build(
+        2028, [worktime.CalendarDay(date(2028, 1, 3), "holiday", "元旦")], "database"
+    )
+    cal = WorkCalendar(statutory=worktime.StatutoryCalendar([entered], version=1))
+    start, far = at(2026, 11, 30, 9), at(9998, 12, 31, 9)
+    with caplog.at_level(logging.WARNING, logger="server.domain.worktime"):
+        began = monotonic()
+        hours = cal.work_hours_between(start, far)
+        assert cal.work_hours_between(far, start) == 0
+        assert monotonic() - began < 2
+    assert not [r for r in caplog.records if "for 2101" in r.getMessage()]
+    # The same count as day by day: the known years plus Mon-Fri of 2101-01-01 .. 9998-12-31.
+    known = cal.work_hours_between(start, at(2101, 1, 1))
+    weekdays = sum(
+        (date(2101, 1, 1) + timedelta(days=i)).weekday() < 5
+        for i in range((date(9998, 12, 31) - date(2101, 1, 1)).days)
+    )
+    assert hours == known + weekdays * 7 + 0.5  # 9998-12-31 is a Wednesday: 08:30-09:00
+
+
+def test_plain_years_count_like_day_by_day_with_overrides() -> None:
+    cal = WorkCalendar(
+        extra_holidays={date(2150, 3, 3), date(1990, 5, 2)},
+        extra_workdays={date(2150, 3, 7), date(1990, 5, 5)},
+    )
+    for first, stop in [
+        (date(2099, 6, 1), date(2160, 2, 3)),
+        (date(1989, 12, 30), date(2001, 1, 9)),
+        (date(2101, 1, 1), date(2101, 1, 6)),
+        (date(2100, 12, 31), date(2101, 1, 1)),
+    ]:
+        slow = sum(cal.is_workday(first + timedelta(days=i)) for i in range((stop - first).days))
+        assert cal.workdays_between(first, stop) == slow, (first, stop)
+
+
+def test_no_deadline_past_2100() -> None:
+    """add_time (dispatch, extensions, stage clocks) refuses a result past 2100 at once, in
+    every unit, rather than walking on to year 9999 (an OverflowError, a 500)."""
+    late = at(2100, 12, 20, 9)
+    for amount, unit in [(2000, "work_hours"), (365, "work_days"), (8760, "hours")]:
+        with pytest.raises(worktime.BeyondCalendar):
+            worktime.add_time(late, amount, unit, CAL)  # type: ignore[arg-type]
+        with pytest.raises(worktime.BeyondCalendar):
+            worktime.extend(at(9798, 6, 1, 9), amount, unit, CAL)  # type: ignore[arg-type]
+    with pytest.raises(worktime.BeyondCalendar):
+        worktime.add_time(at(9999, 12, 31, 9), 1, "hours", CAL)
+    assert worktime.add_time(at(2100, 12, 31, 9), 1, "work_hours", CAL) == at(2100, 12, 31, 10)
