@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -385,7 +386,7 @@ def parse_file(filename: str, content: bytes) -> list[CalendarDay]:
             data = data.get("days")
         if not isinstance(data, list):
             raise bad_file("应为 [{date, kind, name}] / a list of {date, kind, name}")
-        return parse_days(data)
+        return _some(parse_days(data), bad_file)
     try:
         reader = csv.DictReader(io.StringIO(text))
         fields = [f.strip() for f in reader.fieldnames or []]
@@ -397,4 +398,15 @@ def parse_file(filename: str, content: bytes) -> list[CalendarDay]:
         ]
     except csv.Error as exc:
         raise bad_file(f"CSV 无效 / invalid CSV: {str(exc)[:200]}") from None
-    return parse_days([r for r in rows if any(r.values())])
+    return _some(parse_days([r for r in rows if any(r.values())]), bad_file)
+
+
+def _some(
+    days: list[CalendarDay], bad_file: Callable[[str], CalendarInputError]
+) -> list[CalendarDay]:
+    """A file that lists no day (a header alone, a broken first line, ``[]``) is a mistake, not
+    a year without holidays: importing it would make the year ``known`` with nothing in it.
+    (A year can still be emptied on purpose by ``PUT`` with empty lists and a reason.)"""
+    if not days:
+        raise bad_file("文件中没有日期 / the file lists no days (date,kind,name rows)")
+    return days

@@ -284,3 +284,28 @@ def test_a_deeply_nested_file_is_a_400_naming_the_file(any_world: World, content
     r = admin.post("/api/v1/calendar/2030/import", data=data)
     assert r.status_code == 400, r.data[:300]
     assert "file" in r.get_json()["fields"] and "c.json" in r.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"date,kind,name\n", "header.csv"),
+        (b'"date","kind', "broken.csv"),
+        (b"date,kind,name\n\n,,\n", "blank.csv"),
+        (b"[]", "empty.json"),
+        (b'{"days": []}', "days.json"),
+    ],
+)
+def test_a_file_listing_no_day_is_a_400_and_changes_nothing(
+    any_world: World, content: bytes, name: str
+) -> None:
+    """A header alone or a broken first line made the year `known` with no holidays: every day
+    of it Monday to Friday, the unknown-year warning silenced. Now a 400 naming the file."""
+    admin = client_for(any_world, "admin")
+    data = {"file": (io.BytesIO(content), name), "reason": "通知"}
+    r = admin.post("/api/v1/calendar/2027/import", data=data)
+    assert r.status_code == 400, r.get_json()
+    assert "file" in r.get_json()["fields"] and name in r.get_json()["message"], r.get_json()
+    year = admin.get("/api/v1/calendar/2027").get_json()
+    assert year["source"] == "unknown" and year["known"] is False
+    assert admin.get("/api/v1/calendar/2027/changes").get_json()["items"] == []
