@@ -160,4 +160,26 @@ def to_wgs84(gdf: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFrame:
     ):
         return out.set_crs(WGS84, allow_override=True)
     out = out.set_crs(source, allow_override=True)
-    return out.to_crs(WGS84)
+    return _on_the_globe(out.to_crs(WGS84), source)
+
+
+def _on_the_globe(gdf: gpd.GeoDataFrame, source: CRS) -> gpd.GeoDataFrame:
+    """``gdf`` reprojected from ``source``, if every coordinate came out on the globe. Degrees
+    declared as a Gauss-Krüger zone (or metres of another zone) project to infinity or far off
+    the earth, and the validation's geometry repair then failed with a GEOSException (a 500):
+    the file's coordinates do not fit the CRS it was declared in, which is the CRS error an
+    admin can act on."""
+    coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    if coords.size == 0 or (
+        np.isfinite(coords).all()
+        and (np.abs(coords[:, 0]) <= 180.0).all()
+        and (np.abs(coords[:, 1]) <= 90.0).all()
+    ):
+        return gdf
+    name = f"EPSG:{source.to_epsg()}" if source.to_epsg() else source.name
+    raise CRSError(
+        f"坐标不符合所声明的坐标系 {name}：请确认文件的坐标系（可用：{ACCEPTED_ZH}） / the "
+        f"coordinates do not fit the declared CRS {name} (lon/lat degrees declared as a "
+        f"projected zone, or a zone number missing from the eastings?): name the file's CRS "
+        f"(accepted: {ACCEPTED})"
+    )

@@ -296,3 +296,26 @@ def test_upload_size_cap(world: World) -> None:
     # ... but not for anyone else.
     status, _ = upload(client_for(world, "disp"), data)
     assert status == 413
+
+
+@pytest.mark.parametrize(
+    ("data", "crs"),
+    [
+        # lon/lat degrees declared as a Gauss-Krüger zone: they project to infinity
+        (geojson([box(106.25, 38.0, 106.26, 38.01)]), "EPSG:4513"),
+        # metres of zone 36 without the zone number in the eastings, declared as zone 25
+        (geojson([box(500000, 4200000, 501000, 4201000)]), "EPSG:4513"),
+        # a coordinate past the float range in the file itself
+        (geojson([box(106.25, 38.0, 106.26, 38.01)]).replace(b"106.25", b"1e999"), ""),
+    ],
+)
+def test_coordinates_that_do_not_fit_the_crs_are_a_400(world: World, data: bytes, crs: str) -> None:
+    """A small degree-based polygon declared crs=EPSG:4513 was a 500 (GEOSException: Shell
+    empty after removing invalid points, in the validation's repair). Now the CRS error the
+    upload page acts on, and nothing is stored."""
+    admin = client_for(world, "admin")
+    before = _state(world)
+    status, body = upload(admin, data, **({"crs": crs} if crs else {}))
+    assert status == 400 and body["error"] == "unreadable", body
+    assert "crs" in body["fields"] or "file" in body["fields"], body
+    assert _state(world) == before
