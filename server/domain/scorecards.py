@@ -103,6 +103,13 @@ DEFAULT_DEDUCTIONS: dict[ScorecardKind, tuple[float, float]] = {
     "town": (1.0, 3.0),
 }
 MAX_DEDUCTION = 100.0
+#: Weights are shares, like the defaults' percentages: 0 (left out) or 0.01–100. The weighted
+#: mean divides by their sum, so a weight of 1e308 overflowed it (inf ÷ inf) and every subject
+#: scored 0.00, grade E, all ranked 1; a weight of 1e-320 loses its digits the same way.
+MIN_WEIGHT, MAX_WEIGHT = 0.01, 100.0
+#: A count target per 30 days above this is a typo (300 dispatches, 22 patrol days, 100 km):
+#: a target of 1e308 made every ``target`` score 0.
+MAX_TARGET = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -181,8 +188,16 @@ def parse_scorecard(kind: ScorecardKind, data: Mapping[str, Any]) -> ScorecardCo
             errors[f"{where}.mode"] = "目标计分只适用于计数指标 / target mode needs a count"
         if mode == "target" and (target is None or target <= 0):
             errors[f"{where}.target"] = "需要正数目标 / a positive target is required"
-        if weight is None or weight < 0:
-            errors[f"{where}.weight"] = "权重应为非负数 / weight must be a number ≥ 0"
+        elif target is not None and not 0 < target <= MAX_TARGET:
+            errors[f"{where}.target"] = (
+                f"目标应在 0–{MAX_TARGET:g} 之间 / target must be above 0 and at most "
+                f"{MAX_TARGET:g}"
+            )
+        if weight is None or not (weight == 0 or MIN_WEIGHT <= weight <= MAX_WEIGHT):
+            errors[f"{where}.weight"] = (
+                f"权重应为 0 或 {MIN_WEIGHT:g}–{MAX_WEIGHT:g} / weight must be 0 or "
+                f"{MIN_WEIGHT:g}-{MAX_WEIGHT:g}"
+            )
             continue
         indicators.append(Indicator(str(metric), mode, weight, target))
     if indicators and not any(i.weight > 0 for i in indicators):

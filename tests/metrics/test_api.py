@@ -239,6 +239,14 @@ def test_scorecard_config(sapp: Flask, world: World, example: dict[str, int]) ->
     assert resp.status_code == 400
     fields = resp.get_json()["fields"]
     assert {"indicators[0].mode", "indicators[0].weight", "grades"} <= set(fields)
+    # A weight past the sane range (0, or 0.01–100) is refused too: 1e308 made every
+    # department score 0.00, grade E, all ranked 1.
+    huge = {"indicators": [{"metric": "closure_rate", "mode": "rate", "weight": 1e308},
+                           {"metric": "return_rate", "mode": "inverse", "weight": 1}]}  # fmt: skip
+    resp = admin.put(f"{BASE}/scorecards/config?kind=department", json=huge)
+    assert resp.status_code == 400 and "indicators[0].weight" in resp.get_json()["fields"]
+    kept = _get(sup, f"{BASE}/scorecards/config?kind=department")["indicators"]
+    assert [(i["metric"], i["weight"]) for i in kept] == [("on_time_handling_rate", 1)]
     assert admin.delete(f"{BASE}/scorecards/config?kind=department").status_code == 200
     assert _get(sup, f"{BASE}/scorecards/config?kind=department") == default
 
