@@ -601,20 +601,21 @@ def may_name_scope(db: DB, actor: Actor, kind: str, value: str) -> bool:
     jurisdiction is always added to the question as well
     (:func:`server.metrics.service.effective_scopes`).
 
-    A malformed value, and a region, grid or category code that names nothing, are left to the
-    query to report (400): those codes are public (统计用区划代码, grid signboards). A worker
-    or department id that names nothing is refused like one outside the jurisdiction (403,
-    the same answer), so that the ids of other counties cannot be probed for existence."""
+    A malformed value and a category code that names nothing are left to the query to report
+    (400). A region or grid code, a worker or department id that names nothing is refused like
+    one outside the jurisdiction (403, the same answer), so that what exists in other counties
+    cannot be probed (docs/api.md, "Jurisdiction"); admins, who see everything, get the
+    query's 400 ``unknown_scope``."""
     if actor.role in UNSCOPED or kind == "category":
         return True
     where = roots(db, actor)
     if kind == "region":
         code = value.ljust(12, "0") if value.isascii() and value.isdigit() else value
         path = db.execute(select(Region.path).where(Region.code == code)).scalar()
-        return path is None or inside(path, where)
+        return path is not None and inside(path, where)
     if kind == "grid":
         paths = grid_paths(db, [value])
-        return not paths or any(inside(p, where) for p in paths)
+        return any(inside(p, where) for p in paths)
     ident = _ident(value)
     if ident is None:
         return True

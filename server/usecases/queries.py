@@ -123,7 +123,8 @@ def _where(ctx: Context, actor: Actor, f: CaseFilter, *, with_state: bool = True
             clauses.append(Incident.department_id == actor.department_id)
     if f.region:
         region = ctx.db.scalar(select(Region).where(Region.code == f.region.ljust(12, "0")))
-        if region is None:
+        if region is None or not policy.may_see_region(ctx.db, actor, region):
+            # another county's (or town's) code answers exactly like one that names nothing
             raise ValidationFailed("未知区域 / unknown region", fields={"region": "unknown code"})
         if region.level == Level.CITY:
             counties = select(Region.id).where(Region.parent_id == region.id)

@@ -75,7 +75,6 @@ def test_period_shortcut_and_date_as_of(sapp: Flask, world: World, example: dict
         ("period=2026-11&as_of=2026-10-15", "period_after_as_of"),
         ("period=2026-11&by=district", "invalid_by"),
         ("period=2026-11&scope=county:640181", "invalid_scope"),
-        ("period=2026-11&scope=region:999999", "unknown_scope"),
         ("period=2026-11&scope=department:abc", "invalid_scope"),
         ("period=2026-11&group=5", "group_without_by"),
         ("from=2010-01-01&to=2026-11-20&by=week", "period_too_long"),

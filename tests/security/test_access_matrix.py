@@ -708,7 +708,12 @@ ROWS: dict[tuple[str, str], Row] = {
             "/api/v1/cases?limit=200&"
             + (o.replace("DB", str(e.w.departments["DB"])) if o != "-" else "")
         ),
-        _ok,
+        # a region outside the jurisdiction answers like one that names nothing (400)
+        lambda e, w, o: (
+            OK
+            if not o.startswith("region=") or _sees_region(e, w, o.partition("=")[2])
+            else _one(400)
+        ),
         _visible_items(),
     ),
     ("cases.get_case", "GET"): Row(

@@ -151,8 +151,9 @@ def test_metric_scopes_ask_the_policy(any_wide: World) -> None:
 
 
 def test_a_metric_scope_does_not_tell_whether_another_countys_id_exists(any_wide: World) -> None:
-    """worker:N and department:N outside the caller's jurisdiction answered 403, an id naming
-    nothing 400 unknown_scope: a supervisor could learn which ids exist in another county.
+    """worker:N and department:N (and region:CODE, grid:CODE) outside the caller's
+    jurisdiction answered 403, one naming nothing 400 unknown_scope: a supervisor could learn
+    which ids and codes exist in another county.
     Both are now the 403 outside_jurisdiction that the docs give for "not yours"; the message
     differs only by the id as sent."""
     w = any_wide
@@ -170,13 +171,18 @@ def test_a_metric_scope_does_not_tell_whether_another_countys_id_exists(any_wide
         ("h1", f"worker:{w.users['wg1']}", f"worker:{nobody}"),
         ("sup", f"department:{w.departments['DB']}", f"department:{nothing}"),
         ("h1", f"department:{w.departments['D2']}", f"department:{nothing}"),
+        # region and grid codes likewise (640104 is county B, 640199 is nothing)
+        ("sup", "region:640104", "region:640199"),
+        ("dispt", "region:640181", "region:640181009"),  # the county above; no such town
+        ("wg1", f"grid:{GB}", "grid:640199001001001"),
     ]
     for who, foreign, unknown in cases:
         got = answer(who, foreign)
         assert got[0] == 403 and got[1]["error"] == "outside_jurisdiction", (who, got)
         assert got == answer(who, unknown), (who, foreign, unknown)
-    # An admin sees every county: an id that names nothing is simply unknown.
+    # An admin sees every county: an id or code that names nothing is simply unknown.
     assert answer("admin", f"worker:{nobody}")[1]["error"] == "unknown_scope"
+    assert answer("admin", "region:640199")[1]["error"] == "unknown_scope"
 
 
 def test_replaying_anothers_report_uuid_reveals_nothing(any_wide: World) -> None:
@@ -285,3 +291,31 @@ def test_reporting_in_another_countys_grids_is_refused(any_wide: World) -> None:
     assert out.status_code == 201 and out.get_json()["case"]["location_status"] == "outside"
     assert _report(_client(w, "adminb"), IN_G1).status_code == 201
     assert _report(_client(w, "admin"), IN_GB).status_code == 201
+
+
+def test_a_case_list_region_filter_does_not_tell_whether_a_code_exists(any_wide: World) -> None:
+    """GET /cases?region= answered 200 [] for another county's (or town's) code and 400
+    "unknown code" for one that names nothing: an existence oracle. Both are now the 400, as
+    /regions?parent= and /grids.geojson?region= answer both alike (404)."""
+    w = any_wide
+    w.report("wgb", IN_GB)
+
+    def answer(who: str, code: str) -> tuple[int, dict[str, Any]]:
+        r = _client(w, who).get("/api/v1/cases", query_string={"region": code})
+        return r.status_code, json.loads(r.get_data(as_text=True).replace(code, "CODE"))
+
+    cases = [
+        ("disp", "640104", "640199"),  # another county; no such county
+        ("disp", "640104001", "640181009"),  # another county's town; no such town
+        ("dispt", "640181", "640181009"),  # the county above the town; no such town
+        ("dispt", "640181002", "640181009"),  # a sibling town
+    ]
+    for who, foreign, unknown in cases:
+        got = answer(who, foreign)
+        assert got[0] == 400 and got[1]["fields"] == {"region": "unknown code"}, (who, got)
+        assert got == answer(who, unknown), (who, foreign, unknown)
+    # One's own region and those below it filter as before; admins name any region.
+    assert answer("disp", "640181")[0] == 200 and answer("dispt", "640181001")[0] == 200
+    status, body = answer("admin", "640104")
+    assert status == 200 and len(body["items"]) == 1
+    assert answer("admin", "640199")[0] == 400
