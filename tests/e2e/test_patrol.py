@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.e2e.conftest import IN_MY_GRID, LiveServer
 from tests.e2e.helpers import PASSWORD, fill_report, go, save_report, sign_in, wait_outbox
@@ -239,7 +240,11 @@ def test_a_refused_patrol_start_is_said_and_its_track_kept_unsent(
     404 patrol_missing), not errors of their own — and the patrol is deleted only whole, when
     the worker says so."""
     wgy = api("wgy")
-    done_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=5)
+    # 03:00 local five days ago: the demo's patrols are walked by day (from 09:18, the last
+    # ending by ~17:20 local), and a time taken from the clock ran into one of them whenever the
+    # suite ran in a working afternoon (the setup's own start was then refused 409)
+    local_day = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=5)
+    done_at = datetime.combine(local_day, time(3), ZoneInfo("Asia/Shanghai")).astimezone(UTC)
     walked = str(uuid.uuid4())
     spot = {"lon": IN_MY_GRID["longitude"], "lat": IN_MY_GRID["latitude"]}
     wgy.post("/patrols", {"uuid": walked, "started_at": iso(done_at - timedelta(hours=1)), **spot})
