@@ -167,7 +167,8 @@ def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]
         place.name = name
     if "address" in body:
         place.address = c.text(body["address"], "address", 300)
-    if "lon" in body or "lat" in body or "grid_code" in body:
+    relocated = "lon" in body or "lat" in body or "grid_code" in body
+    if relocated:
         lon, lat = body.get("lon", place.lon), body.get("lat", place.lat)
         where, field = _where(ctx, lon, lat, body.get("grid_code"), None)
         c.check_editable(actor, where, field)
@@ -183,8 +184,7 @@ def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]
         footprint = _footprint(body["footprint"])
         _footprint_in_town(ctx, footprint, c.Location.of(place))
         place.geom = footprint or (Point(place.lon, place.lat) if place.lon is not None else None)
-    moved = place.parent_id is None and ("lon" in body or "lat" in body or "grid_code" in body)
-    if renamed or moved:
+    if renamed or (relocated and place.parent_id is None):
         # the twin rule of a create (a rename to a sibling's name passed it), under its lock
         locks.hold(ctx.db, locks.Scope.PLACES, [place.county_id or 0])
         parent = ctx.db.get(Place, place.parent_id) if place.parent_id is not None else None
