@@ -6,6 +6,7 @@ test-results/ (pytest-playwright's ``--screenshot=only-on-failure``).
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -65,6 +66,12 @@ def console(new_context: Any, live_server: LiveServer) -> Any:
         requested: list[str] = []
         page.on("request", lambda r: requested.append(r.url))
         page.requested = requested
+        # requests still waiting for their answer, with when they were asked (for failures)
+        pending: dict[Any, tuple[float, str]] = {}
+        page.on("request", lambda r: pending.__setitem__(r, (time.monotonic(), r.url)))
+        page.on("requestfinished", lambda r: pending.pop(r, None))
+        page.on("requestfailed", lambda r: pending.pop(r, None))
+        page.pending = pending
         if via_form:
             page.goto(path)
             page.fill("[data-test=login-form] input[name=username]", username)
@@ -80,3 +87,22 @@ def console(new_context: Any, live_server: LiveServer) -> Any:
         return page
 
     return open_as
+
+
+def wait_or_explain(page: Any, selector: str, server: LiveServer, timeout: float) -> None:
+    """``page.wait_for_selector(selector)``; on a timeout, fail saying what the page was still
+    waiting for (its unanswered requests, oldest first), where it was, and the server's log."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector(selector, timeout=timeout)
+    except PlaywrightTimeout:
+        now = time.monotonic()
+        waiting = sorted(page.pending.values())
+        lines = [f"  {now - at:6.1f} s  {url}" for at, url in waiting] or ["  (none)"]
+        log = server.log.read_text(errors="replace").splitlines()[-40:]
+        raise AssertionError(
+            f"{selector} not shown in {timeout / 1000:.0f} s at {page.url}\n"
+            "requests unanswered:\n" + "\n".join(lines) + f"\nJS errors: {page.js_errors}\n"
+            "server log:\n" + "\n".join(log)
+        ) from None
