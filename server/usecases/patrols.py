@@ -306,6 +306,12 @@ def start(ctx: Context, actor: Actor, body: dict[str, Any]) -> Saved:
         )
     code, community, town, county = _home(ctx, actor, grid_code, lon, lat)
     locks.hold_user(ctx.db, actor.id)  # type: ignore[arg-type]  # a worker has an id
+    # the same start sent again while the first was being stored (a phone's retry after a
+    # timeout) waited for it here: it is that start, not a start inside it
+    found = _earlier_start(ctx.db, actor, key, digest)
+    if found is not None:
+        ctx.db.rollback()
+        return Saved(found, replay=True)
     other = _overlapping(ctx.db, actor.id, started_at)  # type: ignore[arg-type]
     if other is not None:
         ctx.db.rollback()

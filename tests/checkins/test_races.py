@@ -67,3 +67,19 @@ def test_two_decisions_at_once_one_wins(any_cw: CW) -> None:
         row = db.get(CheckIn, pending["id"])
         assert row is not None and row.status == "rejected"
         assert row.decided_by_id == cw.id("supc") and row.decision_note == "不同意"
+
+
+def test_the_same_check_in_sent_at_once_is_one_and_replays(any_cw: CW) -> None:
+    """A phone's retry of a check-in while the first copy is still being stored is that
+    check-in (200, a replay), not a second one for the day (409 ``already_checked_in`` naming
+    itself: the same race as a patrol's start, found by an outside audit)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cw = any_cw
+    body = {"uuid": str(uuid.uuid4()), "at": moment(days_ago(1)), "reason": "手机没电"}
+    clients = [cw.client("wg1") for _ in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda c: c.post("/api/v1/check-ins", json=body), clients))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] * 5 + [201], [a.get_json() for a in answers]
+    assert _count(cw) == 1

@@ -182,6 +182,29 @@ def test_parallel_starts_leave_one_patrol_open(any_fw: World) -> None:
         assert sorted(ended) == sorted(p.uuid for p in rows if p.ended_at is not None)
 
 
+def test_the_same_start_sent_at_once_is_one_patrol_and_replays(any_fw: World) -> None:
+    """A phone that retries a start after a timeout may send it while the first is still being
+    stored: each copy is answered as the start (one 201, the rest 200 replays), never as a
+    start inside itself (an outside audit: 10 pairs out of 10 gave 409 ``patrol_overlap``
+    naming the patrol's own uuid, and the field app then held back its track)."""
+    w = any_fw
+    key = str(uuid.uuid4())
+    body = {"uuid": key, "started_at": iso(datetime.now(UTC) - timedelta(minutes=5))}
+    body |= {"lon": IN_G1[0], "lat": IN_G1[1]}
+    clients = [client(w, "wg1") for _ in range(6)]
+
+    def go(c: Any) -> Any:
+        return c.post("/api/v1/patrols", json=body)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(go, clients))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] * 5 + [201], [a.get_json() for a in answers]
+    assert {a.get_json()["patrol"]["uuid"] for a in answers} == {key}
+    with w.session() as db:
+        assert db.scalar(select(func.count()).select_from(Patrol)) == 1
+
+
 def test_a_start_before_an_open_patrol_is_409(fw: World) -> None:
     c = client(fw, "wg1")
     t0 = datetime.now(UTC) - timedelta(hours=1)
