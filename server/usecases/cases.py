@@ -42,7 +42,7 @@ from server.models import (
     Rating,
     Region,
 )
-from server.usecases import grid_locator, photos, policy, routing, stages
+from server.usecases import grid_locator, locks, photos, policy, routing, stages
 from server.usecases.context import Actor, Context
 from server.usecases.errors import (
     Conflict,
@@ -903,6 +903,11 @@ def apply_change(
                     "重复案件不存在 / duplicate_of is not a case",
                     fields={"duplicate_of": "unknown"},
                 )
+            # Two cases merged into each other at once: each saw the other open and both were
+            # rejected, the incident lost (an outside audit). The second now waits for the
+            # first and reads the case it merges into as the first left it.
+            locks.hold_cases(ctx.db, [case.id, other.id])
+            ctx.db.refresh(other)
             if other.state == wf.State.REJECTED.value or other.duplicate_of_id is not None:
                 # Merged into a case that is itself not taken up, nothing stays open for the
                 # incident (X into Y, then Y into X left both rejected).

@@ -1,6 +1,7 @@
 """Locks that serialise requests where a check and the write it guards must not interleave:
 one user's requests (two patrol starts of one worker; a user's duplicate identity numbers
-against their limit), and what an import or a new place can collide with (:func:`hold`)."""
+against their limit), cases that one action reads and another changes (a merge and the case
+merged into), and what an import or a new place can collide with (:func:`hold`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from enum import IntEnum
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from server.models import User
+from server.models import Incident, User
 
 
 def hold_user(db: Session, user_id: int) -> None:
@@ -22,6 +23,19 @@ def hold_user(db: Session, user_id: int) -> None:
         db.execute(select(User.id).where(User.id == user_id).with_for_update())
     else:
         db.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": user_id})
+
+
+def hold_cases(db: Session, case_ids: Iterable[int]) -> None:
+    """Hold the cases' rows until the transaction ends, in id order (two requests holding the
+    same two cases cannot deadlock); what is read after sees the other request's commit.
+    PostgreSQL: ``SELECT … FOR UPDATE``; SQLite: the database's write lock, as above."""
+    if db.get_bind().dialect.name == "postgresql":
+        ids = sorted(set(case_ids))
+        db.execute(
+            select(Incident.id).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update()
+        )
+    else:
+        db.execute(text("UPDATE users SET id = id WHERE id = -1"))
 
 
 class Scope(IntEnum):

@@ -230,6 +230,35 @@ def test_possible_duplicates_are_suggested_to_the_dispatcher(world: World) -> No
     assert _client(world, "wg1").get(f"/api/v1/cases/{b}").get_json()["duplicates"] == []
 
 
+def test_two_cases_merged_into_each_other_at_once_leave_one_open(any_world: World) -> None:
+    """A into B and B into A at the same moment (two dispatchers, or two tabs): one merge
+    wins, the other is 400 ``not_open``, and one case stays open for the incident. Before,
+    each request saw the other case open and both were rejected (an outside audit: 8 of 8
+    pairs), nothing left to handle."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    w = any_world
+
+    def merge(client: FlaskClient, gate: Barrier, case_id: int, into: int) -> int:
+        body = {"uuid": str(uuid.uuid4()), "action": "reject", "reason": "重复",
+                "duplicate_of": into}  # fmt: skip
+        gate.wait()
+        return client.post(f"/api/v1/cases/{case_id}/actions", json=body).status_code
+
+    for _ in range(4):
+        a = w.report(where=(106.3000, 38.0500))
+        b = w.report(where=(106.3002, 38.0501))
+        gate = Barrier(2)
+        with ThreadPoolExecutor(2) as pool:
+            runs = [pool.submit(merge, _client(w, "disp"), gate, x, y) for x, y in ((a, b), (b, a))]
+            codes = sorted(r.result() for r in runs)
+        assert codes == [200, 400]
+        with w.session() as db:
+            states = [db.get(Incident, x).state for x in (a, b)]  # type: ignore[union-attr]
+        assert states.count("rejected") == 1, states
+
+
 def test_case_keeps_its_grid_when_a_new_plan_is_published(world: World) -> None:
     import geopandas as gpd
     from shapely.geometry import box
