@@ -321,6 +321,11 @@ def test_leaving_a_case_page_while_its_map_loads_is_no_error(
         },
     )["case"]
     page = console("ddy")  # on the queue, which has no map
+    # The router's first navigation has ended once the queue (a lazy chunk) is shown; only then
+    # does it listen for popstate. The top bar comes before: a popstate sent between the two was
+    # ignored and the first navigation then set the URL back to the queue (CI failed on this
+    # twice, under load; reproduced by holding the queue's chunk).
+    page.wait_for_selector("table[data-test=queue]", state="attached")
     held: list[Any] = []
     page.route(re.compile(r"/assets/map-[^/]*\.js$"), lambda route: held.append(route))
     # into the case page inside the app (as a click does), then back before the map's code came
@@ -328,8 +333,7 @@ def test_leaving_a_case_page_while_its_map_loads_is_no_error(
         "p => { history.pushState({}, '', p); dispatchEvent(new PopStateEvent('popstate')) }",
         f"/console/cases/{case['id']}",
     )
-    # the case page's own code and data come first (it did not come in 30 s twice in CI's full
-    # run, and comes in 2 s alone: the failure says what the page was still waiting for)
+    # the case page's own code and data come first (a failure says what the page still waited for)
     wait_or_explain(page, "[data-test=case-page]", live_server, 30_000)
     deadline = time.monotonic() + 10
     while not held and time.monotonic() < deadline:
