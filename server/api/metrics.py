@@ -295,7 +295,7 @@ def _download(query: ExportQuery, ext: str) -> Response:
     if ext == "xlsx":
         data, mimetype = export.to_xlsx(table), XLSX
     else:
-        data, mimetype = export.to_csv(table), "text/csv; charset=utf-8"
+        data, mimetype = export.to_csv(table), "text/csv"  # Werkzeug adds the charset
     by = f"-by-{q.by}" if q.by and query.report == "metrics" else ""
     name = f"wangge-{query.report}-{q.start.isoformat()}-{q.end.isoformat()}{by}.{ext}"
     resp = Response(data, mimetype=mimetype)

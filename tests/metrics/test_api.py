@@ -282,6 +282,8 @@ def test_xlsx_export(sapp: Flask, world: World, example: dict[str, int]) -> None
 def test_csv_export_has_a_bom(sapp: Flask, world: World, example: dict[str, int]) -> None:
     resp = _client(sapp, "supervisor").get(f"{BASE}/export.csv?{Q}&by=town")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    # one charset (an outside audit: "text/csv; charset=utf-8; charset=utf-8")
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert resp.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["乡镇/街道", "编码", "上报数"]
