@@ -10,6 +10,9 @@ Command-line options still override these. Two matter for safety:
   cooperates with gevent by itself (3.1.14+). A sync worker would be tied up by each open
   console (4 consoles froze ``-w 4``); do not pass ``-k sync``. ``gthread`` still works, but
   each waiting poll then takes one of its ``threads``: lower ``WANGGE_LONG_POLL_TOTAL`` below them.
+- the request line may be 8190 bytes (gunicorn's most; its default is 4094): an Open311 client
+  asks for up to 500 case numbers in one GET (docs/open311.md); a longer line is a 414 from
+  gunicorn, before the app.
 - the logger class keeps Open311 API keys (``?api_key=…``) out of the access log
   (docs/security.md).
 
@@ -25,3 +28,4 @@ worker_class = "gevent"
 worker_connections = int(os.environ.get("GUNICORN_CONNECTIONS", "1000"))
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 logger_class = GunicornLogger
+limit_request_line = 8190

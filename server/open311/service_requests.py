@@ -35,6 +35,10 @@ from server.usecases.errors import UseCaseError
 OPEN_STATES = tuple(s.value for s in wf.State if s not in wf.TERMINAL_STATES)
 CLOSED_STATES = tuple(s.value for s in wf.State if s in wf.TERMINAL_STATES)
 MAX_RESULTS = 1000
+#: ``service_request_id``s in one GET: 500 numbers (15 bytes each with the comma) fit the request
+#: line gunicorn takes (``limit_request_line``, 8190 bytes, its most; gunicorn.conf.py); a longer
+#: line is refused by gunicorn itself, 414 in HTML, before the app could answer in Open311's form.
+MAX_IDS = 500
 MAX_SPAN = timedelta(days=90)
 # Events whose note is the case's own description, not news about its status.
 _NOT_STATUS_NOTES = (wf.Action.REPORT, wf.Action.SELF_HANDLE)

@@ -231,8 +231,8 @@ def _when(name: str, value: str, tz: tzinfo) -> datetime:
 def _search() -> list[Any]:
     numbers = _list_arg("service_request_id")
     if numbers:  # overrides all other arguments
-        if len(numbers) > sr.MAX_RESULTS:
-            raise Open311Error(400, f"at most {sr.MAX_RESULTS} service_request_id at once")
+        if len(numbers) > sr.MAX_IDS:
+            raise Open311Error(400, f"at most {sr.MAX_IDS} service_request_id at once")
         return sr.by_numbers(db(), numbers)
     tz = _tz()
     problems: list[str] = []
