@@ -262,10 +262,11 @@ def _no_case() -> NotFound:
     return NotFound("案件不存在或无权查看 / no such case (or not yours to see)")
 
 
-def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome | None:
+def _replay_case(ctx: Context, actor: Actor, key: str, digests: tuple[str, ...]) -> Outcome | None:
     """The report this UUID made, sent again by its author: the case as a GET would show it
     (404 once it is no longer theirs to see). Another's report, another report or an action
-    with this UUID: a conflict."""
+    with this UUID: a conflict. ``digests``: the body's digest of each content rule a stored
+    case may carry (:data:`REPORT_CONTENT`)."""
     existing = ctx.db.scalar(select(Incident).where(Incident.uuid == key))
     if existing is None:
         # Cases and events share one UUID space (a report's event carries the case's UUID,
@@ -275,7 +276,7 @@ def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome |
         return None
     if not policy.may_replay_report(actor, existing):
         raise _taken()
-    if existing.content_hash != digest:
+    if existing.content_hash not in digests:
         raise Conflict(
             "该 UUID 已用于不同内容的上报 / this UUID was used for a different report",
             code="idempotency_conflict",
@@ -292,6 +293,25 @@ def _replay_case(ctx: Context, actor: Actor, key: str, digest: str) -> Outcome |
         .limit(1)
     )
     return Outcome(existing, first, replay=True)
+
+
+#: What of a report tells a replay (the same content again) from a conflict (other content
+#: under the same UUID): every field the case stores from the body.
+REPORT_CONTENT = (
+    "category_id", "category_code", "description", "lon", "lat", "accuracy_m", "address",
+    "photos", "device_time", "urgency", "self_handle", "source", "caller_name", "caller_phone",
+    "contact_email", "deadline",
+)  # fmt: skip
+#: The first rule, which left out ``accuracy_m``, ``caller_name``, ``contact_email``,
+#: ``device_time`` and ``source``: another value of one of those under a report's UUID was
+#: answered as its replay and lost. Cases stored before keep their digest of this rule, and a
+#: phone may still send one of them again: a replay matches either digest (no stored digest is
+#: rewritten; two digests of different rules never collide).
+REPORT_CONTENT_FIRST = tuple(
+    k
+    for k in REPORT_CONTENT
+    if k not in ("accuracy_m", "caller_name", "contact_email", "device_time", "source")
+)
 
 
 def report(
@@ -311,31 +331,15 @@ def report(
     photo_ids = body.get("photos") or []
     if not isinstance(photo_ids, list):
         raise ValidationFailed("照片应为列表 / photos must be a list", fields={"photos": "list"})
-    digest = content_hash(
-        {
-            k: body.get(k)
-            for k in (
-                "category_id",
-                "category_code",
-                "description",
-                "lon",
-                "lat",
-                "address",
-                "photos",
-                "self_handle",
-                "caller_phone",
-                "urgency",
-                "deadline",
-            )
-        }
-    )
+    digest = content_hash({k: body.get(k) for k in REPORT_CONTENT})
+    first_digest = content_hash({k: body.get(k) for k in REPORT_CONTENT_FIRST})
     # No look for a replay first (a query per report): a replay fails on the UUID's unique
     # index or, earlier, on a check; either way it is found then and answered as before.
     try:
         return _report(ctx, actor, body, key, digest, self_handle, photo_ids, also)
     except (UseCaseError, IntegrityError):
         ctx.db.rollback()
-        replay = _replay_case(ctx, actor, key, digest)
+        replay = _replay_case(ctx, actor, key, (digest, first_digest))
         if replay:
             return replay
         raise

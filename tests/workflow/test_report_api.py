@@ -69,6 +69,54 @@ def test_report_locates_grid_and_replays(any_world: World) -> None:
     assert _count(w) == (1, 1)
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"accuracy_m": 80},
+        {"device_time": "2026-11-01T08:00:00+08:00"},
+        {"caller_name": "另一个人"},
+        {"contact_email": "x@example.cn"},
+        {"source": "console"},
+    ],
+)
+def test_a_uuid_sent_with_other_stored_fields_is_a_conflict(
+    world: World, changed: dict[str, object]
+) -> None:
+    """Every field the case stores tells a replay from a conflict: these five were left out,
+    and another value under the same UUID was answered as the replay, the new value lost."""
+    c = _client(world, "disp")
+    first = {"uuid": str(uuid.uuid4()), "accuracy_m": 8, "source": "hotline",
+             "device_time": "2026-11-01T09:00:00+08:00",
+             "caller_name": "张先生", "contact_email": "z@example.cn"}  # fmt: skip
+    status, body = _report(c, **first)
+    assert status == 201, body
+    assert _report(c, **first)[0] == 200
+    status, body = _report(c, **(first | changed))
+    assert status == 409 and body["error"] == "idempotency_conflict", body
+    assert _count(world) == (1, 1)
+
+
+def test_a_case_stored_under_the_first_content_rule_still_replays(world: World) -> None:
+    """A case stored before the rule took in every field keeps the digest of the first rule; the
+    phone sending it again gets its replay, not a 409."""
+    from server.usecases.cases import REPORT_CONTENT_FIRST
+    from server.usecases.idempotency import content_hash
+
+    c = _client(world, "wg1")
+    body = {"uuid": str(uuid.uuid4()), "category_code": "0101", "description": "垃圾满溢",
+            "lon": IN_G1[0], "lat": IN_G1[1], "accuracy_m": 8}  # fmt: skip
+    status, answer = _report(c, **body)
+    assert status == 201
+    with world.session() as db:
+        case = db.get(Incident, answer["case"]["id"])
+        assert case is not None
+        case.content_hash = content_hash({k: body.get(k) for k in REPORT_CONTENT_FIRST})
+        db.commit()
+    status, again = _report(c, **body)
+    assert status == 200 and again["case"]["id"] == answer["case"]["id"]
+    assert _report(c, **(body | {"description": "另一件事"}))[0] == 409
+
+
 def test_point_outside_every_grid_is_kept_and_flagged(world: World) -> None:
     c = _client(world, "wg1")
     status, body = _report(c, lon=OUTSIDE[0], lat=OUTSIDE[1])
