@@ -140,17 +140,21 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 def install_sweep(app: Flask) -> None:
     """Now and then (``WANGGE_APP_SWEEP_SECONDS``, per process) run the 督办 sweep after a
     response has been sent, on a session of its own: cards appear even where no cron runs
-    ``flask cases sweep`` (server/usecases/stages.py)."""
+    ``flask cases sweep`` (server/usecases/stages.py). At most hourly the same sweep deletes
+    the unfinished uploads left idle for ``WANGGE_UPLOAD_EXPIRY_DAYS`` (``flask uploads
+    expire``; server/usecases/pending_uploads.py)."""
     every = app.extensions["wangge.settings"].app_sweep_seconds
     if every <= 0:
         return
-    from server.usecases import stages
+    from server.usecases import pending_uploads, stages
 
     def run() -> None:
         from server.api.util import context
 
         with app.app_context():
             stages.maybe_sweep(context, every)
+        with app.app_context():  # a session of its own, whatever the 督办 sweep left
+            pending_uploads.maybe_expire(context)
 
     @app.after_request
     def _sweep_later(response: Response) -> Response:

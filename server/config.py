@@ -121,6 +121,20 @@ def _checkin_deadline(e: dict[str, str], name: str, default: str) -> str:
     return value
 
 
+def _pending_bytes(e: dict[str, str]) -> int:
+    """WANGGE_PENDING_UPLOAD_BYTES_PER_USER, at least WANGGE_MAX_UPLOAD_BYTES (else a photo of
+    the largest size allowed could never begin)."""
+    name = "WANGGE_PENDING_UPLOAD_BYTES_PER_USER"
+    largest = _int(e, "WANGGE_MAX_UPLOAD_BYTES", 20 * 2**20, least=1, most=2**30)
+    value = _int(e, name, max(500 * 2**20, largest), least=1, most=2**40)
+    if value < largest:
+        raise ConfigError(
+            f"{name}={e[name]!r}: 应不小于 WANGGE_MAX_UPLOAD_BYTES（{largest}）/ must be at "
+            f"least WANGGE_MAX_UPLOAD_BYTES ({largest}): a photo that large could never begin"
+        )
+    return value
+
+
 def _instance_secret(instance: Path) -> str:
     """Read the secret key kept in ``instance/secret_key``, creating it on first use."""
     path = instance / "secret_key"
@@ -173,6 +187,14 @@ class Settings:
     duplicate_window_hours: float = 72.0
     locate_tolerance_m: float = 30.0
     max_upload_bytes: int = 20 * 2**20
+    #: Unfinished uploads (begun, not all bytes in) one user may have open at once, and the bytes
+    #: they may declare (``total_bytes``) in all; beyond either a begin is refused (429). The
+    #: field app sends one photo at a time (at most 6 of ~450 KB per report): docs/api.md.
+    pending_uploads_per_user: int = 50
+    pending_upload_bytes_per_user: int = 500 * 2**20
+    #: An unfinished upload that took no byte and no resume for this many days is deleted with
+    #: its piece file (the app's sweep; ``flask uploads expire``): docs/operations.md.
+    upload_expiry_days: int = 7
     #: Phones send ~1600 px photos; 12 Mpx admits any camera original (4000x3000) and keeps a
     #: decoded upload near 36 MB (docs/security.md, "Uploads").
     max_image_pixels: int = 12_000_000
@@ -233,6 +255,11 @@ class Settings:
             duplicate_window_hours=_float(e, "WANGGE_DUPLICATE_WINDOW_HOURS", 72.0),
             locate_tolerance_m=_float(e, "WANGGE_LOCATE_TOLERANCE_M", 30.0),
             max_upload_bytes=_int(e, "WANGGE_MAX_UPLOAD_BYTES", 20 * 2**20, least=1, most=2**30),
+            pending_uploads_per_user=_int(
+                e, "WANGGE_PENDING_UPLOADS_PER_USER", 50, least=1, most=100_000
+            ),
+            pending_upload_bytes_per_user=_pending_bytes(e),
+            upload_expiry_days=_int(e, "WANGGE_UPLOAD_EXPIRY_DAYS", 7, least=1, most=3650),
             max_image_pixels=_int(
                 e, "WANGGE_MAX_IMAGE_PIXELS", 12_000_000, least=1, most=100_000_000
             ),

@@ -37,16 +37,20 @@ def _state(att: Attachment) -> dict[str, object]:
 
 
 @bp.post("/uploads")
-@operation(body=UploadBody, responses={200: "Upload", 201: "Upload", 409: None})
+@operation(body=UploadBody, responses={200: "Upload", 201: "Upload", 409: None, 429: None})
 @login_required_api
 def begin(body: UploadBody) -> Response:
-    """Start a photo upload (or look it up to resume it); idempotent by ``uuid``."""
-    ctx = context()
-    existing = ctx.db.scalar(select(Attachment.id).where(Attachment.uuid == body.uuid))
+    """Start a photo upload (or look it up to resume it); idempotent by ``uuid``.
+
+    A new upload beyond the user's cap on unfinished ones (``WANGGE_PENDING_UPLOADS_PER_USER``
+    open, ``WANGGE_PENDING_UPLOAD_BYTES_PER_USER`` declared) is refused: 429
+    ``too_many_pending_uploads`` with ``Retry-After``; a resume is always answered. An
+    unfinished upload idle for ``WANGGE_UPLOAD_EXPIRY_DAYS`` is deleted: begun again, it
+    answers 201 at 0 bytes."""
     evidence = photos.Evidence.of(body.given())
-    att = photos.begin(ctx, actor(), body.uuid, body.total_bytes, evidence)
-    resp = jsonify(_state(att))
-    resp.status_code = 200 if existing else 201
+    begun = photos.start(context(), actor(), body.uuid, body.total_bytes, evidence)
+    resp = jsonify(_state(begun.att))
+    resp.status_code = 201 if begun.created else 200
     return resp
 
 

@@ -87,6 +87,7 @@ def register(app: Flask) -> None:
         grids,
         metrics,
         open311,
+        uploads,
         users,
     )
 
@@ -106,6 +107,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(cases.group)
     _guard(fieldwork.group)
     app.cli.add_command(fieldwork.group)
+    _guard(uploads.group)
+    app.cli.add_command(uploads.group)
 
 
 def _guard(group: AppGroup) -> None:

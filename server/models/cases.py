@@ -200,6 +200,17 @@ class Attachment(Base):
     """A photo, stored once by content hash; linked to a case and the event that brought it."""
 
     __tablename__ = "attachments"
+    __table_args__ = (
+        # the unfinished uploads: a user's count (the cap on pending uploads) and the idle
+        # ones the expiry deletes (server/usecases/pending_uploads.py), never the photos
+        Index(
+            "ix_attachments_unfinished",
+            "uploader_id",
+            "touched_at",
+            sqlite_where=text("status = 'uploading'"),
+            postgresql_where=text("status = 'uploading'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
@@ -230,6 +241,9 @@ class Attachment(Base):
     #: console: no phone took it, so no watermark is expected); None: not stated (an old app)
     source: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: the last sign of life of an unfinished upload: its begin, a resume (a begin again) or a
+    #: piece; one idle for ``WANGGE_UPLOAD_EXPIRY_DAYS`` is deleted
+    touched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Rating(Base):

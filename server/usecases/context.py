@@ -89,6 +89,11 @@ class Context:
     duplicate_radius_m: float = Settings.duplicate_radius_m
     duplicate_window_hours: float = Settings.duplicate_window_hours
     max_upload_bytes: int = Settings.max_upload_bytes
+    #: unfinished uploads per user: at most this many open, this many bytes declared in all
+    pending_uploads_per_user: int = Settings.pending_uploads_per_user
+    pending_upload_bytes_per_user: int = Settings.pending_upload_bytes_per_user
+    #: an unfinished upload idle this many days is deleted (``WANGGE_UPLOAD_EXPIRY_DAYS``)
+    upload_expiry_days: int = Settings.upload_expiry_days
     max_image_pixels: int = Settings.max_image_pixels
     image_workers: int = Settings.image_workers
     clock: Callable[[], datetime] = utcnow

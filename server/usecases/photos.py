@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.domain import workflow as wf
 from server.models import Attachment
-from server.usecases import policy
+from server.usecases import pending_uploads, policy
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
 from server.usecases.idempotency import client_uuid
@@ -115,6 +115,13 @@ def _check_evidence(ctx: Context, actor: Actor, evidence: Evidence) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Begun:
+    att: Attachment
+    #: this begin stored it (201); else it was there: a resume, or the same begin sent twice
+    created: bool
+
+
 def begin(
     ctx: Context,
     actor: Actor,
@@ -124,6 +131,17 @@ def begin(
 ) -> Attachment:
     """Start (or look up, to resume) an upload. Idempotent by UUID (a resume's evidence is
     that of the first begin)."""
+    return start(ctx, actor, upload_uuid, total_bytes, evidence).att
+
+
+def start(
+    ctx: Context,
+    actor: Actor,
+    upload_uuid: Any,
+    total_bytes: Any,
+    evidence: Evidence | None = None,
+) -> Begun:
+    """:func:`begin`, saying whether this request stored the upload."""
     key = client_uuid(upload_uuid)
     if not isinstance(total_bytes, int) or isinstance(total_bytes, bool) or total_bytes <= 0:
         raise ValidationFailed(
@@ -138,14 +156,26 @@ def begin(
         )
     existing = ctx.db.scalar(select(Attachment).where(Attachment.uuid == key))
     if existing is not None:
-        return _own(actor, existing, total_bytes)
+        att = _own(actor, existing, total_bytes)
+        if _resumed(ctx, att):
+            return Begun(att, created=False)
+        # expired (server/usecases/pending_uploads.py) since it was read: it begins again
     evidence = evidence or Evidence()
     _check_evidence(ctx, actor, evidence)
+    # the cap on unfinished uploads, counted under the user's lock (two begins at once count
+    # one after the other); the same upload begun twice at once is found again under it
+    pending_uploads.hold(ctx, actor)
+    again = ctx.db.scalar(select(Attachment).where(Attachment.uuid == key))
+    if again is not None:
+        ctx.db.rollback()
+        return Begun(_own(actor, again, total_bytes), created=False)
+    pending_uploads.guard(ctx, actor, total_bytes)
     att = Attachment(
         uuid=key,
         uploader_id=actor.id,
         total_bytes=total_bytes,
         created_at=ctx.now(),
+        touched_at=ctx.now(),
         captured_at=evidence.captured_at.astimezone(UTC) if evidence.captured_at else None,
         captured_lon=evidence.lon,
         captured_lat=evidence.lat,
@@ -160,8 +190,27 @@ def begin(
         ctx.db.rollback()
         again = ctx.db.scalar(select(Attachment).where(Attachment.uuid == key))
         assert again is not None
-        return _own(actor, again, total_bytes)
-    return att
+        return Begun(_own(actor, again, total_bytes), created=False)
+    return Begun(att, created=True)
+
+
+def _resumed(ctx: Context, att: Attachment) -> bool:
+    """A begin of an upload there is: a finished one is answered as it is; an unfinished one is
+    marked alive (its expiry counts from now). False: the expiry deleted it meanwhile (the
+    conditional update found no unfinished row)."""
+    if att.status == "ready":
+        return True
+    done = ctx.db.execute(
+        update(Attachment)
+        .where(Attachment.id == att.id, Attachment.status == pending_uploads.UNFINISHED)
+        .values(touched_at=ctx.now()),
+        execution_options={"synchronize_session": False},
+    )
+    ctx.db.commit()
+    if done.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    ctx.db.expunge(att)
+    return False
 
 
 def _own(actor: Actor, att: Attachment, total_bytes: int | None = None) -> Attachment:
@@ -212,6 +261,7 @@ def put_piece(ctx: Context, actor: Actor, upload_uuid: str, offset: int, data: b
             fh.flush()
             os.fsync(fh.fileno())
         att.received_bytes = end
+        att.touched_at = ctx.now()
         ctx.db.commit()
     if att.received_bytes == att.total_bytes:
         return finish(ctx, att)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shapely.geometry import MultiPolygon, Point, box
@@ -151,9 +152,10 @@ def test_earlier_desk_uploads_are_marked_desk(empty_db_url: str) -> None:
     """Migration 0018: photos uploaded before by dispatchers, supervisors and admins (they
     have no field app) are desk uploads; a grid worker's and a handler's (phone or desk) stay
     unstated."""
-    from sqlalchemy import insert
+    from sqlalchemy import column, insert, table
 
     from server.models import Attachment, User
+    from server.models.types import UTCDateTime
 
     migrate.upgrade(empty_db_url, "0017")
     engine = make_engine(empty_db_url, poolclass=NullPool)
@@ -164,8 +166,18 @@ def test_earlier_desk_uploads_are_marked_desk(empty_db_url: str) -> None:
                 uid = conn.execute(
                     insert(User.__table__).values(username=f"u{n}", password_hash="-", role=role)
                 ).inserted_primary_key[0]
+                # the table as 0017 has it (the model's defaults name later columns)
+                old_attachments = table(
+                    "attachments",
+                    *(column(c) for c in ("uuid", "status", "uploader_id", "total_bytes",
+                                          "received_bytes", "mime", "watermarked")),
+                    column("created_at", UTCDateTime()),
+                )  # fmt: skip
                 conn.execute(
-                    insert(Attachment.__table__).values(
+                    insert(old_attachments).values(
+                        mime="image/jpeg",
+                        watermarked=False,
+                        created_at=datetime.now(UTC),
                         uuid=f"00000000-0000-4000-8000-00000000000{n}",
                         status="ready",
                         uploader_id=uid,
@@ -180,5 +192,39 @@ def test_earlier_desk_uploads_are_marked_desk(empty_db_url: str) -> None:
             ).all()
         assert dict(rows) == {"grid_worker": None, "handler": None, "dispatcher": "desk",
                               "supervisor": "desk", "admin": "desk"}  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_unfinished_uploads_are_touched_when_they_were_begun(empty_db_url: str) -> None:
+    """Migration 0020: an upload there is counts as last touched when it was begun (its
+    expiry runs from then), and the unfinished ones have their partial index."""
+    from sqlalchemy import column, insert, table
+
+    from server.models import Attachment
+    from server.models.types import UTCDateTime
+
+    migrate.upgrade(empty_db_url, "0019")
+    engine = make_engine(empty_db_url, poolclass=NullPool)
+    begun = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            old = table(
+                "attachments",
+                *(column(c) for c in ("uuid", "status", "total_bytes", "received_bytes", "mime",
+                                      "watermarked")),
+                column("created_at", UTCDateTime()),
+            )  # fmt: skip
+            conn.execute(
+                insert(old).values(uuid="00000000-0000-4000-8000-000000000001",
+                                   status="uploading", total_bytes=10, received_bytes=5,
+                                   mime="image/jpeg", watermarked=False, created_at=begun)
+            )  # fmt: skip
+        migrate.upgrade(empty_db_url)
+        with engine.connect() as conn:
+            touched = conn.execute(select(Attachment.touched_at)).scalar_one()
+        assert abs(touched - begun) < timedelta(seconds=1)
+        names = {i["name"] for i in inspect(engine).get_indexes("attachments")}
+        assert "ix_attachments_unfinished" in names
     finally:
         engine.dispose()

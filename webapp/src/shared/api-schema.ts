@@ -1460,7 +1460,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a photo upload (or look it up to resume it); idempotent by ``uuid``. */
+        /**
+         * Start a photo upload (or look it up to resume it); idempotent by ``uuid``.
+         * @description Start a photo upload (or look it up to resume it); idempotent by ``uuid``.
+         *
+         *         A new upload beyond the user's cap on unfinished ones (``WANGGE_PENDING_UPLOADS_PER_USER``
+         *         open, ``WANGGE_PENDING_UPLOAD_BYTES_PER_USER`` declared) is refused: 429
+         *         ``too_many_pending_uploads`` with ``Retry-After``; a resume is always answered. An
+         *         unfinished upload idle for ``WANGGE_UPLOAD_EXPIRY_DAYS`` is deleted: begun again, it
+         *         answers 201 at 0 bytes.
+         */
         post: operations["uploads.begin.post"];
         delete?: never;
         options?: never;
@@ -10965,6 +10974,15 @@ export interface operations {
             };
             /** @description Request too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts: see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
