@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from threading import Barrier
+from typing import TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -35,3 +41,16 @@ def shared_data() -> Path:
         "CI",
     )
     return SHARED_DATA
+
+
+def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Run ``calls`` in threads released together by a barrier (an outside audit's shape: the
+    same requests sent at once); their results in the order given."""
+    gate = Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T:
+        gate.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [r.result() for r in [pool.submit(run, c) for c in calls]]

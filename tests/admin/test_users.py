@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from server.models import GridAssignment, User
 from tests import factories as f
 from tests.admin.conftest import client_for
+from tests.support import at_once
 from tests.workflow.world import G1, G2, GB, World
 
 USERS = "/api/v1/admin/users"
@@ -240,6 +242,35 @@ def test_duties_are_replaced(any_world: World) -> None:
     assert me["grid_codes"] == [GB, G2]
     assert admin.put(url, json={"duties": []}).status_code == 200
     assert _duties(w, "wg1") == set()
+
+
+def test_duties_set_at_once_leave_one_list(any_world: World) -> None:
+    """Four admins (or tabs) setting one user's duties at the same moment: one list is stored,
+    the last to run, as if sent one after the other. Before, each request read the duties
+    before the others wrote: different lists were combined (an outside audit: 6-8 duties
+    instead of 2, 10 of 10 runs) and the same list twice was a 500 (a duplicate key)."""
+    w = any_world
+    url = f"{USERS}/{w.users['wg1']}/grids"
+    lists = [[(G1, "full_time"), (G2, "full_time")], [(GB, "full_time"), (G1, "grid_leader")],
+             [(G2, "grid_leader"), (GB, "grid_leader")],
+             [(G1, "instructor"), (G2, "instructor")]]  # fmt: skip
+    clients = [client_for(w, "admin") for _ in lists]
+
+    def put(client: FlaskClient, duties: list[tuple[str, str]]) -> Any:
+        r = client.put(url, json={"duties": [{"grid_code": g, "duty": d} for g, d in duties]})
+        if r.status_code != 200:
+            return r.status_code, r.get_json()
+        return 200, {(d["grid_code"], d["duty"]) for d in r.get_json()["user"]["duties"]}
+
+    for _ in range(3):
+        answers = at_once([partial(put, c, d) for c, d in zip(clients, lists, strict=True)])
+        assert [s for s, _ in answers] == [200] * 4, answers
+        assert _duties(w, "wg1") in [set(d) for d in lists]
+        # each answer is the list it stored (the last to run is the one that stays)
+        assert [a for _, a in answers] == [set(d) for d in lists]
+        same = at_once([partial(put, c, lists[0]) for c in clients])
+        assert same == [(200, set(lists[0]))] * 4
+        assert _duties(w, "wg1") == set(lists[0])
 
 
 def test_bad_duties_change_nothing(world: World) -> None:

@@ -19,6 +19,7 @@ from server.domain.workflow import ROLE_NAMES as ROLES
 from server.models import DUTIES, Department, Grid, GridAssignment, GridPlan, Region, User
 from server.models.geography import DUTY_LABELS
 from server.security import MIN_PASSWORD_LENGTH, hash_password
+from server.usecases import locks
 from server.usecases.admin.request_body import (
     BodyReader,
     commit_unique,
@@ -363,6 +364,11 @@ def set_duties(ctx: Context, actor: Actor, user_id: int, body: dict[str, Any]) -
                 f"现行网格方案中没有网格 {code} / no grid {code} in the active plan",
             )
     inp.check()
+    # Requests setting one user's duties at once each read the duties before the others wrote:
+    # their lists were combined (an outside audit), and the same list twice was a duplicate key.
+    # The user's lock makes them one after the other; the duties are read after it.
+    locks.hold_user(ctx.db, user.id)
+    ctx.db.refresh(user, ["assignments"])
     target = {(code, duty) for _, code, duty in wanted}
     current = {(a.grid_code, a.duty): a for a in user.assignments}
     for pair, assignment in current.items():
