@@ -50,6 +50,9 @@ class Scope(IntEnum):
     RESIDENTS = 2
     #: the credit codes registered (key 0): an organisation import
     ORGANISATIONS = 3
+    #: a major category and its minors (key: the major's code, 1-99): a minor created or
+    #: reactivated (it needs an active major), the major retired (it needs no active minor)
+    CATEGORIES = 4
 
 
 def hold(db: Session, scope: Scope, keys: Iterable[int]) -> None:

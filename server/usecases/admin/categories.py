@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from server.models import Category, Incident
 from server.models.catalog import LIMIT_UNITS
+from server.usecases import locks
 from server.usecases.admin.request_body import (
     BodyReader,
     commit_unique,
@@ -106,6 +107,8 @@ def create_category(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[st
     if code:
         if MINOR_RE.match(code):
             is_minor = True
+            # Its major is read under the major's lock, as a retire reads the minors (below).
+            locks.hold(ctx.db, locks.Scope.CATEGORIES, [int(code[:2])])
             major = ctx.db.scalar(
                 select(Category).where(Category.code == code[:2], Category.parent_id.is_(None))
             )
@@ -149,6 +152,12 @@ def update_category(
     ctx: Context, actor: Actor, cat_id: int, body: dict[str, Any]
 ) -> dict[str, Any]:
     cat = _get_category(ctx, cat_id)
+    if "active" in body:
+        # A major retired while a minor is created or reactivated in it: each read the other's
+        # category before it was written, and the major ended retired with active minors (an
+        # outside audit). Both hold the major's lock; what the checks read is read after it.
+        locks.hold(ctx.db, locks.Scope.CATEGORIES, [int(cat.code[:2])])
+        ctx.db.refresh(cat)
     inp = BodyReader(
         body,
         ("name", "name_en", "limit_value", "limit_unit", "urgent_hours", "default_department_id",
@@ -179,7 +188,7 @@ def update_category(
                     fields={"active": "active minors: " + ", ".join(live)},
                 )
         if cat.parent_id is not None and active:
-            major = ctx.db.get(Category, cat.parent_id)
+            major = ctx.db.get(Category, cat.parent_id, populate_existing=True)
             if major is not None and not major.active:
                 raise Conflict(
                     f"请先启用大类 {major.code} / reactivate major category {major.code} first",
