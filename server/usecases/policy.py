@@ -844,6 +844,27 @@ def work_log_visits_clause(actor: Actor) -> ColumnElement[bool]:
     return base_clause(actor, Visit)
 
 
+def work_log_check_ins_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``CheckIn``: the check-ins a work log shows ``actor`` (the worker: all of
+    their own; a supervisor: those made in their jurisdiction, :func:`check_ins_clause`). A worker
+    moved to another town keeps their past days in the first town: its supervisors read them, the
+    new town's do not."""
+    if actor.role == wf.Role.GRID_WORKER:
+        return true()
+    return check_ins_clause(actor)
+
+
+def work_log_patrols_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on ``Patrol``: the patrols (with their distance and duration) a work log
+    shows ``actor``: the worker all of their own, a supervisor those of their jurisdiction (the
+    patrol's grid and regions, :func:`base_clause`), as with check-ins."""
+    from server.models import Patrol
+
+    if actor.role == wf.Role.GRID_WORKER:
+        return true()
+    return base_clause(actor, Patrol)
+
+
 def work_log_workers_clause(db: DB, actor: Actor, within: Roots = None) -> ColumnElement[bool]:
     """A WHERE clause on ``User``: the grid workers whose work logs ``actor`` may read (a worker:
     themself), where they work inside ``within`` too when it is given (a region filter)."""

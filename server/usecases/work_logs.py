@@ -9,9 +9,11 @@ The day is the county's local date (``WANGGE_TIMEZONE``). What counts for it:
 - the verifications (核查) made that day by the worker: ``verify`` events of theirs, at the
   phone's moment when it sent one (``device_time``), else at arrival (``created_at``).
 
-A supervisor is shown of the reports, verifications and visits only those in their own
-jurisdiction (``policy.work_log_cases_clause``, ``work_log_visits_clause``): a worker reports
-anywhere in their county, and their grids may lie in two towns.
+A supervisor is shown of the check-ins, patrols, reports, verifications and visits only those in
+their own jurisdiction (``policy.work_log_check_ins_clause``, ``work_log_patrols_clause``,
+``work_log_cases_clause``, ``work_log_visits_clause``): a worker reports anywhere in their
+county, their grids may lie in two towns, and a worker moved to another town leaves their past
+days' check-ins and patrols with the first.
 
 The list of a day (:func:`day_list`) answers every worker in the actor's jurisdiction in a fixed
 number of statements (one per source, grouped by worker), however many workers there are. Who
@@ -146,7 +148,13 @@ def day_list(ctx: Context, actor: Actor, day: date, region_id: int | None = None
     lines = {w.id: DayLine(w, rules.Totals()) for w in workers}
     check_ins: dict[int, list[CheckIn]] = defaultdict(list)
     for row in ctx.db.scalars(
-        select(CheckIn).where(CheckIn.worker_id.in_(ids), CheckIn.day == day).order_by(CheckIn.id)
+        select(CheckIn)
+        .where(
+            CheckIn.worker_id.in_(ids),
+            CheckIn.day == day,
+            policy.work_log_check_ins_clause(actor),
+        )
+        .order_by(CheckIn.id)
     ):
         check_ins[row.worker_id].append(row)
     for wid, rows in check_ins.items():
@@ -158,7 +166,12 @@ def day_list(ctx: Context, actor: Actor, day: date, region_id: int | None = None
             func.coalesce(func.sum(Patrol.distance_m), 0.0),
             func.coalesce(func.sum(Patrol.duration_s), 0),
         )
-        .where(Patrol.worker_id.in_(ids), Patrol.started_at >= start, Patrol.started_at < end)
+        .where(
+            Patrol.worker_id.in_(ids),
+            Patrol.started_at >= start,
+            Patrol.started_at < end,
+            policy.work_log_patrols_clause(actor),
+        )
         .group_by(Patrol.worker_id)
     ):
         t = lines[wid].totals
@@ -246,7 +259,11 @@ def worker_day(ctx: Context, actor: Actor, worker_id: int, day: date) -> Day:
     check_ins = list(
         ctx.db.scalars(
             select(CheckIn)
-            .where(CheckIn.worker_id == worker_id, CheckIn.day == day)
+            .where(
+                CheckIn.worker_id == worker_id,
+                CheckIn.day == day,
+                policy.work_log_check_ins_clause(actor),
+            )
             .order_by(CheckIn.id)
         )
     )
@@ -257,7 +274,10 @@ def worker_day(ctx: Context, actor: Actor, worker_id: int, day: date) -> Day:
 
     for p in ctx.db.scalars(
         select(Patrol).where(
-            Patrol.worker_id == worker_id, Patrol.started_at >= start, Patrol.started_at < end
+            Patrol.worker_id == worker_id,
+            Patrol.started_at >= start,
+            Patrol.started_at < end,
+            policy.work_log_patrols_clause(actor),
         )
     ):
         totals.patrols += 1

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from server.models import Patrol, Region, WorkLogComment
+from server.usecases.grid_locator import region_chain
+from server.usecases.patrols import grid_community
 from tests.checkins.conftest import CW, SH, check_in, days_ago, moment, today
 from tests.workflow.world import G1, IN_G1
 
@@ -17,12 +19,17 @@ from tests.workflow.world import G1, IN_G1
 def _patrol(cw: CW, who: str, start: datetime, minutes: int, metres: float) -> str:
     key = str(uuid.uuid4())
     with cw.w.session() as db:
+        # located as a patrol started in G1 is (server/usecases/patrols.py: _home)
+        community, town, county = region_chain(db, grid_community(db, G1))
         db.add(
             Patrol(
                 uuid=key,
                 content_hash="-",
                 worker_id=cw.id(who),
                 grid_code=G1,
+                community_id=community,
+                town_id=town,
+                county_id=county,
                 started_at=start.astimezone(UTC),
                 ended_at=(start + timedelta(minutes=minutes)).astimezone(UTC),
                 points=minutes * 6,
@@ -288,3 +295,35 @@ def test_a_supervisor_sees_only_what_lies_in_their_jurisdiction(any_cwb: CW) -> 
     for who in ("supt", "supc"):  # town T and its community C: G1 only
         assert shown(who) == ({g1}, set(), {visit1}), who
     assert shown("supt2") == ({g3, verified}, {verified}, {visit3})  # town T2: G3 only
+
+
+def test_check_ins_and_patrols_are_shown_by_where_they_were_made(any_cwb: CW) -> None:
+    """A worker's check-ins and patrols, with their distance and time, are read by the
+    supervisors of where they were made, as reports and visits are: an outside audit moved a
+    worker to another town, and the new town's supervisor read their past days in the first
+    (check-in times, patrols with distance and duration)."""
+    from tests.workflow.world import IN_G3
+
+    cw = any_cwb
+    _worker_of_two_towns(cw)
+    cw.set_deadline("23:59")
+    worker = cw.client("wg13")
+    assert check_in(worker, at=moment(today(), 0, 5), lon=IN_G3[0], lat=IN_G3[1]).status_code == 201
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    body = {"uuid": str(uuid.uuid4()), "started_at": started.isoformat(), "lon": IN_G3[0],
+            "lat": IN_G3[1]}  # fmt: skip
+    assert worker.post("/api/v1/patrols", json=body).status_code == 201
+
+    def shown(who: str) -> tuple[set[str], tuple[int, str | None]]:
+        r = cw.client(who).get(f"/api/v1/work-logs/{cw.id('wg13')}/{today()}")
+        assert r.status_code == 200, (who, r.get_json())
+        day = r.get_json()
+        kinds = {e["kind"] for e in day["entries"]} & {"check_in", "patrol_start"}
+        listed = {i["worker"]["name"]: i for i in _list(cw, who).get_json()["items"]}["wg13"]
+        assert (listed["patrols"], listed["check_in_status"]) == (
+            day["totals"]["patrols"], day["totals"]["check_in_status"]), who  # fmt: skip
+        return kinds, (day["totals"]["patrols"], day["totals"]["check_in_status"])
+
+    assert shown("wg13")[0] == {"check_in", "patrol_start"}
+    assert shown("supt2")[0] == {"check_in", "patrol_start"}  # town T2, where they were made
+    assert shown("supt") == (set(), (0, None))  # town T: the worker's other town
