@@ -6,6 +6,7 @@ the file's metadata (``pyogrio.read_info``), then vertices after loading.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import zipfile
@@ -184,10 +185,41 @@ def _read_layers(
         except _OGR_ERRORS as exc:
             raise _cannot_read(source, _reason(exc, path, source, root)) from exc
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if path.suffix.lower() in _JSON_SUFFIXES:
+        _restore_nul(path, source, frame)
     gdf = gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=frames[0].crs)
     if len(gdf) > max_features:
         raise _too_many(source, len(gdf), max_features)
     return gdf
+
+
+_JSON_SUFFIXES = (".geojson", ".json")
+_ESCAPED_NUL = re.compile(rb"\\u0000")
+
+
+def _restore_nul(path: Path, source: Path, frame: pd.DataFrame) -> None:
+    """Put back the text GDAL cut short: it ends a property at an escaped NUL (``"a\\u0000b"``
+    is read as ``"a"``), so the plan check would never see it and the rest would be silently
+    lost. A GeoJSON that holds one is read again for its properties, and each string holding a
+    NUL is restored in ``frame`` (row for feature) for the checks to refuse. Files without one
+    (all but the hostile) cost a scan of their bytes."""
+    with path.open("rb") as fh:
+        if not _ESCAPED_NUL.search(fh.read()):
+            return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
+        raise _cannot_read(source, f"JSON 无效 / invalid JSON: {str(exc)[:200]}") from None
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list) or len(features) != len(frame):
+        raise _cannot_read(source, "含 NUL 字符 / holds NUL characters (\\u0000)")
+    for row, feature in enumerate(features):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            continue
+        for key, value in props.items():
+            if isinstance(value, str) and "\x00" in value and key in frame.columns:
+                frame.iat[row, frame.columns.get_loc(key)] = value
 
 
 def _too_many(source: Path, count: int, limit: int) -> ReadError:

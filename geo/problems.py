@@ -23,6 +23,7 @@ ERROR_KINDS: Final = (
     "bad_code",
     "bad_households",
     "code_moved",  # a warning when the caller confirmed the plan's codes (renumber)
+    "bad_name",  # a grid name the names' rule refuses (server/usecases/grid_plan_versions.py)
 )
 WARNING_KINDS: Final = ("area_outlier", "households_outlier", "code_renumbered")
 

@@ -300,6 +300,7 @@ def upload_plan() -> Response:
             {"file": "必填 / required"},
         )
     suffix = uc_plans.upload_suffix(upload.filename)
+    uc_plans.check_file_name(upload.filename)
     options = uc_plans.PlanOptions.parse(request.form.to_dict())
     name = _safe_name(upload.filename, suffix)
     with tempfile.TemporaryDirectory(prefix="wangge-plan-") as tmp:

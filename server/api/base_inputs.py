@@ -8,7 +8,6 @@ only the case endpoints' bodies are tolerant.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -30,6 +29,7 @@ from server.api.edge import (
 )
 from server.api.inputs import DeviceTime, GridCode, PhotoIds, _enum_schema, _member_of
 from server.domain import base_data as bd
+from server.domain.names import line_problem
 from server.domain.years import MAX_YEAR
 
 PlaceKindName = Annotated[str, _member_of(bd.PlaceKind), _enum_schema(bd.PlaceKind)]
@@ -62,19 +62,14 @@ Day = Annotated[
     Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
     AfterValidator(_iso_date),
 ]
-#: Bidirectional-text controls (LRM, RLM, ALM, the embeddings and overrides U+202A–U+202E, the
-#: isolates U+2066–U+2069): "‮" turns "张三‮moc.evil" around on screen.
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _one_line(value: str) -> str:
     """A name, an address, a number: no control characters (tabs, newlines, ESC …) and no
-    bidirectional-text controls, which make a name read differently from what it is."""
-    if any(ch in _BIDI or unicodedata.category(ch) == "Cc" for ch in value):
-        raise PydanticCustomError(
-            "control_characters",
-            "不能含控制字符或文字方向控制符 / must not contain control or bidi-override characters",
-        )
+    bidirectional-text controls, which make a name read differently from what it is (the one
+    rule of :mod:`server.domain.names`)."""
+    if bad := line_problem(value):
+        raise PydanticCustomError("control_characters", bad)
     return value
 
 

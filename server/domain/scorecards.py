@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from server.domain.assessment_metrics import ALL_BY_KEY as METRIC_BY_KEY
 from server.domain.metric_definitions import METRIC_KEYS
+from server.domain.names import name_problem
 
 ScorecardKind = Literal["department", "worker", "dispatcher", "town"]
 SCORECARD_KINDS: tuple[ScorecardKind, ...] = ("department", "worker", "dispatcher", "town")
@@ -213,6 +214,9 @@ def parse_scorecard(kind: ScorecardKind, data: Mapping[str, Any]) -> ScorecardCo
         if not isinstance(g, str) or not g.strip() or len(g) > 8 or s is None or not 0 <= s <= 100:
             errors[f"grades[{n}]"] = "应为 {grade: 文本, min: 0–100} / {grade, min 0-100}"
             continue
+        if bad := name_problem(g.strip(), 8):
+            errors[f"grades[{n}]"] = bad
+            continue
         grades.append((g.strip(), s))
     mins = [s for _, s in grades]
     if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
@@ -220,6 +224,9 @@ def parse_scorecard(kind: ScorecardKind, data: Mapping[str, Any]) -> ScorecardCo
     lowest = data.get("lowest", LOWEST_GRADE)
     if not isinstance(lowest, str) or not lowest.strip() or len(lowest) > 8:
         errors["lowest"] = "应为文本 / must be text"
+        lowest = LOWEST_GRADE
+    elif bad := name_problem(lowest.strip(), 8):
+        errors["lowest"] = bad
         lowest = LOWEST_GRADE
     deductions = list(DEFAULT_DEDUCTIONS[kind])
     raw_deductions = data.get("card_deductions")

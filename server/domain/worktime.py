@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from server.domain.names import name_problem
 from server.domain.years import MAX_YEAR, MIN_YEAR
 
 log = logging.getLogger(__name__)
@@ -234,9 +235,7 @@ class YearCalendar:
                 )
             if entry.kind == "holiday" and not name:
                 problems[f"{where}.name"] = "节日名称必填 / a holiday needs a name"
-            if len(name) > MAX_NAME:
-                problems[f"{where}.name"] = f"最多 {MAX_NAME} 个字 / at most {MAX_NAME} characters"
-            elif bad := text_problem(name):
+            if bad := name_problem(name, MAX_NAME):
                 problems[f"{where}.name"] = bad
             seen.setdefault(entry.day, entry.kind)
             out[entry.kind].append(CalendarDay(entry.day, entry.kind, name))

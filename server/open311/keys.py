@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.domain.names import name_problem
 from server.models.geography import Region
 from server.models.open311 import ApiKey
 from server.models.types import utcnow
@@ -36,6 +37,8 @@ def create(
     name = name.strip()
     if not name or len(name) > 64:
         raise KeyProblem("the name must be 1–64 characters")
+    if bad := name_problem(name, 64):
+        raise KeyProblem(f"the name: {bad}")
     if db.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
         raise KeyProblem(f"a key named {name!r} exists already (names are never reused)")
     raw = new_key()

@@ -25,8 +25,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from server import cache
+from server.domain.names import name_problem
 from server.domain.worktime import (
     DAY_KINDS,
+    MAX_NAME,
     PACKAGE_YEARS,
     CalendarDay,
     CalendarInputError,
@@ -321,7 +323,7 @@ def parse_days(items: list[Any], field: str = "days") -> list[CalendarDay]:
         if not isinstance(name, str):
             problems[f"{where}.name"] = "应为文本 / text"
             continue
-        if bad := text_problem(name):
+        if bad := name_problem(name.strip(), MAX_NAME):
             problems[f"{where}.name"] = bad
             continue
         out.append(CalendarDay(day, cast(DayKind, kind), name))

@@ -6,6 +6,7 @@ old versions stay, so every case keeps the grid it was reported in.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +25,9 @@ from geo.coding import code_grids
 from geo.errors import ReadError
 from geo.io import read_boundaries, read_features
 from geo.parents import column_codes, is_grid_code
-from geo.problems import ValidationReport
-from geo.validate import households_value, report_codes, validate_plan
+from geo.problems import Problem, ValidationReport, geojson_location
+from geo.validate import feature_ids, households_value, report_codes, validate_plan
+from server.domain.names import name_problem
 from server.models import Grid, GridPlan, Region
 from server.models.types import utcnow
 from server.usecases import grid_locator, routing
@@ -141,6 +143,7 @@ def check_plan(
         grids, changes, moved = coding.grids, coding.changes, coding.moved
     report = validate_plan(grids, parents, gap_width_m=gap_width_m, make_valid=make_valid)
     report_codes(report, supplied, grids, changes, moved, confirmed=renumber)
+    report.errors.extend(name_problems(grids))
     if not renumber:
         for problem in report.errors:
             if problem.kind in ("bad_code", "duplicate_code", "code_moved"):
@@ -150,6 +153,47 @@ def check_plan(
 
         grids = repair_geometries(grids)
     return PlanCheck(grids, parents, report, Path(path).name)
+
+
+#: A grid's name: the column's width (``grids.name``), under the names' rule's 200.
+MAX_GRID_NAME = 100
+
+
+def grid_name(value: Any) -> str | None:
+    """A feature's ``name`` as text, None when the file gives none (null, NaN, blank)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def name_problems(grids: gpd.GeoDataFrame, name_field: str = "name") -> list[Problem]:
+    """A ``bad_name`` error for each grid whose name breaks the names' rule
+    (:func:`server.domain.names.name_problem`: control or bidi characters, NUL, nothing that
+    shows, more than :data:`MAX_GRID_NAME` characters): refused, never stripped or cut."""
+    if name_field not in grids.columns:
+        return []
+    ids = feature_ids(
+        column_codes(grids, "code") if "code" in grids.columns else [None] * len(grids)
+    )
+    out = []
+    for i, raw in enumerate(grids[name_field].tolist()):
+        name = grid_name(raw)
+        if name is None or not (bad := name_problem(name, MAX_GRID_NAME)):
+            continue
+        shown = name[:40].encode("unicode_escape").decode("ascii")
+        geom = grids.geometry.iloc[i]
+        usable = geom is not None and not shapely.is_empty(geom)
+        out.append(
+            Problem(
+                "bad_name",
+                [ids[i]],
+                f"网格名称不可用：{ids[i]} 为 “{shown}”（{bad}） / bad grid name: {ids[i]} "
+                f"has '{shown}'",
+                geojson_location(shapely.point_on_surface(geom)) if usable else None,
+            )
+        )
+    return out
 
 
 def _region(db: Session, code: str, level: str, name: str, parent: Region | None) -> Region:
@@ -230,7 +274,7 @@ def store_plan(db: Session, check: PlanCheck, *, created_by: int | None = None) 
             Grid(
                 plan_id=plan.id,
                 code=str(row.code),
-                name=str(val(row, "name") or f"第{str(row.code)[-3:]}网格"),
+                name=grid_name(val(row, "name")) or f"第{str(row.code)[-3:]}网格",
                 kind="dedicated"
                 if str(val(row, "kind") or "") in {"dedicated", "专属"}
                 else "basic",

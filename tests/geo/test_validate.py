@@ -226,7 +226,7 @@ def test_households_that_are_not_a_whole_number_are_errors(plan: gpd.GeoDataFram
 
 
 def test_kinds_are_the_documented_ones() -> None:
-    assert len(ERROR_KINDS) == 11 and len(WARNING_KINDS) == 3
+    assert len(ERROR_KINDS) == 12 and len(WARNING_KINDS) == 3
 
 
 def test_projected_input_is_handled(plan: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> None:

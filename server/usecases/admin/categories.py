@@ -118,8 +118,8 @@ def create_category(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[st
                 inp.fail("code", f"大类 {code[:2]} 已停用 / major category {code[:2]} is retired")
         elif not MAJOR_RE.match(code):
             inp.fail("code", "大类 2 位、小类 4 位数字 / 2 digits (major) or 4 digits (minor)")
-    name = inp.text("name", required=True)
-    name_en = inp.text("name_en") or ""
+    name = inp.name("name", required=True)
+    name_en = inp.name("name_en") or ""
     # A major category only groups minors: its limits are optional (cases are never filed in it).
     value = inp.number("limit_value", required=is_minor)
     unit = inp.text("limit_unit", required=is_minor, max_len=16)
@@ -163,8 +163,8 @@ def update_category(
         ("name", "name_en", "limit_value", "limit_unit", "urgent_hours", "default_department_id",
          "active"),
     )  # fmt: skip
-    name = inp.text("name", required=inp.has("name"))
-    name_en = inp.text("name_en")
+    name = inp.name("name", required=inp.has("name"))
+    name_en = inp.name("name_en")
     value = inp.number("limit_value", required=inp.has("limit_value"))
     unit = inp.text("limit_unit", required=inp.has("limit_unit"), max_len=16)
     urgent = inp.number("urgent_hours", required=inp.has("urgent_hours"))

@@ -60,7 +60,7 @@ def create_department(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[
     code = inp.text("code", required=True, max_len=32)
     if code and not DEPARTMENT_CODE_RE.match(code):
         inp.fail("code", "只能用字母、数字、- 和 _ / letters, digits, - and _ only")
-    name = inp.text("name", required=True)
+    name = inp.name("name", required=True)
     region = region_field(ctx, inp)
     inp.check()
     assert code and name
@@ -79,7 +79,7 @@ def update_department(
 ) -> dict[str, Any]:
     dep = _get_department(ctx, dep_id)
     inp = BodyReader(body, ("name", "active"))
-    name = inp.text("name", required=inp.has("name"))
+    name = inp.name("name", required=inp.has("name"))
     active = inp.flag("active")
     inp.check()
     if name is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from geo.crs import parse_crs
 from geo.errors import CRSError
 from geo.io import SUPPORTED_SUFFIXES
+from server.domain.names import name_problem
 from server.models import Grid, GridPlan, Region, User
 from server.usecases.admin.request_body import get_or_not_found, iso
 from server.usecases.context import Actor, Context
@@ -145,6 +146,15 @@ def upload_suffix(filename: str) -> str:
             fields={"file": ", ".join(SUPPORTED_SUFFIXES)},
         )
     return suffix
+
+
+def check_file_name(filename: str) -> None:
+    """The upload's base name becomes the plan's ``source_name`` (lists, exports): the names'
+    rule (:func:`server.domain.names.name_problem`) or a 400 naming ``file``. A NUL or a
+    bidi override in it is refused, never stripped."""
+    base = PureWindowsPath(PurePosixPath(filename or "").name).name.strip()
+    if bad := name_problem(base):
+        raise ValidationFailed("文件名不可用 / bad file name: " + bad, fields={"file": bad})
 
 
 def check_upload(ctx: Context, path: Path, source_name: str, options: PlanOptions) -> PlanCheck:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from server.domain.names import name_problem
 from server.models import Department, Region
 from server.usecases.context import Context
 from server.usecases.errors import Conflict, NotFound, ValidationFailed
@@ -65,6 +66,15 @@ class BodyReader:
             return None
         if len(value) > max_len:
             self.fail(key, f"最多 {max_len} 个字符 / at most {max_len} characters")
+            return None
+        return value
+
+    def name(self, key: str, *, required: bool = False, max_len: int = 100) -> str | None:
+        """A name or label a person gives (:func:`server.domain.names.name_problem`: no control
+        or bidi characters, something that shows, at most ``max_len`` characters)."""
+        value = self.text(key, required=required, max_len=max_len)
+        if value and (bad := name_problem(value, max_len)):
+            self.fail(key, bad)
             return None
         return value
 

@@ -224,7 +224,7 @@ def create_user(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, A
     username = inp.text("username", required=True, max_len=64)
     if username and not USERNAME_RE.match(username):
         inp.fail("username", "3–64 位字母、数字或 _ . @ - / 3-64 letters, digits, _ . @ -")
-    display_name = inp.text("display_name")
+    display_name = inp.name("display_name")
     role = inp.text("role", required=True, max_len=16)
     if role and role not in ROLES:
         inp.fail("role", "应为 / one of " + ", ".join(ROLES))
@@ -272,7 +272,7 @@ def update_user(ctx: Context, actor: Actor, user_id: int, body: dict[str, Any]) 
         body,
         ("display_name", "role", "region_code", "department_id", "phone", "active", "password"),
     )
-    display_name = inp.text("display_name", required=inp.has("display_name"))
+    display_name = inp.name("display_name", required=inp.has("display_name"))
     role = inp.text("role", required=inp.has("role"), max_len=16)
     if role and role not in ROLES:
         inp.fail("role", "应为 / one of " + ", ".join(ROLES))

@@ -23,6 +23,7 @@ from server import cache
 from server.domain import workflow as wf
 from server.domain.errors import DomainError
 from server.domain.fields import is_stated_reason
+from server.domain.names import name_problem
 from server.models import Grid, GridPlan, Household, Organisation, Place, Resident, Visit
 from server.usecases import grid_locator, policy
 from server.usecases.context import Actor, Context
@@ -340,6 +341,15 @@ def text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
             code="too_long",
             fields={field: f"at most {limit} characters"},
         )
+    return value
+
+
+def name(value: Any, field: str, limit: int, *, required: bool = False) -> str:
+    """A name or label a person gives (:func:`server.domain.names.name_problem`: no control
+    or bidi characters, something that shows): :func:`text`, then a 400 naming the field."""
+    value = text(value, field, limit, required=required)
+    if bad := name_problem(value, limit):
+        raise ValidationFailed("输入有误 / invalid input: " + field, fields={field: bad})
     return value
 
 

@@ -85,7 +85,7 @@ def _levels(value: Any) -> list[dict[str, Any]]:
         out.append(
             {
                 "level": level,
-                "name": c.text(lv.get("name") or f"{level}级", f"levels[{i}].name", 40),
+                "name": c.name(lv.get("name") or f"{level}级", f"levels[{i}].name", 40),
                 "cycle": cycle,
             }
         )
@@ -101,7 +101,7 @@ def create_kind(ctx: Context, actor: Actor, body: dict[str, Any]) -> KeyGroupKin
         )
     kind = KeyGroupKindRow(
         code=code,
-        name=c.text(body.get("name"), "name", 100, required=True),
+        name=c.name(body.get("name"), "name", 100, required=True),
         sensitive=bool(body.get("sensitive", False)),
         levels=_levels(body.get("levels")),
         active=True,
@@ -140,7 +140,7 @@ def update_kind(ctx: Context, actor: Actor, kind_id: int, body: dict[str, Any]) 
             fields={"sensitive": "a built-in sensitive kind stays sensitive"},
         )
     if "name" in body:
-        kind.name = c.text(body["name"], "name", 100, required=True)
+        kind.name = c.name(body["name"], "name", 100, required=True)
     if "sensitive" in body:
         kind.sensitive = bool(body["sensitive"])
     if "active" in body:

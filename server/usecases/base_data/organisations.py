@@ -82,14 +82,14 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
     org = Organisation(
         uuid=key,
         content_hash=digest,
-        name=c.text(body.get("name"), "name", 200, required=True),
+        name=c.name(body.get("name"), "name", 200, required=True),
         credit_code=credit,
         kind=bd.OrganisationKind(body.get("kind") or bd.OrganisationKind.ENTERPRISE).value,
         address=c.text(body.get("address"), "address", 300),
         place_id=place.id if place else None,
         lon=lon,
         lat=lat,
-        contact_name=c.text(body.get("contact_name"), "contact_name", 100),
+        contact_name=c.name(body.get("contact_name"), "contact_name", 100),
         created_by_id=actor.id,
         created_at=ctx.now(),
         updated_at=ctx.now(),
@@ -112,7 +112,7 @@ def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Org
     if not c.check_version(org, body.get("base_version"), already=same):
         return org
     if "name" in body:
-        org.name = c.text(body["name"], "name", 200, required=True)
+        org.name = c.name(body["name"], "name", 200, required=True)
     credit = org.credit_code
     if "credit_code" in body:
         credit = _credit(body["credit_code"])
@@ -125,7 +125,7 @@ def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Org
     if "address" in body:
         org.address = c.text(body["address"], "address", 300)
     if "contact_name" in body:
-        org.contact_name = c.text(body["contact_name"], "contact_name", 100)
+        org.contact_name = c.name(body["contact_name"], "contact_name", 100)
     if "contact_phone" in body:
         _set_phone(ctx, org, body["contact_phone"])
     c.bump(ctx, org)

@@ -68,7 +68,7 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
     where, field = _where(ctx, lon, lat, body.get("grid_code"), parent)
     _footprint_in_town(ctx, footprint, where)
     c.check_editable(actor, where, field)
-    name = c.text(body.get("name"), "name", 100, required=True)
+    name = c.name(body.get("name"), "name", 100, required=True)
     locks.hold(ctx.db, locks.Scope.PLACES, [where.county_id or 0])
     _refuse_twin(ctx, actor, kind, parent, where, name)
     place = Place(
@@ -162,7 +162,7 @@ def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]
         return place
     renamed = False
     if "name" in body:
-        name = c.text(body["name"], "name", 100, required=True)
+        name = c.name(body["name"], "name", 100, required=True)
         renamed = place_key(name) != place_key(place.name)
         place.name = name
     if "address" in body:

@@ -226,7 +226,7 @@ def create_resident(
     resident = Resident(
         uuid=key,
         content_hash=digest,
-        name=c.text(body.get("name"), "name", 100, required=True),
+        name=c.name(body.get("name"), "name", 100, required=True),
         registration=bd.Registration(body.get("registration") or bd.Registration.REGISTERED).value,
         relation=bd.Relation(body.get("relation") or bd.Relation.OTHER).value,
         status=bd.ResidentStatus.ACTIVE.value,
@@ -338,7 +338,7 @@ def update_resident(
     ):
         return resident
     if "name" in body:
-        resident.name = c.text(body["name"], "name", 100, required=True)
+        resident.name = c.name(body["name"], "name", 100, required=True)
     if "registration" in body:
         resident.registration = bd.Registration(body["registration"]).value
     if "relation" in body:
