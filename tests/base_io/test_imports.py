@@ -285,6 +285,23 @@ def test_bidi_controls_are_refused_per_row(world: World) -> None:
     assert addresses.get_json()["import"]["errors"][0]["column"] == "小区/自然村"
 
 
+def test_an_invisible_name_is_refused_per_row(world: World) -> None:
+    """A name of zero-width characters only, or holding a tab, shows nothing or breaks the
+    line: refused as the API refuses it (server/domain/names.py), naming the cell."""
+    c = client_of(world, "admin")
+    seed_rooms(c, G1, DOOR, 8)
+    rows = _resident_rows(3)
+    rows[0][0] = "\u200b\u200b"  # row 2: zero-width spaces only in 姓名
+    rows[1][0] = "张\t三"  # row 3: a tab
+    resp = upload(c, "residents", csv_bytes(RESIDENT_HEADER, rows))
+    assert resp.status_code == 422, resp.get_json()
+    body = resp.get_json()["import"]
+    errors = {(e["row"], e["column"]): e["message"] for e in body["errors"]}
+    assert set(errors) == {(2, "姓名"), (3, "姓名")}, errors
+    assert "可见文字" in errors[(2, "姓名")] and "控制字符" in errors[(3, "姓名")]
+    assert _count(world, Resident) == 0
+
+
 def test_the_import_page_cache_is_the_imports_alone(world: World) -> None:
     """SQLite: the import stores with a larger page cache (index pages of a county stay in
     memory) and gives the connection back with the cache it had, even when the store fails."""

@@ -16,6 +16,7 @@ from server.domain.identity import (
     parse_id_number,
 )
 from server.domain.import_templates import TEMPLATES, Column, ImportKind
+from server.domain.names import BIDI_CONTROLS, name_problem
 
 # 户籍类别 and 与户主关系 as written in a sheet → the stored names (basedata's contract).
 REGISTRATIONS = {
@@ -61,10 +62,9 @@ ORG_KINDS = {
     "机关事业单位": OrganisationKind.INSTITUTION,
     "其他": OrganisationKind.OTHER,
 }
-#: Bidirectional-text controls (ALM, LRM, RLM, the embeddings and overrides U+202A–U+202E, the
-#: isolates U+2066–U+2069), as the API refuses them (server/api/base_inputs.py): "张三\u202e"
-#: would read on screen differently from what is stored.
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Columns holding a name (of a person, an estate, a building, a unit, a room, a contact): the
+#: names' rule (server/domain/names.py) as the API applies it.
+NAME_COLUMNS = frozenset({"name", "estate", "building", "unit", "room", "contact"})
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,30}$")
 _GRID_CODE = re.compile(r"^[0-9]{15}$")
 MAX_TEXT = {"name": 100, "estate": 100, "building": 50, "unit": 50, "room": 50}
@@ -100,16 +100,22 @@ def _common(kind: ImportKind, row: Row) -> None:
         if "\x00" in text:
             row.fail(col, "含 NUL 字符")
             continue
-        bidi = _BIDI.search(text)
+        # Bidirectional-text controls: "张三\u202e" would read on screen differently from what
+        # is stored.
+        bidi = next((ch for ch in text if ch in BIDI_CONTROLS), None)
         if bidi:
             row.fail(
                 col,
-                f"含文字方向控制符 U+{ord(bidi.group()):04X}（会让内容显示得与实际不同），请删除",
+                f"含文字方向控制符 U+{ord(bidi):04X}（会让内容显示得与实际不同），请删除",
             )
+            continue
+        limit = MAX_TEXT.get(col.key)
+        named = col.key in NAME_COLUMNS and limit is not None and len(text) <= limit
+        if named and (bad := name_problem(text, limit or 0)):
+            row.fail(col, bad.split(" / ")[0])  # a spreadsheet's messages are Chinese
             continue
         if col.required and not text:
             row.fail(col, "必填，不能为空")
-        limit = MAX_TEXT.get(col.key)
         if limit and len(text) > limit:
             row.fail(col, f"过长（最多 {limit} 字）")
         row.values[col.key] = text
