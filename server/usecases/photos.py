@@ -344,16 +344,41 @@ def _reduced(opened: Image.Image) -> Image.Image:
 
 _gates: dict[int, threading.BoundedSemaphore] = {}
 _gates_lock = threading.Lock()
+#: Per user: [their semaphore of one, how many of their decodes hold or wait for it].
+_turns: dict[int, list[Any]] = {}
 
 
 @contextmanager
-def decoding(workers: int) -> Iterator[None]:
-    """At most ``workers`` images decoded at once in this process (``WANGGE_IMAGE_WORKERS``):
-    each holds tens of MB while it is decoded; eight at once took a worker to 3 GB."""
-    with _gates_lock:
-        gate = _gates.setdefault(workers, threading.BoundedSemaphore(workers))
-    with gate:
+def _users_turn(user_id: int | None) -> Iterator[None]:
+    """One image of a user at a time (an entry lives while any of theirs holds or waits)."""
+    if user_id is None:
         yield
+        return
+    with _gates_lock:
+        turn = _turns.setdefault(user_id, [threading.BoundedSemaphore(1), 0])
+        turn[1] += 1
+    try:
+        with turn[0]:
+            yield
+    finally:
+        with _gates_lock:
+            turn[1] -= 1
+            if turn[1] == 0:
+                del _turns[user_id]
+
+
+@contextmanager
+def decoding(workers: int, user_id: int | None = None) -> Iterator[None]:
+    """At most ``workers`` images decoded at once in this process (``WANGGE_IMAGE_WORKERS``):
+    each holds tens of MB while it is decoded; eight at once took a worker to 3 GB. And one
+    image of ``user_id`` at a time, waited for before the process's turn: one account sending
+    60 photos at once held every other user's photo behind all of them (an outside audit:
+    another worker's 1 KB photo took 10 s); now it waits for at most one of theirs."""
+    with _users_turn(user_id):
+        with _gates_lock:
+            gate = _gates.setdefault(workers, threading.BoundedSemaphore(workers))
+        with gate:
+            yield
 
 
 def off_the_loop(fn: Callable[..., T], *args: Any) -> T:
@@ -424,7 +449,7 @@ def _write_once(path: Path, data: bytes) -> None:
 def finish(ctx: Context, att: Attachment) -> Attachment:
     path = part_path(ctx, att.uuid)
     try:
-        with decoding(ctx.image_workers):
+        with decoding(ctx.image_workers, att.uploader_id):
             processed = off_the_loop(process_image, path.read_bytes(), ctx.max_image_pixels)
     except Unprocessable:
         # Discard the bytes and the upload: the client must send a proper picture.

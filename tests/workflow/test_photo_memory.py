@@ -74,6 +74,37 @@ def test_one_image_is_decoded_at_a_time() -> None:
     t.join(10)
 
 
+def test_one_users_photos_wait_for_each_other_not_everyone_else() -> None:
+    """With two decoders, a user's second photo waits for their first while another user's
+    photo is decoded at once: 60 photos of one account at once no longer hold the others'."""
+    release = threading.Event()
+    entered = {name: threading.Event() for name in ("a1", "a2", "b")}
+
+    def decode(name: str, user: int, hold: bool) -> None:
+        with decoding(2, user):
+            entered[name].set()
+            if hold:
+                release.wait(10)
+
+    threads = [threading.Thread(target=decode, args=("a1", 1, True))]
+    threads[0].start()
+    assert entered["a1"].wait(10)
+    threads += [
+        threading.Thread(target=decode, args=(n, u, False)) for n, u in (("a2", 1), ("b", 2))
+    ]
+    for t in threads[1:]:
+        t.start()
+    assert entered["b"].wait(10)  # the other user's photo: at once
+    assert not entered["a2"].wait(0.3)  # the same user's second: after their first
+    release.set()
+    assert entered["a2"].wait(10)
+    for t in threads:
+        t.join(10)
+    from server.usecases import photos
+
+    assert photos._turns == {}  # nothing kept per user once their photos are done
+
+
 def test_photos_keep_orientation_and_modes() -> None:
     for mode in ("RGB", "RGBA", "L", "P", "1", "LA", "I;16", "CMYK"):
         buf = io.BytesIO()
