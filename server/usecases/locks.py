@@ -1,17 +1,22 @@
 """Locks that serialise requests where a check and the write it guards must not interleave:
 one user's requests (two patrol starts of one worker; a user's duplicate identity numbers
 against their limit), cases that one action reads and another changes (a merge and the case
-merged into), and what an import or a new place can collide with (:func:`hold`)."""
+merged into), the one row an edit checks and changes (:func:`hold_row`: its version, a level
+request's status, whether a tag has ended), and what an import or a new place can collide with
+(:func:`hold`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from server.models import Incident, User
+
+T = TypeVar("T")
 
 
 def hold_user(db: Session, user_id: int) -> None:
@@ -36,6 +41,21 @@ def hold_cases(db: Session, case_ids: Iterable[int]) -> None:
         )
     else:
         db.execute(text("UPDATE users SET id = id WHERE id = -1"))
+
+
+def hold_row(db: Session, model: type[T], ident: Any) -> T | None:
+    """The row of ``model`` with primary key ``ident`` (None: there is none), held until the
+    transaction ends and read as it stands: what an edit compares (the version it was made on,
+    a request still pending, a tag still open) is then what it changes, and a request editing
+    the same row at once waits and reads this one's commit. PostgreSQL: ``SELECT … FOR
+    NO KEY UPDATE`` (what the edit's own ``UPDATE`` takes: a row hung on this one, a room on
+    its building or a resident on their household, is still stored meanwhile); SQLite: the
+    database's write lock first (as :func:`hold` takes it), then the read. Either way the row
+    is read again even if the session held it already."""
+    if db.get_bind().dialect.name == "postgresql":
+        return db.get(model, ident, with_for_update={"key_share": True}, populate_existing=True)
+    db.execute(text("UPDATE regions SET id = id WHERE id = -1"))
+    return db.get(model, ident, populate_existing=True)
 
 
 class Scope(IntEnum):

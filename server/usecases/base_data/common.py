@@ -5,7 +5,9 @@
   parent's grid. The location (grid, community, town, county) is copied onto the row.
 - **Versions.** An edit names ``base_version``; if the row moved on meanwhile the edit is a
   conflict (409 ``version_conflict``) that carries the row as it stands, never a silent
-  overwrite. A successful edit bumps ``version`` by one.
+  overwrite. A successful edit bumps ``version`` by one. The edit reads its row held
+  (``locks.hold_row``) before anything is compared, so two edits of one version sent at once
+  are one edit and one conflict, not two answers of the same next version, one of them lost.
 - **Replays.** A create names a client ``uuid``; the same uuid with the same content from the
   same user answers the first result again; anything else with that uuid is a conflict.
 """
@@ -215,7 +217,9 @@ def editable(actor: Actor, row: T | None, what: str) -> T:
 
 def check_version(row: Any, base_version: int | None, *, already: bool = False) -> bool:
     """Should the edit be applied? 409 ``version_conflict`` carrying the row as it stands if the
-    edit was made on another version (``base_version`` is required for every edit) — unless
+    edit was made on another version (``base_version`` is required for every edit). The row is
+    one read with ``locks.hold_row``, held since: the version compared here is the one the
+    edit's commit replaces (read without the lock, two edits at once both matched it). Unless
     ``already``: every field it sets already holds the value it sets (the phone's outbox sent
     it again after the answer was lost, or two people made the same change): then False,
     nothing to do, and the answer is the row as it is."""

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from server.domain import base_data as bd
 from server.models import KeyGroupKindRow, KeyGroupTag, LevelRequest, Resident
+from server.usecases import locks, policy
 from server.usecases import personal_data as pd
-from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -118,7 +118,7 @@ def create_kind(ctx: Context, actor: Actor, body: dict[str, Any]) -> KeyGroupKin
 
 
 def update_kind(ctx: Context, actor: Actor, kind_id: int, body: dict[str, Any]) -> KeyGroupKindRow:
-    kind = ctx.db.get(KeyGroupKindRow, kind_id)
+    kind = locks.hold_row(ctx.db, KeyGroupKindRow, kind_id)
     if kind is None:
         raise NotFound("未找到 / no such kind")
     c.check_version(kind, body.get("base_version"))

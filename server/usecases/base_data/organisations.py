@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from server.domain import base_data as bd
 from server.domain import identity
 from server.models import Organisation, Place
+from server.usecases import locks, policy
 from server.usecases import personal_data as pd
-from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.context import Actor, Context
 from server.usecases.errors import Conflict, ValidationFailed
@@ -106,7 +106,7 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
 
 
 def update(ctx: Context, actor: Actor, org_id: int, body: dict[str, Any]) -> Organisation:
-    org = c.editable(actor, ctx.db.get(Organisation, org_id), "organisation")
+    org = c.editable(actor, locks.hold_row(ctx.db, Organisation, org_id), "organisation")
     same = c.holds(org, body, ("name", "kind", "address", "contact_name"),
                    other=("credit_code", "contact_phone"))  # fmt: skip
     if not c.check_version(org, body.get("base_version"), already=same):

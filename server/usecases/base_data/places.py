@@ -156,7 +156,7 @@ def _where(
 
 
 def update_place(ctx: Context, actor: Actor, place_id: int, body: dict[str, Any]) -> Place:
-    place = c.editable(actor, ctx.db.get(Place, place_id), "place")
+    place = c.editable(actor, locks.hold_row(ctx.db, Place, place_id), "place")
     same = c.holds(place, body, ("name", "address"), other=("lon", "lat", "grid_code", "footprint"))
     if not c.check_version(place, body.get("base_version"), already=same):
         return place
@@ -294,7 +294,7 @@ def create_household(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Save
 def update_household(
     ctx: Context, actor: Actor, household_id: int, body: dict[str, Any]
 ) -> Household:
-    household = c.editable(actor, ctx.db.get(Household, household_id), "household")
+    household = c.editable(actor, locks.hold_row(ctx.db, Household, household_id), "household")
     same = c.holds(household, body, ("number", "note"))
     if not c.check_version(household, body.get("base_version"), already=same):
         return household

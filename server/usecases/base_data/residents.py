@@ -21,8 +21,8 @@ from server.domain import base_data as bd
 from server.domain import identity
 from server.domain.errors import DomainError
 from server.models import Household, LifeEvent, Residence, Resident
+from server.usecases import locks, policy
 from server.usecases import personal_data as pd
-from server.usecases import policy
 from server.usecases.base_data import common as c
 from server.usecases.base_data import duplicates as dup
 from server.usecases.base_data import number_searches as searches
@@ -332,7 +332,7 @@ def update_resident(
     endpoint: str = "base.update_resident",
 ) -> Resident:
     """Edit a resident's own facts (not where they live: that is a life event)."""
-    resident = c.editable(actor, ctx.db.get(Resident, resident_id), "resident")
+    resident = c.editable(actor, locks.hold_row(ctx.db, Resident, resident_id), "resident")
     if not c.check_version(
         resident, body.get("base_version"), already=_holds(actor, resident, body)
     ):
