@@ -3,7 +3,8 @@ one user's requests (two patrol starts of one worker; a user's duplicate identit
 against their limit), cases that one action reads and another changes (a merge and the case
 merged into), the one row an edit checks and changes (:func:`hold_row`: its version, a level
 request's status, whether a tag has ended), and what an import or a new place can collide with
-(:func:`hold`)."""
+or a request reads before it writes it (:func:`hold`: a setting PUT while not stored yet, a
+code checked free, a major category and its minors)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,14 @@ class Scope(IntEnum):
     #: a major category and its minors (key: the major's code, 1-99): a minor created or
     #: reactivated (it needs an active major), the major retired (it needs no active minor)
     CATEGORIES = 4
+    #: a routing rule (key: its category's id): a rule PUT, read and then inserted or replaced
+    ROUTING_RULES = 5
+    #: the card thresholds (key 0): a PUT of any stages
+    CARD_THRESHOLDS = 6
+    #: an entered calendar year (key: the year): entered, imported or removed
+    CALENDAR = 7
+    #: the key-group kinds' codes (key 0): a kind created (a code is taken once)
+    KEY_GROUP_KINDS = 8
 
 
 def hold(db: Session, scope: Scope, keys: Iterable[int]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from server.usecases import calendar as uc
 from server.usecases.context import calendar_from
 from tests import factories as f
 from tests.admin.conftest import client_for
+from tests.support import at_once
 from tests.workflow.world import World
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -309,3 +311,31 @@ def test_a_file_listing_no_day_is_a_400_and_changes_nothing(
     year = admin.get("/api/v1/calendar/2027").get_json()
     assert year["source"] == "unknown" and year["known"] is False
     assert admin.get("/api/v1/calendar/2027/changes").get_json()["items"] == []
+
+
+def test_a_new_year_entered_by_several_requests_at_once_keeps_the_last(any_world: World) -> None:
+    """Four PUTs of a year not entered yet, at the same moment: all 200, one after the other,
+    the year as the last left it and four changes in the trail. Before, each saw no year and
+    inserted it: a 500 on the duplicate key (an outside audit: 23 of 40)."""
+    clients = [client_for(any_world, "admin") for _ in range(4)]
+    for year in (2031, 2032, 2033):
+        bodies = [
+            {
+                "holidays": [{"date": f"{year}-01-01", "name": f"元旦{i}"}],
+                "workdays": [],
+                "reason": f"通知{i}",
+            }
+            for i in range(4)
+        ]
+        answers = at_once(
+            [
+                partial(c.put, f"/api/v1/calendar/{year}", json=b)
+                for c, b in zip(clients, bodies, strict=True)
+            ]
+        )
+        assert [r.status_code for r in answers] == [200] * 4, [r.get_json() for r in answers]
+        trail = clients[0].get(f"/api/v1/calendar/{year}/changes").get_json()["items"]
+        assert len(trail) == 4
+        # the year is what the last change (the trail's newest) entered
+        shown = clients[0].get(f"/api/v1/calendar/{year}").get_json()
+        assert shown["holidays"] == trail[0]["after"]["holidays"]

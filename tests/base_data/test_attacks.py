@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from server.models import KeyGroupKindRow, LifeEvent, Resident
 from server.usecases.personal_data import normalise_phone
 from tests.base_data.test_api import BW, client, reads
 from tests.base_data.world import credit_code, id_number, seed
+from tests.support import at_once
 from tests.workflow.world import G1, build, widen
 
 K = "/api/v1/base/kinds"
@@ -457,3 +459,16 @@ def test_a_footprint_in_another_town_is_refused_as_a_point_is(any_bw: BW) -> Non
     assert moved.status_code == 400 and moved.get_json()["error"] == "point_elsewhere"
     again = c.get(f"/api/v1/base/places/{place['id']}").get_json()["place"]
     assert again["footprint"] == place["footprint"] and again["version"] == place["version"]
+
+
+def test_a_kind_created_by_several_requests_at_once_is_created_once(any_bw: BW) -> None:
+    """Six creations of one code at the same moment: one 201, the others the 409
+    ``duplicate_code`` they get one after the other. Before, each saw the code free and the
+    database's unique key answered a 500 (an outside audit: 14 of 30)."""
+    w, _ = any_bw
+    clients = [client(w, "admin") for _ in range(6)]
+    for code in ("at_once_1", "at_once_2", "at_once_3"):
+        body = {"code": code, "name": "同时", "levels": [{"level": 1, "cycle": "weekly"}]}
+        answers = at_once([partial(c.post, K, json=body) for c in clients])
+        codes = sorted((r.status_code, (r.get_json() or {}).get("error")) for r in answers)
+        assert codes == [(201, None)] + [(409, "duplicate_code")] * 5, codes

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from server.domain.fields import Urgency
 from server.domain.levels import CENTRE_LEVELS, LEVEL_LABELS, Level
 from server.models import Category, Department, Region, RoutingRule
+from server.usecases import locks
 from server.usecases.admin.request_body import BodyReader
 from server.usecases.context import Actor, Context
 
@@ -68,6 +69,9 @@ def put_rule(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[str, Any]
     copies = _copies(ctx, inp, level)
     inp.check()
     assert category is not None and urgency is not None and level is not None
+    # Two PUTs of a rule not stored yet both inserted it (a 500 on the unique key: an outside
+    # audit); one after the other, the second replaces the first's.
+    locks.hold(ctx.db, locks.Scope.ROUTING_RULES, [category.id])
     rule = ctx.db.scalar(
         select(RoutingRule).where(
             RoutingRule.category_id == category.id, RoutingRule.urgency == urgency

@@ -20,6 +20,7 @@ from server.domain.stages import (
 )
 from server.models import CardThresholdRow, Category, StageLimitRow
 from server.models.catalog import LIMIT_UNITS
+from server.usecases import locks
 from server.usecases.admin.categories import _check_limits
 from server.usecases.admin.request_body import (
     BodyReader,
@@ -149,6 +150,9 @@ def set_card_thresholds(ctx: Context, actor: Actor, body: dict[str, Any]) -> lis
         raise ValidationFailed(
             "督办阈值无效 / invalid card thresholds", code="invalid_thresholds", fields=err.fields
         ) from None
+    # Two PUTs of a stage not stored yet both inserted it (a 500 on the unique key: an outside
+    # audit); one after the other, the last one's thresholds stay.
+    locks.hold(ctx.db, locks.Scope.CARD_THRESHOLDS, [0])
     stored = {r.stage: r for r in ctx.db.scalars(select(CardThresholdRow))}
     before = {s: (r.yellow_days, r.red_days) for s, r in stored.items()}
     for stage, limits in wanted.items():
