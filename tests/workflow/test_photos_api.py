@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import uuid
+from functools import partial
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -84,6 +86,39 @@ def test_resume_after_interruption(world: World) -> None:
     assert c.put(f"/api/v1/uploads/{key}?offset=0", data=data[:half]).status_code == 200
     r = c.put(f"/api/v1/uploads/{key}?offset={half}", data=data[half:])
     assert r.get_json()["status"] == "ready"
+
+
+def _whole(c: FlaskClient, key: str, data: bytes) -> Any:
+    return c.put(f"/api/v1/uploads/{key}?offset=0", data=data,
+                 headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+
+
+def test_the_last_piece_sent_at_once_finishes_once_and_answers_each(any_world: World) -> None:
+    """A phone that resends the whole photo while the first send is still being stored: every
+    copy gets the upload (ready), none a 500, and the upload is kept. An outside audit's 8 at
+    once: 41 of 80 were 500s (the second read the piece file the first had finished and
+    removed)."""
+    from tests.support import at_once
+
+    w = any_world
+    data = jpeg((800, 600))
+    for _ in range(3):
+        key = str(uuid.uuid4())
+        c = _client(w, "wg1")
+        assert (
+            c.post("/api/v1/uploads", json={"uuid": key, "total_bytes": len(data)}).status_code
+            == 201
+        )
+        clients = [_client(w, "wg1") for _ in range(6)]
+        answers = at_once([partial(_whole, c, key, data) for c in clients])
+        codes = [a.status_code for a in answers]
+        assert set(codes) <= {200, 409}, [a.get_json() for a in answers]
+        assert 200 in codes
+        for a in answers:
+            if a.status_code == 409:  # told to resume from what is received: all of it
+                assert a.get_json()["received_bytes"] == len(data)
+        again = c.post("/api/v1/uploads", json={"uuid": key, "total_bytes": len(data)})
+        assert again.get_json()["status"] == "ready", again.get_json()
 
 
 def test_forged_photo_is_refused(world: World) -> None:
