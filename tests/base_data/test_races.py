@@ -6,6 +6,8 @@ databases."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
@@ -16,7 +18,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from server.models import Household, KeyGroupKindRow, Organisation, Place, Resident
+from server.models import (
+    Household,
+    KeyGroupKindRow,
+    KeyGroupTag,
+    LevelRequest,
+    Organisation,
+    Place,
+    Resident,
+)
 from tests.base_data.test_api import BW, client
 from tests.workflow.world import World
 
@@ -97,3 +107,111 @@ def test_two_edits_of_one_version_at_once_store_one_and_conflict_the_other(
         assert found is not None
         ident, editors = found, [client(w, "admin") for _ in range(4)]
     _edits_at_once(w, editors, f"/api/v1/base/{what}/{ident}", model, ident, field)
+
+
+def _ask(w: World, tag: int) -> tuple[int, int]:
+    """A new pending level request of ``tag`` by its grid worker: its id and the level asked."""
+    _, row = _version(w, KeyGroupTag, tag)
+    to = 1 if row.level != 1 else 3
+    asked = client(w, "wg1").post(
+        f"/api/v1/base/tags/{tag}/level-requests", json={"to_level": to, "reason": "情况变化"}
+    )
+    assert asked.status_code == 201, asked.get_json()
+    return asked.get_json()["request"]["id"], to
+
+
+def test_decisions_of_one_level_request_at_once_take_one(any_bw: BW) -> None:
+    """An approval and two declines at once: one is taken (200), the others are 409
+    ``already_decided``, and the tag's level is the one decided. Before: in 3 of 6 runs all
+    three were 200, stored "declined" beside the approval's level."""
+    w, base = any_bw
+    tag = base.tags["G1"]
+    deciders = [client(w, who) for who in ("disp", "dispt", "sup")]
+    for _ in range(4):
+        rq, to = _ask(w, tag)
+        _, before = _version(w, KeyGroupTag, tag)
+        answers = at_once(
+            [
+                (lambda c=c, yes=yes, p=f"/api/v1/base/level-requests/{rq}/decide": c.post(
+                    p, json={"approve": yes}
+                ))
+                for c, yes in zip(deciders, (True, False, False), strict=True)
+            ]
+        )  # fmt: skip
+        codes = [a.status_code for a in answers]
+        assert sorted(codes) == [200, 409, 409], [a.get_json() for a in answers]
+        assert {a.get_json()["error"] for a in answers if a.status_code == 409} == {
+            "already_decided"
+        }
+        approved = codes.index(200) == 0
+        with w.session() as db:
+            req = db.get(LevelRequest, rq)
+            row = db.get(KeyGroupTag, tag)
+            assert req is not None and row is not None
+            assert req.status == ("approved" if approved else "declined")
+            assert row.level == (to if approved else before.level)
+            assert row.version == before.version + (1 if approved else 0)
+
+
+def test_a_tag_ended_while_a_level_change_is_asked_never_changes_level(any_bw: BW) -> None:
+    """An end and a level request of one tag at once are one after the other: the end first,
+    and the request is 409 ``tag_ended`` (as when sent later); the request first, and it is
+    stored, the tag ended, and its approval is 409 ``tag_ended``, the ended tag's level kept.
+    Before: both succeeded (13 of 13) and the pending request, approved later, changed the
+    ended tag's level."""
+    w, base = any_bw
+    rid = base.residents["G1"]
+    wg1, disp, dispt = client(w, "wg1"), client(w, "disp"), client(w, "dispt")
+    for _ in range(5):
+        made = wg1.post(
+            f"/api/v1/base/residents/{rid}/tags",
+            json={"uuid": str(uuid.uuid4()), "kind_code": "disabled", "level": 2},
+        )
+        assert made.status_code == 201, made.get_json()
+        tag = made.get_json()["tag"]["id"]
+        end, ask = at_once(
+            [
+                lambda t=tag: disp.post(f"/api/v1/base/tags/{t}/end",
+                                        json={"base_version": 1, "reason": "已迁出"}),
+                lambda t=tag: wg1.post(f"/api/v1/base/tags/{t}/level-requests",
+                                       json={"to_level": 1, "reason": "情况变化"}),
+            ]
+        )  # fmt: skip
+        assert end.status_code == 200, end.get_json()
+        if ask.status_code == 409:
+            assert ask.get_json()["error"] == "tag_ended"
+            continue
+        assert ask.status_code == 201, ask.get_json()
+        rq = ask.get_json()["request"]["id"]
+        approved = dispt.post(f"/api/v1/base/level-requests/{rq}/decide", json={"approve": True})
+        assert approved.status_code == 409, approved.get_json()
+        assert approved.get_json()["error"] == "tag_ended"
+        with w.session() as db:
+            row = db.get(KeyGroupTag, tag)
+            assert row is not None and row.level == 2 and row.ended_at is not None
+        closed = dispt.post(f"/api/v1/base/level-requests/{rq}/decide", json={"approve": False})
+        assert closed.status_code == 200, closed.get_json()
+
+
+def test_a_level_request_waits_for_an_end_in_progress_and_is_refused(any_bw: BW) -> None:
+    """The race of the previous test made certain: a tag's end is stored but not committed
+    when the level request comes; the request waits for it and is then 409 ``tag_ended`` (it
+    read the tag open before and was stored beside the end)."""
+    w, base = any_bw
+    tag = base.tags["G1"]
+    wg1 = client(w, "wg1")
+    with w.session() as db, ThreadPoolExecutor(1) as pool:
+        row = db.get(KeyGroupTag, tag)
+        assert row is not None
+        row.ended_at, row.version = w.ctx(db).now(), row.version + 1
+        db.flush()  # the end's UPDATE: its row lock (PostgreSQL), the write lock (SQLite)
+        asked = pool.submit(
+            wg1.post,
+            f"/api/v1/base/tags/{tag}/level-requests",
+            json={"to_level": 1, "reason": "情况变化"},
+        )
+        time.sleep(0.5)
+        db.commit()
+        answer = asked.result()
+    assert answer.status_code == 409, answer.get_json()
+    assert answer.get_json()["error"] == "tag_ended"

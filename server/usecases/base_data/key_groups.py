@@ -246,8 +246,14 @@ def add_tag(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) 
     return TagOutcome(tag, kind)
 
 
-def _tag(ctx: Context, actor: Actor, tag_id: int) -> tuple[KeyGroupTag, KeyGroupKindRow, Resident]:
-    tag = ctx.db.get(KeyGroupTag, tag_id)
+def _tag(
+    ctx: Context, actor: Actor, tag_id: int, *, hold: bool = False
+) -> tuple[KeyGroupTag, KeyGroupKindRow, Resident]:
+    """The tag, its kind and resident, if the actor sees them (else 404). ``hold``: the tag is
+    read held to the commit (``locks.hold_row``), for a change that depends on it as it stands
+    (ended or not, its level): an end, a level request and a decision at once are then one
+    after the other."""
+    tag = locks.hold_row(ctx.db, KeyGroupTag, tag_id) if hold else ctx.db.get(KeyGroupTag, tag_id)
     resident = ctx.db.get(Resident, tag.resident_id) if tag else None
     kind = ctx.db.get(KeyGroupKindRow, tag.kind_id) if tag else None
     if tag is None or resident is None or kind is None:
@@ -258,7 +264,7 @@ def _tag(ctx: Context, actor: Actor, tag_id: int) -> tuple[KeyGroupTag, KeyGroup
 
 
 def end_tag(ctx: Context, actor: Actor, tag_id: int, body: dict[str, Any]) -> TagOutcome:
-    tag, kind, resident = _tag(ctx, actor, tag_id)
+    tag, kind, resident = _tag(ctx, actor, tag_id, hold=True)
     c.editable(actor, resident, "resident")
     c.check_version(tag, body.get("base_version"))
     if tag.ended_at is not None:
@@ -272,7 +278,11 @@ def end_tag(ctx: Context, actor: Actor, tag_id: int, body: dict[str, Any]) -> Ta
 
 
 def request_level(ctx: Context, actor: Actor, tag_id: int, body: dict[str, Any]) -> LevelRequest:
-    tag, kind, resident = _tag(ctx, actor, tag_id)
+    """Ask for a change of the tag's level: 409 ``tag_ended`` once it has ended — read with the
+    tag held, so an end sent at the same moment is either seen (the request refused) or waits
+    for the request's commit (then ends the tag; the request is then never approved:
+    :func:`decide_level`)."""
+    tag, kind, resident = _tag(ctx, actor, tag_id, hold=True)
     c.editable(actor, resident, "resident")
     to_level = _level_of(kind, body.get("to_level"), "to_level")
     if to_level == tag.level:
@@ -304,10 +314,16 @@ def request_level(ctx: Context, actor: Actor, tag_id: int, body: dict[str, Any])
 def decide_level(
     ctx: Context, actor: Actor, request_id: int, body: dict[str, Any]
 ) -> tuple[LevelRequest, KeyGroupTag]:
-    req = ctx.db.get(LevelRequest, request_id)
+    """Approve or decline a pending request (409 ``already_decided`` once decided). The
+    request and then its tag are read held to the commit (``locks.hold_row``): of decisions
+    sent at once, one is taken and the others see it; before, each saw the request pending and
+    all were answered 200, the last status stored beside the first's level. An approval of a
+    tag that has ended since the request is 409 ``tag_ended`` (an ended tag's level stays what
+    it was); a decline is still taken, to close the request."""
+    req = locks.hold_row(ctx.db, LevelRequest, request_id)
     if req is None:
         raise NotFound("未找到 / no such request")
-    tag, _kind, resident = _tag(ctx, actor, req.tag_id)
+    tag, _kind, resident = _tag(ctx, actor, req.tag_id, hold=True)
     if not policy.may_decide_level(actor, resident, req.requested_by_id):
         if actor.id == req.requested_by_id:
             raise Forbidden("不能审批自己的申请 / you cannot decide your own request")
@@ -317,6 +333,8 @@ def decide_level(
     approve = body.get("approve")
     if not isinstance(approve, bool):
         raise ValidationFailed("approve 应为 true 或 false", fields={"approve": "true or false"})
+    if approve and tag.ended_at is not None:
+        raise Conflict("已结束 / the tag has ended", code="tag_ended")
     req.status = (
         bd.LevelRequestStatus.APPROVED if approve else bd.LevelRequestStatus.DECLINED
     ).value
