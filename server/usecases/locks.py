@@ -82,6 +82,8 @@ class Scope(IntEnum):
     CALENDAR = 7
     #: the key-group kinds' codes (key 0): a kind created (a code is taken once)
     KEY_GROUP_KINDS = 8
+    #: the stage limits (key 0): a limit PUT (read, then inserted or replaced) or removed
+    STAGE_LIMITS = 9
 
 
 def hold(db: Session, scope: Scope, keys: Iterable[int]) -> None:

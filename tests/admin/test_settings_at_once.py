@@ -9,7 +9,7 @@ from functools import partial
 
 from sqlalchemy import func, select
 
-from server.models import CardThresholdRow, RoutingRule
+from server.models import CardThresholdRow, RoutingRule, StageLimitRow
 from tests.admin.conftest import client_for
 from tests.support import at_once
 from tests.workflow.world import World
@@ -51,3 +51,22 @@ def test_card_thresholds_put_at_once_are_stored_once(any_world: World) -> None:
         with w.session() as db:
             row = db.scalar(select(CardThresholdRow).where(CardThresholdRow.stage == stage))
             assert row is not None and (row.yellow_days, row.red_days) in {(1, 3), (2, 4)}
+
+
+def test_a_new_stage_limit_put_at_once_is_stored_once(any_world: World) -> None:
+    """Two PUTs of a stage limit not stored yet: both 200, one row, the last one's value (the
+    second was a 409 "changed meanwhile" when both inserted it)."""
+    w = any_world
+    clients = [client_for(w, "admin") for _ in range(2)]
+    url = "/api/v1/admin/stage-limits"
+    stages = ("accept", "dispatch", "handle", "verify")
+    for stage in stages:
+        limit = {"category_code": "0101", "urgency": "normal", "level": "county", "stage": stage,
+                 "limit_unit": "work_days"}  # fmt: skip
+        bodies = [limit | {"limit_value": 1}, limit | {"limit_value": 2}]
+        answers = at_once(
+            [partial(c.put, url, json=b) for c, b in zip(clients, bodies, strict=True)]
+        )
+        assert [r.status_code for r in answers] == [200, 200], [r.get_json() for r in answers]
+    with w.session() as db:
+        assert db.scalar(select(func.count()).select_from(StageLimitRow)) == len(stages)

@@ -110,6 +110,9 @@ def set_stage_limit(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[st
     _check_limits(inp, value, unit, None)
     inp.check()
     assert urgency and stage and value is not None and unit
+    # Two PUTs of a limit not stored yet both inserted it (the second was a 409 "changed
+    # meanwhile"); one after the other, the last one's limit stays, as for the thresholds.
+    locks.hold(ctx.db, locks.Scope.STAGE_LIMITS, [0])
     row = ctx.db.scalar(
         select(StageLimitRow).where(
             StageLimitRow.category_code == code,
@@ -131,6 +134,7 @@ def set_stage_limit(ctx: Context, actor: Actor, body: dict[str, Any]) -> dict[st
 
 
 def delete_stage_limit(ctx: Context, actor: Actor, limit_id: int) -> None:
+    locks.hold(ctx.db, locks.Scope.STAGE_LIMITS, [0])
     row = get_or_not_found(ctx, StageLimitRow, limit_id, "没有这条时限 / no such stage limit")
     before = limit_json(row)
     ctx.db.delete(row)
