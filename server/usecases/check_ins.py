@@ -107,9 +107,22 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> Saved:
         raise Forbidden("只有网格员可以签到 / only grid workers check in")
     key = c.client_uuid(body.get("uuid"))
     digest = c.content_hash({k: body.get(k) for k in _KEYS})
-    existing = c.earlier(ctx, actor, CheckIn, key, digest, "worker_id")
-    if existing is not None:
-        return Saved(existing, replay=True)
+    # a copy sent at once that got in first makes this one "already checked in" (naming the
+    # copy): its replay (``common.create_once``)
+    return c.create_once(
+        ctx,
+        actor,
+        CheckIn,
+        key,
+        digest,
+        lambda: _store(ctx, actor, body, key, digest),
+        lambda first: Saved(first, replay=True),
+        "worker_id",
+    )
+
+
+def _store(ctx: Context, actor: Actor, body: dict[str, Any], key: str, digest: str) -> Saved:
+    assert actor.id is not None  # a grid worker (checked by create)
     at = _moment(body.get("at"))
     lon, lat, accuracy = body.get("lon"), body.get("lat"), body.get("accuracy_m")
     if (lon is None) != (lat is None):

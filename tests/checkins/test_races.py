@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from server.models import CheckIn
 from server.usecases import check_ins
 from server.usecases.errors import Conflict
-from tests.checkins.conftest import CW, check_in, days_ago, moment
+from tests.checkins.conftest import CW, check_in, days_ago, moment, today
 from tests.workflow.world import IN_G1
 
 
@@ -83,3 +83,40 @@ def test_the_same_check_in_sent_at_once_is_one_and_replays(any_cw: CW) -> None:
     codes = sorted(a.status_code for a in answers)
     assert codes == [200] * 5 + [201], [a.get_json() for a in answers]
     assert _count(cw) == 1
+
+
+def test_the_same_check_in_with_a_position_sent_at_once_is_one_and_replays(any_cw: CW) -> None:
+    """The same with a position, today and (补签 made there) a past day, each copy released by
+    one barrier: the copies after the first commit found it by the day's lookup and were 409
+    ``already_checked_in`` naming their own uuid (an outside audit: 5 of 80)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from tests.workflow.world import IN_G2
+
+    cw = any_cw
+    cw.set_deadline("23:59")
+    rounds = [("wg1", IN_G1, today(), None), ("wg2", IN_G2, today(), None)]
+    rounds += [("wg1", IN_G1, days_ago(n), "手机没电") for n in (1, 2, 3)]
+    for who, (lon, lat), day, reason in rounds:
+        body = {"uuid": str(uuid.uuid4()), "at": moment(day, 0, 5), "lon": lon, "lat": lat,
+                "accuracy_m": 10.0}  # fmt: skip
+        if reason:
+            body["reason"] = reason
+        clients = [cw.client(who) for _ in range(8)]
+        gate = Barrier(len(clients))
+
+        def send(c: Any, b: dict[str, Any] = body, g: Barrier = gate) -> Any:
+            g.wait()
+            return c.post("/api/v1/check-ins", json=b)
+
+        with ThreadPoolExecutor(len(clients)) as pool:
+            answers = list(pool.map(send, clients))
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200] * 7 + [201], [a.get_json() for a in answers]
+        assert len({a.get_json()["id"] for a in answers}) == 1
+        with cw.w.session() as db:
+            n = db.scalar(
+                select(func.count()).select_from(CheckIn).where(CheckIn.uuid == body["uuid"])
+            )
+            assert n == 1

@@ -9,11 +9,14 @@
   (``locks.hold_row``) before anything is compared, so two edits of one version sent at once
   are one edit and one conflict, not two answers of the same next version, one of them lost.
 - **Replays.** A create names a client ``uuid``; the same uuid with the same content from the
-  same user answers the first result again; anything else with that uuid is a conflict.
+  same user answers the first result again; anything else with that uuid is a conflict. The
+  uuid is looked for before the create and again when it fails (:func:`create_once`), so copies
+  sent at once are answered as copies sent one after the other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -29,11 +32,19 @@ from server.domain.names import name_problem
 from server.models import Grid, GridPlan, Household, Organisation, Place, Resident, Visit
 from server.usecases import grid_locator, policy
 from server.usecases.context import Actor, Context
-from server.usecases.errors import Conflict, Forbidden, NotFound, ValidationFailed, from_domain
+from server.usecases.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    UseCaseError,
+    ValidationFailed,
+    from_domain,
+)
 from server.usecases.idempotency import client_uuid as client_uuid
 from server.usecases.idempotency import content_hash as content_hash
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -219,7 +230,8 @@ def check_version(row: Any, base_version: int | None, *, already: bool = False) 
     """Should the edit be applied? 409 ``version_conflict`` carrying the row as it stands if the
     edit was made on another version (``base_version`` is required for every edit). The row is
     one read with ``locks.hold_row``, held since: the version compared here is the one the
-    edit's commit replaces (read without the lock, two edits at once both matched it). Unless
+    edit's commit replaces (read without the lock, two edits at once both matched it); a life
+    event instead claims its resident by a conditional update of this version. Unless
     ``already``: every field it sets already holds the value it sets (the phone's outbox sent
     it again after the answer was lost, or two people made the same change): then False,
     nothing to do, and the answer is the row as it is."""
@@ -299,6 +311,39 @@ def earlier(
             # to them again, as a GET would not (404).
             visible(actor, existing, model.__tablename__)
     return existing
+
+
+def create_once(
+    ctx: Context,
+    actor: Actor,
+    model: Any,
+    key: str,
+    digest: str,
+    store: Callable[[], R],
+    answer: Callable[[Any], R],
+    owner: str = "created_by_id",
+) -> R:
+    """A create made under client uuid ``key``: ``answer`` the row an earlier copy made (checked
+    as :func:`earlier`: its author and content, else a conflict), else ``store`` it. A copy sent
+    at the same moment may commit after the first look and before this create's own checks,
+    which then find the copy's record and refuse it (a number, code or name taken, a resident
+    moved on, a day checked in, a tag already held: an outside audit had 5 to 8 copies of one
+    create answered 409 bar one). So, as ``cases.act`` does, when ``store`` fails the
+    transaction is rolled back and the uuid looked for again: a row of the same author with
+    the same content is the answer, a replay; a row of anyone else or of other content is the
+    409 ``idempotency_conflict`` a copy sent later gets; no row, and the failure stands. A
+    replay is never more than the sequential one: a 409 about someone else's record (a number
+    registered, a code taken) is kept whenever the uuid is not this author's own."""
+    first = earlier(ctx, actor, model, key, digest, owner)
+    if first is None:
+        try:
+            return store()
+        except (UseCaseError, IntegrityError):
+            ctx.db.rollback()
+            first = earlier(ctx, actor, model, key, digest, owner)
+            if first is None:
+                raise
+    return answer(first)
 
 
 def commit_new(

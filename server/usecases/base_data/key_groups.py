@@ -209,13 +209,29 @@ def _kind_by_code(ctx: Context, code: Any) -> KeyGroupKindRow:
 def add_tag(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]) -> TagOutcome:
     key = c.client_uuid(body.get("uuid"))
     digest = c.content_hash({k: body.get(k) for k in ("kind_code", "level", "since", "note")})
-    existing = c.earlier(ctx, actor, KeyGroupTag, key, digest)
-    if existing is not None:
+
+    def replayed(existing: KeyGroupTag) -> TagOutcome:
         # not shown again once the resident is outside the author's jurisdiction (404)
         c.visible(actor, ctx.db.get(Resident, existing.resident_id), "resident")
         kind = ctx.db.get(KeyGroupKindRow, existing.kind_id)
         assert kind is not None
         return TagOutcome(existing, kind, replay=True)
+
+    # a copy sent at once that got in first makes this one "already tagged": its replay
+    return c.create_once(
+        ctx,
+        actor,
+        KeyGroupTag,
+        key,
+        digest,
+        lambda: _store_tag(ctx, actor, resident_id, body, key, digest),
+        replayed,
+    )
+
+
+def _store_tag(
+    ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any], key: str, digest: str
+) -> TagOutcome:
     resident = c.editable(actor, ctx.db.get(Resident, resident_id), "resident")
     kind = _kind_by_code(ctx, body.get("kind_code"))
     if not visible_tag(actor, resident, kind):

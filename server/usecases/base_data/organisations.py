@@ -64,9 +64,21 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
     keys = ("name", "credit_code", "kind", "address", "lon", "lat", "place_id", "grid_code",
             "contact_name", "contact_phone")  # fmt: skip
     digest = c.content_hash({k: body.get(k) for k in keys})
-    existing = c.earlier(ctx, actor, Organisation, key, digest)
-    if existing is not None:
-        return c.Saved(existing, replay=True)
+    # a copy sent at once that got in first makes this one a "duplicate_credit_code": its replay
+    return c.create_once(
+        ctx,
+        actor,
+        Organisation,
+        key,
+        digest,
+        lambda: _store(ctx, actor, body, key, digest),
+        lambda first: c.Saved(first, replay=True),
+    )
+
+
+def _store(
+    ctx: Context, actor: Actor, body: dict[str, Any], key: str, digest: str
+) -> c.Saved[Organisation]:
     credit = _credit(body.get("credit_code"))
     place = None
     if body.get("place_id") is not None:

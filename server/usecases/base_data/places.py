@@ -45,9 +45,21 @@ def _place_digest(body: dict[str, Any]) -> str:
 def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Place]:
     key = c.client_uuid(body.get("uuid"))
     digest = _place_digest(body)
-    existing = c.earlier(ctx, actor, Place, key, digest)
-    if existing is not None:
-        return c.Saved(existing, replay=True)
+    # a copy sent at once that got in first makes this one a "duplicate_place": its replay
+    return c.create_once(
+        ctx,
+        actor,
+        Place,
+        key,
+        digest,
+        lambda: _store_place(ctx, actor, body, key, digest),
+        lambda first: c.Saved(first, replay=True),
+    )
+
+
+def _store_place(
+    ctx: Context, actor: Actor, body: dict[str, Any], key: str, digest: str
+) -> c.Saved[Place]:
     kind = PlaceKind(body["kind"])
     parent = None
     if body.get("parent_id") is not None:
@@ -262,9 +274,20 @@ def _household_digest(body: dict[str, Any]) -> str:
 def create_household(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Household]:
     key = c.client_uuid(body.get("uuid"))
     digest = _household_digest(body)
-    existing = c.earlier(ctx, actor, Household, key, digest)
-    if existing is not None:
-        return c.Saved(existing, replay=True)
+    return c.create_once(
+        ctx,
+        actor,
+        Household,
+        key,
+        digest,
+        lambda: _store_household(ctx, actor, body, key, digest),
+        lambda first: c.Saved(first, replay=True),
+    )
+
+
+def _store_household(
+    ctx: Context, actor: Actor, body: dict[str, Any], key: str, digest: str
+) -> c.Saved[Household]:
     room = c.referenced(ctx, actor, Place, body.get("place_id"), "place_id",
                         "未知房屋 / unknown room", "unknown_place")  # fmt: skip
     if room.kind not in (PlaceKind.ROOM.value, PlaceKind.BUILDING.value):

@@ -194,12 +194,24 @@ def create_resident(
     ctx: Context, actor: Actor, body: dict[str, Any], endpoint: str = "base.create_resident"
 ) -> c.Saved[Resident]:
     """Register a person, optionally living in a household from ``moved_in_on`` (a 迁入 event
-    and a residence are recorded with them). Idempotent by ``uuid``."""
+    and a residence are recorded with them). Idempotent by ``uuid`` (copies sent at once too:
+    ``common.create_once``)."""
     key = c.client_uuid(body.get("uuid"))
     digest = _digest(body)
-    existing = c.earlier(ctx, actor, Resident, key, digest)
-    if existing is not None:
-        return _replayed(ctx, actor, existing, endpoint)
+    return c.create_once(
+        ctx,
+        actor,
+        Resident,
+        key,
+        digest,
+        lambda: _register(ctx, actor, body, key, digest, endpoint),
+        lambda first: _replayed(ctx, actor, first, endpoint),
+    )
+
+
+def _register(
+    ctx: Context, actor: Actor, body: dict[str, Any], key: str, digest: str, endpoint: str
+) -> c.Saved[Resident]:
     number: identity.IdNumber | None = None
     newborn: tuple[date, identity.Sex] | None = None
     if body.get("id_number") is not None:
@@ -260,7 +272,17 @@ def create_resident(
     )
     hashed = resident.id_hash
     before = dup.guard(ctx, actor, endpoint) if hashed is not None else 0
-    if hashed is not None and ctx.db.scalar(select(Resident.id).where(Resident.id_hash == hashed)):
+    holder = (
+        ctx.db.scalar(select(Resident.uuid).where(Resident.id_hash == hashed))
+        if hashed is not None
+        else None
+    )
+    if holder == key:
+        # The number is held by what this very uuid stored: a copy of this create sent at the
+        # same moment (under the user's lock of ``dup.guard``, it committed first). No duplicate
+        # to log: ``create_once`` answers its replay (or the uuid's conflict).
+        raise Conflict(dup.MESSAGE, code="duplicate_id_number")
+    if holder is not None and hashed is not None:
         raise _duplicate(ctx, actor, hashed, endpoint, before)
     ctx.db.add(resident)
     try:
@@ -405,14 +427,32 @@ def add_event(ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any]
     digest = c.content_hash(
         {k: body.get(k) for k in ("kind", "occurred_on", "household_id", "note")}
     )
-    existing = c.earlier(ctx, actor, LifeEvent, key, digest, "actor_id")
-    if existing is not None:
+
+    def replayed(existing: LifeEvent) -> EventOutcome:
         if existing.resident_id != resident_id:
             raise Conflict(
                 "该 UUID 已被使用 / this UUID is already taken", code="idempotency_conflict"
             )
         resident = c.visible(actor, ctx.db.get(Resident, resident_id), "resident")
         return EventOutcome(existing, resident, replay=True)
+
+    # A copy sent at once that got in first leaves this one's claim nothing to update: it is
+    # then answered as its replay (``common.create_once``), not as an event refused.
+    return c.create_once(
+        ctx,
+        actor,
+        LifeEvent,
+        key,
+        digest,
+        lambda: _record_event(ctx, actor, resident_id, body, key, digest),
+        replayed,
+        "actor_id",
+    )
+
+
+def _record_event(
+    ctx: Context, actor: Actor, resident_id: int, body: dict[str, Any], key: str, digest: str
+) -> EventOutcome:
     resident = c.editable(actor, ctx.db.get(Resident, resident_id), "resident")
     kind = bd.LifeEventKind(body["kind"])
     if body.get("base_version") is not None:
