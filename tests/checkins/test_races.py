@@ -120,3 +120,32 @@ def test_the_same_check_in_with_a_position_sent_at_once_is_one_and_replays(any_c
                 select(func.count()).select_from(CheckIn).where(CheckIn.uuid == body["uuid"])
             )
             assert n == 1
+
+
+def test_a_copy_past_the_uuid_lookup_is_answered_as_the_replay(
+    any_cw: CW, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of the previous test made certain: the copy's first look for its uuid comes
+    before the first copy's commit (made blind here), its day's lookup after. It looks again
+    when refused: 200, the replay, not 409 ``already_checked_in`` naming its own uuid."""
+    from server.usecases.base_data import common
+
+    cw = any_cw
+    cw.set_deadline("23:59")
+    body = {"uuid": str(uuid.uuid4()), "at": moment(today(), 0, 5), "lon": IN_G1[0],
+            "lat": IN_G1[1], "accuracy_m": 10.0}  # fmt: skip
+    first = cw.client("wg1").post("/api/v1/check-ins", json=body)
+    assert first.status_code == 201, first.get_json()
+    real = common.earlier
+    calls: list[Any] = []
+
+    def blind_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(common, "earlier", blind_once)
+    again = cw.client("wg1").post("/api/v1/check-ins", json=body)
+    assert again.status_code == 200, again.get_json()
+    assert again.headers["Idempotent-Replay"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert _count(cw) == 1
