@@ -95,8 +95,9 @@ TOKEN_LABELS: dict[str, tuple[str, str]] = {
 #   clear export, a level change of a key group): at least STATED_REASON_MIN characters that
 #   show and are letters, digits or CJK (:func:`is_stated_reason`; "..", "??" are no reason).
 
-# Letters that draw nothing (Hangul and braille fillers): as blank as a space.
-_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Letters and marks that draw nothing (Hangul and braille fillers, the combining grapheme joiner,
+# the Khmer inherent vowels): as blank as a space.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
 STATED_REASON_MIN = 2
 
 

@@ -302,6 +302,20 @@ def test_an_invisible_name_is_refused_per_row(world: World) -> None:
     assert _count(world, Resident) == 0
 
 
+def test_a_control_character_in_any_cell_is_refused_per_row(world: World) -> None:
+    """An address (not a name) with ESC, a tab, a C1 control or a line separator was stored as
+    sent, where the API refuses the same text (a re-attack): every cell stands on one line."""
+    c = client_of(world, "admin")
+    rows = [[G1, "阳光小区", f"{n}栋", "", "", f"新路{bad}4号", "", ""]
+            for n, bad in enumerate(("\x1b[31m", "\t", "\u009b", "\u2028"), start=1)]  # fmt: skip
+    resp = upload(c, "addresses", csv_bytes(ADDRESS_HEADER, rows))
+    assert resp.status_code == 422, resp.get_json()
+    errors = resp.get_json()["import"]["errors"]
+    assert [(e["row"], e["column"]) for e in errors] == [(r, "门牌地址") for r in (2, 3, 4, 5)]
+    assert all("控制字符" in e["message"] for e in errors), errors
+    assert _count(world, Place) == 0
+
+
 def test_the_import_page_cache_is_the_imports_alone(world: World) -> None:
     """SQLite: the import stores with a larger page cache (index pages of a county stay in
     memory) and gives the connection back with the cache it had, even when the store fails."""

@@ -340,6 +340,12 @@ def test_the_rule_itself() -> None:
     assert name_problem("名" * 200) is None and name_problem("名" * 51, 50) is not None
     for value in (*NORMAL, "👩\u200d💻 工作组", "a\u200bb"):
         assert name_problem(value) is None, value
+    # found by a re-attack: line and paragraph separators, deprecated format controls,
+    # interlinear annotation marks (stored as sent), and marks that draw nothing alone
+    for ch in "\u2028\u2029\u206a\u206b\u206c\u206d\u206e\u206f\ufff9\ufffa\ufffb":
+        assert name_problem(f"王{ch}明") is not None, f"U+{ord(ch):04X}"
+    for ch in "\u034f\u17b4\u17b5":
+        assert name_problem(ch) is not None, f"U+{ord(ch):04X}"
 
 
 # --- the command line creates the same things under the same rule --------------------------------

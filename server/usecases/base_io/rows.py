@@ -16,7 +16,7 @@ from server.domain.identity import (
     parse_id_number,
 )
 from server.domain.import_templates import TEMPLATES, Column, ImportKind
-from server.domain.names import BIDI_CONTROLS, name_problem
+from server.domain.names import BIDI_CONTROLS, name_problem, unshown_control
 
 # 户籍类别 and 与户主关系 as written in a sheet → the stored names (basedata's contract).
 REGISTRATIONS = {
@@ -100,14 +100,18 @@ def _common(kind: ImportKind, row: Row) -> None:
         if "\x00" in text:
             row.fail(col, "含 NUL 字符")
             continue
-        # Bidirectional-text controls: "张三\u202e" would read on screen differently from what
-        # is stored.
-        bidi = next((ch for ch in text if ch in BIDI_CONTROLS), None)
-        if bidi:
+        # Every cell stands on one line as the API's text does (server/domain/names.py): a
+        # bidi control ("张三\u202e" reads on screen otherwise than stored), a tab, ESC or
+        # another control in an address was stored as sent.
+        bad = next((ch for ch in text if unshown_control(ch)), None)
+        if bad in BIDI_CONTROLS:
             row.fail(
                 col,
-                f"含文字方向控制符 U+{ord(bidi):04X}（会让内容显示得与实际不同），请删除",
+                f"含文字方向控制符 U+{ord(bad):04X}（会让内容显示得与实际不同），请删除",
             )
+            continue
+        if bad:
+            row.fail(col, f"含控制字符 U+{ord(bad):04X}（制表符、换行、转义等），请删除")
             continue
         limit = MAX_TEXT.get(col.key)
         named = col.key in NAME_COLUMNS and limit is not None and len(text) <= limit
