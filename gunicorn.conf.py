@@ -11,8 +11,8 @@ Command-line options still override these. Two matter for safety:
   console (4 consoles froze ``-w 4``); do not pass ``-k sync``. ``gthread`` still works, but
   each waiting poll then takes one of its ``threads``: lower ``WANGGE_LONG_POLL_TOTAL`` below them.
 - the request line may be 8190 bytes (gunicorn's most; its default is 4094): an Open311 client
-  asks for up to 500 case numbers in one GET (docs/open311.md); a longer line is a 414 from
-  gunicorn, before the app.
+  asks for up to 200 case numbers in one GET, however it writes them (docs/open311.md); a
+  longer line is a 414 from gunicorn, before the app.
 - the logger class keeps Open311 API keys (``?api_key=…``) out of the access log
   (docs/security.md).
 

@@ -35,10 +35,13 @@ from server.usecases.errors import UseCaseError
 OPEN_STATES = tuple(s.value for s in wf.State if s not in wf.TERMINAL_STATES)
 CLOSED_STATES = tuple(s.value for s in wf.State if s in wf.TERMINAL_STATES)
 MAX_RESULTS = 1000
-#: ``service_request_id``s in one GET: 500 numbers (15 bytes each with the comma) fit the request
-#: line gunicorn takes (``limit_request_line``, 8190 bytes, its most; gunicorn.conf.py); a longer
-#: line is refused by gunicorn itself, 414 in HTML, before the app could answer in Open311's form.
-MAX_IDS = 500
+#: ``service_request_id``s in one GET: 200 case numbers fit the request line gunicorn takes
+#: (``limit_request_line``, 8190 bytes, its most; gunicorn.conf.py) in every form a client may
+#: send them: a comma list with raw commas (15 bytes a number), with ``%2C`` (17, as Python's
+#: requests writes it) or the argument repeated (34). Past the line gunicorn itself answers 414
+#: in HTML, before the app could answer in Open311's form (a re-attack: 500 numbers with ``%2C``
+#: were 8,563 bytes).
+MAX_IDS = 200
 MAX_SPAN = timedelta(days=90)
 # Events whose note is the case's own description, not news about its status.
 _NOT_STATUS_NOTES = (wf.Action.REPORT, wf.Action.SELF_HANDLE)
