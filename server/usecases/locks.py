@@ -23,12 +23,14 @@ T = TypeVar("T")
 def hold_user(db: Session, user_id: int) -> None:
     """Hold the user's row until the transaction ends, so that two requests of one user run
     their check-then-write one after the other and each sees the other's commit: ``SELECT …
-    FOR UPDATE`` on PostgreSQL; on SQLite a write to the row takes the database's write lock
-    (its reads then see the other request's commit)."""
+    FOR UPDATE`` on PostgreSQL; on SQLite the database's write lock, taken by a write that
+    changes no row (its reads then see the other request's commit). Not a write of the user's
+    row: the ``users`` triggers (migration 0007) would move the "people" cache's number, and
+    every process would load every actor again after each patrol start or photo."""
     if db.get_bind().dialect.name == "postgresql":
         db.execute(select(User.id).where(User.id == user_id).with_for_update())
     else:
-        db.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": user_id})
+        db.execute(text("UPDATE users SET id = id WHERE id = -1"))
 
 
 def hold_cases(db: Session, case_ids: Iterable[int]) -> None:
