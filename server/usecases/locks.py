@@ -20,6 +20,13 @@ from server.models import Incident, User
 T = TypeVar("T")
 
 
+def _sqlite_write_lock(db: Session) -> None:
+    """SQLite's one write lock (every lock below is this one there): taken by a write that
+    changes no row, so that no row trigger fires (the cache triggers of migration 0007 would
+    move a cache's number); the transaction's reads after it see the other writers' commits."""
+    db.execute(text("UPDATE regions SET id = id WHERE id = -1"))
+
+
 def hold_user(db: Session, user_id: int) -> None:
     """Hold the user's row until the transaction ends, so that two requests of one user run
     their check-then-write one after the other and each sees the other's commit: ``SELECT …
@@ -30,7 +37,7 @@ def hold_user(db: Session, user_id: int) -> None:
     if db.get_bind().dialect.name == "postgresql":
         db.execute(select(User.id).where(User.id == user_id).with_for_update())
     else:
-        db.execute(text("UPDATE users SET id = id WHERE id = -1"))
+        _sqlite_write_lock(db)
 
 
 def hold_cases(db: Session, case_ids: Iterable[int]) -> None:
@@ -43,7 +50,7 @@ def hold_cases(db: Session, case_ids: Iterable[int]) -> None:
             select(Incident.id).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update()
         )
     else:
-        db.execute(text("UPDATE users SET id = id WHERE id = -1"))
+        _sqlite_write_lock(db)
 
 
 def hold_row(db: Session, model: type[T], ident: Any) -> T | None:
@@ -57,7 +64,7 @@ def hold_row(db: Session, model: type[T], ident: Any) -> T | None:
     is read again even if the session held it already."""
     if db.get_bind().dialect.name == "postgresql":
         return db.get(model, ident, with_for_update={"key_share": True}, populate_existing=True)
-    db.execute(text("UPDATE regions SET id = id WHERE id = -1"))
+    _sqlite_write_lock(db)
     return db.get(model, ident, populate_existing=True)
 
 
@@ -101,4 +108,4 @@ def hold(db: Session, scope: Scope, keys: Iterable[int]) -> None:
                 {"scope": int(scope), "key": key},
             )
     else:
-        db.execute(text("UPDATE regions SET id = id WHERE id = -1"))
+        _sqlite_write_lock(db)
