@@ -320,10 +320,11 @@ def create_once(
     key: str,
     digest: str,
     store: Callable[[], R],
-    answer: Callable[[Any], R],
+    answer: Callable[[Any], R] | None = None,
     owner: str = "created_by_id",
 ) -> R:
-    """A create made under client uuid ``key``: ``answer`` the row an earlier copy made (checked
+    """A create made under client uuid ``key``: ``answer`` (default: the row as a replay,
+    :class:`Saved`) the row an earlier copy made (checked
     as :func:`earlier`: its author and content, else a conflict), else ``store`` it. A copy sent
     at the same moment may commit after the first look and before this create's own checks,
     which then find the copy's record and refuse it (a number, code or name taken, a resident
@@ -343,7 +344,7 @@ def create_once(
             first = earlier(ctx, actor, model, key, digest, owner)
             if first is None:
                 raise
-    return answer(first)
+    return answer(first) if answer is not None else Saved(first, replay=True)  # type: ignore[return-value]
 
 
 def commit_new(

@@ -72,7 +72,6 @@ def create(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Organisa
         key,
         digest,
         lambda: _store(ctx, actor, body, key, digest),
-        lambda first: c.Saved(first, replay=True),
     )
 
 

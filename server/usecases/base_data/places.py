@@ -53,7 +53,6 @@ def create_place(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Saved[Pl
         key,
         digest,
         lambda: _store_place(ctx, actor, body, key, digest),
-        lambda first: c.Saved(first, replay=True),
     )
 
 
@@ -281,7 +280,6 @@ def create_household(ctx: Context, actor: Actor, body: dict[str, Any]) -> c.Save
         key,
         digest,
         lambda: _store_household(ctx, actor, body, key, digest),
-        lambda first: c.Saved(first, replay=True),
     )
 
 
